@@ -1,0 +1,22 @@
+"""Errors the user can act on: the CLI prints their message as one line, without a traceback."""
+
+
+class BnMnistError(Exception):
+    """Base class of every error caused by the user's input or environment, not by a bug."""
+
+    exit_code = 1
+    prefix = "error: "  # how the CLI introduces the message
+
+
+class ConfigError(BnMnistError):
+    """A config file or `--set` override is invalid (unknown key, wrong type, out of range)."""
+
+    exit_code = 2
+
+
+class DataError(BnMnistError):
+    """MNIST could not be found, read or verified."""
+
+
+class OutputError(BnMnistError):
+    """The output directory cannot be used without overwriting earlier results."""
