@@ -1,0 +1,213 @@
+"""The one config schema: frozen dataclasses whose defaults are the tutorial's conv experiment.
+
+Every default is here with its reason. YAML is loaded strictly: an unknown key (with the closest valid one),
+a wrong type or an out-of-range value is a ConfigError naming the file and the key, raised before any training.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bn_mnist.errors import ConfigError
+
+ACTIVATIONS = ("relu", "sigmoid", "tanh", "elu", "selu", "gelu", "swish", "softplus", "leaky_relu", "linear")
+ARCHS = ("conv", "fc")
+INITS = ("glorot_uniform", "normal", "truncated_normal")
+OPTIMIZERS = ("sgd", "adam")
+LOSSES = ("sigmoid_cross_entropy", "softmax_cross_entropy")
+JIT_MODES = ("auto", "on", "off")
+
+
+def _require(ok: bool, key: str, value: Any, expected: str) -> None:
+    if not ok:
+        raise ConfigError(f"{key} = {value!r}: expected {expected}")
+
+
+def _one_of(key: str, value: str, choices: tuple[str, ...]) -> None:
+    _require(value in choices, key, value, "one of " + ", ".join(choices))
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    dir: str | None = None  # a directory with mnist.npz or the IDX files; None: cache, then download
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    arch: str = "conv"  # conv: the Solutions net (19 3x3 convs + dense 100 + 10); fc: the Lesson's 784-100-100-100-10
+    activation: str = "relu"  # the Solutions net uses ReLU; the Lesson also tries sigmoid
+    weight_init: str = "glorot_uniform"  # tf.layers' default, what the Solutions' high-level net got
+    init_std: float = 0.05  # std of normal/truncated_normal init: the Lesson's "good" 0.05 or "bad" 5.0
+
+    def __post_init__(self) -> None:
+        _one_of("model.arch", self.arch, ARCHS)
+        _one_of("model.activation", self.activation, ACTIVATIONS)
+        _one_of("model.weight_init", self.weight_init, INITS)
+        _require(self.init_std > 0, "model.init_std", self.init_std, "a positive number")
+
+
+@dataclass(frozen=True)
+class BNConfig:
+    enabled: bool = True  # conv and dense layers lose their bias and gain BN before the activation
+    momentum: float = 0.99  # moving-average decay of the population statistics (TF1 `decay`)
+    epsilon: float = 0.001  # added to the batch variance; the tutorial's value
+    center: bool = True  # learn beta
+    scale: bool = True  # learn gamma (may be off when a ReLU follows, the tutorial notes)
+
+    def __post_init__(self) -> None:
+        _require(0 <= self.momentum < 1, "bn.momentum", self.momentum, "a number in [0, 1)")
+        _require(self.epsilon > 0, "bn.epsilon", self.epsilon, "a positive number")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    steps: int = 800  # the Solutions notebook trains 800 batches
+    batch_size: int = 64  # Solutions: 64; Lesson: 60
+    optimizer: str = "adam"  # Solutions: Adam; Lesson: plain gradient descent (sgd)
+    learning_rate: float = 0.002  # Solutions: 0.002
+    loss: str = "sigmoid_cross_entropy"  # Solutions: sigmoid on one-hot labels; Lesson: softmax
+    eval_every: int = 100  # validation on all 5,000 images, inference mode
+    log_every: int = 25  # training loss/accuracy (mean over the steps since the last log)
+    jit: str = "auto"  # XLA: on, off, or auto (on for fc, off for conv: measured, see README)
+
+    def __post_init__(self) -> None:
+        for key in ("steps", "batch_size", "eval_every", "log_every"):
+            value = getattr(self, key)
+            _require(value > 0, f"train.{key}", value, "a positive integer")
+        _require(self.batch_size <= 5000, "train.batch_size", self.batch_size, "at most 5000")
+        _require(self.learning_rate > 0, "train.learning_rate", self.learning_rate, "a positive number")
+        _one_of("train.optimizer", self.optimizer, OPTIMIZERS)
+        _one_of("train.loss", self.loss, LOSSES)
+        _one_of("train.jit", self.jit, JIT_MODES)
+
+
+@dataclass(frozen=True)
+class Config:
+    name: str = "conv"  # names the run directory
+    seed: int = 0  # initial weights and batch order; the same seed gives the same numbers
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    bn: BNConfig = field(default_factory=BNConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def __post_init__(self) -> None:
+        _require(self.seed >= 0, "seed", self.seed, "a non-negative integer")
+
+
+def _type_ok(value: Any, annotation: Any) -> bool:
+    """Strict YAML type check: bools are not ints, ints are accepted as floats."""
+    options = typing.get_args(annotation) if typing.get_origin(annotation) is not None else (annotation,)
+    for option in options:
+        if option is type(None) and value is None:
+            return True
+        if option is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return True
+        if option is int and isinstance(value, int) and not isinstance(value, bool):
+            return True
+        if option in (str, bool) and isinstance(value, option):
+            return True
+    return False
+
+
+def _yaml11_float(value: Any) -> Any:
+    """YAML 1.1 reads `1e-3` (no dot) as a string; accept it where a number is expected."""
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _type_name(annotation: Any) -> str:
+    names = {int: "an integer", float: "a number", str: "a string", bool: "true or false", type(None): "null"}
+    options = typing.get_args(annotation) or (annotation,)
+    return " or ".join(names[option] for option in options)
+
+
+def from_dict(cls: type, raw: Any, prefix: str = "") -> Any:
+    """Build dataclass `cls` from a mapping, rejecting unknown keys and wrong types with the key's full name."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{prefix.rstrip('.') or 'config'}: expected a mapping of keys, got {raw!r}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name for f in dataclasses.fields(cls)}
+    values = {}
+    for key, value in raw.items():
+        if key not in fields:
+            close = difflib.get_close_matches(str(key), sorted(fields), n=1)
+            hint = f" (did you mean '{prefix}{close[0]}'?)" if close else f" (valid: {', '.join(sorted(fields))})"
+            raise ConfigError(f"{prefix}{key}: unknown key{hint}")
+        value = _yaml11_float(value) if float in typing.get_args(hints[key]) + (hints[key],) else value
+        if dataclasses.is_dataclass(hints[key]):
+            values[key] = from_dict(hints[key], value, f"{prefix}{key}.")
+        elif _type_ok(value, hints[key]):
+            values[key] = float(value) if hints[key] is float else value
+        else:
+            raise ConfigError(f"{prefix}{key} = {value!r}: expected {_type_name(hints[key])}")
+    return cls(**values)
+
+
+def apply_override(raw: dict, assignment: str) -> None:
+    """Apply one `--set a.b=value` to a raw config mapping; the value is parsed as YAML (so 0.1, true, null work)."""
+    path, sep, text = assignment.partition("=")
+    if not sep or not path.strip():
+        raise ConfigError(f"{assignment!r}: expected KEY=VALUE, e.g. train.steps=2000")
+    *parents, leaf = path.strip().split(".")
+    node = raw
+    for part in parents:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"{assignment!r}: '{part}' is not a section")
+    node[leaf] = yaml.safe_load(text)
+
+
+def load_config(path: str | Path | None = None, overrides: tuple[str, ...] = ()) -> Config:
+    """Read a YAML config (None: the defaults, i.e. the conv tutorial) and apply `--set` overrides."""
+    raw: Any = {}
+    if path is not None:
+        raw = _read_yaml(Path(path))
+        _build(raw, str(path))  # blame errors in the file on the file, before overrides muddy it
+    for assignment in overrides:
+        try:
+            apply_override(raw, assignment)
+        except ConfigError as error:
+            raise ConfigError(f"--set: {error}") from None
+    return _build(raw, "--set" if overrides else "config")
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text()) or {}
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read config ({error.strerror})") from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
+
+
+def _build(raw: Any, where: str) -> Config:
+    try:
+        return from_dict(Config, raw)
+    except ConfigError as error:
+        raise ConfigError(f"{where}: {error}") from None
+
+
+def to_dict(config: Config) -> dict:
+    """The resolved config as plain data (what `config.yaml` in a run directory holds)."""
+    return dataclasses.asdict(config)
+
+
+def save_config(config: Config, path: Path) -> None:
+    """Write the resolved config so that a run can always be explained and rerun with `--config`."""
+    path.write_text(yaml.safe_dump(to_dict(config), sort_keys=False))
+
+
+def with_bn(config: Config, enabled: bool) -> Config:
+    """The same config with BN switched on or off."""
+    return dataclasses.replace(config, bn=dataclasses.replace(config.bn, enabled=enabled))
