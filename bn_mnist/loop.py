@@ -1,0 +1,134 @@
+"""The training engine: data on the device, many steps per compiled call, compiled batched evaluation.
+
+The traced functions hold no NumPy and no Python side effects; the eager driver (`train.py`) only decides
+how many steps to run between logging points. `training=True/False` is always explicit: BN depends on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from bn_mnist.config import Config
+
+EVAL_BATCH = 1000  # divides 5,000 and 10,000, so evaluation traces one shape
+
+
+def batch_order(num_examples: int, batch_size: int, steps: int, seed: int) -> np.ndarray:
+    """Indices (steps, batch_size) of every batch: a shuffled stream reshuffled each epoch, as the old TF loader.
+
+    A batch that crosses an epoch end takes the rest of one permutation and the start of the next.
+    """
+    rng = np.random.default_rng(seed)
+    epochs = -(-steps * batch_size // num_examples)  # ceil
+    stream = np.concatenate([rng.permutation(num_examples) for _ in range(epochs)])
+    return stream[: steps * batch_size].reshape(steps, batch_size).astype(np.int32)
+
+
+def make_loss(name: str):
+    """Mean cross-entropy on integer labels: sigmoid on one-hot (Solutions) or softmax (Lesson)."""
+
+    def loss(labels: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:  # labels (B,), logits (B, 10)
+        onehot = tf.one_hot(labels, 10, dtype=logits.dtype)
+        if name == "sigmoid_cross_entropy":
+            return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=onehot, logits=logits))
+        return tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(labels=onehot, logits=logits))
+
+    return loss
+
+
+def make_optimizer(config: Config) -> keras.optimizers.Optimizer:
+    """Plain gradient descent (Lesson) or Adam with TF1's epsilon 1e-8 (Solutions)."""
+    if config.train.optimizer == "sgd":
+        return keras.optimizers.SGD(config.train.learning_rate)
+    return keras.optimizers.Adam(config.train.learning_rate, epsilon=1e-8)
+
+
+def use_jit(config: Config) -> bool:
+    """XLA pays for the FC net and hurts the conv net on CPU (scripts/bench.py measures it)."""
+    if config.train.jit == "auto":
+        return config.model.arch == "fc"
+    return config.train.jit == "on"
+
+
+def count_correct(labels: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
+    """Number of argmax hits as float32 (NaN logits predict class 0, as in the tutorial's crashed runs)."""
+    hits = tf.equal(tf.argmax(logits, axis=1, output_type=tf.int32), labels)
+    return tf.reduce_sum(tf.cast(hits, tf.float32))
+
+
+@dataclass
+class ChunkResult:
+    """What one compiled call of many training steps returns to the driver."""
+
+    steps_done: int
+    mean_loss: float
+    accuracy: float
+    diverged_at: int | None  # first step whose loss was not finite; training stops there
+
+
+class Engine:
+    """Compiled training and evaluation of one model on MNIST held in device tensors."""
+
+    def __init__(self, model: keras.Model, config: Config, train_x: np.ndarray, train_y: np.ndarray):
+        self.model = model
+        self.loss = make_loss(config.train.loss)
+        self.optimizer = make_optimizer(config)
+        self.optimizer.build(model.trainable_variables)
+        self.images = tf.constant(train_x)  # (N, 28, 28, 1)
+        self.labels = tf.constant(train_y)  # (N,)
+        order = batch_order(len(train_x), config.train.batch_size, config.train.steps, config.seed)
+        self.order = tf.constant(order)  # (steps, B)
+        jit = use_jit(config)
+        self._train_chunk = tf.function(self._train_chunk_fn, jit_compile=jit)
+        self._eval_batch = tf.function(self._eval_batch_fn, jit_compile=jit)
+
+    def _train_step(self, images: tf.Tensor, labels: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        with tf.GradientTape() as tape:
+            logits = self.model(images, training=True)  # batch statistics; updates moving averages
+            loss = self.loss(labels, logits)
+        variables = self.model.trainable_variables
+        self.optimizer.apply(tape.gradient(loss, variables), variables)
+        return loss, count_correct(labels, logits)
+
+    def _train_chunk_fn(self, start: tf.Tensor, count: tf.Tensor):
+        def keep_going(i, loss_sum, correct_sum, diverged_at):
+            return (i < count) & (diverged_at < 0)
+
+        def step(i, loss_sum, correct_sum, diverged_at):
+            batch = self.order[start + i]  # (B,)
+            loss, correct = self._train_step(tf.gather(self.images, batch), tf.gather(self.labels, batch))
+            diverged_at = tf.where(tf.math.is_finite(loss), diverged_at, start + i + 1)
+            return i + 1, loss_sum + loss, correct_sum + correct, diverged_at
+
+        initial = (tf.constant(0), tf.constant(0.0), tf.constant(0.0), tf.constant(-1))
+        return tf.while_loop(keep_going, step, initial)
+
+    def train(self, start: int, count: int) -> ChunkResult:
+        """Run training steps start+1 .. start+count (1-based, as logged) in one compiled call."""
+        done, loss_sum, correct_sum, diverged_at = self._train_chunk(tf.constant(start), tf.constant(count))
+        done = int(done)
+        return ChunkResult(
+            steps_done=done,
+            mean_loss=float(loss_sum) / max(done, 1),
+            accuracy=float(correct_sum) / max(done * int(self.order.shape[1]), 1),
+            diverged_at=int(diverged_at) if int(diverged_at) >= 0 else None,
+        )
+
+    def _eval_batch_fn(self, images: tf.Tensor, labels: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        logits = self.model(images, training=False)  # population statistics (moving averages)
+        return self.loss(labels, logits) * tf.cast(tf.shape(labels)[0], tf.float32), count_correct(labels, logits)
+
+    def evaluate(self, images: np.ndarray, labels: np.ndarray, batch_size: int = EVAL_BATCH) -> tuple[float, float]:
+        """Mean loss and accuracy in inference mode; batch_size=1 feeds one example at a time."""
+        loss_sum = correct = 0.0
+        for begin in range(0, len(images), batch_size):
+            batch_loss, batch_correct = self._eval_batch(
+                tf.constant(images[begin : begin + batch_size]), tf.constant(labels[begin : begin + batch_size])
+            )
+            loss_sum += float(batch_loss)
+            correct += float(batch_correct)
+        return loss_sum / len(images), correct / len(images)
