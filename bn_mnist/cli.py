@@ -1,0 +1,114 @@
+"""The `bn-mnist` command line: a thin shell that parses options and calls one library function per command."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter off the user's screen
+
+import click  # noqa: E402 - after the environment variable, which TensorFlow reads when imported
+
+from bn_mnist.errors import BnMnistError  # noqa: E402
+
+RUNS_ROOT = Path("runs")
+
+
+def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn a BnMnistError (or Ctrl-C) into one line on stderr and its exit code, without a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except BnMnistError as error:
+            click.echo(f"bn-mnist: {error.prefix}{error}", err=True)
+            sys.exit(error.exit_code)
+        except KeyboardInterrupt:
+            click.echo("bn-mnist: interrupted", err=True)
+            sys.exit(130)
+
+    return wrapper
+
+
+def run_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Options shared by `train` and `compare`."""
+    options = [
+        click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+                     help="YAML config (default: the conv tutorial, configs/conv.yaml)."),
+        click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+                     help="Override a config key, e.g. --set train.steps=2000 (repeatable)."),
+        click.option("--seed", type=int, help="Seed for initial weights and batch order (config key: seed)."),
+        click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
+                     help="Directory with mnist.npz or the four IDX files (config key: data.dir)."),
+        click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+                     help="Output directory (default: a new directory under runs/)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return user_errors(command)
+
+
+def resolve_config(config_path: Path | None, overrides: tuple[str, ...], seed: int | None, data_dir: Path | None,
+                   bn: bool | None = None):
+    """Config file + --set overrides + the dedicated flags (which are overrides by another name)."""
+    from bn_mnist.config import load_config
+
+    extra = [f"seed={seed}"] if seed is not None else []
+    extra += [f"data.dir={data_dir}"] if data_dir is not None else []
+    extra += [f"bn.enabled={str(bn).lower()}"] if bn is not None else []
+    return load_config(config_path, (*overrides, *extra))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="bn-mnist")
+def main() -> None:
+    """Show, measure and explain what batch normalization does to training on MNIST."""
+
+
+@main.command()
+@click.option("--bn/--no-bn", default=None, help="Train with or without batch normalization (config: bn.enabled).")
+@run_options
+def train(bn: bool | None, config_path: Path | None, overrides: tuple[str, ...], seed: int | None,
+          data_dir: Path | None, out: Path | None) -> None:
+    """Train one network, with or without BN, and write its run directory."""
+    config = resolve_config(config_path, overrides, seed, data_dir, bn)
+    from bn_mnist import train as training
+    from bn_mnist.runlog import new_run_dir
+
+    out = out or new_run_dir(RUNS_ROOT, f"{config.name}-{'bn' if config.bn.enabled else 'no_bn'}")
+    summary = training.run(config, out)
+    click.echo(f"final validation accuracy {summary['final_val_accuracy']:.4f}, "
+               f"test accuracy {summary['final_test_accuracy']:.4f}, "
+               f"single-sample accuracy {summary['single_sample_accuracy']:.2f}; run in {out}")
+
+
+@main.command()
+@run_options
+def compare(config_path: Path | None, overrides: tuple[str, ...], seed: int | None, data_dir: Path | None,
+            out: Path | None) -> None:
+    """Train the network with and without BN from the same start; plot and tabulate both."""
+    config = resolve_config(config_path, overrides, seed, data_dir)
+    from bn_mnist import compare as comparison
+    from bn_mnist.runlog import new_run_dir
+
+    out = out or new_run_dir(RUNS_ROOT, f"{config.name}-compare")
+    summary = comparison.run(config, out)
+    click.echo(comparison.console_table(comparison.table_rows(summary)))
+    click.echo(f"plot: {out / comparison.PLOT_FILE}  report: {out / comparison.REPORT_FILE}")
+
+
+@main.command()
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Directory with mnist.npz or the four IDX files to verify instead of the cache.")
+@user_errors
+def data(data_dir: Path | None) -> None:
+    """Get, verify and cache MNIST (train and compare also do this by themselves)."""
+    from bn_mnist.data import cache_dir, load_mnist
+
+    mnist = load_mnist(data_dir)
+    click.echo(f"MNIST ok: {len(mnist.train_x)} train, {len(mnist.val_x)} validation, {len(mnist.test_x)} test "
+               f"(cache: {cache_dir()})")

@@ -1,0 +1,92 @@
+"""Run outputs: metric names (defined once), TensorBoard scalars, metrics.jsonl and summary.json.
+
+The writer, the plotter, the report and the tests all use the names below, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import tensorflow as tf
+
+from bn_mnist.errors import OutputError
+
+TRAIN_LOSS = "train/loss"
+TRAIN_ACCURACY = "train/accuracy"
+VAL_LOSS = "val/loss"
+VAL_ACCURACY = "val/accuracy"
+TEST_ACCURACY = "test/accuracy"
+SCALARS = (TRAIN_LOSS, TRAIN_ACCURACY, VAL_LOSS, VAL_ACCURACY, TEST_ACCURACY)
+
+METRICS_FILE = "metrics.jsonl"
+SUMMARY_FILE = "summary.json"
+CONFIG_FILE = "config.yaml"
+
+
+def new_run_dir(root: Path, name: str) -> Path:
+    """A fresh directory `root/name-YYYYmmdd-HHMMSS[-k]`: never one that already exists."""
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    candidate, k = root / f"{name}-{stamp}", 1
+    while candidate.exists():
+        k += 1
+        candidate = root / f"{name}-{stamp}-{k}"
+    return candidate
+
+
+def claim_out_dir(path: Path) -> Path:
+    """Create `path` for a run, refusing one that already holds files: earlier results are never overwritten."""
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise OutputError(f"{path} already exists and is not empty: choose another --out (nothing was written)")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def finite_or_none(value: float) -> float | None:
+    """JSON has no NaN: a diverged value is written as null."""
+    return value if math.isfinite(value) else None
+
+
+class RunLog:
+    """Writes one run's scalars to TensorBoard and to metrics.jsonl (one JSON object per logging point)."""
+
+    def __init__(self, run_dir: Path):
+        self.run_dir = run_dir
+        self.writer = tf.summary.create_file_writer(str(run_dir))
+        self.jsonl = open(run_dir / METRICS_FILE, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+
+    def write(self, step: int, values: dict[str, float]) -> None:
+        """Log scalars named by the constants above at training step `step`; flushed so Ctrl-C loses nothing."""
+        with self.writer.as_default(step=step):
+            for name, value in values.items():
+                tf.summary.scalar(name, value)
+        self.writer.flush()
+        record = {"step": step, **{name: finite_or_none(value) for name, value in values.items()}}
+        self.jsonl.write(json.dumps(record) + "\n")
+        self.jsonl.flush()
+
+    def close(self) -> None:
+        self.writer.close()
+        self.jsonl.close()
+
+
+def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
+    """The logging points of a run, as written to metrics.jsonl."""
+    lines = (run_dir / METRICS_FILE).read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def series(records: list[dict[str, Any]], name: str) -> tuple[list[int], list[float]]:
+    """(steps, values) of one metric; a diverged (null) value becomes NaN so plots show a gap."""
+    points = [(r["step"], r[name]) for r in records if name in r]
+    return [s for s, _ in points], [math.nan if v is None else v for _, v in points]
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Write JSON atomically enough for our purpose: whole file, then rename."""
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    tmp.replace(path)

@@ -1,0 +1,124 @@
+"""`train.run(config, out_dir)`: one network trained on MNIST, logged, evaluated and summarised.
+
+This is the eager driver around the compiled engine (`loop.py`): it decides when to log and evaluate,
+writes every result as soon as it exists, and turns divergence and Ctrl-C into recorded outcomes.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import keras
+import tensorflow as tf
+
+from bn_mnist import runlog
+from bn_mnist.config import Config, save_config
+from bn_mnist.data import Log, Mnist, load_mnist, stderr_log
+from bn_mnist.errors import BnMnistError
+from bn_mnist.loop import Engine, use_jit
+from bn_mnist.models import build_model
+
+SINGLE_SAMPLES = 100  # the Solutions' "accuracy on 100 samples": test images 0..99, one at a time
+
+
+class Interrupted(BnMnistError):
+    """Ctrl-C during training: what was finished is on disk; the message says where."""
+
+    exit_code = 130
+    prefix = ""
+
+
+def logging_points(steps: int, log_every: int, eval_every: int) -> list[int]:
+    """Steps after which the driver logs: multiples of either interval, and the last step."""
+    points = set(range(log_every, steps + 1, log_every)) | set(range(eval_every, steps + 1, eval_every))
+    return sorted(points | {steps})
+
+
+def make_deterministic(seed: int) -> None:
+    """Same config and seed -> same numbers on the same machine."""
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def validation_metrics(engine: Engine, mnist: Mnist) -> dict[str, float]:
+    loss, accuracy = engine.evaluate(mnist.val_x, mnist.val_y)
+    return {runlog.VAL_LOSS: loss, runlog.VAL_ACCURACY: accuracy}
+
+
+def progress_line(step: int, total: int, values: dict[str, float], steps_per_second: float) -> str:
+    parts = [f"step {step:>{len(str(total))}}/{total}"]
+    for name in (runlog.TRAIN_LOSS, runlog.TRAIN_ACCURACY, runlog.VAL_ACCURACY):
+        if name in values:
+            parts.append(f"{name} {values[name]:.4f}")
+    parts.append(f"{steps_per_second:,.0f} steps/s")
+    return "  ".join(parts)
+
+
+def train_loop(engine: Engine, config: Config, mnist: Mnist, log_file: runlog.RunLog, log: Log) -> dict[str, Any]:
+    """Train to the configured step count, logging as configured; returns what the summary needs."""
+    state: dict[str, Any] = {"steps": 0, "train_seconds": 0.0, "diverged_at_step": None, "interrupted": False}
+    log_file.write(0, validation_metrics(engine, mnist))
+    train = config.train
+    try:
+        for point in logging_points(train.steps, train.log_every, train.eval_every):
+            started = time.perf_counter()
+            chunk = engine.train(state["steps"], point - state["steps"])
+            state["train_seconds"] += time.perf_counter() - started
+            state["steps"] += chunk.steps_done
+            values = {runlog.TRAIN_LOSS: chunk.mean_loss, runlog.TRAIN_ACCURACY: chunk.accuracy}
+            if chunk.diverged_at is not None or point % train.eval_every == 0 or point == train.steps:
+                values.update(validation_metrics(engine, mnist))
+                log(progress_line(state["steps"], train.steps, values, state["steps"] / state["train_seconds"]))
+            log_file.write(state["steps"], values)
+            if chunk.diverged_at is not None:
+                state["diverged_at_step"] = chunk.diverged_at
+                log(f"diverged at step {chunk.diverged_at} (loss is not finite): stopped, scored as it stands")
+                break
+    except KeyboardInterrupt:
+        state["interrupted"] = True
+    return state
+
+
+def final_metrics(engine: Engine, mnist: Mnist) -> dict[str, float]:
+    """Final validation and test accuracy, and the single-sample check that exposes broken BN inference."""
+    val_loss, val_accuracy = engine.evaluate(mnist.val_x, mnist.val_y)
+    _, test_accuracy = engine.evaluate(mnist.test_x, mnist.test_y)
+    _, single = engine.evaluate(mnist.test_x[:SINGLE_SAMPLES], mnist.test_y[:SINGLE_SAMPLES], batch_size=1)
+    return {
+        "final_val_loss": runlog.finite_or_none(val_loss),
+        "final_val_accuracy": val_accuracy,
+        "final_test_accuracy": test_accuracy,
+        "single_sample_accuracy": single,
+    }
+
+
+def run(config: Config, out_dir: Path, mnist: Mnist | None = None, log: Log = stderr_log) -> dict[str, Any]:
+    """Train one network as configured, writing config.yaml, event files, metrics.jsonl and summary.json.
+
+    Raises:
+        Interrupted: on Ctrl-C, after writing a summary of the steps that were finished.
+    """
+    out_dir = runlog.claim_out_dir(Path(out_dir))
+    save_config(config, out_dir / runlog.CONFIG_FILE)
+    make_deterministic(config.seed)
+    mnist = mnist or load_mnist(config.data.dir, log)
+    engine = Engine(build_model(config.model, config.bn, config.seed), config, mnist.train_x, mnist.train_y)
+    label = "BN" if config.bn.enabled else "no BN"
+    log(f"train {config.name} ({config.model.arch}, {label}, {config.train.steps} steps) -> {out_dir}")
+    log_file = runlog.RunLog(out_dir)
+    try:
+        state = train_loop(engine, config, mnist, log_file, log)
+        summary = {"bn": config.bn.enabled, "arch": config.model.arch, "seed": config.seed, "jit": use_jit(config)}
+        summary.update(state)
+        summary["steps_per_second"] = state["steps"] / state["train_seconds"] if state["train_seconds"] else 0.0
+        if not state["interrupted"]:
+            summary.update(final_metrics(engine, mnist))
+            log_file.write(state["steps"], {runlog.TEST_ACCURACY: summary["final_test_accuracy"]})
+    finally:
+        log_file.close()
+    runlog.write_json(out_dir / runlog.SUMMARY_FILE, summary)
+    if state["interrupted"]:
+        raise Interrupted(f"interrupted at step {state['steps']}: results so far are in {out_dir}")
+    return summary
