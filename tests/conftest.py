@@ -1,0 +1,46 @@
+"""Shared fixtures: small synthetic MNIST-shaped data for fast tests, real MNIST for the end-to-end ones."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from bn_mnist.config import load_config  # noqa: E402
+from bn_mnist.data import Mnist, load_mnist  # noqa: E402
+
+
+def synthetic_images(labels: np.ndarray, seed: int) -> np.ndarray:
+    """Noise plus a bright 4x4 block whose position encodes the label: learnable in a few dozen steps."""
+    rng = np.random.default_rng(seed)
+    images = rng.uniform(0, 0.3, size=(len(labels), 28, 28, 1)).astype(np.float32)
+    for i, label in enumerate(labels):
+        row, col = divmod(int(label), 5)
+        images[i, 4 + 10 * row : 8 + 10 * row, 2 + 5 * col : 6 + 5 * col, 0] = 1.0
+    return images
+
+
+@pytest.fixture(scope="session")
+def tiny_mnist() -> Mnist:
+    rng = np.random.default_rng(0)
+    labels = {name: rng.integers(0, 10, size=n).astype(np.int32) for name, n in (("train", 600), ("val", 200), ("test", 200))}
+    return Mnist(
+        train_x=synthetic_images(labels["train"], 1), train_y=labels["train"],
+        val_x=synthetic_images(labels["val"], 2), val_y=labels["val"],
+        test_x=synthetic_images(labels["test"], 3), test_y=labels["test"],
+    )
+
+
+@pytest.fixture()
+def tiny_fc_config():
+    """The Lesson's FC net, shortened to seconds."""
+    return load_config("configs/fc.yaml", ("train.steps=40", "train.eval_every=20", "train.log_every=10"))
+
+
+@pytest.fixture(scope="session")
+def real_mnist() -> Mnist:
+    """The real, verified MNIST (fetched into the cache on first use)."""
+    return load_mnist()
