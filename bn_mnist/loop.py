@@ -99,7 +99,7 @@ class Engine:
             return (i < count) & (diverged_at < 0)
 
         def step(i, loss_sum, correct_sum, diverged_at):
-            batch = self.order[start + i]  # (B,)
+            batch = tf.gather(self.order, start + i)  # (B,); slicing would make `start` an XLA compile-time constant
             loss, correct = self._train_step(tf.gather(self.images, batch), tf.gather(self.labels, batch))
             diverged_at = tf.where(tf.math.is_finite(loss), diverged_at, start + i + 1)
             return i + 1, loss_sum + loss, correct_sum + correct, diverged_at
