@@ -215,6 +215,11 @@ def fetch_from_keras(log: Log) -> dict[str, np.ndarray]:
     return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
 
 
+def first_line(error: Exception) -> str:
+    """A one-line description of an error, for the per-source log line."""
+    return (str(error).splitlines() or [type(error).__name__])[0][:160]
+
+
 def canonical_arrays(data_dir: str | Path | None = None, log: Log = stderr_log) -> dict[str, np.ndarray]:
     """Return verified canonical MNIST arrays from the first source that has them, caching downloads."""
     if data_dir is not None:
@@ -236,7 +241,7 @@ def canonical_arrays(data_dir: str | Path | None = None, log: Log = stderr_log) 
         try:
             arrays = fetch(log)
         except Exception as error:  # noqa: BLE001 - any failure of one source means: try the next
-            log(f"mnist: {name}: failed ({str(error).splitlines()[0][:160] if str(error) else type(error).__name__})")
+            log(f"mnist: {name}: failed ({first_line(error)})")
             continue
         validate(arrays, name)
         save_cache(arrays, cached)
