@@ -23,6 +23,14 @@ INITS = ("glorot_uniform", "normal", "truncated_normal")
 OPTIMIZERS = ("sgd", "adam")
 LOSSES = ("sigmoid_cross_entropy", "softmax_cross_entropy")
 JIT_MODES = ("auto", "on", "off")
+BN_IMPLS = ("keras", "nn")
+PLACEMENTS = ("before_activation", "after_activation")
+BATCH_WEIGHTS = ("none", "inverse_class_frequency")
+NN_ONLY = {  # option -> its value that only the `nn` implementation can honour
+    "zero_debias": True,
+    "batch_weights": "inverse_class_frequency",
+    "update_moving_stats": False,
+}
 
 
 def _require(ok: bool, key: str, value: Any, expected: str) -> None:
@@ -54,16 +62,47 @@ class ModelConfig:
 
 
 @dataclass(frozen=True)
+class RenormClipping:
+    rmax: float | None = None  # clip r = batch std / moving std to [rmin, rmax]; null: no clipping (Keras' default)
+    rmin: float | None = None
+    dmax: float | None = None  # clip d = (batch mean - moving mean) / moving std to [-dmax, dmax]
+
+    def __post_init__(self) -> None:
+        if self.rmax is not None and self.rmin is not None:
+            _require(self.rmin <= self.rmax, "bn.renorm_clipping.rmin", self.rmin, f"at most rmax ({self.rmax})")
+        if self.dmax is not None:
+            _require(self.dmax >= 0, "bn.renorm_clipping.dmax", self.dmax, "a non-negative number")
+
+
+@dataclass(frozen=True)
 class BNConfig:
-    enabled: bool = True  # conv and dense layers lose their bias and gain BN before the activation
+    enabled: bool = True  # conv and dense layers gain BN (and, by default, lose their bias)
+    impl: str = "keras"  # keras: keras.layers.BatchNormalization; nn: this project's tf.nn layer (bn_mnist/bn.py)
     momentum: float = 0.99  # moving-average decay of the population statistics (TF1 `decay`)
     epsilon: float = 0.001  # added to the batch variance; the tutorial's value
     center: bool = True  # learn beta
     scale: bool = True  # learn gamma (may be off when a ReLU follows, the tutorial notes)
+    placement: str = "before_activation"  # the tutorial's order; after_activation is the alternative it mentions
+    use_bias: bool = False  # keep the bias of the layer BN follows (redundant before BN: beta replaces it)
+    zero_debias: bool = False  # nn: moving averages start at 0 and are divided by 1 - momentum^t (TF1 EMA option)
+    renorm: bool = False  # Batch Renormalization (arXiv 1702.03275)
+    renorm_clipping: RenormClipping = field(default_factory=RenormClipping)
+    renorm_momentum: float = 0.99  # decay of the statistics renorm corrects towards
+    batch_weights: str = "none"  # nn: inverse_class_frequency weighs each example by 1 / its class count in the batch
+    update_moving_stats: bool = True  # nn: false reproduces TF1's forgotten UPDATE_OPS (population stats never move)
 
     def __post_init__(self) -> None:
+        _one_of("bn.impl", self.impl, BN_IMPLS)
+        _one_of("bn.placement", self.placement, PLACEMENTS)
+        _one_of("bn.batch_weights", self.batch_weights, BATCH_WEIGHTS)
         _require(0 <= self.momentum < 1, "bn.momentum", self.momentum, "a number in [0, 1)")
+        _require(0 <= self.renorm_momentum < 1, "bn.renorm_momentum", self.renorm_momentum, "a number in [0, 1)")
         _require(self.epsilon > 0, "bn.epsilon", self.epsilon, "a positive number")
+        if self.impl == "keras":
+            for key, value in NN_ONLY.items():
+                if getattr(self, key) == value:
+                    raise ConfigError(f"bn.{key} = {value!r}: keras.layers.BatchNormalization cannot do this; "
+                                      "use bn.impl: nn")
 
 
 @dataclass(frozen=True)
@@ -75,7 +114,7 @@ class TrainConfig:
     loss: str = "sigmoid_cross_entropy"  # Solutions: sigmoid on one-hot labels; Lesson: softmax
     eval_every: int = 100  # validation on all 5,000 images, inference mode
     log_every: int = 25  # training loss/accuracy (mean over the steps since the last log)
-    jit: str = "auto"  # XLA: on, off, or auto (on for fc, off for conv: measured, see README)
+    jit: str | bool = "auto"  # XLA: on, off, or auto (on for fc, off for conv: measured, see README)
 
     def __post_init__(self) -> None:
         for key in ("steps", "batch_size", "eval_every", "log_every"):
@@ -85,6 +124,8 @@ class TrainConfig:
         _require(self.learning_rate > 0, "train.learning_rate", self.learning_rate, "a positive number")
         _one_of("train.optimizer", self.optimizer, OPTIMIZERS)
         _one_of("train.loss", self.loss, LOSSES)
+        if isinstance(self.jit, bool):  # YAML 1.1 reads a bare on/off as true/false
+            object.__setattr__(self, "jit", "on" if self.jit else "off")
         _one_of("train.jit", self.jit, JIT_MODES)
 
 
@@ -172,7 +213,7 @@ def load_config(path: str | Path | None = None, overrides: tuple[str, ...] = ())
     """Read a YAML config (None: the defaults, i.e. the conv tutorial) and apply `--set` overrides."""
     raw: Any = {}
     if path is not None:
-        raw = _read_yaml(Path(path))
+        raw = read_config_file(Path(path))
         _build(raw, str(path))  # blame errors in the file on the file, before overrides muddy it
     for assignment in overrides:
         try:
@@ -180,6 +221,29 @@ def load_config(path: str | Path | None = None, overrides: tuple[str, ...] = ())
         except ConfigError as error:
             raise ConfigError(f"--set: {error}") from None
     return _build(raw, "--set" if overrides else "config")
+
+
+def read_config_file(path: Path, children: tuple[Path, ...] = ()) -> Any:
+    """A config file's mapping; `extends: base.yaml` (relative to the file) puts the base's keys underneath."""
+    raw = _read_yaml(path)
+    if not isinstance(raw, dict) or "extends" not in raw:
+        return raw
+    base = raw.pop("extends")
+    if not isinstance(base, str):
+        raise ConfigError(f"{path}: extends = {base!r}: expected a config file name")
+    base_path = (path.parent / base).resolve()
+    if base_path in children + (path.resolve(),):
+        raise ConfigError(f"{path}: extends {base}, which extends it back")
+    return merged(read_config_file(base_path, children + (path.resolve(),)), raw)
+
+
+def merged(base: dict, top: dict) -> dict:
+    """`top` over `base`, section by section (a key in top replaces the same key in base)."""
+    result = dict(base)
+    for key, value in top.items():
+        both_sections = isinstance(value, dict) and isinstance(base.get(key), dict)
+        result[key] = merged(base[key], value) if both_sections else value
+    return result
 
 
 def _read_yaml(path: Path) -> Any:

@@ -1,14 +1,17 @@
 """The tutorial's two networks, with or without batch normalization.
 
 Without BN a hidden layer is `layer(bias) -> activation`; with BN it is `layer(no bias) -> BN -> activation`
-(tutorial-facts §2, §3). The output layer never has BN. Every kernel initializer is seeded from the run seed and
-the layer's index only, so the BN and the non-BN network of one seed start from the same weights.
+(tutorial-facts §2, §3), or one of the alternative orders `bn.placement` and `bn.use_bias` select. The output
+layer never has BN. With `bn.batch_weights` the model takes `[images, example_weights]`. Every kernel
+initializer is seeded from the run seed and the layer's index only, so the BN and the non-BN network of one seed
+start from the same weights.
 """
 
 from __future__ import annotations
 
 import keras
 
+from bn_mnist.bn import batch_norm
 from bn_mnist.config import BNConfig, ModelConfig
 
 FC_UNITS = (100, 100, 100)  # the BN paper's MNIST net
@@ -26,50 +29,67 @@ def kernel_initializer(model: ModelConfig, seed: int, index: int) -> keras.initi
     return keras.initializers.GlorotUniform(seed=layer_seed)
 
 
-def normalize_and_activate(x, bn: BNConfig, activation: str, name: str):
-    """BN (when enabled) then the activation: the tutorial puts BN before the non-linearity."""
-    if bn.enabled:
-        x = keras.layers.BatchNormalization(
-            momentum=bn.momentum, epsilon=bn.epsilon, center=bn.center, scale=bn.scale, name=f"bn_{name}"
-        )(x)
-    return keras.layers.Activation(activation, name=f"act_{name}")(x)
+def has_bias(bn: BNConfig) -> bool:
+    """A layer keeps its bias without BN, and under BN only when `bn.use_bias` asks for the redundant one."""
+    return not bn.enabled or bn.use_bias
 
 
-def hidden_dense(x, units: int, model: ModelConfig, bn: BNConfig, seed: int, index: int):
-    """Dense -> [BN] -> activation; the bias is dropped under BN, whose beta replaces it."""
+def normalize_and_activate(x, bn: BNConfig, activation: str, name: str, weights=None):
+    """BN then the activation (the tutorial's order), or the activation then BN (`after_activation`)."""
+    activate = keras.layers.Activation(activation, name=f"act_{name}")
+    if not bn.enabled:
+        return activate(x)
+    normalize = batch_norm(bn, f"bn_{name}")
+
+    def normalized(y):
+        return normalize(y if weights is None else [y, weights])
+
+    if bn.placement == "after_activation":
+        return normalized(activate(x))
+    return activate(normalized(x))
+
+
+def hidden_dense(x, units: int, model: ModelConfig, bn: BNConfig, seed: int, index: int, weights=None):
+    """Dense -> BN -> activation (or another order); the bias is dropped under BN, whose beta replaces it."""
     x = keras.layers.Dense(
-        units, use_bias=not bn.enabled, kernel_initializer=kernel_initializer(model, seed, index), name=f"dense{index}"
+        units, use_bias=has_bias(bn), kernel_initializer=kernel_initializer(model, seed, index), name=f"dense{index}"
     )(x)
-    return normalize_and_activate(x, bn, model.activation, f"dense{index}")
+    return normalize_and_activate(x, bn, model.activation, f"dense{index}", weights)
 
 
-def conv_block(x, index: int, model: ModelConfig, bn: BNConfig, seed: int):
-    """Conv 3x3 with 4*i filters, stride 2 when i % 3 == 0, 'same' padding -> [BN] -> activation."""
+def conv_block(x, index: int, model: ModelConfig, bn: BNConfig, seed: int, weights=None):
+    """Conv 3x3 with 4*i filters, stride 2 when i % 3 == 0, 'same' padding -> BN -> activation (or another order)."""
     x = keras.layers.Conv2D(
         4 * index,
         3,
         strides=2 if index % 3 == 0 else 1,
         padding="same",
-        use_bias=not bn.enabled,
+        use_bias=has_bias(bn),
         kernel_initializer=kernel_initializer(model, seed, index),
         name=f"conv{index}",
     )(x)
-    return normalize_and_activate(x, bn, model.activation, f"conv{index}")
+    return normalize_and_activate(x, bn, model.activation, f"conv{index}", weights)
 
 
 def build_model(model: ModelConfig, bn: BNConfig, seed: int) -> keras.Model:
     """Build the config's network on (28, 28, 1) images; it outputs 10 logits."""
     images = keras.Input((28, 28, 1), name="images")
+    weights = keras.Input((), name="example_weights") if uses_example_weights(bn) else None  # (B,)
     if model.arch == "fc":
         x = keras.layers.Flatten(name="flatten")(images)  # (B, 784)
         for index, units in enumerate(FC_UNITS, start=1):
-            x = hidden_dense(x, units, model, bn, seed, index)
+            x = hidden_dense(x, units, model, bn, seed, index, weights)
     else:
         x = images
         for index in range(1, CONV_LAYERS + 1):
-            x = conv_block(x, index, model, bn, seed)  # (B, 4, 4, 76) after the 19th
+            x = conv_block(x, index, model, bn, seed, weights)  # (B, 4, 4, 76) after the 19th
         x = keras.layers.Flatten(name="flatten")(x)
-        x = hidden_dense(x, CONV_DENSE_UNITS, model, bn, seed, CONV_LAYERS + 1)
+        x = hidden_dense(x, CONV_DENSE_UNITS, model, bn, seed, CONV_LAYERS + 1, weights)
     logits = keras.layers.Dense(10, kernel_initializer=kernel_initializer(model, seed, 99), name="logits")(x)
     name = f"{model.arch}_{'bn' if bn.enabled else 'no_bn'}"
-    return keras.Model(images, logits, name=name)
+    return keras.Model(images if weights is None else [images, weights], logits, name=name)
+
+
+def uses_example_weights(bn: BNConfig) -> bool:
+    """Weighted batch statistics need each example's weight as a second model input."""
+    return bn.enabled and bn.batch_weights != "none"

@@ -38,6 +38,12 @@ def test_fc_yaml_is_the_lesson_row_1():
         ("seed=-1", "seed = -1: expected a non-negative integer"),
         ("train.jit=maybe", "train.jit = 'maybe': expected one of auto, on, off"),
         ("train=3", "train: expected a mapping of keys"),
+        ("bn.impl=cudnn", "bn.impl = 'cudnn': expected one of keras, nn"),
+        ("bn.zero_debias=true", "bn.zero_debias = True: keras.layers.BatchNormalization cannot do this; use bn.impl: nn"),
+        ("bn.update_moving_stats=false", "bn.update_moving_stats = False: keras.layers.BatchNormalization cannot"),
+        ("bn.batch_weights=inverse_class_frequency", "bn.batch_weights = 'inverse_class_frequency': keras.layers"),
+        ("bn.renorm_clipping.dmax=-1", "bn.renorm_clipping.dmax = -1: expected a non-negative number"),
+        ("bn.renorm_clipping.rmaxx=3", "bn.renorm_clipping.rmaxx: unknown key (did you mean 'bn.renorm_clipping.rmax'?)"),
         ("novalue", "'novalue': expected KEY=VALUE"),
     ],
 )
@@ -78,3 +84,36 @@ def test_saved_config_reloads_equal(tmp_path):
     config = load_config(CONFIGS / "fc.yaml", ("seed=7", "bn.enabled=false"))
     save_config(config, tmp_path / "config.yaml")
     assert load_config(tmp_path / "config.yaml") == config
+
+
+@pytest.mark.parametrize(("text", "mode"), [("on", "on"), ("off", "off"), ("'on'", "on"), ("auto", "auto")])
+def test_jit_on_off_survive_yaml_booleans(text, mode):
+    assert load_config(None, (f"train.jit={text}",)).train.jit == mode
+
+
+def test_nn_accepts_what_keras_cannot():
+    config = load_config(None, ("bn.impl=nn", "bn.zero_debias=true", "bn.update_moving_stats=false"))
+    assert (config.bn.impl, config.bn.zero_debias, config.bn.update_moving_stats) == ("nn", True, False)
+
+
+def test_extends_puts_the_base_underneath_section_by_section(tmp_path):
+    (tmp_path / "child.yaml").write_text("extends: base.yaml\nname: child\ntrain:\n  steps: 7\n")
+    (tmp_path / "base.yaml").write_text(f"extends: {CONFIGS / 'fc.yaml'}\ntrain:\n  batch_size: 10\n")
+    config = load_config(tmp_path / "child.yaml")
+    assert (config.name, config.train.steps, config.train.batch_size) == ("child", 7, 10)
+    assert (config.model.arch, config.train.learning_rate) == ("fc", 0.01)  # from fc.yaml, two levels down
+
+
+def test_extends_cycle_and_missing_base_are_errors(tmp_path):
+    (tmp_path / "a.yaml").write_text("extends: b.yaml\n")
+    (tmp_path / "b.yaml").write_text("extends: a.yaml\n")
+    with pytest.raises(ConfigError, match="b.yaml: extends a.yaml, which extends it back"):
+        load_config(tmp_path / "a.yaml")
+    (tmp_path / "c.yaml").write_text("extends: gone.yaml\n")
+    with pytest.raises(ConfigError, match="gone.yaml: cannot read config"):
+        load_config(tmp_path / "c.yaml")
+
+
+@pytest.mark.parametrize("path", sorted(CONFIGS.glob("*.yaml")), ids=lambda p: p.name)
+def test_every_shipped_config_loads(path):
+    assert load_config(path).name == path.stem

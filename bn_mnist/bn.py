@@ -1,0 +1,137 @@
+"""Batch normalization, both ways the tutorial teaches it (tutorial-facts §1).
+
+`keras`: `keras.layers.BatchNormalization`. `nn`: `NnBatchNorm` below, this project's own layer built from
+`tf.nn.moments`, `tf.nn.batch_normalization` and explicit moving averages, with the TF1 options Keras lacks:
+zero-debiased averages, weighted batch statistics, and the forgotten moving-average update (a classic bug).
+Both honour momentum, epsilon, center, scale and Batch Renormalization, with the same formulas.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import keras
+import tensorflow as tf
+
+from bn_mnist.config import BNConfig
+
+
+def batch_norm(bn: BNConfig, name: str) -> keras.layers.Layer:
+    """The BN layer `bn.impl` names, configured from the `bn:` section."""
+    clipping = {key: value for key, value in dataclasses.asdict(bn.renorm_clipping).items() if value is not None}
+    options = dict(momentum=bn.momentum, epsilon=bn.epsilon, center=bn.center, scale=bn.scale, renorm=bn.renorm,
+                   renorm_clipping=clipping, renorm_momentum=bn.renorm_momentum, name=name)
+    if bn.impl == "keras":
+        return keras.layers.BatchNormalization(**options)
+    return NnBatchNorm(**options, zero_debias=bn.zero_debias, weighted=bn.batch_weights != "none",
+                       update_moving_stats=bn.update_moving_stats)
+
+
+def inverse_class_frequency(labels: tf.Tensor) -> tf.Tensor:
+    """Per-example weights 1 / (examples of its class in the batch): every class present weighs the same."""
+    counts = tf.math.bincount(labels, minlength=10, dtype=tf.float32)  # (10,)
+    return 1.0 / tf.gather(counts, labels)  # (B,)
+
+
+@keras.saving.register_keras_serializable(package="bn_mnist")
+class NnBatchNorm(keras.layers.Layer):
+    """BN over all axes but the last (per unit for dense, per feature map for NHWC conv), written with tf.nn.
+
+    Training: normalise with the batch's mean and variance (weighted when `weighted`: then the layer is called on
+    `[x, example_weights]`), update the moving averages in the same step. Inference: the moving averages.
+    """
+
+    def __init__(self, momentum=0.99, epsilon=1e-3, center=True, scale=True, renorm=False, renorm_clipping=None,
+                 renorm_momentum=0.99, zero_debias=False, weighted=False, update_moving_stats=True, **kwargs):
+        super().__init__(**kwargs)
+        self.momentum, self.epsilon, self.center, self.scale = momentum, epsilon, center, scale
+        self.renorm, self.renorm_clipping, self.renorm_momentum = renorm, dict(renorm_clipping or {}), renorm_momentum
+        self.zero_debias, self.weighted, self.update_moving_stats = zero_debias, weighted, update_moving_stats
+        if zero_debias and renorm:
+            raise ValueError("zero_debias and renorm cannot be combined")
+
+    def build(self, input_shape):
+        channels = (input_shape[0] if self.weighted else input_shape)[-1]
+        self.gamma = self._add("gamma", channels, "ones", trainable=True) if self.scale else None
+        self.beta = self._add("beta", channels, "zeros", trainable=True) if self.center else None
+        self.moving_mean = self._add("moving_mean", channels, "zeros")
+        self.moving_variance = self._add("moving_variance", channels, "ones")
+        if self.zero_debias:  # biased accumulators start at zero; the moving statistics are their corrected values
+            self.biased_mean = self._add("biased_mean", channels, "zeros")
+            self.biased_variance = self._add("biased_variance", channels, "zeros")
+            self.local_step = self._add("local_step", (), "zeros")
+        if self.renorm:  # as Keras: renorm tracks mean and stddev; inference derives its variance from a stddev
+            self.renorm_mean = self._add("renorm_mean", channels, "zeros")
+            self.renorm_stddev = self._add("renorm_stddev", channels, "ones")
+            self.moving_stddev = self._add("moving_stddev", channels, "ones")
+
+    def _add(self, name: str, channels, initializer: str, trainable: bool = False) -> keras.Variable:
+        shape = channels if isinstance(channels, tuple) else (channels,)
+        return self.add_weight(name=name, shape=shape, initializer=initializer, trainable=trainable)
+
+    def call(self, inputs, training=False):
+        x, weights = inputs if self.weighted else (inputs, None)
+        if not training:
+            return tf.nn.batch_normalization(x, self.moving_mean, self.moving_variance, self.beta, self.gamma,
+                                             self.epsilon)
+        mean, variance = self.batch_moments(x, weights)
+        gamma, beta = self.gamma, self.beta
+        if self.renorm:
+            gamma, beta = self._renormalized(mean, variance)
+        if self.update_moving_stats:
+            self._update_moving_statistics(mean, variance)
+        return tf.nn.batch_normalization(x, mean, variance, beta, gamma, self.epsilon)
+
+    def batch_moments(self, x: tf.Tensor, weights: tf.Tensor | None) -> tuple[tf.Tensor, tf.Tensor]:
+        """Mean and (biased) variance over every axis but the channels; weighted per example when given."""
+        axes = list(range(len(x.shape) - 1))
+        if weights is None:
+            return tf.nn.moments(x, axes)
+        per_example = tf.reshape(tf.cast(weights, x.dtype), [-1] + [1] * (len(x.shape) - 1))  # (B, 1, ...)
+        return tf.nn.weighted_moments(x, axes, per_example)
+
+    def _renormalized(self, mean: tf.Tensor, variance: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """Scale and offset of Batch Renormalization: (x_hat * r + d) * gamma + beta, r and d held constant."""
+        stddev = tf.sqrt(variance + self.epsilon)
+        renorm_stddev = tf.maximum(self.renorm_stddev, tf.sqrt(self.epsilon))  # no division by ~0 early on
+        r = stddev / renorm_stddev
+        d = (mean - self.renorm_mean) / renorm_stddev
+        clip = self.renorm_clipping
+        r = tf.clip_by_value(r, clip.get("rmin", -float("inf")), clip.get("rmax", float("inf")))
+        if clip.get("dmax") is not None:
+            d = tf.clip_by_value(d, -clip["dmax"], clip["dmax"])
+        r, d = tf.stop_gradient(r), tf.stop_gradient(d)
+        gamma = r if self.gamma is None else r * self.gamma
+        beta = d if self.gamma is None else d * self.gamma
+        return gamma, beta if self.beta is None else beta + self.beta
+
+    def _update_moving_statistics(self, mean: tf.Tensor, variance: tf.Tensor) -> None:
+        """m = momentum * m + (1 - momentum) * batch statistic, inside the training step."""
+        if self.renorm:
+            stddev = tf.sqrt(variance + self.epsilon)
+            _ema(self.renorm_mean, mean, self.renorm_momentum)
+            _ema(self.renorm_stddev, stddev, self.renorm_momentum)
+            _ema(self.moving_mean, mean, self.momentum)
+            moving_stddev = _ema(self.moving_stddev, stddev, self.momentum)
+            self.moving_variance.assign(tf.nn.relu(moving_stddev * moving_stddev - self.epsilon))
+        elif self.zero_debias:
+            step = self.local_step.assign_add(1.0)
+            correction = 1.0 - tf.pow(tf.constant(self.momentum, tf.float32), step)
+            self.moving_mean.assign(_ema(self.biased_mean, mean, self.momentum) / correction)
+            self.moving_variance.assign(_ema(self.biased_variance, variance, self.momentum) / correction)
+        else:
+            _ema(self.moving_mean, mean, self.momentum)
+            _ema(self.moving_variance, variance, self.momentum)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "momentum": self.momentum, "epsilon": self.epsilon, "center": self.center,
+                "scale": self.scale, "renorm": self.renorm, "renorm_clipping": self.renorm_clipping,
+                "renorm_momentum": self.renorm_momentum, "zero_debias": self.zero_debias, "weighted": self.weighted,
+                "update_moving_stats": self.update_moving_stats}
+
+
+def _ema(variable: keras.Variable, value: tf.Tensor, momentum: float) -> tf.Tensor:
+    """Move `variable` towards `value` by (1 - momentum); returns the new value."""
+    new_value = momentum * variable + (1.0 - momentum) * value
+    variable.assign(new_value)
+    return new_value

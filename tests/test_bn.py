@@ -1,0 +1,211 @@
+"""Both BN implementations against a NumPy reference, against each other, and `nn` against finite differences."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from bn_mnist.bn import NnBatchNorm, batch_norm, inverse_class_frequency
+from bn_mnist.config import BNConfig, ModelConfig, RenormClipping
+from bn_mnist.loop import batch_order
+from bn_mnist.models import build_model
+
+CLIP = RenormClipping(rmax=1.5, rmin=0.7, dmax=0.5)  # tight, so that clipping really happens on these inputs
+OPTIONS = {  # name -> bn: section (momentum 0.8 so that moving averages move visibly in three steps)
+    "plain": BNConfig(momentum=0.8),
+    "no_center_no_scale": BNConfig(momentum=0.8, center=False, scale=False),
+    "renorm": BNConfig(momentum=0.8, renorm=True, renorm_clipping=CLIP, renorm_momentum=0.7),
+    "renorm_no_scale": BNConfig(momentum=0.8, renorm=True, renorm_clipping=CLIP, renorm_momentum=0.7, scale=False),
+    "zero_debias": BNConfig(momentum=0.8, impl="nn", zero_debias=True),
+    "weighted": BNConfig(momentum=0.8, impl="nn", batch_weights="inverse_class_frequency"),
+    "no_update": BNConfig(momentum=0.8, impl="nn", update_moving_stats=False),
+}
+SHAPES = {"dense": (16, 5), "conv": (16, 6, 6, 3)}
+
+
+class NumpyBN:
+    """The BN forward pass and moving-average updates in float64 NumPy, written from the formulas (and Keras'
+    documented renorm rules), independently of both implementations."""
+
+    def __init__(self, bn: BNConfig, gamma: np.ndarray, beta: np.ndarray):
+        self.bn, self.gamma, self.beta = bn, gamma if bn.scale else 1.0, beta if bn.center else 0.0
+        channels = len(gamma)
+        self.mean, self.var = np.zeros(channels), np.ones(channels)
+        self.biased_mean, self.biased_var, self.step = np.zeros(channels), np.zeros(channels), 0
+        self.renorm_mean, self.renorm_std, self.moving_std = np.zeros(channels), np.ones(channels), np.ones(channels)
+
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        return self.gamma * (x - self.mean) / np.sqrt(self.var + self.bn.epsilon) + self.beta
+
+    def train(self, x: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+        bn, axes = self.bn, tuple(range(x.ndim - 1))
+        w = np.ones(len(x)) if weights is None else weights
+        w = np.broadcast_to(w.reshape((-1,) + (1,) * (x.ndim - 1)), x.shape)
+        mean = (w * x).sum(axes) / w.sum(axes)
+        var = (w * (x - mean) ** 2).sum(axes) / w.sum(axes)
+        x_hat = (x - mean) / np.sqrt(var + bn.epsilon)
+        std = np.sqrt(var + bn.epsilon)
+        if bn.renorm:
+            renorm_std = np.maximum(self.renorm_std, np.sqrt(bn.epsilon))
+            r = np.clip(std / renorm_std, bn.renorm_clipping.rmin, bn.renorm_clipping.rmax)
+            d = np.clip((mean - self.renorm_mean) / renorm_std, -bn.renorm_clipping.dmax, bn.renorm_clipping.dmax)
+            x_hat = x_hat * r + d
+        if bn.update_moving_stats:
+            self._update(mean, var, std)
+        return self.gamma * x_hat + self.beta
+
+    def _update(self, mean, var, std):
+        m, rm = self.bn.momentum, self.bn.renorm_momentum
+        if self.bn.renorm:
+            self.renorm_mean = rm * self.renorm_mean + (1 - rm) * mean
+            self.renorm_std = rm * self.renorm_std + (1 - rm) * std
+            self.moving_std = m * self.moving_std + (1 - m) * std
+            self.mean, self.var = m * self.mean + (1 - m) * mean, np.maximum(self.moving_std**2 - self.bn.epsilon, 0)
+        elif self.bn.zero_debias:
+            self.step += 1
+            self.biased_mean = m * self.biased_mean + (1 - m) * mean
+            self.biased_var = m * self.biased_var + (1 - m) * var
+            self.mean, self.var = self.biased_mean / (1 - m**self.step), self.biased_var / (1 - m**self.step)
+        else:
+            self.mean, self.var = m * self.mean + (1 - m) * mean, m * self.var + (1 - m) * var
+
+
+def built_layer(bn: BNConfig, shape: tuple[int, ...], gamma: np.ndarray, beta: np.ndarray) -> keras.layers.Layer:
+    layer = batch_norm(bn, "bn")
+    layer.build([shape, shape[:1]] if bn.batch_weights != "none" else shape)
+    if bn.scale:
+        layer.gamma.assign(gamma.astype(np.float32))
+    if bn.center:
+        layer.beta.assign(beta.astype(np.float32))
+    return layer
+
+
+def cases():
+    for name, bn in OPTIONS.items():
+        for impl in ("keras", "nn") if bn.impl == "keras" else ("nn",):
+            for kind in SHAPES:
+                yield pytest.param(dataclasses.replace(bn, impl=impl), kind, id=f"{name}-{impl}-{kind}")
+
+
+@pytest.mark.parametrize(("bn", "kind"), cases())
+def test_layer_matches_numpy_over_training_steps_then_in_inference(bn, kind):
+    rng = np.random.default_rng(0)
+    shape = SHAPES[kind]
+    gamma, beta = rng.uniform(0.5, 2, shape[-1]), rng.normal(size=shape[-1])
+    layer, reference = built_layer(bn, shape, gamma, beta), NumpyBN(bn, gamma, beta)
+    weighted = bn.batch_weights != "none"
+    for _ in range(3):  # moving averages (and renorm's statistics) evolve: later steps test the updates
+        x = (rng.normal(size=shape) * rng.uniform(0.5, 3, shape[-1]) + rng.normal(size=shape[-1])).astype(np.float32)
+        labels = rng.integers(0, 3, shape[0]).astype(np.int32)
+        weights = inverse_class_frequency(labels).numpy() if weighted else None
+        out = layer([x, weights] if weighted else x, training=True)
+        np.testing.assert_allclose(out.numpy(), reference.train(x.astype(np.float64), weights), atol=1e-5, rtol=1e-5)
+        np.testing.assert_allclose(layer.moving_mean.numpy(), reference.mean, atol=1e-5, rtol=1e-5)
+        np.testing.assert_allclose(layer.moving_variance.numpy(), reference.var, atol=1e-5, rtol=1e-5)
+    inference = layer([x, weights] if weighted else x, training=False).numpy()
+    np.testing.assert_allclose(inference, reference.infer(x.astype(np.float64)), atol=1e-5, rtol=1e-5)
+    if not bn.update_moving_stats:
+        np.testing.assert_array_equal(layer.moving_mean.numpy(), 0.0)  # the forgotten update: never moved
+
+
+def test_inverse_class_frequency_weighs_every_class_present_equally():
+    weights = inverse_class_frequency(tf.constant([3, 3, 3, 1, 7, 7], tf.int32)).numpy()
+    np.testing.assert_allclose(weights, [1 / 3, 1 / 3, 1 / 3, 1, 1 / 2, 1 / 2])
+
+
+def train_fc(bn: BNConfig, steps: int, images: np.ndarray, labels: np.ndarray):
+    """`steps` SGD steps of the FC net on fixed batches; returns the model and the first step's gradients."""
+    model = build_model(ModelConfig(arch="fc", weight_init="normal", init_std=0.1), bn, seed=0)
+    optimizer = keras.optimizers.SGD(0.1)
+    first_gradients = None
+    for batch in batch_order(len(images), 32, steps, seed=0):
+        with tf.GradientTape() as tape:
+            logits = model(images[batch], training=True)
+            loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels[batch], logits))
+        gradients = tape.gradient(loss, model.trainable_variables)
+        first_gradients = first_gradients or [g.numpy() for g in gradients]
+        optimizer.apply(gradients, model.trainable_variables)
+    return model, first_gradients
+
+
+@pytest.mark.parametrize("name", ["plain", "renorm", "no_center_no_scale"])
+def test_keras_and_nn_agree_after_50_training_steps(name, tiny_mnist):
+    """Same batches, same start: same gradients, same weights and moving statistics, same outputs in both modes."""
+    images, labels = tiny_mnist.train_x, tiny_mnist.train_y
+    keras_model, keras_grads = train_fc(dataclasses.replace(OPTIONS[name], impl="keras"), 50, images, labels)
+    nn_model, nn_grads = train_fc(dataclasses.replace(OPTIONS[name], impl="nn"), 50, images, labels)
+    for a, b in zip(keras_grads, nn_grads):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    for layer in keras_model.layers:
+        if layer.name.startswith("bn_"):
+            nn_layer = nn_model.get_layer(layer.name)
+            assert isinstance(nn_layer, NnBatchNorm) and not isinstance(layer, NnBatchNorm)
+            for stat in ("moving_mean", "moving_variance"):
+                np.testing.assert_allclose(getattr(layer, stat).numpy(), getattr(nn_layer, stat).numpy(), rtol=1e-3,
+                                           atol=1e-4)
+    for training in (True, False):
+        np.testing.assert_allclose(keras_model(images[:200], training=training).numpy(),
+                                   nn_model(images[:200], training=training).numpy(), rtol=1e-3, atol=1e-3)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_nn_gradients_match_finite_differences(weighted):
+    """Central differences in float64 of a random projection of the output, wrt x, gamma and beta."""
+    rng = np.random.default_rng(2)
+    x = tf.Variable(rng.normal(size=(6, 4)) * 2 + 1)
+    weights = tf.constant(rng.uniform(0.2, 1.0, 6)) if weighted else None
+    projection = tf.constant(rng.normal(size=(6, 4)))
+    layer = NnBatchNorm(momentum=0.9, weighted=weighted, dtype="float64")
+    layer([x, weights] if weighted else x, training=True)  # build
+    layer.gamma.assign(rng.uniform(0.5, 2, 4))
+    layer.beta.assign(rng.normal(size=4))
+
+    def objective() -> tf.Tensor:
+        return tf.reduce_sum(projection * layer([x, weights] if weighted else x, training=True))
+
+    for variable in (x, layer.gamma.value, layer.beta.value):
+        with tf.GradientTape() as tape:
+            value = objective()
+        analytic = tape.gradient(value, variable).numpy()
+        numeric = np.zeros_like(analytic)
+        flat = variable.numpy().ravel()
+        for i in range(flat.size):
+            for sign in (1, -1):
+                shifted = flat.copy()
+                shifted[i] += sign * 1e-6
+                variable.assign(shifted.reshape(analytic.shape))
+                numeric.flat[i] += sign * objective().numpy() / 2e-6
+            variable.assign(flat.reshape(analytic.shape))
+        np.testing.assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-7)
+
+
+def test_nn_model_is_saved_and_restored_with_its_statistics(tmp_path, tiny_mnist):
+    model, _ = train_fc(OPTIONS["zero_debias"], 5, tiny_mnist.train_x, tiny_mnist.train_y)
+    model.save(tmp_path / "model.keras")
+    restored = keras.models.load_model(tmp_path / "model.keras")
+    layer = restored.get_layer("bn_dense1")
+    assert isinstance(layer, NnBatchNorm) and layer.zero_debias and float(layer.local_step.numpy()) == 5
+    images = tiny_mnist.test_x[:50]
+    np.testing.assert_allclose(restored(images, training=False).numpy(), model(images, training=False).numpy(),
+                               rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize(("placement", "use_bias", "before_bn"), [
+    ("before_activation", False, "dense1"),
+    ("before_activation", True, "dense1"),
+    ("after_activation", False, "act_dense1"),
+    ("after_activation", True, "act_dense1"),
+])
+def test_layer_orders(placement, use_bias, before_bn):
+    """The tutorial's order and its three alternatives: where BN sits, and whether the layer keeps its bias."""
+    bn = BNConfig(placement=placement, use_bias=use_bias)
+    model = build_model(ModelConfig(arch="fc"), bn, seed=0)
+    assert model.get_layer("dense1").use_bias == use_bias
+    bn_input = model.get_layer("bn_dense1").input
+    assert bn_input is model.get_layer(before_bn).output
+    after_bn = "act_dense1" if placement == "before_activation" else "dense2"
+    assert model.get_layer(after_bn).input is model.get_layer("bn_dense1").output
