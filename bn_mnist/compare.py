@@ -41,6 +41,7 @@ def table_rows(summary: dict[str, Any]) -> list[tuple[str, str, str]]:
         run_row("final validation accuracy", "final_val_accuracy", ".4f"),
         run_row("final test accuracy", "final_test_accuracy", ".4f"),
         run_row("single-sample accuracy (100 test images)", "single_sample_accuracy", ".2f"),
+        run_row("training accuracy (last logged batches)", "final_train_accuracy", ".4f"),
         *((f"first step with val. accuracy >= {float(threshold):.0%}", *(fmt(steps[key], "d") for key in RUNS))
           for threshold, steps in summary["steps_to_accuracy"].items()),
         run_row("diverged at step", "diverged_at_step", "d"),

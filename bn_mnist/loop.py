@@ -12,7 +12,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from bn_mnist.bn import inverse_class_frequency
 from bn_mnist.config import Config
+from bn_mnist.data import Mnist
+from bn_mnist.models import uses_example_weights
 
 EVAL_BATCH = 1000  # divides 5,000 and 10,000, so evaluation traces one shape
 
@@ -32,7 +35,7 @@ def make_loss(name: str):
     """Mean cross-entropy on integer labels: sigmoid on one-hot (Solutions) or softmax (Lesson)."""
 
     def loss(labels: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:  # labels (B,), logits (B, 10)
-        onehot = tf.one_hot(labels, 10, dtype=logits.dtype)
+        onehot = tf.one_hot(tf.cast(labels, tf.int32), 10, dtype=logits.dtype)  # model.fit passes float labels
         if name == "sigmoid_cross_entropy":
             return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=onehot, logits=logits))
         return tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(labels=onehot, logits=logits))
@@ -71,24 +74,33 @@ class ChunkResult:
 
 
 class Engine:
-    """Compiled training and evaluation of one model on MNIST held in device tensors."""
+    """Compiled training and evaluation of one model on MNIST held in device tensors (copied there once)."""
 
-    def __init__(self, model: keras.Model, config: Config, train_x: np.ndarray, train_y: np.ndarray):
+    def __init__(self, model: keras.Model, config: Config, mnist: Mnist):
         self.model = model
         self.loss = make_loss(config.train.loss)
         self.optimizer = make_optimizer(config)
         self.optimizer.build(model.trainable_variables)
-        self.images = tf.constant(train_x)  # (N, 28, 28, 1)
-        self.labels = tf.constant(train_y)  # (N,)
-        order = batch_order(len(train_x), config.train.batch_size, config.train.steps, config.seed)
+        self.images = tf.constant(mnist.train_x)  # (N, 28, 28, 1)
+        self.labels = tf.constant(mnist.train_y)  # (N,)
+        self.eval_sets = {
+            "val": (tf.constant(mnist.val_x), tf.constant(mnist.val_y)),
+            "test": (tf.constant(mnist.test_x), tf.constant(mnist.test_y)),
+        }
+        order = batch_order(len(mnist.train_x), config.train.batch_size, config.train.steps, config.seed)
         self.order = tf.constant(order)  # (steps, B)
+        self.weighted = uses_example_weights(config.bn)
         jit = use_jit(config)
         self._train_chunk = tf.function(self._train_chunk_fn, jit_compile=jit)
-        self._eval_batch = tf.function(self._eval_batch_fn, jit_compile=jit)
+        self._evaluate = tf.function(self._evaluate_fn, jit_compile=jit)
+
+    def _model_inputs(self, images: tf.Tensor, labels: tf.Tensor):
+        """The images, and each example's weight when BN uses weighted batch statistics."""
+        return [images, inverse_class_frequency(labels)] if self.weighted else images
 
     def _train_step(self, images: tf.Tensor, labels: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         with tf.GradientTape() as tape:
-            logits = self.model(images, training=True)  # batch statistics; updates moving averages
+            logits = self.model(self._model_inputs(images, labels), training=True)  # batch stats; updates moving averages
             loss = self.loss(labels, logits)
         variables = self.model.trainable_variables
         self.optimizer.apply(tape.gradient(loss, variables), variables)
@@ -118,17 +130,27 @@ class Engine:
             diverged_at=int(diverged_at) if int(diverged_at) >= 0 else None,
         )
 
-    def _eval_batch_fn(self, images: tf.Tensor, labels: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        logits = self.model(images, training=False)  # population statistics (moving averages)
-        return self.loss(labels, logits) * tf.cast(tf.shape(labels)[0], tf.float32), count_correct(labels, logits)
+    def _evaluate_fn(self, images: tf.Tensor, labels: tf.Tensor, batch_size: int) -> tuple[tf.Tensor, tf.Tensor]:
+        batches_x = tf.reshape(images, [-1, batch_size, *images.shape[1:]])
+        batches_y = tf.reshape(labels, [-1, batch_size])
 
-    def evaluate(self, images: np.ndarray, labels: np.ndarray, batch_size: int = EVAL_BATCH) -> tuple[float, float]:
-        """Mean loss and accuracy in inference mode; batch_size=1 feeds one example at a time."""
-        loss_sum = correct = 0.0
-        for begin in range(0, len(images), batch_size):
-            batch_loss, batch_correct = self._eval_batch(
-                tf.constant(images[begin : begin + batch_size]), tf.constant(labels[begin : begin + batch_size])
-            )
-            loss_sum += float(batch_loss)
-            correct += float(batch_correct)
-        return loss_sum / len(images), correct / len(images)
+        def add_batch(i, loss_sum, correct_sum):
+            x, y = tf.gather(batches_x, i), tf.gather(batches_y, i)
+            logits = self.model(self._model_inputs(x, y), training=False)  # population statistics (moving averages)
+            return i + 1, loss_sum + self.loss(y, logits) * batch_size, correct_sum + count_correct(y, logits)
+
+        count = tf.shape(batches_y)[0]
+        _, loss_sum, correct_sum = tf.while_loop(
+            lambda i, *_: i < count, add_batch, (tf.constant(0), tf.constant(0.0), tf.constant(0.0))
+        )
+        return loss_sum, correct_sum
+
+    def evaluate(self, split: str, count: int | None = None, batch_size: int = EVAL_BATCH) -> tuple[float, float]:
+        """Mean loss and accuracy in inference mode on the first `count` examples of "val" or "test", in one
+        compiled call; batch_size=1 feeds one example at a time."""
+        images, labels = (tensor[:count] for tensor in self.eval_sets[split])
+        batch_size = min(batch_size, int(labels.shape[0]))
+        if labels.shape[0] % batch_size:
+            raise ValueError(f"{labels.shape[0]} {split} examples do not split into batches of {batch_size}")
+        loss_sum, correct_sum = self._evaluate(images, labels, batch_size)
+        return float(loss_sum) / int(labels.shape[0]), float(correct_sum) / int(labels.shape[0])

@@ -25,6 +25,7 @@ SCALARS = (TRAIN_LOSS, TRAIN_ACCURACY, VAL_LOSS, VAL_ACCURACY, TEST_ACCURACY)
 METRICS_FILE = "metrics.jsonl"
 SUMMARY_FILE = "summary.json"
 CONFIG_FILE = "config.yaml"
+MODEL_FILE = "model.keras"  # the trained model, BN statistics included: keras.models.load_model reads it
 
 
 def new_run_dir(root: Path, name: str) -> Path:

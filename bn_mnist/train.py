@@ -42,8 +42,8 @@ def make_deterministic(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
-def validation_metrics(engine: Engine, mnist: Mnist) -> dict[str, float]:
-    loss, accuracy = engine.evaluate(mnist.val_x, mnist.val_y)
+def validation_metrics(engine: Engine) -> dict[str, float]:
+    loss, accuracy = engine.evaluate("val")
     return {runlog.VAL_LOSS: loss, runlog.VAL_ACCURACY: accuracy}
 
 
@@ -56,10 +56,11 @@ def progress_line(step: int, total: int, values: dict[str, float], steps_per_sec
     return "  ".join(parts)
 
 
-def train_loop(engine: Engine, config: Config, mnist: Mnist, log_file: runlog.RunLog, log: Log) -> dict[str, Any]:
+def train_loop(engine: Engine, config: Config, log_file: runlog.RunLog, log: Log) -> dict[str, Any]:
     """Train to the configured step count, logging as configured; returns what the summary needs."""
-    state: dict[str, Any] = {"steps": 0, "train_seconds": 0.0, "diverged_at_step": None, "interrupted": False}
-    log_file.write(0, validation_metrics(engine, mnist))
+    state: dict[str, Any] = {"steps": 0, "train_seconds": 0.0, "diverged_at_step": None, "interrupted": False,
+                             "final_train_accuracy": None}
+    log_file.write(0, validation_metrics(engine))
     train = config.train
     try:
         for point in logging_points(train.steps, train.log_every, train.eval_every):
@@ -67,9 +68,10 @@ def train_loop(engine: Engine, config: Config, mnist: Mnist, log_file: runlog.Ru
             chunk = engine.train(state["steps"], point - state["steps"])
             state["train_seconds"] += time.perf_counter() - started
             state["steps"] += chunk.steps_done
+            state["final_train_accuracy"] = chunk.accuracy  # training mode, batches since the last logging point
             values = {runlog.TRAIN_LOSS: chunk.mean_loss, runlog.TRAIN_ACCURACY: chunk.accuracy}
             if chunk.diverged_at is not None or point % train.eval_every == 0 or point == train.steps:
-                values.update(validation_metrics(engine, mnist))
+                values.update(validation_metrics(engine))
                 log(progress_line(state["steps"], train.steps, values, state["steps"] / state["train_seconds"]))
             log_file.write(state["steps"], values)
             if chunk.diverged_at is not None:
@@ -81,11 +83,11 @@ def train_loop(engine: Engine, config: Config, mnist: Mnist, log_file: runlog.Ru
     return state
 
 
-def final_metrics(engine: Engine, mnist: Mnist) -> dict[str, float]:
+def final_metrics(engine: Engine) -> dict[str, float]:
     """Final validation and test accuracy, and the single-sample check that exposes broken BN inference."""
-    val_loss, val_accuracy = engine.evaluate(mnist.val_x, mnist.val_y)
-    _, test_accuracy = engine.evaluate(mnist.test_x, mnist.test_y)
-    _, single = engine.evaluate(mnist.test_x[:SINGLE_SAMPLES], mnist.test_y[:SINGLE_SAMPLES], batch_size=1)
+    val_loss, val_accuracy = engine.evaluate("val")
+    _, test_accuracy = engine.evaluate("test")
+    _, single = engine.evaluate("test", count=SINGLE_SAMPLES, batch_size=1)
     return {
         "final_val_loss": runlog.finite_or_none(val_loss),
         "final_val_accuracy": val_accuracy,
@@ -95,7 +97,8 @@ def final_metrics(engine: Engine, mnist: Mnist) -> dict[str, float]:
 
 
 def run(config: Config, out_dir: Path, mnist: Mnist | None = None, log: Log = stderr_log) -> dict[str, Any]:
-    """Train one network as configured, writing config.yaml, event files, metrics.jsonl and summary.json.
+    """Train one network as configured, writing config.yaml, event files, metrics.jsonl, model.keras and
+    summary.json.
 
     Raises:
         Interrupted: on Ctrl-C, after writing a summary of the steps that were finished.
@@ -104,17 +107,23 @@ def run(config: Config, out_dir: Path, mnist: Mnist | None = None, log: Log = st
     save_config(config, out_dir / runlog.CONFIG_FILE)
     make_deterministic(config.seed)
     mnist = mnist or load_mnist(config.data.dir, log)
-    engine = Engine(build_model(config.model, config.bn, config.seed), config, mnist.train_x, mnist.train_y)
+    engine = Engine(build_model(config.model, config.bn, config.seed), config, mnist)
     label = "BN" if config.bn.enabled else "no BN"
     log(f"train {config.name} ({config.model.arch}, {label}, {config.train.steps} steps) -> {out_dir}")
+    if config.bn.enabled and not config.bn.update_moving_stats:
+        log("bn.update_moving_stats is false: population statistics stay at their initial values (TF1's forgotten "
+            "UPDATE_OPS); watch single_sample_accuracy and test accuracy")
     log_file = runlog.RunLog(out_dir)
     try:
-        state = train_loop(engine, config, mnist, log_file, log)
-        summary = {"bn": config.bn.enabled, "arch": config.model.arch, "seed": config.seed, "jit": use_jit(config)}
+        state = train_loop(engine, config, log_file, log)
+        engine.model.save(out_dir / runlog.MODEL_FILE)
+        summary = {"bn": config.bn.enabled, "bn_impl": config.bn.impl if config.bn.enabled else None,
+                   "moving_stats_updated": config.bn.enabled and config.bn.update_moving_stats,
+                   "arch": config.model.arch, "seed": config.seed, "jit": use_jit(config)}
         summary.update(state)
         summary["steps_per_second"] = state["steps"] / state["train_seconds"] if state["train_seconds"] else 0.0
         if not state["interrupted"]:
-            summary.update(final_metrics(engine, mnist))
+            summary.update(final_metrics(engine))
             log_file.write(state["steps"], {runlog.TEST_ACCURACY: summary["final_test_accuracy"]})
     finally:
         log_file.close()

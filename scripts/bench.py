@@ -1,0 +1,197 @@
+"""Training speed of bn-mnist's engine against Keras `model.fit`, as ratios measured in one run.
+
+    python scripts/bench.py                       # 3 repeats, about 8 minutes on 2 cores
+    python scripts/bench.py --repeats 5 --out runs/bench.json
+
+For each network (fc, conv) with and without BN, four engines train the identical model on the identical data:
+this project's engine with XLA on and off (`train.jit`), `model.fit` as a user writes it (default settings) and
+`model.fit` tuned (`steps_per_execution`, `jit_compile` as `train.jit: auto` picks). Engines run round-robin,
+repeat after repeat, so the machine's drifts hit all alike; each engine's first call (tracing, compilation) is
+warm-up and not timed. A large float32 matmul timed in every round gives the machine's practical roofline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Callable
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from bn_mnist.config import Config, load_config, with_bn  # noqa: E402
+from bn_mnist.data import Mnist, load_mnist  # noqa: E402
+from bn_mnist.loop import Engine, make_loss, make_optimizer, use_jit  # noqa: E402
+from bn_mnist.models import build_model  # noqa: E402
+
+CONFIGS = Path(__file__).resolve().parent.parent / "configs"
+ENGINES = ("engine_jit_on", "engine_jit_off", "fit_default", "fit_tuned")
+BASELINE = "fit_default"
+CHUNK_STEPS = {"fc": 1000, "conv": 30}  # steps per timed call: about a second or more per engine
+MATMUL_N = 4096
+
+
+def forward_flops(model: keras.Model) -> int:
+    """Multiply-adds x 2 of one example's forward pass through the dense and conv layers (BN, activations ignored)."""
+    total = 0
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Dense):
+            total += 2 * int(np.prod(layer.kernel.shape))
+        elif isinstance(layer, keras.layers.Conv2D):
+            height, width = layer.output.shape[1:3]
+            total += 2 * height * width * int(np.prod(layer.kernel.shape))
+    return total
+
+
+def step_flops(model: keras.Model, batch_size: int) -> int:
+    """Model FLOPs of one training step: forward plus the two backward products, 3x the forward pass."""
+    return 3 * forward_flops(model) * batch_size
+
+
+def engine_runner(config: Config, mnist: Mnist, jit: str, chunk: int) -> Callable[[], int]:
+    """A callable training the next `chunk` steps with this project's engine; returns the steps it ran."""
+    config = replace(config, train=replace(config.train, jit=jit))
+    engine = Engine(build_model(config.model, config.bn, config.seed), config, mnist)
+    done = [0]
+
+    def run() -> int:
+        result = engine.train(done[0], chunk)
+        done[0] += result.steps_done
+        return result.steps_done
+
+    return run
+
+
+def fit_runner(config: Config, mnist: Mnist, chunk: int, tuned: bool) -> Callable[[], int]:
+    """A callable running `model.fit` for one epoch of exactly `chunk` batches of the training set."""
+    model = build_model(config.model, config.bn, config.seed)
+    tuning = {"steps_per_execution": chunk, "jit_compile": use_jit(config)} if tuned else {}
+    model.compile(optimizer=make_optimizer(config), loss=make_loss(config.train.loss), metrics=["accuracy"], **tuning)
+    batch = config.train.batch_size
+    picked = np.random.default_rng(config.seed).integers(0, len(mnist.train_x), size=chunk * batch)
+    images, labels = mnist.train_x[picked], mnist.train_y[picked]  # built once; fit shuffles them every call
+
+    def run() -> int:
+        model.fit(images, labels, batch_size=batch, epochs=1, verbose=0)
+        return chunk
+
+    return run
+
+
+def matmul_gflops(n: int = MATMUL_N) -> float:
+    """GFLOP/s of one large float32 matmul: the practical compute roofline of this machine."""
+    @tf.function
+    def product(x: tf.Tensor) -> tf.Tensor:
+        return tf.reduce_sum(tf.matmul(x, x))
+
+    a = tf.random.stateless_normal((n, n), seed=(1, 2))
+    product(a).numpy()  # warm-up
+    started = time.perf_counter()
+    product(a).numpy()
+    return 2 * n**3 / (time.perf_counter() - started) / 1e9
+
+
+def timed(run: Callable[[], int]) -> float:
+    started = time.perf_counter()
+    steps = run()
+    return steps / (time.perf_counter() - started)
+
+
+def make_runner(name: str, config: Config, mnist: Mnist, chunk: int) -> Callable[[], int]:
+    if name.startswith("engine"):
+        return engine_runner(config, mnist, "on" if name == "engine_jit_on" else "off", chunk)
+    return fit_runner(config, mnist, chunk, tuned=name == "fit_tuned")
+
+
+def make_runners(mnist: Mnist, repeats: int, chunks: dict[str, int], log) -> dict[tuple, dict]:
+    """Every (network in `chunks`, bn, engine) with its runner, warmed up once, and the FLOPs of one step."""
+    runners = {}
+    for network in chunks:
+        chunk = chunks[network]
+        for bn in (True, False):
+            config = with_bn(load_config(CONFIGS / f"{network}.yaml", (f"train.steps={(repeats + 1) * chunk}",)), bn)
+            flops = step_flops(build_model(config.model, config.bn, config.seed), config.train.batch_size)
+            for name in ENGINES:
+                started = time.perf_counter()
+                run = make_runner(name, config, mnist, chunk)
+                run()  # warm-up: tracing and compilation are not timed
+                log(f"warm-up {network} {'BN' if bn else 'no BN'} {name}: {time.perf_counter() - started:.1f} s")
+                runners[(network, bn, name)] = {"run": run, "flops": flops, "samples": [], "auto": use_jit(config)}
+    return runners
+
+
+def summarise(runners: dict[tuple, dict], roofline: float) -> list[dict]:
+    """Median and spread of steps/s per engine, its ratio to `model.fit` default and its roofline fraction."""
+    rows = []
+    for (network, bn, name), entry in runners.items():
+        median = statistics.median(entry["samples"])
+        baseline = statistics.median(runners[(network, bn, BASELINE)]["samples"])
+        gflops = median * entry["flops"] / 1e9
+        rows.append({
+            "network": network, "bn": bn, "engine": name, "steps_per_second": median,
+            "min": min(entry["samples"]), "max": max(entry["samples"]), "samples": entry["samples"],
+            "ratio_vs_fit_default": median / baseline, "gflops": gflops, "roofline_fraction": gflops / roofline,
+            "step_mflop": entry["flops"] / 1e6, "jit_auto_choice": "on" if entry["auto"] else "off",
+        })
+    return rows
+
+
+def benchmark(mnist: Mnist, repeats: int, chunks: dict[str, int] = CHUNK_STEPS, log=print) -> dict:
+    """Run every engine on the networks `chunks` names, `repeats` times round-robin after a warm-up.
+
+    Returns the JSON-ready results: per (network, bn, engine) the median steps/s, spread and ratios.
+    """
+    keras.utils.set_random_seed(0)  # no op determinism: Keras refuses XLA under it, and fit_tuned should have XLA
+    runners = make_runners(mnist, repeats, chunks, log)
+    roofline_samples = []
+    for repeat in range(repeats):
+        roofline_samples.append(matmul_gflops())
+        for key, entry in runners.items():
+            entry["samples"].append(timed(entry["run"]))
+        log(f"repeat {repeat + 1}/{repeats} done")
+    roofline = statistics.median(roofline_samples)
+    return {
+        "machine": {"cpus": os.cpu_count(), "processor": platform.processor(), "tensorflow": tf.__version__,
+                    "keras": keras.__version__},
+        "repeats": repeats, "chunk_steps": chunks,
+        "roofline_gflops": roofline, "roofline_samples": roofline_samples,
+        "results": summarise(runners, roofline),
+    }
+
+
+def console_table(results: dict) -> str:
+    samples = ", ".join(f"{g:.0f}" for g in results["roofline_samples"])
+    lines = [f"float32 {MATMUL_N}x{MATMUL_N} matmul roofline: {results['roofline_gflops']:.0f} GFLOP/s ({samples})",
+             f"{'net':5} {'BN':3} {'engine':15} {'steps/s':>9} {'min..max':>17} {'vs fit':>7} {'GFLOP/s':>8} "
+             f"{'roofline':>9}"]
+    for row in results["results"]:
+        spread = f"{row['min']:,.0f}..{row['max']:,.0f}"
+        lines.append(f"{row['network']:5} {'yes' if row['bn'] else 'no':3} {row['engine']:15} "
+                     f"{row['steps_per_second']:>9,.1f} {spread:>17} {row['ratio_vs_fit_default']:>6.2f}x "
+                     f"{row['gflops']:>8.1f} {row['roofline_fraction']:>8.1%}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3, help="timed rounds per engine (default 3)")
+    parser.add_argument("--out", type=Path, default=Path("runs/bench.json"), help="JSON results file")
+    args = parser.parse_args()
+    results = benchmark(load_mnist(), args.repeats)
+    print(console_table(results))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
