@@ -6,6 +6,9 @@ writes every result as soon as it exists, and turns divergence and Ctrl-C into r
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -56,14 +59,32 @@ def progress_line(step: int, total: int, values: dict[str, float], steps_per_sec
     return "  ".join(parts)
 
 
+@contextlib.contextmanager
+def ctrl_c_requests_stop():
+    """Ctrl-C sets a flag the driver checks between compiled calls: a KeyboardInterrupt raised at a random point
+    can land in a destructor, where Python ignores it, and the run would go on (seen once in CI rehearsal)."""
+    request = {"stop": False}
+    if threading.current_thread() is not threading.main_thread():
+        yield request
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: request.update(stop=True))
+    try:
+        yield request
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def train_loop(engine: Engine, config: Config, log_file: runlog.RunLog, log: Log) -> dict[str, Any]:
     """Train to the configured step count, logging as configured; returns what the summary needs."""
     state: dict[str, Any] = {"steps": 0, "train_seconds": 0.0, "diverged_at_step": None, "interrupted": False,
                              "final_train_accuracy": None}
     log_file.write(0, validation_metrics(engine))
     train = config.train
-    try:
+    with ctrl_c_requests_stop() as request:
         for point in logging_points(train.steps, train.log_every, train.eval_every):
+            if request["stop"]:
+                state["interrupted"] = True
+                break
             started = time.perf_counter()
             chunk = engine.train(state["steps"], point - state["steps"])
             state["train_seconds"] += time.perf_counter() - started
@@ -78,8 +99,7 @@ def train_loop(engine: Engine, config: Config, log_file: runlog.RunLog, log: Log
                 state["diverged_at_step"] = chunk.diverged_at
                 log(f"diverged at step {chunk.diverged_at} (loss is not finite): stopped, scored as it stands")
                 break
-    except KeyboardInterrupt:
-        state["interrupted"] = True
+        state["interrupted"] = state["interrupted"] or request["stop"]
     return state
 
 
