@@ -52,21 +52,21 @@ class NnBatchNorm(keras.layers.Layer):
 
     def build(self, input_shape):
         channels = (input_shape[0] if self.weighted else input_shape)[-1]
-        self.gamma = self._add("gamma", channels, "ones", trainable=True) if self.scale else None
-        self.beta = self._add("beta", channels, "zeros", trainable=True) if self.center else None
-        self.moving_mean = self._add("moving_mean", channels, "zeros")
-        self.moving_variance = self._add("moving_variance", channels, "ones")
+        shape = (channels,)
+        self.gamma = self._add("gamma", shape, "ones", trainable=True) if self.scale else None
+        self.beta = self._add("beta", shape, "zeros", trainable=True) if self.center else None
+        self.moving_mean = self._add("moving_mean", shape, "zeros")
+        self.moving_variance = self._add("moving_variance", shape, "ones")
         if self.zero_debias:  # biased accumulators start at zero; the moving statistics are their corrected values
-            self.biased_mean = self._add("biased_mean", channels, "zeros")
-            self.biased_variance = self._add("biased_variance", channels, "zeros")
+            self.biased_mean = self._add("biased_mean", shape, "zeros")
+            self.biased_variance = self._add("biased_variance", shape, "zeros")
             self.local_step = self._add("local_step", (), "zeros")
         if self.renorm:  # as Keras: renorm tracks mean and stddev; inference derives its variance from a stddev
-            self.renorm_mean = self._add("renorm_mean", channels, "zeros")
-            self.renorm_stddev = self._add("renorm_stddev", channels, "ones")
-            self.moving_stddev = self._add("moving_stddev", channels, "ones")
+            self.renorm_mean = self._add("renorm_mean", shape, "zeros")
+            self.renorm_stddev = self._add("renorm_stddev", shape, "ones")
+            self.moving_stddev = self._add("moving_stddev", shape, "ones")
 
-    def _add(self, name: str, channels, initializer: str, trainable: bool = False) -> keras.Variable:
-        shape = channels if isinstance(channels, tuple) else (channels,)
+    def _add(self, name: str, shape: tuple[int, ...], initializer: str, trainable: bool = False) -> keras.Variable:
         return self.add_weight(name=name, shape=shape, initializer=initializer, trainable=trainable)
 
     def call(self, inputs, training=False):

@@ -100,7 +100,8 @@ class Engine:
 
     def _train_step(self, images: tf.Tensor, labels: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         with tf.GradientTape() as tape:
-            logits = self.model(self._model_inputs(images, labels), training=True)  # batch stats; updates moving averages
+            # training=True: batch statistics, and BN updates its moving averages
+            logits = self.model(self._model_inputs(images, labels), training=True)
             loss = self.loss(labels, logits)
         variables = self.model.trainable_variables
         self.optimizer.apply(tape.gradient(loss, variables), variables)
@@ -148,7 +149,9 @@ class Engine:
     def evaluate(self, split: str, count: int | None = None, batch_size: int = EVAL_BATCH) -> tuple[float, float]:
         """Mean loss and accuracy in inference mode on the first `count` examples of "val" or "test", in one
         compiled call; batch_size=1 feeds one example at a time."""
-        images, labels = (tensor[:count] for tensor in self.eval_sets[split])
+        images, labels = self.eval_sets[split]
+        if count is not None:  # slicing copies: only when asked
+            images, labels = images[:count], labels[:count]
         batch_size = min(batch_size, int(labels.shape[0]))
         if labels.shape[0] % batch_size:
             raise ValueError(f"{labels.shape[0]} {split} examples do not split into batches of {batch_size}")

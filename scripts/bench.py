@@ -61,11 +61,12 @@ def engine_runner(config: Config, mnist: Mnist, jit: str, chunk: int) -> Callabl
     """A callable training the next `chunk` steps with this project's engine; returns the steps it ran."""
     config = replace(config, train=replace(config.train, jit=jit))
     engine = Engine(build_model(config.model, config.bn, config.seed), config, mnist)
-    done = [0]
+    done = 0
 
     def run() -> int:
-        result = engine.train(done[0], chunk)
-        done[0] += result.steps_done
+        nonlocal done
+        result = engine.train(done, chunk)
+        done += result.steps_done
         return result.steps_done
 
     return run
