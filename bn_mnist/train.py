@@ -11,7 +11,7 @@ import signal
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import keras
 import tensorflow as tf
@@ -24,6 +24,8 @@ from bn_mnist.loop import Engine, use_jit
 from bn_mnist.models import build_model
 
 SINGLE_SAMPLES = 100  # the Solutions' "accuracy on 100 samples": test images 0..99, one at a time
+
+Probe = Callable[[Engine], dict[str, float]]  # extra scalars measured at every evaluation point (reproduce's paper)
 
 
 class Interrupted(BnMnistError):
@@ -45,9 +47,10 @@ def make_deterministic(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
-def validation_metrics(engine: Engine) -> dict[str, float]:
+def evaluation_metrics(engine: Engine, probe: Probe | None) -> dict[str, float]:
+    """Validation loss and accuracy, plus what the probe measures."""
     loss, accuracy = engine.evaluate("val")
-    return {runlog.VAL_LOSS: loss, runlog.VAL_ACCURACY: accuracy}
+    return {runlog.VAL_LOSS: loss, runlog.VAL_ACCURACY: accuracy, **(probe(engine) if probe else {})}
 
 
 def progress_line(step: int, total: int, values: dict[str, float], steps_per_second: float) -> str:
@@ -74,11 +77,12 @@ def ctrl_c_requests_stop():
         signal.signal(signal.SIGINT, previous)
 
 
-def train_loop(engine: Engine, config: Config, log_file: runlog.RunLog, log: Log) -> dict[str, Any]:
+def train_loop(engine: Engine, config: Config, log_file: runlog.RunLog, log: Log, probe: Probe | None
+               ) -> dict[str, Any]:
     """Train to the configured step count, logging as configured; returns what the summary needs."""
     state: dict[str, Any] = {"steps": 0, "train_seconds": 0.0, "diverged_at_step": None, "interrupted": False,
                              "final_train_accuracy": None}
-    log_file.write(0, validation_metrics(engine))
+    log_file.write(0, evaluation_metrics(engine, probe))
     train = config.train
     with ctrl_c_requests_stop() as request:
         for point in logging_points(train.steps, train.log_every, train.eval_every):
@@ -92,7 +96,7 @@ def train_loop(engine: Engine, config: Config, log_file: runlog.RunLog, log: Log
             state["final_train_accuracy"] = chunk.accuracy  # training mode, batches since the last logging point
             values = {runlog.TRAIN_LOSS: chunk.mean_loss, runlog.TRAIN_ACCURACY: chunk.accuracy}
             if chunk.diverged_at is not None or point % train.eval_every == 0 or point == train.steps:
-                values.update(validation_metrics(engine))
+                values.update(evaluation_metrics(engine, probe))
                 log(progress_line(state["steps"], train.steps, values, state["steps"] / state["train_seconds"]))
             log_file.write(state["steps"], values)
             if chunk.diverged_at is not None:
@@ -116,9 +120,10 @@ def final_metrics(engine: Engine) -> dict[str, float]:
     }
 
 
-def run(config: Config, out_dir: Path, mnist: Mnist | None = None, log: Log = stderr_log) -> dict[str, Any]:
+def run(config: Config, out_dir: Path, mnist: Mnist | None = None, log: Log = stderr_log,
+        probe: Probe | None = None) -> dict[str, Any]:
     """Train one network as configured, writing config.yaml, event files, metrics.jsonl, model.keras and
-    summary.json.
+    summary.json; `probe` adds its scalars at every evaluation point.
 
     Raises:
         Interrupted: on Ctrl-C, after writing a summary of the steps that were finished.
@@ -135,7 +140,7 @@ def run(config: Config, out_dir: Path, mnist: Mnist | None = None, log: Log = st
             "UPDATE_OPS); watch single_sample_accuracy and test accuracy")
     log_file = runlog.RunLog(out_dir)
     try:
-        state = train_loop(engine, config, log_file, log)
+        state = train_loop(engine, config, log_file, log, probe)
         engine.model.save(out_dir / runlog.MODEL_FILE)
         summary = {"bn": config.bn.enabled, "bn_impl": config.bn.impl if config.bn.enabled else None,
                    "moving_stats_updated": config.bn.enabled and config.bn.update_moving_stats,
