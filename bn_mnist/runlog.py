@@ -86,6 +86,10 @@ def series(records: list[dict[str, Any]], name: str) -> tuple[list[int], list[fl
     return [s for s, _ in points], [math.nan if v is None else v for _, v in points]
 
 
+def read_json(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
 def write_json(path: Path, data: dict[str, Any]) -> None:
     """Write JSON atomically enough for our purpose: whole file, then rename."""
     tmp = path.with_suffix(".tmp")

@@ -1,0 +1,166 @@
+"""The tutorial's published experiments as data (tutorial-facts §2, §3) and the configs that rerun them.
+
+Each run of a reproduction is a `RunSpec`: where it lives under the output directory and its full config.
+Lesson rows that repeat a setting (4/5, 13/17, 15/18) share their runs: a repeat is another draw of luck, which
+the seeds provide.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bn_mnist.config import Config, from_dict, merged
+
+EXPERIMENTS = ("conv", "lesson", "pitfall", "paper")
+LESSON_STEPS = 50_000  # the Lesson's default run
+QUICK_LESSON_STEPS = 5_000  # --quick: the 50,000-batch rows cut to a tenth (2,000-batch rows stay as they are)
+SHORT_STEPS = 2_000  # the Lesson's "short" rows
+NETWORKS = ("no_bn", "bn")  # the Lesson's two networks, sub-directory names
+NETWORK_LABELS = {"no_bn": "Without Batch Norm", "bn": "With Batch Norm"}
+
+LESSON_BASE = {  # the Lesson's FC net and training (tutorial-facts §2); configs/fc.yaml is row 1 of it
+    "model": {"arch": "fc", "activation": "relu", "weight_init": "normal", "init_std": 0.05},
+    "bn": {"momentum": 0.99, "epsilon": 0.001},
+    "train": {"batch_size": 60, "optimizer": "sgd", "learning_rate": 0.01, "loss": "softmax_cross_entropy"},
+}
+BAD_INIT_STD = 5.0  # the Lesson's "bad" weights; "good" ones have std 0.05
+
+
+@dataclass(frozen=True)
+class LessonRow:
+    """One row of the Lesson's results table: its arguments and the published validation / test accuracy."""
+
+    row: int
+    bad_weights: bool
+    learning_rate: float
+    activation: str
+    short: bool  # 2,000 batches instead of 50,000
+    no_bn: tuple[float, float]
+    bn: tuple[float, float]
+    said: str
+
+    @property
+    def setting(self) -> str:
+        weights = "bad" if self.bad_weights else "good"
+        return f"{weights}-lr{self.learning_rate:g}-{self.activation}" + ("-2k" if self.short else "")
+
+    @property
+    def title(self) -> str:
+        weights = "bad" if self.bad_weights else "good"
+        batches = "2,000" if self.short else "50,000"
+        return f"{weights} weights, lr {self.learning_rate:g}, {self.activation}, {batches} batches"
+
+
+LESSON = (
+    LessonRow(1, False, 0.01, "relu", False, (0.9730, 0.9748), (0.9832, 0.9803),
+              "BN >90% almost at once; no-BN needs ~3k steps for 90%"),
+    LessonRow(2, False, 0.01, "relu", True, (0.8286, 0.8262), (0.9578, 0.9525),
+              "BN >90% near step 500; no-BN 80% at ~1,750"),
+    LessonRow(3, False, 0.01, "sigmoid", False, (0.8344, 0.8271), (0.9756, 0.9732),
+              "no-BN needs >45k steps for 80%; BN 90% in ~1k"),
+    LessonRow(4, False, 1, "relu", False, (0.0958, 0.0980), (0.9844, 0.9834), "no-BN crashes part way (dead ReLUs)"),
+    LessonRow(5, False, 1, "relu", False, (0.0986, 0.1010), (0.9840, 0.9822), "same, crashes later"),
+    LessonRow(6, False, 1, "sigmoid", False, (0.9784, 0.9752), (0.9838, 0.9812), "both fine"),
+    LessonRow(7, False, 1, "sigmoid", True, (0.9208, 0.9227), (0.9518, 0.9463), "BN 90% in ~400, no-BN >1,700"),
+    LessonRow(8, False, 2, "relu", False, (0.0986, 0.1010), (0.9828, 0.9827), "no-BN does not learn"),
+    LessonRow(9, False, 2, "sigmoid", False, (0.9796, 0.9782), (0.9804, 0.9782), "both fine"),
+    LessonRow(10, False, 2, "sigmoid", True, (0.9384, 0.9360), (0.9574, 0.9524), "BN faster"),
+    LessonRow(11, True, 0.01, "relu", False, (0.0958, 0.0980), (0.7946, 0.7990), "no-BN never learns; BN ~80%"),
+    LessonRow(12, True, 0.01, "sigmoid", False, (0.2202, 0.2270), (0.8592, 0.8527), "no-BN would take very long"),
+    LessonRow(13, True, 1, "relu", False, (0.1126, 0.1135), (0.9244, 0.9208), "BN >90% at ~30k; no-BN nowhere"),
+    LessonRow(14, True, 1, "sigmoid", False, (0.8970, 0.8957), (0.9570, 0.9505), "no-BN stuck ~90%, erratic"),
+    LessonRow(15, True, 2, "relu", False, (0.0958, 0.0980), (0.9128, 0.9054),
+              "BN gets 90% but bounces; \"a bit of luck\""),
+    LessonRow(16, True, 2, "sigmoid", False, (0.9094, 0.9066), (0.9614, 0.9583), "BN faster and higher"),
+    LessonRow(17, True, 1, "relu", False, (0.1126, 0.1135), (0.0988, 0.1010),
+              "\"BN doesn't fix everything\": BN fails too"),
+    LessonRow(18, True, 2, "relu", False, (0.0958, 0.0980), (0.0986, 0.1010), "BN almost starts, then breaks down"),
+)
+PITFALL_ROW = LESSON[1]  # the Lesson's inference demonstration uses row 2's BN net
+PITFALL_IMAGES = 200  # ... on its first 200 test images, one at a time
+PAPER_ROW = LESSON[2]  # the BN paper's net: sigmoid, small Gaussian weights, 50,000 batches of 60
+
+
+@dataclass(frozen=True)
+class ConvRow:
+    """One row of the Solutions table: validation accuracy at batches 0, 100, ..., 700, then final val / test /
+    100 single samples."""
+
+    key: str
+    label: str
+    curve: tuple[float, ...]
+    val: float
+    test: float
+    single: float
+
+
+CONV_STEPS = tuple(range(0, 800, 100))
+CONV = (
+    ConvRow("no_bn", "no BN", (.0958, .1070, .0986, .0924, .1126, .1100, .0924, .0986), .1142, .1219, .13),
+    ConvRow("bn_keras", "BN, high-level layer", (.0986, .1126, .2088, .7110, .8520, .9378, .9578, .9530),
+            .9746, .9745, .98),
+    ConvRow("bn_nn", "BN, low-level tf.nn", (.0986, .0990, .0990, .1630, .3914, .7532, .9490, .9230),
+            .9578, .9605, .98),
+)
+CONV_SETTINGS = {  # on top of the Config defaults, which are the Solutions' high-level net (configs/conv.yaml)
+    "no_bn": {"bn": {"enabled": False}},
+    "bn_keras": {},
+    "bn_nn": {"bn": {"impl": "nn"}, "model": {"weight_init": "truncated_normal", "init_std": 0.05}},  # conv-nn.yaml
+}
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One training run of a reproduction: its directory under the output directory and its config."""
+
+    key: str  # e.g. "lesson/good-lr1-relu/bn-seed0"
+    config: Config
+    probe: bool = False  # the paper's runs: sigmoid-input percentiles and test accuracy at every evaluation
+
+
+def run_key(group: str, network: str, seed: int) -> str:
+    return f"{group}/{network}-seed{seed}"
+
+
+def lesson_config(row: LessonRow, network: str, seed: int, quick: bool) -> Config:
+    """The Lesson's config for one row and network; both networks of a seed start from the same weights."""
+    steps = SHORT_STEPS if row.short else QUICK_LESSON_STEPS if quick else LESSON_STEPS
+    every = 50 if row.short else steps // 100  # 500 for the full runs, as the Lesson
+    setting = {
+        "name": f"lesson-{row.setting}", "seed": seed,
+        "model": {"activation": row.activation, "init_std": BAD_INIT_STD if row.bad_weights else 0.05},
+        "bn": {"enabled": network == "bn"},
+        "train": {"steps": steps, "learning_rate": row.learning_rate, "eval_every": every, "log_every": every},
+    }
+    return from_dict(Config, merged(LESSON_BASE, setting))
+
+
+def conv_config(key: str, seed: int) -> Config:
+    """One of the Solutions' three conv runs (800 batches of 64, Adam 0.002, sigmoid cross-entropy)."""
+    return from_dict(Config, merged(CONV_SETTINGS[key], {"name": f"conv-{key}", "seed": seed}))
+
+
+def lesson_specs(rows: tuple[LessonRow, ...], networks: tuple[str, ...], seeds: range, quick: bool) -> list[RunSpec]:
+    return [RunSpec(run_key(f"lesson/{row.setting}", network, seed), lesson_config(row, network, seed, quick),
+                    probe=row is PAPER_ROW)  # the same run serves the Lesson's row 3 and the paper
+            for row in rows for network in networks for seed in seeds]
+
+
+def plan(experiments: tuple[str, ...], seeds: range, quick: bool) -> list[RunSpec]:
+    """Every run the experiments need, each once, slowest first (so parallel workers finish together)."""
+    specs: list[RunSpec] = []
+    if "conv" in experiments:
+        specs += [RunSpec(run_key("conv", row.key, seed), conv_config(row.key, seed)) for row in CONV for seed in seeds]
+    if "lesson" in experiments:
+        specs += lesson_specs(LESSON, NETWORKS, seeds, quick)
+    if "paper" in experiments:
+        specs += lesson_specs((PAPER_ROW,), NETWORKS, seeds, quick)
+    if "pitfall" in experiments:
+        specs += lesson_specs((PITFALL_ROW,), ("bn",), seeds, quick)
+    unique = list({spec.key: spec for spec in specs}.values())
+    return sorted(unique, key=lambda spec: -expected_cost(spec.config))
+
+
+def expected_cost(config: Config) -> float:
+    """Rough training time in FC-step units: a conv step costs ~80 FC steps here (scripts/bench.py)."""
+    return config.train.steps * (80 if config.model.arch == "conv" else 1)

@@ -1,0 +1,132 @@
+"""Many training runs in parallel worker processes, resumable: a finished run in the output directory is reused.
+
+Two single-threaded processes train ~1.9x (FC) and ~1.7x (conv) as many steps per second as one process using both
+cores (measured before this module was written), because one small network cannot keep two cores busy.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import multiprocessing
+import os
+import shutil
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+from bn_mnist import runlog, train
+from bn_mnist.config import Config, load_config, to_dict
+from bn_mnist.data import Log, load_mnist
+from bn_mnist.errors import OutputError
+from bn_mnist.experiments import RunSpec
+from bn_mnist.probes import PaperProbe
+
+LOG_FILE = "train.log"  # a run's progress lines (workers do not print them: many runs would interleave)
+_worker: dict[str, Any] = {}  # a worker process's MNIST and the parent's stop event
+
+
+def default_workers() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def first_difference(here: dict, there: dict, prefix: str = "") -> str:
+    """The first config key whose value differs, as 'key: A here, B there'."""
+    for key in [*here, *(key for key in there if key not in here)]:
+        a, b = here.get(key), there.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            if a != b:
+                return first_difference(a, b, f"{prefix}{key}.")
+        elif a != b:
+            return f"{prefix}{key}: {a!r} here, {b!r} there"
+    return ""
+
+
+def finished_summary(run_dir: Path, config: Config, log: Log) -> dict[str, Any] | None:
+    """The summary of a finished run of exactly `config` in run_dir; None (after clearing the directory) when
+    the run is missing or unfinished.
+
+    Raises:
+        OutputError: run_dir holds a run of another config: results are never mixed.
+    """
+    if not run_dir.exists():
+        return None
+    saved = run_dir / runlog.CONFIG_FILE
+    if saved.exists() and load_config(saved) != config:
+        difference = first_difference(to_dict(config), to_dict(load_config(saved)))
+        raise OutputError(f"{run_dir} holds a run of another config ({difference}): use another --out, or remove "
+                          "that directory")
+    summary_path = run_dir / runlog.SUMMARY_FILE
+    if saved.exists() and summary_path.exists():
+        summary = runlog.read_json(summary_path)
+        if not summary.get("interrupted"):
+            return summary
+    log(f"{run_dir}: unfinished, training it again")
+    shutil.rmtree(run_dir)
+    return None
+
+
+def _start_worker(data_dir: Path | None, threads: int, stop) -> None:
+    """Each worker: Ctrl-C ignored except inside a run (train.run stops there and keeps what is done), TensorFlow
+    limited to its share of the cores, MNIST loaded once from the cache."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(threads)
+    _worker.update(mnist=load_mnist(data_dir, log=lambda _: None), stop=stop)
+
+
+def _train_one(spec: RunSpec, run_dir: Path) -> dict[str, Any]:
+    if _worker["stop"].is_set():  # queued before Ctrl-C: do not start
+        raise train.Interrupted("not started")
+
+    def log(line: str) -> None:
+        with open(run_dir / LOG_FILE, "a", encoding="utf-8") as file:
+            file.write(line + "\n")
+
+    return train.run(spec.config, run_dir, _worker["mnist"], log, PaperProbe() if spec.probe else None)
+
+
+def describe(spec: RunSpec, summary: dict[str, Any]) -> str:
+    """One line per finished run for the console."""
+    diverged = summary.get("diverged_at_step")
+    return (f"{spec.key}: val {summary['final_val_accuracy']:.4f}, test {summary['final_test_accuracy']:.4f}"
+            + (f", diverged at step {diverged}" if diverged else "") + f" ({summary['train_seconds']:.0f} s)")
+
+
+def run_all(specs: list[RunSpec], out_dir: Path, log: Log, workers: int, data_dir: Path | None = None
+            ) -> dict[str, dict[str, Any]]:
+    """Summaries of every run in specs (key -> summary), training in parallel only those not finished yet.
+
+    Raises:
+        train.Interrupted: on Ctrl-C, after the running runs stopped; every finished run stays on disk.
+    """
+    summaries = {spec.key: finished_summary(out_dir / spec.key, spec.config, log) for spec in specs}
+    todo = [spec for spec in specs if summaries[spec.key] is None]
+    log(f"{len(specs) - len(todo)} of {len(specs)} runs already finished in {out_dir}")
+    if not todo:
+        return summaries
+    workers = min(workers, len(todo))
+    log(f"training {len(todo)} runs in {workers} worker process(es); each run's progress is in its {LOG_FILE}")
+    context = multiprocessing.get_context("spawn")  # a fresh TensorFlow per worker; fork would copy a live runtime
+    stop = context.Event()
+    pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
+                                                  initargs=(data_dir, max(1, default_workers() // workers), stop))
+    started = time.perf_counter()
+    try:
+        futures = {pool.submit(_train_one, spec, out_dir / spec.key): spec for spec in todo}
+        for done, future in enumerate(concurrent.futures.as_completed(futures), start=1):
+            spec = futures[future]
+            summaries[spec.key] = future.result()
+            log(f"[{done}/{len(todo)}, {time.perf_counter() - started:,.0f} s] {describe(spec, summaries[spec.key])}")
+    except BaseException as error:
+        stop.set()
+        pool.shutdown(wait=True, cancel_futures=True)  # running runs got the Ctrl-C too and stop at their next chunk
+        if isinstance(error, (KeyboardInterrupt, train.Interrupted)):
+            finished = sum(summary is not None for summary in summaries.values())
+            raise train.Interrupted(f"interrupted: {finished} of {len(specs)} runs are finished in {out_dir}; "
+                                    "run the same command again to resume") from None
+        raise
+    pool.shutdown()
+    return summaries
