@@ -112,3 +112,29 @@ def data(data_dir: Path | None) -> None:
     mnist = load_mnist(data_dir)
     click.echo(f"MNIST ok: {len(mnist.train_x)} train, {len(mnist.val_x)} validation, {len(mnist.test_x)} test "
                f"(cache: {cache_dir()})")
+
+
+@main.command()
+@click.argument("experiment", type=click.Choice(["all", "conv", "lesson", "pitfall", "paper"]), default="all")
+@click.option("--seeds", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Seeds 0..N-1 per run; spreads and verdicts are over them.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Output directory; finished runs in it are reused (default: runs/reproduce[-quick]).")
+@click.option("--quick", is_flag=True, help="The Lesson's 50,000-batch rows run 5,000 batches (a smoke run).")
+@click.option("--workers", type=click.IntRange(min=1), help="Parallel training processes (default: one per core).")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Directory with mnist.npz or the four IDX files.")
+@user_errors
+def reproduce(experiment: str, seeds: int, out: Path | None, quick: bool, workers: int | None,
+              data_dir: Path | None) -> None:
+    """Rerun the tutorial's published experiments over seeds; report ours next to theirs, with a verdict per claim."""
+    from bn_mnist import reproduce as reproduction
+    from bn_mnist.experiments import EXPERIMENTS
+
+    out = out or RUNS_ROOT / ("reproduce-quick" if quick else "reproduce")
+    experiments = EXPERIMENTS if experiment == "all" else (experiment,)
+    results = reproduction.run(experiments, seeds, out, quick, workers, data_dir)
+    verdicts = [v["verdict"].split()[0] for v in results["verdicts"]]
+    click.echo(f"{len(verdicts)} rules: {verdicts.count('PASS')} PASS, {verdicts.count('MIXED')} MIXED, "
+               f"{verdicts.count('FAIL')} FAIL{' (--quick run)' if quick else ''}; "
+               f"report: {out / reproduction.REPORT_FILE}")

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
+import sys
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -44,3 +47,11 @@ def tiny_fc_config():
 def real_mnist() -> Mnist:
     """The real, verified MNIST (fetched into the cache on first use)."""
     return load_mnist()
+
+
+@pytest.fixture(scope="session")
+def bn_mnist_script() -> str:
+    """The installed console script (the venv's, not one elsewhere on PATH)."""
+    script = shutil.which("bn-mnist", path=str(Path(sys.executable).parent)) or shutil.which("bn-mnist")
+    assert script, "the bn-mnist console script is not installed"
+    return script

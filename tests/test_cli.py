@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -73,16 +71,10 @@ def test_default_out_dir_is_new_each_time(real_mnist, tmp_path, monkeypatch):
     assert len(runs) == 2 and all(name.startswith("fc-bn-") for name in runs)
 
 
-def installed_script() -> str:
-    script = shutil.which("bn-mnist", path=str(Path(sys.executable).parent)) or shutil.which("bn-mnist")
-    assert script, "the bn-mnist console script is not installed"
-    return script
-
-
-def test_console_script_compare_with_default_config_path_from_elsewhere(real_mnist, tmp_path):
+def test_console_script_compare_with_default_config_path_from_elsewhere(real_mnist, bn_mnist_script, tmp_path):
     """The installed script, run from an unrelated directory: the conv default needs no config file."""
     out = tmp_path / "cmp"
-    result = subprocess.run([installed_script(), "compare", "--set", "train.steps=4", "--set", "train.eval_every=2",
+    result = subprocess.run([bn_mnist_script, "compare", "--set", "train.steps=4", "--set", "train.eval_every=2",
                              "--set", "train.log_every=2", "--out", str(out)],
                             cwd=tmp_path, capture_output=True, text=True, timeout=600, check=False)
     assert result.returncode == 0, result.stderr
@@ -90,9 +82,9 @@ def test_console_script_compare_with_default_config_path_from_elsewhere(real_mni
     assert "model:\n  arch: conv" in (out / "bn" / runlog.CONFIG_FILE).read_text()
 
 
-def test_ctrl_c_keeps_finished_results(real_mnist, tmp_path):
+def test_ctrl_c_keeps_finished_results(real_mnist, bn_mnist_script, tmp_path):
     out = tmp_path / "run"
-    process = subprocess.Popen([installed_script(), "train", "--config", FC, "--out", str(out)], cwd=tmp_path,
+    process = subprocess.Popen([bn_mnist_script, "train", "--config", FC, "--out", str(out)], cwd=tmp_path,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
     for line in process.stderr:
         if line.startswith("step "):

@@ -98,3 +98,23 @@ def test_an_existing_run_is_never_overwritten(tiny_mnist, tiny_fc_config, tmp_pa
     with pytest.raises(OutputError, match="not empty"):
         train.run(tiny_fc_config, tmp_path / "run", tiny_mnist, log=lambda _: None)
     assert (tmp_path / "run" / "precious.txt").read_text() == "keep"
+
+
+def test_paper_probe_logs_the_sigmoid_input_percentiles_of_the_saved_model(tiny_mnist, tiny_fc_config, tmp_path):
+    """The last logged percentiles equal those recomputed from model.keras on the same images."""
+    import keras
+
+    from bn_mnist import probes
+
+    config = dataclasses.replace(tiny_fc_config, model=dataclasses.replace(tiny_fc_config.model, activation="sigmoid"))
+    train.run(config, tmp_path / "run", tiny_mnist, log=lambda _: None, probe=probes.PaperProbe())
+    records = runlog.read_metrics(tmp_path / "run")
+    evaluated = [r for r in records if runlog.VAL_ACCURACY in r]
+    assert all(runlog.TEST_ACCURACY in r and probes.percentile_tag(50) in r for r in evaluated)
+    model = keras.models.load_model(tmp_path / "run" / runlog.MODEL_FILE)
+    inputs = keras.Model(model.input, model.get_layer(probes.LAYER).input)
+    unit = np.asarray(inputs(tiny_mnist.val_x[: probes.BATCH], training=False))[:, probes.UNIT]
+    expected = np.percentile(unit, probes.PERCENTILES)
+    logged = [evaluated[-1][probes.percentile_tag(p)] for p in probes.PERCENTILES]
+    np.testing.assert_allclose(logged, expected, rtol=1e-5, atol=1e-6)
+    assert logged[0] < logged[1] < logged[2]

@@ -1,0 +1,215 @@
+"""`reproduce.run(...)`: rerun the tutorial's published experiments over seeds and judge every published claim.
+
+Runs are planned in `experiments.py` and trained (or reused) by `runner.py`. This module turns finished runs
+into one flat record per seed and scope (what `claims.py` judges), statistics, curves for the figures, and
+results.json; `reproduce_report.py` writes report.md from results.json alone.
+"""
+
+from __future__ import annotations
+
+import math
+import platform
+import statistics
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+
+from bn_mnist import claims, plots, probes, reproduce_report, runlog, runner
+from bn_mnist.data import Log, Mnist, load_mnist, stderr_log
+from bn_mnist.experiments import (CONV, CONV_STEPS, EXPERIMENTS, LESSON, NETWORKS, PAPER_ROW, PITFALL_ROW,
+                                  PITFALL_IMAGES, QUICK_LESSON_STEPS, plan, run_key)
+
+RESULTS_FILE = "results.json"
+REPORT_FILE = "report.md"
+THRESHOLDS = (0.8, 0.9)  # the Lesson's remarks talk about reaching 80% and 90%
+
+
+def run_record(run_dir: Path) -> dict[str, Any]:
+    """What the rules and tables need from one finished run."""
+    summary = runlog.read_json(run_dir / runlog.SUMMARY_FILE)
+    metrics = runlog.read_metrics(run_dir)
+    record = {"val": summary["final_val_accuracy"], "test": summary["final_test_accuracy"],
+              "single": summary["single_sample_accuracy"], "diverged_at_step": summary["diverged_at_step"],
+              "max_val": max(runlog.series(metrics, runlog.VAL_ACCURACY)[1])}
+    for threshold in THRESHOLDS:
+        record[f"reach{threshold * 100:.0f}"] = plots.first_step_reaching(metrics, threshold)
+    return record
+
+
+def curve(run_dir: Path, name: str = runlog.VAL_ACCURACY) -> dict[str, list]:
+    steps, values = runlog.series(runlog.read_metrics(run_dir), name)
+    return {"step": steps, "value": [runlog.finite_or_none(v) for v in values]}
+
+
+def flat(parts: dict[str, dict[str, Any]], seed: int) -> dict[str, Any]:
+    """{"bn": {"val": .98}} -> {"seed": 0, "bn.val": .98}: one record per seed, as the rules read it."""
+    return {"seed": seed, **{f"{net}.{key}": value for net, values in parts.items() for key, value in values.items()}}
+
+
+def conv_records(out_dir: Path, seeds: range) -> list[dict[str, Any]]:
+    records = []
+    for seed in seeds:
+        parts = {}
+        for row in CONV:
+            run_dir = out_dir / run_key("conv", row.key, seed)
+            at = dict(zip(*curve(run_dir).values()))
+            parts[row.key] = {**run_record(run_dir), **{f"val@{step}": at.get(step) for step in CONV_STEPS}}
+        records.append(flat(parts, seed))
+    return records
+
+
+def lesson_records(out_dir: Path, seeds: range) -> dict[str, list[dict[str, Any]]]:
+    """One scope per published row; repeated rows read the same runs (another row, the same setting)."""
+    return {f"lesson-{row.row}": [flat({net: run_record(out_dir / run_key(f"lesson/{row.setting}", net, seed))
+                                        for net in NETWORKS}, seed) for seed in seeds]
+            for row in LESSON}
+
+
+def single_example_predictions(model: keras.Model, images: np.ndarray, training: bool) -> np.ndarray:
+    return np.array([int(np.argmax(model(image[None], training=training))) for image in images])
+
+
+def pitfall_record(model_path: Path, mnist: Mnist) -> dict[str, Any]:
+    """A trained BN net on single test examples and on the full test set, with batch vs population statistics."""
+    model = keras.models.load_model(model_path)
+    images, labels = mnist.test_x[:PITFALL_IMAGES], mnist.test_y[:PITFALL_IMAGES]
+
+    def accuracy(predicted: np.ndarray, truth: np.ndarray) -> float:
+        return float(np.mean(predicted == truth))
+
+    def full_batch(training: bool) -> float:
+        return accuracy(np.argmax(model(mnist.test_x, training=training), axis=1), mnist.test_y)
+
+    # Population statistics first: in Keras 3, training=True also moves the moving averages.
+    record = {"single_population": accuracy(single_example_predictions(model, images, False), labels),
+              "full_population": full_batch(False)}
+    batch_stats = single_example_predictions(model, images, True)
+    class_counts = Counter(batch_stats.tolist())
+    record.update(single_batch_stats=accuracy(batch_stats, labels), single_batch_stats_classes=len(class_counts),
+                  single_batch_stats_class=class_counts.most_common(1)[0][0], full_batch_stats=full_batch(True))
+    return record
+
+
+def pitfall_records(out_dir: Path, seeds: range, mnist: Mnist) -> list[dict[str, Any]]:
+    return [{"seed": seed, **pitfall_record(out_dir / run_key(f"lesson/{PITFALL_ROW.setting}", "bn", seed)
+                                            / runlog.MODEL_FILE, mnist)} for seed in seeds]
+
+
+def drift(run_dir: Path) -> float | None:
+    """Mean over the 15/50/85th percentiles of (max - min) after the first evaluation: how far the sigmoid's input
+    distribution moves while the network trains (None when the run diverged)."""
+    ranges = []
+    for percentile in probes.PERCENTILES:
+        values = curve(run_dir, probes.percentile_tag(percentile))["value"][1:]
+        if any(v is None for v in values):
+            return None
+        ranges.append(max(values) - min(values))
+    return statistics.fmean(ranges)
+
+
+def paper_records(out_dir: Path, seeds: range) -> list[dict[str, Any]]:
+    records = []
+    for seed in seeds:
+        parts = {}
+        for net in NETWORKS:
+            run_dir = out_dir / run_key(f"lesson/{PAPER_ROW.setting}", net, seed)
+            test = runlog.read_metrics(run_dir)
+            steps, values = runlog.series(test, runlog.TEST_ACCURACY)
+            parts[net] = {"test": run_record(run_dir)["test"], "drift": drift(run_dir),
+                          "reach90_test": next((s for s, v in zip(steps, values) if v >= 0.9), None)}
+        records.append(flat(parts, seed))
+    return records
+
+
+def describe(values: list[Any]) -> dict[str, Any] | None:
+    """mean, std, min, max and n of the numbers among values (None for a diverged value is skipped)."""
+    numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)]
+    if not numbers:
+        return None
+    return {"mean": statistics.fmean(numbers), "std": statistics.pstdev(numbers), "min": min(numbers),
+            "max": max(numbers), "n": len(numbers)}
+
+
+def scope_statistics(records: list[dict[str, Any]]) -> dict[str, Any]:
+    return {key: describe([record[key] for record in records]) for key in records[0] if key != "seed"}
+
+
+def curves(out_dir: Path, experiments: tuple[str, ...], seeds: range) -> dict[str, dict[str, list]]:
+    """Validation curves of every run (and, for the paper's runs, test accuracy and percentiles)."""
+    result = {}
+    for spec in plan(experiments, seeds, quick=False):  # keys do not depend on quick
+        run_dir = out_dir / spec.key
+        result[spec.key] = {"val": curve(run_dir)}
+        if spec.probe:
+            names = [runlog.TEST_ACCURACY, *map(probes.percentile_tag, probes.PERCENTILES)]
+            result[spec.key].update({name: curve(run_dir, name) for name in names})
+    return result
+
+
+def collect(experiments: tuple[str, ...], seeds: range, out_dir: Path, mnist: Mnist) -> dict[str, list]:
+    """Per-scope records of every selected experiment (all their runs are finished)."""
+    records: dict[str, list] = {}
+    if "conv" in experiments:
+        records["conv"] = conv_records(out_dir, seeds)
+    if "lesson" in experiments:
+        records.update(lesson_records(out_dir, seeds))
+    if "pitfall" in experiments:
+        records["pitfall"] = pitfall_records(out_dir, seeds, mnist)
+    if "paper" in experiments:
+        records["paper"] = paper_records(out_dir, seeds)
+    return records
+
+
+def software() -> dict[str, str]:
+    from importlib.metadata import version
+
+    import click
+    import matplotlib
+    import tensorflow as tf
+
+    return {"bn-mnist": version("bn-mnist"), "python": platform.python_version(), "tensorflow": tf.__version__,
+            "keras": keras.__version__, "numpy": np.__version__, "matplotlib": matplotlib.__version__,
+            "click": click.__version__, "platform": platform.platform()}
+
+
+def command_line(experiments: tuple[str, ...], seeds: int, out_dir: Path, quick: bool) -> str:
+    """The command that (re)creates these results."""
+    selected = "all" if experiments == EXPERIMENTS else " ".join(experiments)
+    return f"bn-mnist reproduce {selected} --seeds {seeds} --out {out_dir}" + (" --quick" if quick else "")
+
+
+def run(experiments: tuple[str, ...], seeds: int, out_dir: Path, quick: bool = False, workers: int | None = None,
+        data_dir: Path | None = None, log: Log = stderr_log) -> dict[str, Any]:
+    """Train (or reuse) every run the experiments need, judge the published claims, and write results.json,
+    report.md and the figures into out_dir.
+
+    Raises:
+        train.Interrupted: on Ctrl-C; finished runs stay and a rerun of the same command resumes.
+    """
+    started = time.perf_counter()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    mnist = load_mnist(data_dir, log)  # fetched and verified once, before the workers read the cache
+    seed_range = range(seeds)
+    specs = plan(experiments, seed_range, quick)
+    runner.run_all(specs, out_dir, log, workers or runner.default_workers(), data_dir)
+    records = collect(experiments, seed_range, out_dir, mnist)
+    results = {
+        "meta": {"experiments": list(experiments), "seeds": list(seed_range), "quick": quick,
+                 "quick_lesson_steps": QUICK_LESSON_STEPS if quick else None, "runs": len(specs),
+                 "command": command_line(experiments, seeds, out_dir, quick), "software": software(),
+                 "wall_seconds": None},
+        "records": records,
+        "statistics": {scope: scope_statistics(seed_records) for scope, seed_records in records.items()},
+        "verdicts": claims.judge(records),
+        "curves": curves(out_dir, experiments, seed_range),
+    }
+    results["figures"] = reproduce_report.figures(results, out_dir)
+    results["meta"]["wall_seconds"] = time.perf_counter() - started
+    runlog.write_json(out_dir / RESULTS_FILE, results)
+    (out_dir / REPORT_FILE).write_text(reproduce_report.markdown(results), encoding="utf-8")
+    return results
+

@@ -1,0 +1,211 @@
+"""The reproduction's figures and report.md, made from results.json's content alone (so both can be rebuilt)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from bn_mnist import plots, probes
+from bn_mnist.experiments import (CONV, CONV_STEPS, LESSON, LESSON_BASE, NETWORK_LABELS, NETWORKS, PAPER_ROW,
+                                  PITFALL_IMAGES, PITFALL_ROW, run_key)
+
+Results = dict[str, Any]
+
+
+def seed_curves(results: Results, group: str, network: str, name: str = "val") -> list[plots.Curve]:
+    return [results["curves"][run_key(group, network, seed)][name] for seed in results["meta"]["seeds"]]
+
+
+def lesson_settings() -> dict[str, Any]:
+    """Each distinct Lesson setting once, with its first row."""
+    settings: dict[str, Any] = {}
+    for row in LESSON:
+        settings.setdefault(row.setting, row)
+    return settings
+
+
+def lesson_series(results: Results, setting: str) -> dict[str, list[plots.Curve]]:
+    return {NETWORK_LABELS[net]: seed_curves(results, f"lesson/{setting}", net) for net in NETWORKS}
+
+
+def figures(results: Results, out_dir: Path) -> dict[str, str]:
+    """Write every figure of the selected experiments; returns name -> file name (relative to out_dir)."""
+    experiments, made = results["meta"]["experiments"], {}
+    quick = " (--quick: fewer steps)" if results["meta"]["quick"] else ""
+    if "conv" in experiments:
+        series = {row.label: seed_curves(results, "conv", row.key) for row in CONV}
+        published = {row.label: (list(CONV_STEPS), list(row.curve)) for row in CONV}
+        made["conv"] = plots.plot_seed_bands(series, out_dir / "conv.png", f"Solutions conv net{quick}", published).name
+    if "lesson" in experiments:
+        panels = {}
+        for setting, row in lesson_settings().items():
+            series = panels[row.title] = lesson_series(results, setting)
+            made[f"lesson-{setting}"] = plots.plot_seed_bands(series, out_dir / f"lesson-{setting}.png",
+                                                              f"Lesson: {row.title}{quick}").name
+        made["lesson-overview"] = plots.plot_grid(panels, out_dir / "lesson-overview.png",
+                                                  f"Lesson: validation accuracy, all settings{quick}").name
+    if "paper" in experiments:
+        group, first_seed = f"lesson/{PAPER_ROW.setting}", results["meta"]["seeds"][0]
+        test = {NETWORK_LABELS[net]: seed_curves(results, group, net, "test/accuracy") for net in NETWORKS}
+        percentiles = {f"{NETWORK_LABELS[net]} (seed {first_seed})": {
+            p: results["curves"][run_key(group, net, first_seed)][probes.percentile_tag(p)] for p in probes.PERCENTILES}
+            for net in NETWORKS}
+        made["paper"] = plots.plot_paper(test, percentiles, out_dir / "paper.png",
+                                         f"BN paper's MNIST net: {PAPER_ROW.title}{quick}").name
+    return made
+
+
+def fmt(value: Any) -> str:
+    """An accuracy as .9832, a step as 1,500, a missing value (never reached, diverged) as '-'."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool) or isinstance(value, int):
+        return f"{value:,}"
+    return f"{value:.4f}" if abs(value) <= 1 else f"{value:.2f}"
+
+
+def spread(stats: dict[str, Any] | None, std: bool = False) -> str:
+    """mean (min..max), optionally with the standard deviation."""
+    if stats is None:
+        return "-"
+    deviation = f" ± {stats['std']:.4f}" if std else ""
+    return f"{fmt(stats['mean'])}{deviation} ({fmt(stats['min'])}..{fmt(stats['max'])})"
+
+
+def per_seed(values: list[Any]) -> str:
+    return " / ".join(fmt(value) for value in values)
+
+
+def verdict_section(results: Results) -> list[str]:
+    verdicts = results["verdicts"]
+    counts = {word: sum(v["verdict"].startswith(word) for v in verdicts) for word in ("PASS", "MIXED", "FAIL")}
+    lines = ["## Verdicts", "",
+             f"{len(verdicts)} rules: **{counts['PASS']} PASS, {counts['MIXED']} MIXED, {counts['FAIL']} FAIL** "
+             f"(PASS: holds for every seed; MIXED: for some, count given; FAIL: for none). Our numbers are per seed "
+             f"({', '.join(map(str, results['meta']['seeds']))}).", "",
+             "| source | published | rule | verdict | ours, per seed |", "|---|---|---|---|---|"]
+    for v in verdicts:
+        ours = "; ".join(f"{key}: {per_seed(values)}" for key, values in v["numbers"].items())
+        lines.append(f"| {v['source']} | {v['claim']} | {v['rule']} | **{v['verdict']}** | {ours} |")
+    disagreements = [v for v in verdicts if v["verdict"] != "PASS"]
+    lines += ["", "### Where our numbers disagree with the tutorial", ""]
+    lines += [f"- {v['source']}: the tutorial has {v['claim']}; the rule \"{v['rule']}\" holds for "
+              f"{sum(v['holds'])} of {len(v['holds'])} seeds ({'; '.join(f'{k} {per_seed(x)}' for k, x in v['numbers'].items())})."
+              for v in disagreements] or ["- none: every rule holds for every seed."]
+    return lines + [""]
+
+
+def conv_section(results: Results, figure: str) -> list[str]:
+    stats = results["statistics"]["conv"]
+    header = [*map(str, CONV_STEPS), "val", "test", "100"]
+    lines = ["## Solutions: the 19-layer conv net (800 batches of 64)", "",
+             "Validation accuracy at batches 0..700, then final validation, test and 100-single-sample accuracy. "
+             "Ours: mean (min..max) over seeds.", "",
+             "| run | | " + " | ".join(header) + " |", "|---|---|" + "---:|" * len(header)]
+    for row in CONV:
+        published = [*row.curve, row.val, row.test, row.single]
+        keys = [f"val@{step}" for step in CONV_STEPS] + ["val", "test", "single"]
+        lines.append(f"| {row.label} | published | " + " | ".join(f"{v:.4f}" for v in published) + " |")
+        lines.append("| | ours | " + " | ".join(spread(stats[f"{row.key}.{key}"]) for key in keys) + " |")
+    return lines + ["", f"![conv]({figure})", ""]
+
+
+def network_cells(stats: dict[str, Any], net: str) -> list[str]:
+    diverged = stats[f"{net}.diverged_at_step"]
+    return [f"{spread(stats[f'{net}.val'], std=True)}", spread(stats[f"{net}.test"]),
+            f"{fmt(stats[f'{net}.reach80'] and stats[f'{net}.reach80']['mean'])} / "
+            f"{fmt(stats[f'{net}.reach90'] and stats[f'{net}.reach90']['mean'])}",
+            f"{diverged['n']} (at {fmt(diverged['min'])}..{fmt(diverged['max'])})" if diverged else "0"]
+
+
+def lesson_section(results: Results, made: dict[str, str]) -> list[str]:
+    lines = ["## Lesson: the fully connected net, 18 published runs", "",
+             "Ours over seeds: final validation accuracy mean ± std (min..max), final test accuracy mean (min..max), "
+             "mean first step with validation accuracy >= 80% / 90% (over the seeds that reached it; - none did), and "
+             "the number of seeds whose loss diverged (scored as they stand). Rows 4/5, 13/17 and 15/18 repeat a "
+             "setting: they show the same runs of ours against two published outcomes.", ""]
+    head = "| # | setting | network | published val / test | ours: val | ours: test | 80% / 90% at | diverged |"
+    lines += [head, "|---|---|---|---|---|---|---|---|"]
+    for row in LESSON:
+        stats = results["statistics"][f"lesson-{row.row}"]
+        for net, published in (("no_bn", row.no_bn), ("bn", row.bn)):
+            lead = f"| {row.row} | {row.title} |" if net == "no_bn" else "| | |"
+            cells = network_cells(stats, net)
+            lines.append(f"{lead} {NETWORK_LABELS[net]} | {published[0]:.4f} / {published[1]:.4f} | "
+                         + " | ".join(cells) + " |")
+    lines += ["", f"![all settings]({made['lesson-overview']})", ""]
+    for setting, row in lesson_settings().items():
+        lines += [f"### {row.title}", "", f"![{setting}]({made[f'lesson-{setting}']})", ""]
+    return lines
+
+
+def pitfall_section(results: Results) -> list[str]:
+    stats = results["statistics"]["pitfall"]
+    return [
+        f"## Lesson: the inference pitfall (row {PITFALL_ROW.row}'s BN net: {PITFALL_ROW.title})", "",
+        f"The trained BN net on the first {PITFALL_IMAGES} test images fed one at a time, and on all 10,000 test "
+        "images in one batch, with batch statistics (training mode) and with the moving averages (inference mode).", "",
+        "| evaluation | published | ours: mean (min..max) |", "|---|---|---|",
+        f"| {PITFALL_IMAGES} single examples, batch statistics | 0.05 (always '8') | {spread(stats['single_batch_stats'])}; "
+        f"predicted classes per seed: {per_seed(r['single_batch_stats_classes'] for r in results['records']['pitfall'])}, "
+        f"the constant class: {per_seed(r['single_batch_stats_class'] for r in results['records']['pitfall'])} |",
+        f"| {PITFALL_IMAGES} single examples, moving averages | 0.97 | {spread(stats['single_population'])} |",
+        f"| 10,000 in one batch, batch statistics | ~0.95 | {spread(stats['full_batch_stats'])} |",
+        f"| 10,000 in one batch, moving averages | ~0.95 | {spread(stats['full_population'])} |", ""]
+
+
+def paper_section(results: Results, figure: str) -> list[str]:
+    stats = results["statistics"]["paper"]
+    return [
+        "## The BN paper's MNIST figure", "",
+        "Source: S. Ioffe and C. Szegedy, *Batch Normalization: Accelerating Deep Network Training by Reducing "
+        "Internal Covariate Shift*, ICML 2015 (arXiv:1502.03167), Figure 1 (a)-(c): a 3x100 sigmoid net, 50,000 "
+        "steps of 60 examples; the Lesson rebuilds that net (its row 3 is the paper's setting with the Lesson's "
+        "learning rate 0.01; the paper gives none), and these are the same runs as row 3.",
+        f"(a) test accuracy at every evaluation; (b, c) the 15th, 50th and 85th percentiles of the input to unit "
+        f"{probes.UNIT} of the last hidden layer's sigmoid, on the first {probes.BATCH:,} validation images "
+        "(inference mode), for the first seed.", "",
+        f"![paper]({figure})", "",
+        "| | final test accuracy | first step with test accuracy >= 90% | percentile drift |", "|---|---|---|---|",
+        *(f"| {NETWORK_LABELS[net]} | {spread(stats[f'{net}.test'])} | {spread(stats[f'{net}.reach90_test'])} | "
+          f"{spread(stats[f'{net}.drift'])} |" for net in NETWORKS), "",
+        "Drift: the mean over the three percentiles of (largest - smallest value after the first evaluation).", ""]
+
+
+def settings_section(results: Results) -> list[str]:
+    meta = results["meta"]
+    steps = f"{meta['quick_lesson_steps']:,} (--quick)" if meta["quick"] else "50,000"
+    return [
+        "## Settings", "",
+        f"- Lesson: 784-100-100-100-10, {LESSON_BASE['train']['optimizer'].upper()}, batch "
+        f"{LESSON_BASE['train']['batch_size']}, softmax cross-entropy, weights normal with std 0.05 (good) or 5.0 (bad), "
+        f"BN momentum 0.99 and epsilon 0.001; {steps} batches (2,000 in the short rows), validation on all 5,000 "
+        "validation images every 1/100 of the run (every 50 in the short rows). Both networks of a seed start from "
+        "the same weights and see the same batches.",
+        "- Solutions: 19 conv layers + dense 100 + 10, Adam 0.002, sigmoid cross-entropy, 800 batches of 64, "
+        "validation every 100 batches; the tf.nn run uses truncated-normal (std 0.05) weights as the Solutions' "
+        "low-level code did.",
+        "- Runs train two at a time in single-threaded worker processes; every run's config.yaml, TensorBoard "
+        "events, metrics.jsonl, summary.json, model.keras and train.log are under the output directory "
+        "(`tensorboard --logdir <out>`).", ""]
+
+
+def markdown(results: Results) -> str:
+    meta, made = results["meta"], results["figures"]
+    quick = ["> **--quick run**: the Lesson's 50,000-batch rows ran "
+             f"{meta['quick_lesson_steps']:,} batches. Verdicts on those rows are not comparable with the tutorial.",
+             ""] if meta["quick"] else []
+    versions = ", ".join(f"{name} {version}" for name, version in meta["software"].items())
+    lines = [f"# Does bn-mnist reproduce the tutorial?{' (quick run)' if meta['quick'] else ''}", "", *quick,
+             f"`{meta['command']}`: {meta['runs']} runs, seeds {', '.join(map(str, meta['seeds']))}, "
+             f"{meta['wall_seconds'] / 60:.1f} min wall time on this machine (reused runs cost nothing).", "",
+             f"Software: {versions}.", "", *verdict_section(results)]
+    if "conv" in meta["experiments"]:
+        lines += conv_section(results, made["conv"])
+    if "lesson" in meta["experiments"]:
+        lines += lesson_section(results, made)
+    if "pitfall" in meta["experiments"]:
+        lines += pitfall_section(results)
+    if "paper" in meta["experiments"]:
+        lines += paper_section(results, made["paper"])
+    return "\n".join(lines + settings_section(results)) + "\n"

@@ -1,0 +1,108 @@
+"""`bn-mnist reproduce all --quick` on real MNIST, as the installed script: interrupted with Ctrl-C, resumed,
+then every output read back and every verdict checked against the numbers it was judged on."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+
+import matplotlib.image
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from bn_mnist import claims, probes, runlog
+from bn_mnist.cli import main
+from bn_mnist.experiments import EXPERIMENTS, plan
+
+
+@pytest.fixture(scope="module")
+def quick(real_mnist, bn_mnist_script, tmp_path_factory):
+    """(out dir, the interrupted attempt, the resumed one): Ctrl-C once two runs are finished, then rerun."""
+    out = tmp_path_factory.mktemp("reproduce") / "quick"
+    command = [bn_mnist_script, "reproduce", "all", "--quick", "--seeds", "1", "--out", str(out)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)  # its own process group: Ctrl-C reaches the workers too
+    seen = []
+    for line in process.stderr:
+        seen.append(line)
+        if line.startswith("[2/"):
+            os.killpg(process.pid, signal.SIGINT)
+            break
+    _, rest = process.communicate(timeout=600)
+    interrupted = (process.returncode, "".join(seen) + rest)
+    resumed = subprocess.run(command, capture_output=True, text=True, timeout=1800, check=False)
+    return out, interrupted, resumed
+
+
+def test_ctrl_c_stops_with_one_line_and_the_rerun_resumes(quick):
+    out, (code, stderr), resumed = quick
+    assert code == 130, stderr
+    last = stderr.strip().splitlines()[-1]
+    assert re.fullmatch(r"bn-mnist: interrupted: \d+ of 33 runs are finished in .*; run the same command again to "
+                        r"resume", last), last
+    assert resumed.returncode == 0, resumed.stderr
+    reused = int(re.search(r"(\d+) of 33 runs already finished", resumed.stderr).group(1))
+    assert reused >= 2
+    assert re.search(r"\d+ rules: \d+ PASS, \d+ MIXED, \d+ FAIL \(--quick run\); report: ", resumed.stdout)
+
+
+def test_verdicts_follow_from_the_recorded_numbers(quick):
+    results = json.loads((quick[0] / "results.json").read_text())
+    assert results["meta"]["quick"] is True and results["meta"]["experiments"] == list(EXPERIMENTS)
+    rejudged = json.loads(json.dumps(claims.judge(results["records"])))
+    assert rejudged == results["verdicts"] and len(rejudged) == len(claims.all_rules())
+    for verdict in results["verdicts"]:
+        expected = {True: "PASS", False: "FAIL"}.get(all(verdict["holds"]) if len(set(verdict["holds"])) == 1 else None)
+        assert verdict["verdict"] == (expected or f"MIXED ({sum(verdict['holds'])}/{len(verdict['holds'])})")
+
+
+def rule(results, scope, text):
+    return next(v for v in results["verdicts"] if v["scope"] == scope and text in v["rule"])
+
+
+def test_robust_claims_hold_even_in_a_quick_run(quick):
+    """Claims that do not depend on the 50,000-batch length, checked against the raw run files."""
+    out = quick[0]
+    results = json.loads((out / "results.json").read_text())
+    no_bn = runlog.series(runlog.read_metrics(out / "conv" / "no_bn-seed0"), runlog.VAL_ACCURACY)[1]
+    assert max(no_bn) < 0.15 and rule(results, "conv", "every logged")["verdict"] == "PASS"
+    pitfall = results["records"]["pitfall"][0]
+    assert pitfall["single_batch_stats"] <= 0.15 < 0.9 <= pitfall["single_population"]
+    assert rule(results, "pitfall", "single predicted class")["verdict"] == "PASS"
+    row8 = json.loads((out / "lesson" / "good-lr2-relu" / "no_bn-seed0" / runlog.SUMMARY_FILE).read_text())
+    assert row8["final_val_accuracy"] <= 0.15 and rule(results, "lesson-8", "no BN: final")["verdict"] == "PASS"
+
+
+def test_report_figures_and_event_files(quick):
+    out = quick[0]
+    results = json.loads((out / "results.json").read_text())
+    report = (out / "report.md").read_text()
+    assert report.startswith("# Does bn-mnist reproduce the tutorial? (quick run)") and "--quick run" in report
+    assert len(results["figures"]) == 1 + 15 + 1 + 1  # conv, one per Lesson setting, overview, paper
+    for name in results["figures"].values():
+        assert f"]({name})" in report
+        image = matplotlib.image.imread(out / name)
+        assert image.shape[0] > 300 and image.shape[1] > 600 and np.std(image) > 0.05
+    for spec in plan(EXPERIMENTS, range(1), quick=True):
+        assert list((out / spec.key).glob("events.out.tfevents.*")), spec.key
+    paper_run = out / "lesson" / "good-lr0.01-sigmoid" / "bn-seed0"
+    events = EventAccumulator(str(paper_run), size_guidance={"tensors": 0})
+    events.Reload()
+    median = events.Tensors(probes.percentile_tag(50))
+    assert len(median) == len(results["curves"]["lesson/good-lr0.01-sigmoid/bn-seed0"]["val"]["step"]) == 101
+
+
+def test_a_full_run_into_the_quick_directory_is_refused(quick):
+    """Through click's runner: the Lesson's full runs differ from the quick ones, so nothing is mixed."""
+    out = quick[0]
+    before = sorted(p.name for p in (out / "lesson").iterdir())
+    result = CliRunner().invoke(main, ["reproduce", "lesson", "--seeds", "1", "--out", str(out)])
+    assert result.exit_code == 1
+    assert re.search(r"bn-mnist: .* holds a run of another config \(train.steps: 50000 here, 5000 there\): use "
+                     r"another --out", result.output), result.output
+    assert sorted(p.name for p in (out / "lesson").iterdir()) == before
