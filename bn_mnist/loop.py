@@ -107,13 +107,16 @@ class Engine:
         self.optimizer.apply(tape.gradient(loss, variables), variables)
         return loss, count_correct(labels, logits)
 
-    def _train_chunk_fn(self, start: tf.Tensor, count: tf.Tensor):
+    def _train_chunk_fn(self, images: tf.Tensor, labels: tf.Tensor, order: tf.Tensor, start: tf.Tensor,
+                        count: tf.Tensor):
+        # The data come in as arguments, not captures: an XLA-compiled function kept a copy of its captured
+        # MNIST (~190 MB) alive after its Engine was gone, so a process training many runs grew without bound.
         def keep_going(i, loss_sum, correct_sum, diverged_at):
             return (i < count) & (diverged_at < 0)
 
         def step(i, loss_sum, correct_sum, diverged_at):
-            batch = tf.gather(self.order, start + i)  # (B,); slicing would make `start` an XLA compile-time constant
-            loss, correct = self._train_step(tf.gather(self.images, batch), tf.gather(self.labels, batch))
+            batch = tf.gather(order, start + i)  # (B,); slicing would make `start` an XLA compile-time constant
+            loss, correct = self._train_step(tf.gather(images, batch), tf.gather(labels, batch))
             diverged_at = tf.where(tf.math.is_finite(loss), diverged_at, start + i + 1)
             return i + 1, loss_sum + loss, correct_sum + correct, diverged_at
 
@@ -122,7 +125,8 @@ class Engine:
 
     def train(self, start: int, count: int) -> ChunkResult:
         """Run training steps start+1 .. start+count (1-based, as logged) in one compiled call."""
-        done, loss_sum, correct_sum, diverged_at = self._train_chunk(tf.constant(start), tf.constant(count))
+        done, loss_sum, correct_sum, diverged_at = self._train_chunk(self.images, self.labels, self.order,
+                                                                     tf.constant(start), tf.constant(count))
         done = int(done)
         return ChunkResult(
             steps_done=done,

@@ -7,6 +7,7 @@ cores (measured before this module was written), because one small network canno
 from __future__ import annotations
 
 import concurrent.futures
+import gc
 import multiprocessing
 import os
 import shutil
@@ -42,28 +43,39 @@ def first_difference(here: dict, there: dict, prefix: str = "") -> str:
     return ""
 
 
-def finished_summary(run_dir: Path, config: Config, log: Log) -> dict[str, Any] | None:
-    """The summary of a finished run of exactly `config` in run_dir; None (after clearing the directory) when
-    the run is missing or unfinished.
+def saved_summary(run_dir: Path, config: Config) -> dict[str, Any] | None:
+    """The summary of a finished run of exactly `config` in run_dir, or None; reads only.
 
     Raises:
         OutputError: run_dir holds a run of another config: results are never mixed.
     """
-    if not run_dir.exists():
-        return None
     saved = run_dir / runlog.CONFIG_FILE
-    if saved.exists() and load_config(saved) != config:
+    if not saved.exists():
+        return None
+    if load_config(saved) != config:
         difference = first_difference(to_dict(config), to_dict(load_config(saved)))
         raise OutputError(f"{run_dir} holds a run of another config ({difference}): use another --out, or remove "
                           "that directory")
     summary_path = run_dir / runlog.SUMMARY_FILE
-    if saved.exists() and summary_path.exists():
-        summary = runlog.read_json(summary_path)
-        if not summary.get("interrupted"):
-            return summary
-    log(f"{run_dir}: unfinished, training it again")
-    shutil.rmtree(run_dir)
-    return None
+    summary = runlog.read_json(summary_path) if summary_path.exists() else {"interrupted": True}
+    return None if summary.get("interrupted") else summary
+
+
+def finished_summary(run_dir: Path, config: Config, log: Log) -> dict[str, Any] | None:
+    """`saved_summary`, after clearing run_dir when it holds an unfinished run (which is then trained again)."""
+    summary = saved_summary(run_dir, config)
+    if summary is None and run_dir.exists():
+        log(f"{run_dir}: unfinished, training it again")
+        shutil.rmtree(run_dir)
+    return summary
+
+
+def all_finished(specs: list[RunSpec], out_dir: Path) -> bool:
+    """Whether every run in specs is finished in out_dir with its config (a run of another config: no)."""
+    try:
+        return all(saved_summary(out_dir / spec.key, spec.config) is not None for spec in specs)
+    except OutputError:
+        return False
 
 
 def _start_worker(data_dir: Path | None, threads: int, stop) -> None:
@@ -85,7 +97,13 @@ def _train_one(spec: RunSpec, run_dir: Path) -> dict[str, Any]:
         with open(run_dir / LOG_FILE, "a", encoding="utf-8") as file:
             file.write(line + "\n")
 
-    return train.run(spec.config, run_dir, _worker["mnist"], log, PaperProbe() if spec.probe else None)
+    try:
+        return train.run(spec.config, run_dir, _worker["mnist"], log, PaperProbe() if spec.probe else None)
+    finally:
+        # A finished Engine is a reference cycle (tf.functions of its own methods) holding MNIST on the device;
+        # collect it now. With this and loop.py's data-as-arguments, RSS stays at 1.40 GB over 6 Engines; before,
+        # it grew ~190 MB per run (2.17 GB after 6; 11.9 GB peak in a full reproduction).
+        gc.collect()
 
 
 def describe(spec: RunSpec, summary: dict[str, Any]) -> str:
