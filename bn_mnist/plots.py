@@ -17,9 +17,10 @@ MARKED_THRESHOLDS = (0.5, 0.9)
 COLORS = {"With Batch Norm": "tab:blue", "Without Batch Norm": "tab:orange"}
 
 
-def first_step_reaching(records: list[dict[str, Any]], threshold: float) -> int | None:
-    """First logged step whose validation accuracy is >= threshold, or None if never."""
-    steps, values = runlog.series(records, runlog.VAL_ACCURACY)
+def first_step_reaching(records: list[dict[str, Any]], threshold: float, name: str = runlog.VAL_ACCURACY
+                        ) -> int | None:
+    """First logged step whose validation (or another) accuracy is >= threshold, or None if never."""
+    steps, values = runlog.series(records, name)
     return next((step for step, value in zip(steps, values) if value >= threshold), None)
 
 

@@ -26,6 +26,7 @@ from bn_mnist.experiments import (CONV, CONV_STEPS, EXPERIMENTS, LESSON, NETWORK
 RESULTS_FILE = "results.json"
 REPORT_FILE = "report.md"
 THRESHOLDS = (0.8, 0.9)  # the Lesson's remarks talk about reaching 80% and 90%
+DRIFT_WINDOW = 10  # evaluations averaged at each end of a run (5,000 steps in a 50,000-step run)
 
 
 def run_record(run_dir: Path) -> dict[str, Any]:
@@ -100,15 +101,17 @@ def pitfall_records(out_dir: Path, seeds: range, mnist: Mnist) -> list[dict[str,
 
 
 def drift(run_dir: Path) -> float | None:
-    """Mean over the 15/50/85th percentiles of (max - min) after the first evaluation: how far the sigmoid's input
-    distribution moves while the network trains (None when the run diverged)."""
-    ranges = []
+    """How far the sigmoid's input distribution moves while the network trains: the mean over the 15/50/85th
+    percentiles of |mean of the last DRIFT_WINDOW evaluations - mean of the first DRIFT_WINDOW after step 0|.
+    Window means, not max - min: evaluation-to-evaluation jitter is not the shift the paper shows. None when
+    the run diverged."""
+    shifts = []
     for percentile in probes.PERCENTILES:
         values = curve(run_dir, probes.percentile_tag(percentile))["value"][1:]
         if any(v is None for v in values):
             return None
-        ranges.append(max(values) - min(values))
-    return statistics.fmean(ranges)
+        shifts.append(abs(statistics.fmean(values[-DRIFT_WINDOW:]) - statistics.fmean(values[:DRIFT_WINDOW])))
+    return statistics.fmean(shifts)
 
 
 def paper_records(out_dir: Path, seeds: range) -> list[dict[str, Any]]:
@@ -117,10 +120,9 @@ def paper_records(out_dir: Path, seeds: range) -> list[dict[str, Any]]:
         parts = {}
         for net in NETWORKS:
             run_dir = out_dir / run_key(f"lesson/{PAPER_ROW.setting}", net, seed)
-            test = runlog.read_metrics(run_dir)
-            steps, values = runlog.series(test, runlog.TEST_ACCURACY)
+            metrics = runlog.read_metrics(run_dir)
             parts[net] = {"test": run_record(run_dir)["test"], "drift": drift(run_dir),
-                          "reach90_test": next((s for s, v in zip(steps, values) if v >= 0.9), None)}
+                          "reach90_test": plots.first_step_reaching(metrics, 0.9, runlog.TEST_ACCURACY)}
         records.append(flat(parts, seed))
     return records
 
@@ -176,6 +178,12 @@ def software() -> dict[str, str]:
             "click": click.__version__, "platform": platform.platform()}
 
 
+def reported_experiments(asked: tuple[str, ...], seeds: range, out_dir: Path, quick: bool) -> tuple[str, ...]:
+    """The experiments asked for, and every other one already complete in out_dir: `reproduce conv` after
+    `reproduce lesson` reports both."""
+    return tuple(e for e in EXPERIMENTS if e in asked or runner.all_finished(plan((e,), seeds, quick), out_dir))
+
+
 def command_line(experiments: tuple[str, ...], seeds: int, out_dir: Path, quick: bool) -> str:
     """The command that (re)creates these results."""
     selected = "all" if experiments == EXPERIMENTS else " ".join(experiments)
@@ -196,16 +204,20 @@ def run(experiments: tuple[str, ...], seeds: int, out_dir: Path, quick: bool = F
     seed_range = range(seeds)
     specs = plan(experiments, seed_range, quick)
     runner.run_all(specs, out_dir, log, workers or runner.default_workers(), data_dir)
-    records = collect(experiments, seed_range, out_dir, mnist)
+    reported = reported_experiments(experiments, seed_range, out_dir, quick)
+    reported_runs = plan(reported, seed_range, quick)
+    records = collect(reported, seed_range, out_dir, mnist)
     results = {
-        "meta": {"experiments": list(experiments), "seeds": list(seed_range), "quick": quick,
-                 "quick_lesson_steps": QUICK_LESSON_STEPS if quick else None, "runs": len(specs),
+        "meta": {"experiments": list(reported), "seeds": list(seed_range), "quick": quick,
+                 "quick_lesson_steps": QUICK_LESSON_STEPS if quick else None, "runs": len(reported_runs),
+                 "train_seconds": sum(runner.saved_summary(out_dir / spec.key, spec.config)["train_seconds"]
+                                      for spec in reported_runs),
                  "command": command_line(experiments, seeds, out_dir, quick), "software": software(),
                  "wall_seconds": None},
         "records": records,
         "statistics": {scope: scope_statistics(seed_records) for scope, seed_records in records.items()},
         "verdicts": claims.judge(records),
-        "curves": curves(out_dir, experiments, seed_range),
+        "curves": curves(out_dir, reported, seed_range),
     }
     results["figures"] = reproduce_report.figures(results, out_dir)
     results["meta"]["wall_seconds"] = time.perf_counter() - started

@@ -106,3 +106,14 @@ def test_a_full_run_into_the_quick_directory_is_refused(quick):
     assert re.search(r"bn-mnist: .* holds a run of another config \(train.steps: 50000 here, 5000 there\): use "
                      r"another --out", result.output), result.output
     assert sorted(p.name for p in (out / "lesson").iterdir()) == before
+
+
+def test_one_experiment_rerun_reports_every_complete_one(quick):
+    """Last in this file: it rewrites report.md. Every run is reused, and nothing finished drops out of the report."""
+    out = quick[0]
+    result = CliRunner().invoke(main, ["reproduce", "pitfall", "--quick", "--seeds", "1", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "1 of 1 runs already finished" in result.output
+    results = json.loads((out / "results.json").read_text())
+    assert results["meta"]["experiments"] == list(EXPERIMENTS) and results["meta"]["runs"] == 33
+    assert results["meta"]["command"].startswith("bn-mnist reproduce pitfall --seeds 1")
