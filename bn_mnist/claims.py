@@ -145,6 +145,11 @@ def all_rules() -> list[Rule]:
             *paper_rules()]
 
 
+def count_verdicts(judged: list[dict[str, Any]]) -> dict[str, int]:
+    """How many rules PASS, are MIXED and FAIL (the console line and the report both say it)."""
+    return {word: sum(v["verdict"].startswith(word) for v in judged) for word in ("PASS", "MIXED", "FAIL")}
+
+
 def verdict(holds: list[bool]) -> str:
     if all(holds):
         return "PASS"

@@ -13,6 +13,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up
 import click  # noqa: E402 - after the environment variable, which TensorFlow reads when imported
 
 from bn_mnist.errors import BnMnistError  # noqa: E402
+from bn_mnist.experiments import EXPERIMENTS  # noqa: E402 - data only: no TensorFlow import
 
 RUNS_ROOT = Path("runs")
 
@@ -115,7 +116,7 @@ def data(data_dir: Path | None) -> None:
 
 
 @main.command()
-@click.argument("experiment", type=click.Choice(["all", "conv", "lesson", "pitfall", "paper"]), default="all")
+@click.argument("experiment", type=click.Choice(["all", *EXPERIMENTS]), default="all")
 @click.option("--seeds", type=click.IntRange(min=1), default=3, show_default=True,
               help="Seeds 0..N-1 per run; spreads and verdicts are over them.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
@@ -129,12 +130,11 @@ def reproduce(experiment: str, seeds: int, out: Path | None, quick: bool, worker
               data_dir: Path | None) -> None:
     """Rerun the tutorial's published experiments over seeds; report ours next to theirs, with a verdict per claim."""
     from bn_mnist import reproduce as reproduction
-    from bn_mnist.experiments import EXPERIMENTS
+    from bn_mnist.claims import count_verdicts
 
     out = out or RUNS_ROOT / ("reproduce-quick" if quick else "reproduce")
     experiments = EXPERIMENTS if experiment == "all" else (experiment,)
     results = reproduction.run(experiments, seeds, out, quick, workers, data_dir)
-    verdicts = [v["verdict"].split()[0] for v in results["verdicts"]]
-    click.echo(f"{len(verdicts)} rules: {verdicts.count('PASS')} PASS, {verdicts.count('MIXED')} MIXED, "
-               f"{verdicts.count('FAIL')} FAIL{' (--quick run)' if quick else ''}; "
-               f"report: {out / reproduction.REPORT_FILE}")
+    counts = count_verdicts(results["verdicts"])
+    click.echo(f"{len(results['verdicts'])} rules: {counts['PASS']} PASS, {counts['MIXED']} MIXED, "
+               f"{counts['FAIL']} FAIL{' (--quick run)' if quick else ''}; report: {out / reproduction.REPORT_FILE}")

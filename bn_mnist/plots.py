@@ -55,13 +55,18 @@ Curve = dict[str, list]  # {"step": [...], "value": [...]} as in results.json
 BAND_COLORS = ("tab:orange", "tab:blue", "tab:green")
 
 
+def curve_values(curve: Curve) -> list[float]:
+    """A curve's values with NaN where results.json has null (a diverged run's percentile)."""
+    return [np.nan if v is None else v for v in curve["value"]]
+
+
 def seed_matrix(curves: list[Curve]) -> tuple[np.ndarray, np.ndarray]:
     """Steps of the longest curve and a (seeds, steps) array; a run that stopped early (diverged) is held at its
     last value, which is how it scores from then on."""
     steps = max((c["step"] for c in curves), key=len)
     rows = []
     for c in curves:
-        values = [np.nan if v is None else v for v in c["value"]]
+        values = curve_values(c)
         rows.append(values + values[-1:] * (len(steps) - len(values)))
     return np.asarray(steps), np.asarray(rows, dtype=float)
 
@@ -125,7 +130,7 @@ def plot_paper(test: dict[str, list[Curve]], percentiles: dict[str, dict[int, Cu
     axes[0].legend(loc="lower right", fontsize=8)
     for axis, (label, curves), letter in zip(axes[1:], percentiles.items(), "bc"):
         for percentile, c in curves.items():
-            axis.plot(c["step"], [np.nan if v is None else v for v in c["value"]], label=f"{percentile}th percentile")
+            axis.plot(c["step"], curve_values(c), label=f"{percentile}th percentile")
         axis.set(title=f"({letter}) {label}", xlabel="training step", ylabel="input to the sigmoid")
         axis.grid(True, alpha=0.4)
         axis.legend(loc="best", fontsize=8)

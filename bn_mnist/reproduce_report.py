@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bn_mnist import plots, probes, runlog
+from bn_mnist import claims, plots, probes, runlog
 from bn_mnist.experiments import (CONV, CONV_STEPS, LESSON, LESSON_BASE, NETWORK_LABELS, NETWORKS, PAPER_ROW,
                                   PITFALL_IMAGES, PITFALL_ROW, run_key)
 
@@ -78,7 +78,7 @@ def per_seed(values: list[Any]) -> str:
 
 def verdict_section(results: Results) -> list[str]:
     verdicts = results["verdicts"]
-    counts = {word: sum(v["verdict"].startswith(word) for v in verdicts) for word in ("PASS", "MIXED", "FAIL")}
+    counts = claims.count_verdicts(verdicts)
     lines = ["## Verdicts", "",
              f"{len(verdicts)} rules: **{counts['PASS']} PASS, {counts['MIXED']} MIXED, {counts['FAIL']} FAIL** "
              f"(PASS: holds for every seed; MIXED: for some, count given; FAIL: for none). Our numbers are per seed "
