@@ -76,6 +76,11 @@ def per_seed(values: list[Any]) -> str:
     return " / ".join(fmt(value) for value in values)
 
 
+def numbers_read(verdict: dict[str, Any]) -> str:
+    """The numbers a rule read, per seed: 'bn.val: 0.9794 / 0.9780; no_bn.val: ...'."""
+    return "; ".join(f"{key}: {per_seed(values)}" for key, values in verdict["numbers"].items())
+
+
 def verdict_section(results: Results) -> list[str]:
     verdicts = results["verdicts"]
     counts = claims.count_verdicts(verdicts)
@@ -85,12 +90,11 @@ def verdict_section(results: Results) -> list[str]:
              f"({', '.join(map(str, results['meta']['seeds']))}).", "",
              "| source | published | rule | verdict | ours, per seed |", "|---|---|---|---|---|"]
     for v in verdicts:
-        ours = "; ".join(f"{key}: {per_seed(values)}" for key, values in v["numbers"].items())
-        lines.append(f"| {v['source']} | {v['claim']} | {v['rule']} | **{v['verdict']}** | {ours} |")
+        lines.append(f"| {v['source']} | {v['claim']} | {v['rule']} | **{v['verdict']}** | {numbers_read(v)} |")
     disagreements = [v for v in verdicts if v["verdict"] != "PASS"]
     lines += ["", "### Where our numbers disagree with the tutorial", ""]
     lines += [f"- {v['source']}: the tutorial has {v['claim']}; the rule \"{v['rule']}\" holds for "
-              f"{sum(v['holds'])} of {len(v['holds'])} seeds ({'; '.join(f'{k} {per_seed(x)}' for k, x in v['numbers'].items())})."
+              f"{sum(v['holds'])} of {len(v['holds'])} seeds ({numbers_read(v)})."
               for v in disagreements] or ["- none: every rule holds for every seed."]
     return lines + [""]
 
@@ -139,15 +143,16 @@ def lesson_section(results: Results, made: dict[str, str]) -> list[str]:
 
 
 def pitfall_section(results: Results) -> list[str]:
-    stats = results["statistics"]["pitfall"]
+    stats, records = results["statistics"]["pitfall"], results["records"]["pitfall"]
     return [
         f"## Lesson: the inference pitfall (row {PITFALL_ROW.row}'s BN net: {PITFALL_ROW.title})", "",
         f"The trained BN net on the first {PITFALL_IMAGES} test images fed one at a time, and on all 10,000 test "
         "images in one batch, with batch statistics (training mode) and with the moving averages (inference mode).", "",
         "| evaluation | published | ours: mean (min..max) |", "|---|---|---|",
-        f"| {PITFALL_IMAGES} single examples, batch statistics | 0.05 (always '8') | {spread(stats['single_batch_stats'])}; "
-        f"predicted classes per seed: {per_seed(r['single_batch_stats_classes'] for r in results['records']['pitfall'])}, "
-        f"the constant class: {per_seed(r['single_batch_stats_class'] for r in results['records']['pitfall'])} |",
+        f"| {PITFALL_IMAGES} single examples, batch statistics | 0.05 (always '8') | "
+        f"{spread(stats['single_batch_stats'])}; predicted classes per seed: "
+        f"{per_seed(r['single_batch_stats_classes'] for r in records)}, the constant class: "
+        f"{per_seed(r['single_batch_stats_class'] for r in records)} |",
         f"| {PITFALL_IMAGES} single examples, moving averages | 0.97 | {spread(stats['single_population'])} |",
         f"| 10,000 in one batch, batch statistics | ~0.95 | {spread(stats['full_batch_stats'])} |",
         f"| 10,000 in one batch, moving averages | ~0.95 | {spread(stats['full_population'])} |", ""]
@@ -182,7 +187,8 @@ def settings_section(results: Results) -> list[str]:
     return [
         "## Settings", "",
         f"- Lesson: 784-100-100-100-10, {LESSON_BASE['train']['optimizer'].upper()}, batch "
-        f"{LESSON_BASE['train']['batch_size']}, softmax cross-entropy, weights normal with std 0.05 (good) or 5.0 (bad), "
+        f"{LESSON_BASE['train']['batch_size']}, softmax cross-entropy, weights normal with std 0.05 (good) or 5.0 "
+        "(bad), "
         f"BN momentum 0.99 and epsilon 0.001; {steps} batches (2,000 in the short rows), validation on all 5,000 "
         "validation images every 1/100 of the run (every 50 in the short rows). Both networks of a seed start from "
         "the same weights and see the same batches.",

@@ -100,7 +100,7 @@ def test_an_existing_run_is_never_overwritten(tiny_mnist, tiny_fc_config, tmp_pa
     assert (tmp_path / "run" / "precious.txt").read_text() == "keep"
 
 
-def test_paper_probe_logs_the_sigmoid_input_percentiles_of_the_saved_model(tiny_mnist, tiny_fc_config, tmp_path):
+def test_paper_probe_logs_the_sigmoid_input_percentiles(tiny_mnist, tiny_fc_config, tmp_path):
     """The last logged percentiles equal those recomputed from model.keras on the same images."""
     import keras
 
