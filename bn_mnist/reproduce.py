@@ -13,7 +13,7 @@ import statistics
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import keras
 import numpy as np
@@ -21,7 +21,7 @@ import numpy as np
 from bn_mnist import claims, plots, probes, reproduce_report, runlog, runner
 from bn_mnist.data import Log, Mnist, load_mnist, stderr_log
 from bn_mnist.experiments import (CONV, CONV_STEPS, EXPERIMENTS, LESSON, NETWORKS, PAPER_ROW, PITFALL_ROW,
-                                  PITFALL_IMAGES, QUICK_LESSON_STEPS, plan, run_key)
+                                  PITFALL_IMAGES, QUICK_LESSON_STEPS, RunSpec, plan, run_key)
 
 RESULTS_FILE = "results.json"
 REPORT_FILE = "report.md"
@@ -29,10 +29,21 @@ THRESHOLDS = (0.8, 0.9)  # the Lesson's remarks talk about reaching 80% and 90%
 DRIFT_WINDOW = 10  # evaluations averaged at each end of a run (5,000 steps in a 50,000-step run)
 
 
-def run_record(run_dir: Path) -> dict[str, Any]:
+class RunFiles(NamedTuple):
+    """One finished run's summary.json and metrics.jsonl, read once for every record, curve and figure."""
+
+    summary: dict[str, Any]
+    metrics: list[dict[str, Any]]
+
+
+def read_runs(out_dir: Path, specs: list[RunSpec]) -> dict[str, RunFiles]:
+    return {spec.key: RunFiles(runlog.read_json(out_dir / spec.key / runlog.SUMMARY_FILE),
+                               runlog.read_metrics(out_dir / spec.key)) for spec in specs}
+
+
+def run_record(run: RunFiles) -> dict[str, Any]:
     """What the rules and tables need from one finished run."""
-    summary = runlog.read_json(run_dir / runlog.SUMMARY_FILE)
-    metrics = runlog.read_metrics(run_dir)
+    summary, metrics = run
     record = {"val": summary["final_val_accuracy"], "test": summary["final_test_accuracy"],
               "single": summary["single_sample_accuracy"], "diverged_at_step": summary["diverged_at_step"],
               "max_val": max(runlog.series(metrics, runlog.VAL_ACCURACY)[1])}
@@ -41,8 +52,8 @@ def run_record(run_dir: Path) -> dict[str, Any]:
     return record
 
 
-def curve(run_dir: Path, name: str = runlog.VAL_ACCURACY) -> dict[str, list]:
-    steps, values = runlog.series(runlog.read_metrics(run_dir), name)
+def curve(run: RunFiles, name: str = runlog.VAL_ACCURACY) -> dict[str, list]:
+    steps, values = runlog.series(run.metrics, name)
     return {"step": steps, "value": [runlog.finite_or_none(v) for v in values]}
 
 
@@ -51,21 +62,21 @@ def flat(parts: dict[str, dict[str, Any]], seed: int) -> dict[str, Any]:
     return {"seed": seed, **{f"{net}.{key}": value for net, values in parts.items() for key, value in values.items()}}
 
 
-def conv_records(out_dir: Path, seeds: range) -> list[dict[str, Any]]:
+def conv_records(runs: dict[str, RunFiles], seeds: range) -> list[dict[str, Any]]:
     records = []
     for seed in seeds:
         parts = {}
         for row in CONV:
-            run_dir = out_dir / run_key("conv", row.key, seed)
-            at = dict(zip(*curve(run_dir).values()))
-            parts[row.key] = {**run_record(run_dir), **{f"val@{step}": at.get(step) for step in CONV_STEPS}}
+            run = runs[run_key("conv", row.key, seed)]
+            at = dict(zip(*curve(run).values()))
+            parts[row.key] = {**run_record(run), **{f"val@{step}": at.get(step) for step in CONV_STEPS}}
         records.append(flat(parts, seed))
     return records
 
 
-def lesson_records(out_dir: Path, seeds: range) -> dict[str, list[dict[str, Any]]]:
+def lesson_records(runs: dict[str, RunFiles], seeds: range) -> dict[str, list[dict[str, Any]]]:
     """One scope per published row; repeated rows read the same runs (another row, the same setting)."""
-    return {f"lesson-{row.row}": [flat({net: run_record(out_dir / run_key(f"lesson/{row.setting}", net, seed))
+    return {f"lesson-{row.row}": [flat({net: run_record(runs[run_key(f"lesson/{row.setting}", net, seed)])
                                         for net in NETWORKS}, seed) for seed in seeds]
             for row in LESSON}
 
@@ -100,29 +111,28 @@ def pitfall_records(out_dir: Path, seeds: range, mnist: Mnist) -> list[dict[str,
                                             / runlog.MODEL_FILE, mnist)} for seed in seeds]
 
 
-def drift(run_dir: Path) -> float | None:
+def drift(run: RunFiles) -> float | None:
     """How far the sigmoid's input distribution moves while the network trains: the mean over the 15/50/85th
     percentiles of |mean of the last DRIFT_WINDOW evaluations - mean of the first DRIFT_WINDOW after step 0|.
     Window means, not max - min: evaluation-to-evaluation jitter is not the shift the paper shows. None when
     the run diverged."""
     shifts = []
     for percentile in probes.PERCENTILES:
-        values = curve(run_dir, probes.percentile_tag(percentile))["value"][1:]
+        values = curve(run, probes.percentile_tag(percentile))["value"][1:]
         if any(v is None for v in values):
             return None
         shifts.append(abs(statistics.fmean(values[-DRIFT_WINDOW:]) - statistics.fmean(values[:DRIFT_WINDOW])))
     return statistics.fmean(shifts)
 
 
-def paper_records(out_dir: Path, seeds: range) -> list[dict[str, Any]]:
+def paper_records(runs: dict[str, RunFiles], seeds: range) -> list[dict[str, Any]]:
     records = []
     for seed in seeds:
         parts = {}
         for net in NETWORKS:
-            run_dir = out_dir / run_key(f"lesson/{PAPER_ROW.setting}", net, seed)
-            metrics = runlog.read_metrics(run_dir)
-            parts[net] = {"test": run_record(run_dir)["test"], "drift": drift(run_dir),
-                          "reach90_test": plots.first_step_reaching(metrics, 0.9, runlog.TEST_ACCURACY)}
+            run = runs[run_key(f"lesson/{PAPER_ROW.setting}", net, seed)]
+            parts[net] = {"test": run.summary["final_test_accuracy"], "drift": drift(run),
+                          "reach90_test": plots.first_step_reaching(run.metrics, 0.9, runlog.TEST_ACCURACY)}
         records.append(flat(parts, seed))
     return records
 
@@ -140,29 +150,28 @@ def scope_statistics(records: list[dict[str, Any]]) -> dict[str, Any]:
     return {key: describe([record[key] for record in records]) for key in records[0] if key != "seed"}
 
 
-def curves(out_dir: Path, experiments: tuple[str, ...], seeds: range) -> dict[str, dict[str, list]]:
+def curves(specs: list[RunSpec], runs: dict[str, RunFiles]) -> dict[str, dict[str, list]]:
     """Validation curves of every run (and, for the paper's runs, test accuracy and percentiles)."""
+    probed = [runlog.TEST_ACCURACY, *map(probes.percentile_tag, probes.PERCENTILES)]
     result = {}
-    for spec in plan(experiments, seeds, quick=False):  # keys do not depend on quick
-        run_dir = out_dir / spec.key
-        result[spec.key] = {"val": curve(run_dir)}
-        if spec.probe:
-            names = [runlog.TEST_ACCURACY, *map(probes.percentile_tag, probes.PERCENTILES)]
-            result[spec.key].update({name: curve(run_dir, name) for name in names})
+    for spec in specs:
+        run = runs[spec.key]
+        result[spec.key] = {"val": curve(run), **{name: curve(run, name) for name in probed if spec.probe}}
     return result
 
 
-def collect(experiments: tuple[str, ...], seeds: range, out_dir: Path, mnist: Mnist) -> dict[str, list]:
+def collect(experiments: tuple[str, ...], seeds: range, runs: dict[str, RunFiles], out_dir: Path, mnist: Mnist
+            ) -> dict[str, list]:
     """Per-scope records of every selected experiment (all their runs are finished)."""
     records: dict[str, list] = {}
     if "conv" in experiments:
-        records["conv"] = conv_records(out_dir, seeds)
+        records["conv"] = conv_records(runs, seeds)
     if "lesson" in experiments:
-        records.update(lesson_records(out_dir, seeds))
+        records.update(lesson_records(runs, seeds))
     if "pitfall" in experiments:
         records["pitfall"] = pitfall_records(out_dir, seeds, mnist)
     if "paper" in experiments:
-        records["paper"] = paper_records(out_dir, seeds)
+        records["paper"] = paper_records(runs, seeds)
     return records
 
 
@@ -206,18 +215,18 @@ def run(experiments: tuple[str, ...], seeds: int, out_dir: Path, quick: bool = F
     runner.run_all(specs, out_dir, log, workers or runner.default_workers(), data_dir)
     reported = reported_experiments(experiments, seed_range, out_dir, quick)
     reported_runs = plan(reported, seed_range, quick)
-    records = collect(reported, seed_range, out_dir, mnist)
+    runs = read_runs(out_dir, reported_runs)
+    records = collect(reported, seed_range, runs, out_dir, mnist)
     results = {
         "meta": {"experiments": list(reported), "seeds": list(seed_range), "quick": quick,
                  "quick_lesson_steps": QUICK_LESSON_STEPS if quick else None, "runs": len(reported_runs),
-                 "train_seconds": sum(runner.saved_summary(out_dir / spec.key, spec.config)["train_seconds"]
-                                      for spec in reported_runs),
+                 "train_seconds": sum(run.summary["train_seconds"] for run in runs.values()),
                  "command": command_line(experiments, seeds, out_dir, quick), "software": software(),
                  "wall_seconds": None},
         "records": records,
         "statistics": {scope: scope_statistics(seed_records) for scope, seed_records in records.items()},
         "verdicts": claims.judge(records),
-        "curves": curves(out_dir, reported, seed_range),
+        "curves": curves(reported_runs, runs),
     }
     results["figures"] = reproduce_report.figures(results, out_dir)
     results["meta"]["wall_seconds"] = time.perf_counter() - started

@@ -113,9 +113,8 @@ def describe(spec: RunSpec, summary: dict[str, Any]) -> str:
             + (f", diverged at step {diverged}" if diverged else "") + f" ({summary['train_seconds']:.0f} s)")
 
 
-def run_all(specs: list[RunSpec], out_dir: Path, log: Log, workers: int, data_dir: Path | None = None
-            ) -> dict[str, dict[str, Any]]:
-    """Summaries of every run in specs (key -> summary), training in parallel only those not finished yet.
+def run_all(specs: list[RunSpec], out_dir: Path, log: Log, workers: int, data_dir: Path | None = None) -> None:
+    """Make every run in specs finished in out_dir, training in parallel only those not finished yet.
 
     Raises:
         train.Interrupted: on Ctrl-C, after the running runs stopped; every finished run stays on disk.
@@ -124,7 +123,7 @@ def run_all(specs: list[RunSpec], out_dir: Path, log: Log, workers: int, data_di
     todo = [spec for spec in specs if summaries[spec.key] is None]
     log(f"{len(specs) - len(todo)} of {len(specs)} runs already finished in {out_dir}")
     if not todo:
-        return summaries
+        return
     workers = min(workers, len(todo))
     log(f"training {len(todo)} runs in {workers} worker process(es); each run's progress is in its {LOG_FILE}")
     context = multiprocessing.get_context("spawn")  # a fresh TensorFlow per worker; fork would copy a live runtime
@@ -147,4 +146,3 @@ def run_all(specs: list[RunSpec], out_dir: Path, log: Log, workers: int, data_di
                                     "run the same command again to resume") from None
         raise
     pool.shutdown()
-    return summaries
