@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import functools
-import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter off the user's screen
+import click
 
-import click  # noqa: E402 - after the environment variable, which TensorFlow reads when imported
-
-from bn_mnist.errors import BnMnistError  # noqa: E402
-from bn_mnist.experiments import EXPERIMENTS  # noqa: E402 - data only: no TensorFlow import
+from bn_mnist.config import Config, load_config, shipped_configs
+from bn_mnist.errors import BnMnistError
+from bn_mnist.reproduction import EXPERIMENTS  # names only: --help needs no TensorFlow
+from bn_mnist.tf_startup import start_tensorflow
 
 RUNS_ROOT = Path("runs")
 
@@ -38,30 +38,46 @@ def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 def run_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Options shared by `train` and `compare`."""
     options = [
-        click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
-                     help="YAML config (default: the conv tutorial, configs/conv.yaml)."),
-        click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
-                     help="Override a config key, e.g. --set train.steps=2000 (repeatable)."),
-        click.option("--seed", type=int, help="Seed for initial weights and batch order (config key: seed)."),
-        click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
-                     help="Directory with mnist.npz or the four IDX files (config key: data.dir)."),
-        click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-                     help="Output directory (default: a new directory under runs/)."),
+        click.option(
+            "--config",
+            "config_name",
+            metavar="NAME|PATH",
+            help=f"A shipped config ({', '.join(shipped_configs())}) or a YAML file (default: conv).",
+        ),
+        click.option(
+            "--set",
+            "overrides",
+            multiple=True,
+            metavar="KEY=VALUE",
+            help="Override a config key, e.g. --set train.steps=2000 (repeatable; the value is read as YAML).",
+        ),
+        click.option("--seed", type=click.IntRange(min=0), help="Seed for initial weights and batch order (seed)."),
+        click.option(
+            "--data-dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            help="Directory with mnist.npz or the four IDX files (data.dir).",
+        ),
+        click.option(
+            "--out",
+            type=click.Path(file_okay=False, path_type=Path),
+            help="Output directory (default: a new directory under runs/).",
+        ),
     ]
     for option in reversed(options):
         command = option(command)
     return user_errors(command)
 
 
-def resolve_config(config_path: Path | None, overrides: tuple[str, ...], seed: int | None, data_dir: Path | None,
-                   bn: bool | None = None):
-    """Config file + --set overrides + the dedicated flags (which are overrides by another name)."""
-    from bn_mnist.config import load_config
-
-    extra = [f"seed={seed}"] if seed is not None else []
-    extra += [f"data.dir={data_dir}"] if data_dir is not None else []
-    extra += [f"bn.enabled={str(bn).lower()}"] if bn is not None else []
-    return load_config(config_path, (*overrides, *extra))
+def resolve_config(
+    config_name: str | None,
+    overrides: tuple[str, ...],
+    seed: int | None,
+    data_dir: Path | None,
+    bn: bool | None = None,
+) -> Config:
+    """Config file + --set overrides + the dedicated flags, which set typed values (never re-read as YAML)."""
+    flags = {"seed": seed, "data.dir": None if data_dir is None else str(data_dir.expanduser()), "bn.enabled": bn}
+    return load_config(config_name, overrides, {key: value for key, value in flags.items() if value is not None})
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -73,28 +89,39 @@ def main() -> None:
 @main.command()
 @click.option("--bn/--no-bn", default=None, help="Train with or without batch normalization (config: bn.enabled).")
 @run_options
-def train(bn: bool | None, config_path: Path | None, overrides: tuple[str, ...], seed: int | None,
-          data_dir: Path | None, out: Path | None) -> None:
+def train(
+    bn: bool | None,
+    config_name: str | None,
+    overrides: tuple[str, ...],
+    seed: int | None,
+    data_dir: Path | None,
+    out: Path | None,
+) -> None:
     """Train one network, with or without BN, and write its run directory."""
-    config = resolve_config(config_path, overrides, seed, data_dir, bn)
-    from bn_mnist import train as training
-    from bn_mnist.runlog import new_run_dir
+    config = resolve_config(config_name, overrides, seed, data_dir, bn)
+    start_tensorflow()
+    from bn_mnist.training import trainer
+    from bn_mnist.training.runlog import new_run_dir
 
     out = out or new_run_dir(RUNS_ROOT, f"{config.name}-{'bn' if config.bn.enabled else 'no_bn'}")
-    summary = training.run(config, out)
-    click.echo(f"final validation accuracy {summary['final_val_accuracy']:.4f}, "
-               f"test accuracy {summary['final_test_accuracy']:.4f}, "
-               f"single-sample accuracy {summary['single_sample_accuracy']:.2f}; run in {out}")
+    summary = trainer.run(config, out)
+    click.echo(
+        f"final validation accuracy {summary['final_val_accuracy']:.4f}, "
+        f"test accuracy {summary['final_test_accuracy']:.4f}, "
+        f"single-sample accuracy {summary['single_sample_accuracy']:.2f}; run in {out}"
+    )
 
 
 @main.command()
 @run_options
-def compare(config_path: Path | None, overrides: tuple[str, ...], seed: int | None, data_dir: Path | None,
-            out: Path | None) -> None:
+def compare(
+    config_name: str | None, overrides: tuple[str, ...], seed: int | None, data_dir: Path | None, out: Path | None
+) -> None:
     """Train the network with and without BN from the same start; plot and tabulate both."""
-    config = resolve_config(config_path, overrides, seed, data_dir)
+    config = resolve_config(config_name, overrides, seed, data_dir)
+    start_tensorflow()
     from bn_mnist import compare as comparison
-    from bn_mnist.runlog import new_run_dir
+    from bn_mnist.training.runlog import new_run_dir
 
     out = out or new_run_dir(RUNS_ROOT, f"{config.name}-compare")
     summary = comparison.run(config, out)
@@ -103,40 +130,62 @@ def compare(config_path: Path | None, overrides: tuple[str, ...], seed: int | No
 
 
 @main.command()
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Directory with mnist.npz or the four IDX files to verify instead of the cache.")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory with mnist.npz or the four IDX files to verify instead of the cache.",
+)
 @user_errors
 def data(data_dir: Path | None) -> None:
     """Get, verify and cache MNIST (train and compare also do this by themselves)."""
-    from bn_mnist.data import cache_dir, load_mnist
+    from bn_mnist.data import load_mnist
+    from bn_mnist.data.sources import cache_dir
 
     mnist = load_mnist(data_dir)
-    click.echo(f"MNIST ok: {len(mnist.train_x)} train, {len(mnist.val_x)} validation, {len(mnist.test_x)} test "
-               f"(cache: {cache_dir()})")
+    click.echo(
+        f"MNIST ok: {len(mnist.train_x)} train, {len(mnist.val_x)} validation, {len(mnist.test_x)} test "
+        f"(cache: {cache_dir()})"
+    )
 
 
 @main.command()
 @click.argument("experiment", type=click.Choice(["all", *EXPERIMENTS]), default="all")
-@click.option("--seeds", type=click.IntRange(min=1),
-              help="Seeds 0..N-1 per run; spreads and verdicts are over them (default: 3; 1 with --quick).")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              help="Output directory; finished runs in it are reused (default: runs/reproduce[-quick]).")
-@click.option("--quick", is_flag=True,
-              help="A smoke run: the Lesson's 50,000-batch rows run 5,000 batches, one seed unless --seeds.")
+@click.option(
+    "--seeds",
+    type=click.IntRange(min=1),
+    help="Seeds 0..N-1 per run; spreads and verdicts are over them (default: 3; 1 with --quick).",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output directory; finished runs in it are reused (default: runs/reproduce[-quick]).",
+)
+@click.option(
+    "--quick",
+    is_flag=True,
+    help="A smoke run: the Lesson's 50,000-batch rows run 5,000 batches, one seed unless --seeds.",
+)
 @click.option("--workers", type=click.IntRange(min=1), help="Parallel training processes (default: one per core).")
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Directory with mnist.npz or the four IDX files.")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory with mnist.npz or the four IDX files.",
+)
 @user_errors
-def reproduce(experiment: str, seeds: int | None, out: Path | None, quick: bool, workers: int | None,
-              data_dir: Path | None) -> None:
+def reproduce(
+    experiment: str, seeds: int | None, out: Path | None, quick: bool, workers: int | None, data_dir: Path | None
+) -> None:
     """Rerun the tutorial's published experiments over seeds; report ours next to theirs, with a verdict per claim."""
-    from bn_mnist import reproduce as reproduction
-    from bn_mnist.claims import count_verdicts
+    start_tensorflow()
+    from bn_mnist.reproduction import reproduce as reproduction
+    from bn_mnist.reproduction.claims import count_verdicts
 
     out = out or RUNS_ROOT / ("reproduce-quick" if quick else "reproduce")
     experiments = EXPERIMENTS if experiment == "all" else (experiment,)
     seeds = seeds or (1 if quick else 3)  # a smoke run needs one seed; spreads and MIXED verdicts need several
     results = reproduction.run(experiments, seeds, out, quick, workers, data_dir)
     counts = count_verdicts(results["verdicts"])
-    click.echo(f"{len(results['verdicts'])} rules: {counts['PASS']} PASS, {counts['MIXED']} MIXED, "
-               f"{counts['FAIL']} FAIL{' (--quick run)' if quick else ''}; report: {out / reproduction.REPORT_FILE}")
+    click.echo(
+        f"{len(results['verdicts'])} rules: {counts['PASS']} PASS, {counts['MIXED']} MIXED, "
+        f"{counts['FAIL']} FAIL{' (--quick run)' if quick else ''}; report: {out / reproduction.REPORT_FILE}"
+    )

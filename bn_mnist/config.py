@@ -29,8 +29,8 @@ BATCH_WEIGHTS = ("none", "inverse_class_frequency")
 NN_ONLY = {  # option -> its value that only the `nn` implementation can honour
     "zero_debias": True,
     "batch_weights": "inverse_class_frequency",
-    "update_moving_stats": False,
 }
+SHIPPED_DIR = Path(__file__).parent / "configs"  # package data: there after any kind of install
 
 
 def _require(ok: bool, key: str, value: Any, expected: str) -> None:
@@ -89,7 +89,7 @@ class BNConfig:
     renorm_clipping: RenormClipping = field(default_factory=RenormClipping)
     renorm_momentum: float = 0.99  # decay of the statistics renorm corrects towards
     batch_weights: str = "none"  # nn: inverse_class_frequency weighs each example by 1 / its class count in the batch
-    update_moving_stats: bool = True  # nn: false reproduces TF1's forgotten UPDATE_OPS (population stats never move)
+    update_moving_stats: bool = True  # false reproduces TF1's forgotten UPDATE_OPS (population stats never move)
 
     def __post_init__(self) -> None:
         _one_of("bn.impl", self.impl, BN_IMPLS)
@@ -99,10 +99,19 @@ class BNConfig:
         _require(0 <= self.renorm_momentum < 1, "bn.renorm_momentum", self.renorm_momentum, "a number in [0, 1)")
         _require(self.epsilon > 0, "bn.epsilon", self.epsilon, "a positive number")
         if self.impl == "keras":
-            for key, value in NN_ONLY.items():
-                if getattr(self, key) == value:
-                    raise ConfigError(f"bn.{key} = {value!r}: keras.layers.BatchNormalization cannot do this; "
-                                      "use bn.impl: nn")
+            self._check_keras_can_do_it()
+
+    def _check_keras_can_do_it(self) -> None:
+        for key, value in NN_ONLY.items():
+            if getattr(self, key) == value:
+                raise ConfigError(
+                    f"bn.{key} = {value!r}: keras.layers.BatchNormalization cannot do this; use bn.impl: nn"
+                )
+        if self.renorm and not self.update_moving_stats:  # momentum 1 freezes Keras' plain statistics, not renorm's
+            raise ConfigError(
+                "bn.update_moving_stats = False with bn.renorm: keras.layers.BatchNormalization re-derives its moving "
+                "variance from a renorm statistic even then; use bn.impl: nn"
+            )
 
 
 @dataclass(frozen=True)
@@ -185,7 +194,7 @@ def from_dict(cls: type, raw: Any, prefix: str = "") -> Any:
             close = difflib.get_close_matches(str(key), sorted(fields), n=1)
             hint = f" (did you mean '{prefix}{close[0]}'?)" if close else f" (valid: {', '.join(sorted(fields))})"
             raise ConfigError(f"{prefix}{key}: unknown key{hint}")
-        value = _yaml11_float(value) if float in typing.get_args(hints[key]) + (hints[key],) else value
+        value = _yaml11_float(value) if float in (*typing.get_args(hints[key]), hints[key]) else value
         if dataclasses.is_dataclass(hints[key]):
             values[key] = from_dict(hints[key], value, f"{prefix}{key}.")
         elif _type_ok(value, hints[key]):
@@ -195,32 +204,56 @@ def from_dict(cls: type, raw: Any, prefix: str = "") -> Any:
     return cls(**values)
 
 
+def set_key(raw: dict, dotted: str, value: Any) -> None:
+    """Set `a.b` in a raw config mapping to `value`, creating sections on the way."""
+    *parents, leaf = dotted.strip().split(".")
+    node = raw
+    for part in parents:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"{dotted}: '{part}' is not a section")
+    node[leaf] = value
+
+
 def apply_override(raw: dict, assignment: str) -> None:
     """Apply one `--set a.b=value` to a raw config mapping; the value is parsed as YAML (so 0.1, true, null work)."""
     path, sep, text = assignment.partition("=")
     if not sep or not path.strip():
         raise ConfigError(f"{assignment!r}: expected KEY=VALUE, e.g. train.steps=2000")
-    *parents, leaf = path.strip().split(".")
-    node = raw
-    for part in parents:
-        node = node.setdefault(part, {})
-        if not isinstance(node, dict):
-            raise ConfigError(f"{assignment!r}: '{part}' is not a section")
-    node[leaf] = yaml.safe_load(text)
+    set_key(raw, path, yaml.safe_load(text))
 
 
-def load_config(path: str | Path | None = None, overrides: tuple[str, ...] = ()) -> Config:
-    """Read a YAML config (None: the defaults, i.e. the conv tutorial) and apply `--set` overrides."""
+def shipped_configs() -> list[str]:
+    """Names of the configs that ship with the package (`--config NAME`)."""
+    return sorted(path.stem for path in SHIPPED_DIR.glob("*.yaml"))
+
+
+def find_config(name_or_path: str | Path) -> Path:
+    """A config file's path: an existing file, else a shipped config's name (`fc` or `fc.yaml`)."""
+    path = Path(name_or_path)
+    shipped = SHIPPED_DIR / f"{path.name.removesuffix('.yaml')}.yaml"
+    if path.is_file() or path.parent != Path(".") or not shipped.is_file():
+        return path  # a missing path is reported when it is read, with the path the user gave
+    return shipped
+
+
+def load_config(
+    path: str | Path | None = None, overrides: tuple[str, ...] = (), settings: dict[str, Any] | None = None
+) -> Config:
+    """Read a YAML config (a path or a shipped config's name; None: the defaults, i.e. the conv tutorial), then
+    apply `--set` overrides (YAML text) and `settings` (dotted key -> typed value, from the CLI's own flags)."""
     raw: Any = {}
     if path is not None:
-        raw = read_config_file(Path(path))
+        raw = read_config_file(find_config(path))
         _build(raw, str(path))  # blame errors in the file on the file, before overrides muddy it
     for assignment in overrides:
         try:
             apply_override(raw, assignment)
         except ConfigError as error:
             raise ConfigError(f"--set: {error}") from None
-    return _build(raw, "--set" if overrides else "config")
+    for dotted, value in (settings or {}).items():
+        set_key(raw, dotted, value)
+    return _build(raw, "--set" if overrides else "option" if settings else "config")
 
 
 def read_config_file(path: Path, children: tuple[Path, ...] = ()) -> Any:
@@ -232,9 +265,9 @@ def read_config_file(path: Path, children: tuple[Path, ...] = ()) -> Any:
     if not isinstance(base, str):
         raise ConfigError(f"{path}: extends = {base!r}: expected a config file name")
     base_path = (path.parent / base).resolve()
-    if base_path in children + (path.resolve(),):
+    if base_path in (*children, path.resolve()):
         raise ConfigError(f"{path}: extends {base}, which extends it back")
-    return merged(read_config_file(base_path, children + (path.resolve(),)), raw)
+    return merged(read_config_file(base_path, (*children, path.resolve())), raw)
 
 
 def merged(base: dict, top: dict) -> dict:
@@ -250,7 +283,8 @@ def _read_yaml(path: Path) -> Any:
     try:
         return yaml.safe_load(path.read_text()) or {}
     except OSError as error:
-        raise ConfigError(f"{path}: cannot read config ({error.strerror})") from None
+        names = ", ".join(shipped_configs())
+        raise ConfigError(f"{path}: cannot read config ({error.strerror}); shipped configs: {names}") from None
     except yaml.YAMLError as error:
         raise ConfigError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
 

@@ -18,5 +18,12 @@ class DataError(BnMnistError):
     """MNIST could not be found, read or verified."""
 
 
+class Interrupted(BnMnistError):
+    """Ctrl-C during training: what was finished is on disk; the message says where."""
+
+    exit_code = 130
+    prefix = ""
+
+
 class OutputError(BnMnistError):
     """The output directory cannot be used without overwriting earlier results."""

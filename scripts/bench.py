@@ -18,22 +18,21 @@ import os
 import platform
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import keras
+import numpy as np
+import tensorflow as tf
 
-from bn_mnist.config import Config, load_config, with_bn  # noqa: E402
-from bn_mnist.data import Mnist, load_mnist  # noqa: E402
-from bn_mnist.loop import Engine, make_loss, make_optimizer, use_jit  # noqa: E402
-from bn_mnist.models import build_model  # noqa: E402
+from bn_mnist.config import Config, load_config, with_bn
+from bn_mnist.data import Mnist, load_mnist
+from bn_mnist.nets.models import build_model
+from bn_mnist.training.engine import Engine, make_loss, make_optimizer, use_jit
 
-CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 ENGINES = ("engine_jit_on", "engine_jit_off", "fit_default", "fit_tuned")
 BASELINE = "fit_default"
 CHUNK_STEPS = {"fc": 1000, "conv": 30}  # steps per timed call: about a second or more per engine
@@ -65,7 +64,7 @@ def engine_runner(config: Config, mnist: Mnist, jit: str, chunk: int) -> Callabl
 
     def run() -> int:
         nonlocal done
-        result = engine.train(done, chunk)
+        result = engine.train_steps(done, chunk)
         done += result.steps_done
         return result.steps_done
 
@@ -90,6 +89,7 @@ def fit_runner(config: Config, mnist: Mnist, chunk: int, tuned: bool) -> Callabl
 
 def matmul_gflops(n: int = MATMUL_N) -> float:
     """GFLOP/s of one large float32 matmul: the practical compute roofline of this machine."""
+
     @tf.function
     def product(x: tf.Tensor) -> tf.Tensor:
         return tf.reduce_sum(tf.matmul(x, x))
@@ -119,7 +119,7 @@ def make_runners(mnist: Mnist, repeats: int, chunks: dict[str, int], log) -> dic
     for network in chunks:
         chunk = chunks[network]
         for bn in (True, False):
-            config = with_bn(load_config(CONFIGS / f"{network}.yaml", (f"train.steps={(repeats + 1) * chunk}",)), bn)
+            config = with_bn(load_config(network, (f"train.steps={(repeats + 1) * chunk}",)), bn)
             flops = step_flops(build_model(config.model, config.bn, config.seed), config.train.batch_size)
             for name in ENGINES:
                 started = time.perf_counter()
@@ -137,12 +137,22 @@ def summarise(runners: dict[tuple, dict], roofline: float) -> list[dict]:
         median = statistics.median(entry["samples"])
         baseline = statistics.median(runners[(network, bn, BASELINE)]["samples"])
         gflops = median * entry["flops"] / 1e9
-        rows.append({
-            "network": network, "bn": bn, "engine": name, "steps_per_second": median,
-            "min": min(entry["samples"]), "max": max(entry["samples"]), "samples": entry["samples"],
-            "ratio_vs_fit_default": median / baseline, "gflops": gflops, "roofline_fraction": gflops / roofline,
-            "step_mflop": entry["flops"] / 1e6, "jit_auto_choice": "on" if entry["auto"] else "off",
-        })
+        rows.append(
+            {
+                "network": network,
+                "bn": bn,
+                "engine": name,
+                "steps_per_second": median,
+                "min": min(entry["samples"]),
+                "max": max(entry["samples"]),
+                "samples": entry["samples"],
+                "ratio_vs_fit_default": median / baseline,
+                "gflops": gflops,
+                "roofline_fraction": gflops / roofline,
+                "step_mflop": entry["flops"] / 1e6,
+                "jit_auto_choice": "on" if entry["auto"] else "off",
+            }
+        )
     return rows
 
 
@@ -156,29 +166,39 @@ def benchmark(mnist: Mnist, repeats: int, chunks: dict[str, int] = CHUNK_STEPS, 
     roofline_samples = []
     for repeat in range(repeats):
         roofline_samples.append(matmul_gflops())
-        for key, entry in runners.items():
+        for _key, entry in runners.items():
             entry["samples"].append(timed(entry["run"]))
         log(f"repeat {repeat + 1}/{repeats} done")
     roofline = statistics.median(roofline_samples)
     return {
-        "machine": {"cpus": os.cpu_count(), "processor": platform.processor(), "tensorflow": tf.__version__,
-                    "keras": keras.__version__},
-        "repeats": repeats, "chunk_steps": chunks,
-        "roofline_gflops": roofline, "roofline_samples": roofline_samples,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "processor": platform.processor(),
+            "tensorflow": tf.__version__,
+            "keras": keras.__version__,
+        },
+        "repeats": repeats,
+        "chunk_steps": chunks,
+        "roofline_gflops": roofline,
+        "roofline_samples": roofline_samples,
         "results": summarise(runners, roofline),
     }
 
 
 def console_table(results: dict) -> str:
     samples = ", ".join(f"{g:.0f}" for g in results["roofline_samples"])
-    lines = [f"float32 {MATMUL_N}x{MATMUL_N} matmul roofline: {results['roofline_gflops']:.0f} GFLOP/s ({samples})",
-             f"{'net':5} {'BN':3} {'engine':15} {'steps/s':>9} {'min..max':>17} {'vs fit':>7} {'GFLOP/s':>8} "
-             f"{'roofline':>9}"]
+    lines = [
+        f"float32 {MATMUL_N}x{MATMUL_N} matmul roofline: {results['roofline_gflops']:.0f} GFLOP/s ({samples})",
+        f"{'net':5} {'BN':3} {'engine':15} {'steps/s':>9} {'min..max':>17} {'vs fit':>7} {'GFLOP/s':>8} "
+        f"{'roofline':>9}",
+    ]
     for row in results["results"]:
         spread = f"{row['min']:,.0f}..{row['max']:,.0f}"
-        lines.append(f"{row['network']:5} {'yes' if row['bn'] else 'no':3} {row['engine']:15} "
-                     f"{row['steps_per_second']:>9,.1f} {spread:>17} {row['ratio_vs_fit_default']:>6.2f}x "
-                     f"{row['gflops']:>8.1f} {row['roofline_fraction']:>8.1%}")
+        lines.append(
+            f"{row['network']:5} {'yes' if row['bn'] else 'no':3} {row['engine']:15} "
+            f"{row['steps_per_second']:>9,.1f} {spread:>17} {row['ratio_vs_fit_default']:>6.2f}x "
+            f"{row['gflops']:>8.1f} {row['roofline_fraction']:>8.1%}"
+        )
     return "\n".join(lines)
 
 

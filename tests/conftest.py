@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from bn_mnist.tf_startup import start_tensorflow
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+start_tensorflow()
 
-from bn_mnist.config import load_config  # noqa: E402
-from bn_mnist.data import Mnist, load_mnist  # noqa: E402
+import numpy as np
+import pytest
+
+from bn_mnist.config import load_config
+from bn_mnist.data import Mnist, load_mnist
 
 
 def synthetic_images(labels: np.ndarray, seed: int) -> np.ndarray:
@@ -29,18 +30,23 @@ def synthetic_images(labels: np.ndarray, seed: int) -> np.ndarray:
 @pytest.fixture(scope="session")
 def tiny_mnist() -> Mnist:
     rng = np.random.default_rng(0)
-    labels = {name: rng.integers(0, 10, size=n).astype(np.int32) for name, n in (("train", 600), ("val", 200), ("test", 200))}
+    labels = {
+        name: rng.integers(0, 10, size=n).astype(np.int32) for name, n in (("train", 600), ("val", 200), ("test", 200))
+    }
     return Mnist(
-        train_x=synthetic_images(labels["train"], 1), train_y=labels["train"],
-        val_x=synthetic_images(labels["val"], 2), val_y=labels["val"],
-        test_x=synthetic_images(labels["test"], 3), test_y=labels["test"],
+        train_x=synthetic_images(labels["train"], 1),
+        train_y=labels["train"],
+        val_x=synthetic_images(labels["val"], 2),
+        val_y=labels["val"],
+        test_x=synthetic_images(labels["test"], 3),
+        test_y=labels["test"],
     )
 
 
 @pytest.fixture()
 def tiny_fc_config():
     """The Lesson's FC net, shortened to seconds."""
-    return load_config("configs/fc.yaml", ("train.steps=40", "train.eval_every=20", "train.log_every=10"))
+    return load_config("fc", ("train.steps=40", "train.eval_every=20", "train.log_every=10"))
 
 
 @pytest.fixture(scope="session")
@@ -55,3 +61,13 @@ def bn_mnist_script() -> str:
     script = shutil.which("bn-mnist", path=str(Path(sys.executable).parent)) or shutil.which("bn-mnist")
     assert script, "the bn-mnist console script is not installed"
     return script
+
+
+SLOW_FIXTURES = {"real_mnist", "bn_mnist_script"}  # real MNIST, or the installed console script
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that uses real MNIST or the installed script is slow, whatever its file says."""
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from bn_mnist.bn import NnBatchNorm, batch_norm, inverse_class_frequency
 from bn_mnist.config import BNConfig, ModelConfig, RenormClipping
-from bn_mnist.loop import batch_order
-from bn_mnist.models import build_model
+from bn_mnist.nets.bn import NnBatchNorm, batch_norm, inverse_class_frequency
+from bn_mnist.nets.models import build_model
+from bn_mnist.training.engine import batch_order
 
 CLIP = RenormClipping(rmax=1.5, rmin=0.7, dmax=0.5)  # tight, so that clipping really happens on these inputs
 OPTIONS = {  # name -> bn: section (momentum 0.8 so that moving averages move visibly in three steps)
@@ -22,7 +22,7 @@ OPTIONS = {  # name -> bn: section (momentum 0.8 so that moving averages move vi
     "renorm_no_scale": BNConfig(momentum=0.8, renorm=True, renorm_clipping=CLIP, renorm_momentum=0.7, scale=False),
     "zero_debias": BNConfig(momentum=0.8, impl="nn", zero_debias=True),
     "weighted": BNConfig(momentum=0.8, impl="nn", batch_weights="inverse_class_frequency"),
-    "no_update": BNConfig(momentum=0.8, impl="nn", update_moving_stats=False),
+    "no_update": BNConfig(momentum=0.8, update_moving_stats=False),  # keras: through momentum 1
 }
 SHAPES = {"dense": (16, 5), "conv": (16, 6, 6, 3)}
 
@@ -108,8 +108,25 @@ def test_layer_matches_numpy_over_training_steps_then_in_inference(bn, kind):
         np.testing.assert_allclose(layer.moving_variance.numpy(), reference.var, atol=1e-5, rtol=1e-5)
     inference = layer([x, weights] if weighted else x, training=False).numpy()
     np.testing.assert_allclose(inference, reference.infer(x.astype(np.float64)), atol=1e-5, rtol=1e-5)
-    if not bn.update_moving_stats:
-        np.testing.assert_array_equal(layer.moving_mean.numpy(), 0.0)  # the forgotten update: never moved
+    if not bn.update_moving_stats:  # the forgotten update: never moved, to the bit
+        np.testing.assert_array_equal(layer.moving_mean.numpy(), 0.0)
+        np.testing.assert_array_equal(layer.moving_variance.numpy(), 1.0)
+
+
+def test_renorm_arguments_reach_keras_only_when_renorm_is_on(monkeypatch):
+    """Keras releases before 3.14 have no renorm and reject its keyword arguments, even when renorm is off."""
+
+    class KerasWithoutRenorm(keras.layers.BatchNormalization):
+        def __init__(self, **kwargs):
+            refused = sorted(key for key in kwargs if key.startswith("renorm"))
+            if refused:
+                raise ValueError(f"Unrecognized keyword arguments: {refused}")
+            super().__init__(**kwargs)
+
+    monkeypatch.setattr(keras.layers, "BatchNormalization", KerasWithoutRenorm)
+    assert isinstance(batch_norm(BNConfig(), "bn"), KerasWithoutRenorm)
+    with pytest.raises(ValueError, match="renorm"):
+        batch_norm(BNConfig(renorm=True), "bn")
 
 
 def test_inverse_class_frequency_weighs_every_class_present_equally():
@@ -132,7 +149,7 @@ def train_fc(bn: BNConfig, steps: int, images: np.ndarray, labels: np.ndarray):
     return model, first_gradients
 
 
-@pytest.mark.parametrize("name", ["plain", "renorm", "no_center_no_scale"])
+@pytest.mark.parametrize("name", ["plain", "renorm", "no_center_no_scale", "no_update"])
 def test_keras_and_nn_agree_after_50_training_steps(name, tiny_mnist):
     """Same batches, same start: same gradients, same weights and moving statistics, same outputs in both modes."""
     images, labels = tiny_mnist.train_x, tiny_mnist.train_y
@@ -145,11 +162,16 @@ def test_keras_and_nn_agree_after_50_training_steps(name, tiny_mnist):
             nn_layer = nn_model.get_layer(layer.name)
             assert isinstance(nn_layer, NnBatchNorm) and not isinstance(layer, NnBatchNorm)
             for stat in ("moving_mean", "moving_variance"):
-                np.testing.assert_allclose(getattr(layer, stat).numpy(), getattr(nn_layer, stat).numpy(), rtol=1e-3,
-                                           atol=1e-4)
+                np.testing.assert_allclose(
+                    getattr(layer, stat).numpy(), getattr(nn_layer, stat).numpy(), rtol=1e-3, atol=1e-4
+                )
     for training in (True, False):
-        np.testing.assert_allclose(keras_model(images[:200], training=training).numpy(),
-                                   nn_model(images[:200], training=training).numpy(), rtol=1e-3, atol=1e-3)
+        np.testing.assert_allclose(
+            keras_model(images[:200], training=training).numpy(),
+            nn_model(images[:200], training=training).numpy(),
+            rtol=1e-3,
+            atol=1e-3,
+        )
 
 
 @pytest.mark.parametrize("weighted", [False, True])
@@ -190,16 +212,20 @@ def test_nn_model_is_saved_and_restored_with_its_statistics(tmp_path, tiny_mnist
     layer = restored.get_layer("bn_dense1")
     assert isinstance(layer, NnBatchNorm) and layer.zero_debias and float(layer.local_step.numpy()) == 5
     images = tiny_mnist.test_x[:50]
-    np.testing.assert_allclose(restored(images, training=False).numpy(), model(images, training=False).numpy(),
-                               rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(
+        restored(images, training=False).numpy(), model(images, training=False).numpy(), rtol=1e-6, atol=1e-6
+    )
 
 
-@pytest.mark.parametrize(("placement", "use_bias", "before_bn"), [
-    ("before_activation", False, "dense1"),
-    ("before_activation", True, "dense1"),
-    ("after_activation", False, "act_dense1"),
-    ("after_activation", True, "act_dense1"),
-])
+@pytest.mark.parametrize(
+    ("placement", "use_bias", "before_bn"),
+    [
+        ("before_activation", False, "dense1"),
+        ("before_activation", True, "dense1"),
+        ("after_activation", False, "act_dense1"),
+        ("after_activation", True, "act_dense1"),
+    ],
+)
 def test_layer_orders(placement, use_bias, before_bn):
     """The tutorial's order and its three alternatives: where BN sits, and whether the layer keeps its bias."""
     bn = BNConfig(placement=placement, use_bias=use_bias)

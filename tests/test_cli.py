@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bn_mnist import runlog
 from bn_mnist.cli import main
+from bn_mnist.training import runlog
 
 ROOT = Path(__file__).resolve().parent.parent
 FC = str(ROOT / "configs" / "fc.yaml")
@@ -47,11 +47,16 @@ def test_bad_input_is_one_line_and_exit_2(args, message):
 def test_missing_data_dir_is_one_line(tmp_path):
     result = CliRunner().invoke(main, ["train", "--data-dir", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o")])
     assert result.exit_code == 1
-    assert result.output.strip().splitlines()[-1] == f"bn-mnist: error: data directory {tmp_path / 'nowhere'} does not exist"
+    assert (
+        result.output.strip().splitlines()[-1]
+        == f"bn-mnist: error: data directory {tmp_path / 'nowhere'} does not exist"
+    )
 
 
 def test_train_through_the_runner(real_mnist, tmp_path):
-    result = CliRunner().invoke(main, ["train", "--no-bn", "--config", FC, *SHORT, "--seed", "5", "--out", str(tmp_path)])
+    result = CliRunner().invoke(
+        main, ["train", "--no-bn", "--config", FC, *SHORT, "--seed", "5", "--out", str(tmp_path)]
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads((tmp_path / runlog.SUMMARY_FILE).read_text())
     assert (summary["bn"], summary["seed"], summary["steps"]) == (False, 5, 30)
@@ -74,9 +79,25 @@ def test_default_out_dir_is_new_each_time(real_mnist, tmp_path, monkeypatch):
 def test_console_script_compare_with_default_config_path_from_elsewhere(real_mnist, bn_mnist_script, tmp_path):
     """The installed script, run from an unrelated directory: the conv default needs no config file."""
     out = tmp_path / "cmp"
-    result = subprocess.run([bn_mnist_script, "compare", "--set", "train.steps=4", "--set", "train.eval_every=2",
-                             "--set", "train.log_every=2", "--out", str(out)],
-                            cwd=tmp_path, capture_output=True, text=True, timeout=600, check=False)
+    result = subprocess.run(
+        [
+            bn_mnist_script,
+            "compare",
+            "--set",
+            "train.steps=4",
+            "--set",
+            "train.eval_every=2",
+            "--set",
+            "train.log_every=2",
+            "--out",
+            str(out),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert "final validation accuracy" in result.stdout and (out / "convergence.png").is_file()
     assert "model:\n  arch: conv" in (out / "bn" / runlog.CONFIG_FILE).read_text()
@@ -84,8 +105,14 @@ def test_console_script_compare_with_default_config_path_from_elsewhere(real_mni
 
 def test_ctrl_c_keeps_finished_results(real_mnist, bn_mnist_script, tmp_path):
     out = tmp_path / "run"
-    process = subprocess.Popen([bn_mnist_script, "train", "--config", FC, "--out", str(out)], cwd=tmp_path,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
+    process = subprocess.Popen(
+        [bn_mnist_script, "train", "--config", FC, "--out", str(out)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ.copy(),
+    )
     for line in process.stderr:
         if line.startswith("step "):
             break

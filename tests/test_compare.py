@@ -7,7 +7,8 @@ import json
 import matplotlib.image
 import numpy as np
 
-from bn_mnist import compare, runlog
+from bn_mnist import compare
+from bn_mnist.training import runlog
 
 
 def test_compare_writes_both_runs_plot_summary_and_report(tiny_mnist, tiny_fc_config, tmp_path):
@@ -18,8 +19,11 @@ def test_compare_writes_both_runs_plot_summary_and_report(tiny_mnist, tiny_fc_co
         assert (tmp_path / key / runlog.METRICS_FILE).is_file() and list((tmp_path / key).glob("events.out.tfevents.*"))
     for threshold, steps in summary["steps_to_accuracy"].items():
         for key in compare.RUNS:  # null, or the first logged step at or above the threshold
-            accuracies = {r["step"]: r[runlog.VAL_ACCURACY] for r in runlog.read_metrics(tmp_path / key)
-                          if runlog.VAL_ACCURACY in r}
+            accuracies = {
+                r["step"]: r[runlog.VAL_ACCURACY]
+                for r in runlog.read_metrics(tmp_path / key)
+                if runlog.VAL_ACCURACY in r
+            }
             reached = [step for step, acc in sorted(accuracies.items()) if acc >= float(threshold)]
             assert steps[key] == (reached[0] if reached else None)
 

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
+from bn_mnist.config import SHIPPED_DIR as CONFIGS
 from bn_mnist.config import Config, load_config, save_config
 from bn_mnist.errors import ConfigError
-
-CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 
 
 def test_conv_yaml_is_the_default_config():
@@ -39,17 +36,23 @@ def test_fc_yaml_is_the_lesson_row_1():
         ("train.jit=maybe", "train.jit = 'maybe': expected one of auto, on, off"),
         ("train=3", "train: expected a mapping of keys"),
         ("bn.impl=cudnn", "bn.impl = 'cudnn': expected one of keras, nn"),
-        ("bn.zero_debias=true", "bn.zero_debias = True: keras.layers.BatchNormalization cannot do this; use bn.impl: nn"),
-        ("bn.update_moving_stats=false", "bn.update_moving_stats = False: keras.layers.BatchNormalization cannot"),
+        (
+            "bn.zero_debias=true",
+            "bn.zero_debias = True: keras.layers.BatchNormalization cannot do this; use bn.impl: nn",
+        ),
+        ("bn.renorm=true\nbn.update_moving_stats=false", "re-derives its moving variance from a renorm statistic"),
         ("bn.batch_weights=inverse_class_frequency", "bn.batch_weights = 'inverse_class_frequency': keras.layers"),
         ("bn.renorm_clipping.dmax=-1", "bn.renorm_clipping.dmax = -1: expected a non-negative number"),
-        ("bn.renorm_clipping.rmaxx=3", "bn.renorm_clipping.rmaxx: unknown key (did you mean 'bn.renorm_clipping.rmax'?)"),
+        (
+            "bn.renorm_clipping.rmaxx=3",
+            "bn.renorm_clipping.rmaxx: unknown key (did you mean 'bn.renorm_clipping.rmax'?)",
+        ),
         ("novalue", "'novalue': expected KEY=VALUE"),
     ],
 )
 def test_bad_override_is_rejected_with_its_key(override, message):
     with pytest.raises(ConfigError) as error:
-        load_config(None, (override,))
+        load_config(None, tuple(override.split("\n")))  # a newline separates two overrides
     assert message in str(error.value)
     assert str(error.value).startswith("--set: ")
 
@@ -57,11 +60,15 @@ def test_bad_override_is_rejected_with_its_key(override, message):
 def test_bad_file_names_the_file(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text("train:\n  steps: 10\n  learnig_rate: 0.1\n")
-    with pytest.raises(ConfigError, match=r"bad.yaml: train.learnig_rate: unknown key \(did you mean 'train.learning_rate'\?\)"):
+    with pytest.raises(
+        ConfigError, match=r"bad.yaml: train.learnig_rate: unknown key \(did you mean 'train.learning_rate'\?\)"
+    ):
         load_config(path)
 
 
-@pytest.mark.parametrize(("text", "message"), [("train: [1, 2", "not valid YAML"), ("- 1\n- 2\n", "expected a mapping")])
+@pytest.mark.parametrize(
+    ("text", "message"), [("train: [1, 2", "not valid YAML"), ("- 1\n- 2\n", "expected a mapping")]
+)
 def test_malformed_yaml(tmp_path, text, message):
     path = tmp_path / "c.yaml"
     path.write_text(text)
@@ -70,7 +77,7 @@ def test_malformed_yaml(tmp_path, text, message):
 
 
 def test_missing_file():
-    with pytest.raises(ConfigError, match="nope.yaml: cannot read config"):
+    with pytest.raises(ConfigError, match=r"nope\.yaml: cannot read config"):
         load_config("nope.yaml")
 
 
@@ -107,13 +114,61 @@ def test_extends_puts_the_base_underneath_section_by_section(tmp_path):
 def test_extends_cycle_and_missing_base_are_errors(tmp_path):
     (tmp_path / "a.yaml").write_text("extends: b.yaml\n")
     (tmp_path / "b.yaml").write_text("extends: a.yaml\n")
-    with pytest.raises(ConfigError, match="b.yaml: extends a.yaml, which extends it back"):
+    with pytest.raises(ConfigError, match=r"b\.yaml: extends a\.yaml, which extends it back"):
         load_config(tmp_path / "a.yaml")
     (tmp_path / "c.yaml").write_text("extends: gone.yaml\n")
-    with pytest.raises(ConfigError, match="gone.yaml: cannot read config"):
+    with pytest.raises(ConfigError, match=r"gone\.yaml: cannot read config"):
         load_config(tmp_path / "c.yaml")
 
 
 @pytest.mark.parametrize("path", sorted(CONFIGS.glob("*.yaml")), ids=lambda p: p.name)
 def test_every_shipped_config_loads(path):
     assert load_config(path).name == path.stem
+
+
+def test_a_shipped_config_is_found_by_name_from_anywhere(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no configs/ here: the names resolve to package data
+    assert load_config("fc") == load_config("fc.yaml") == load_config(CONFIGS / "fc.yaml")
+    assert load_config("fc").model.arch == "fc"
+    (tmp_path / "fc").write_text("name: mine\n")  # a file the user names wins over a shipped name
+    assert load_config("fc").name == "mine"
+
+
+def test_an_unknown_config_names_the_shipped_ones(tmp_path):
+    with pytest.raises(ConfigError, match=r"nope: cannot read config .*; shipped configs: conv, conv-bias-bn-relu"):
+        load_config("nope")
+    with pytest.raises(ConfigError, match=r"configs/fc\.yaml: cannot read config"):  # a path is taken as a path
+        load_config(tmp_path / "configs" / "fc.yaml")
+
+
+@pytest.mark.parametrize("value", ["/tmp/my data #2", "~", "2024", "null", "a: b"])
+def test_settings_are_typed_values_never_read_as_yaml(value):
+    config = load_config(None, (), {"data.dir": value, "seed": 3, "bn.enabled": False})
+    assert (config.data.dir, config.seed, config.bn.enabled) == (value, 3, False)
+
+
+def test_shipped_configs_restate_no_default():
+    """Defaults live in the schema alone: a shipped file sets only what differs from the schema (or its base)."""
+    import yaml
+
+    from bn_mnist.config import find_config, read_config_file, to_dict
+
+    defaults = to_dict(Config())
+
+    def restated(raw: dict, base: dict, prefix: str = "") -> list[str]:
+        found = []
+        for key, value in raw.items():
+            if isinstance(value, dict):
+                found += restated(value, base.get(key, {}), f"{prefix}{key}.")
+            elif key in base and base[key] == value:
+                found.append(prefix + key)
+        return found
+
+    for path in sorted(CONFIGS.glob("*.yaml")):
+        own = yaml.safe_load(path.read_text()) or {}
+        base = read_config_file(find_config(own.pop("extends"))) if "extends" in own else {}
+        effective_base = {
+            **defaults,
+            **{k: {**defaults.get(k, {}), **v} if isinstance(v, dict) else v for k, v in base.items()},
+        }
+        assert restated(own, effective_base) == [], path.name

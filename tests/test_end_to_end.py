@@ -13,4 +13,6 @@ def test_short_conv_compare_bn_learns_and_no_bn_does_not(real_mnist, tmp_path):
     assert no_bn["final_val_accuracy"] <= 0.15 and no_bn["final_test_accuracy"] <= 0.15  # does not learn
     assert bn["final_val_accuracy"] >= 0.6 and bn["final_test_accuracy"] >= 0.6  # tutorial: 0.85 at 400
     assert bn["single_sample_accuracy"] >= 0.6  # inference uses the moving averages, not batch statistics
-    assert summary["steps_to_accuracy"]["0.5"]["bn"] is not None and summary["steps_to_accuracy"]["0.5"]["no_bn"] is None
+    assert (
+        summary["steps_to_accuracy"]["0.5"]["bn"] is not None and summary["steps_to_accuracy"]["0.5"]["no_bn"] is None
+    )

@@ -5,8 +5,17 @@ from __future__ import annotations
 import dataclasses
 
 from bn_mnist.config import load_config
-from bn_mnist.experiments import (CONV, EXPERIMENTS, LESSON, LESSON_STEPS, QUICK_LESSON_STEPS, SHORT_STEPS,
-                                  conv_config, lesson_config, plan)
+from bn_mnist.reproduction import EXPERIMENTS
+from bn_mnist.reproduction.experiments import (
+    CONV,
+    LESSON,
+    LESSON_STEPS,
+    QUICK_LESSON_STEPS,
+    SHORT_STEPS,
+    conv_config,
+    lesson_config,
+    plan,
+)
 
 
 def test_lesson_has_18_rows_over_15_settings_and_the_published_repeats():
@@ -17,15 +26,19 @@ def test_lesson_has_18_rows_over_15_settings_and_the_published_repeats():
 
 
 def test_lesson_row_1_is_configs_fc_yaml():
-    shipped = load_config("configs/fc.yaml")
+    shipped = load_config("fc")
     ours = lesson_config(LESSON[0], "bn", seed=0, quick=False)
-    assert dataclasses.replace(ours, name=shipped.name, train=dataclasses.replace(
-        ours.train, log_every=shipped.train.log_every)) == shipped
+    assert (
+        dataclasses.replace(
+            ours, name=shipped.name, train=dataclasses.replace(ours.train, log_every=shipped.train.log_every)
+        )
+        == shipped
+    )
 
 
 def test_conv_runs_are_the_shipped_conv_configs():
-    assert dataclasses.replace(conv_config("bn_keras", 0), name="conv") == load_config("configs/conv.yaml")
-    assert dataclasses.replace(conv_config("bn_nn", 0), name="conv-nn") == load_config("configs/conv-nn.yaml")
+    assert dataclasses.replace(conv_config("bn_keras", 0), name="conv") == load_config("conv")
+    assert dataclasses.replace(conv_config("bn_nn", 0), name="conv-nn") == load_config("conv-nn")
     assert conv_config("no_bn", 0).bn.enabled is False
 
 
@@ -44,6 +57,9 @@ def test_plan_runs_each_setting_once_and_the_slowest_first():
     assert len({spec.key for spec in specs}) == len(specs)
     assert all(spec.config.model.arch == "conv" for spec in specs[: 3 * len(CONV)])
     assert sorted(spec.key for spec in specs if spec.probe) == sorted(
-        f"lesson/good-lr0.01-sigmoid/{net}-seed{seed}" for net in ("bn", "no_bn") for seed in range(3))
+        f"lesson/good-lr0.01-sigmoid/{net}-seed{seed}" for net in ("bn", "no_bn") for seed in range(3)
+    )
     assert {spec.key for spec in plan(("pitfall",), range(2), quick=True)} == {
-        "lesson/good-lr0.01-relu-2k/bn-seed0", "lesson/good-lr0.01-relu-2k/bn-seed1"}
+        "lesson/good-lr0.01-relu-2k/bn-seed0",
+        "lesson/good-lr0.01-relu-2k/bn-seed1",
+    }

@@ -7,8 +7,8 @@ import pytest
 import tensorflow as tf
 
 from bn_mnist.config import load_config
-from bn_mnist.loop import Engine, batch_order, make_loss, make_optimizer
-from bn_mnist.models import build_model
+from bn_mnist.nets.models import build_model
+from bn_mnist.training.engine import Engine, batch_order, make_loss, make_optimizer
 
 
 def simple_training(config, mnist, steps: int):
@@ -22,9 +22,15 @@ def simple_training(config, mnist, steps: int):
     return model
 
 
-@pytest.mark.parametrize(("config_file", "jit", "impl"), [
-    ("fc", "on", "keras"), ("fc", "off", "nn"), ("conv", "off", "keras"), ("conv", "off", "nn"),
-])
+@pytest.mark.parametrize(
+    ("config_file", "jit", "impl"),
+    [
+        ("fc", "on", "keras"),
+        ("fc", "off", "nn"),
+        ("conv", "off", "keras"),
+        ("conv", "off", "nn"),
+    ],
+)
 def test_engine_matches_the_simple_loop(tiny_mnist, config_file, jit, impl):
     """Same seed, same batches: weights, moving statistics and accuracy agree after chunked compiled training.
 
@@ -33,12 +39,19 @@ def test_engine_matches_the_simple_loop(tiny_mnist, config_file, jit, impl):
     difference grows to 1e-2 in a few steps (measured: ReLU conv nets agree to 4e-7 after 2 steps, 6e-3 after 4;
     with tanh and SGD, to 2e-7 after 12). tanh and SGD test the loop, not the chaos.
     """
-    overrides = ("train.steps=12", "train.batch_size=20", f"train.jit={jit}", f"bn.impl={impl}",
-                 "train.optimizer=sgd", "train.learning_rate=0.01", "model.activation=tanh")
-    config = load_config(f"configs/{config_file}.yaml", overrides)
+    overrides = (
+        "train.steps=12",
+        "train.batch_size=20",
+        f"train.jit={jit}",
+        f"bn.impl={impl}",
+        "train.optimizer=sgd",
+        "train.learning_rate=0.01",
+        "model.activation=tanh",
+    )
+    config = load_config(config_file, overrides)
     engine = Engine(build_model(config.model, config.bn, config.seed), config, tiny_mnist)
     for start, count in ((0, 5), (5, 7)):  # two compiled calls: the batch position must carry over
-        assert engine.train(start, count).steps_done == count
+        assert engine.train_steps(start, count).steps_done == count
     reference = simple_training(config, tiny_mnist, 12)
     for fast, slow in zip(engine.model.weights, reference.weights):
         np.testing.assert_allclose(fast.numpy(), slow.numpy(), rtol=2e-4, atol=2e-5, err_msg=fast.path)
@@ -49,17 +62,16 @@ def test_engine_matches_the_simple_loop(tiny_mnist, config_file, jit, impl):
 
 def test_evaluation_in_batches_of_one_equals_full_batches(tiny_mnist):
     """Inference uses moving averages only, so the batch size must not change the answer."""
-    config = load_config("configs/fc.yaml", ("train.steps=10",))
+    config = load_config("fc", ("train.steps=10",))
     engine = Engine(build_model(config.model, config.bn, config.seed), config, tiny_mnist)
-    engine.train(0, 10)
+    engine.train_steps(0, 10)
     loss_full, accuracy_full = engine.evaluate("test", count=100, batch_size=100)
     loss_single, accuracy_single = engine.evaluate("test", count=100, batch_size=1)
     assert accuracy_single == accuracy_full and loss_single == pytest.approx(loss_full, rel=1e-5)
 
 
 def test_engine_rejects_a_batch_size_that_does_not_divide_the_split(tiny_mnist):
-    config = load_config("configs/fc.yaml", ("train.steps=10",))
+    config = load_config("fc", ("train.steps=10",))
     engine = Engine(build_model(config.model, config.bn, config.seed), config, tiny_mnist)
     with pytest.raises(ValueError, match="200 val examples do not split into batches of 30"):
         engine.evaluate("val", batch_size=30)
-

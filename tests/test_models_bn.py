@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from bn_mnist.config import BNConfig, ModelConfig
-from bn_mnist.models import build_model
+from bn_mnist.nets.models import build_model
 
 
 def bn_reference(x, gamma, beta, mean, var, eps):
@@ -70,7 +70,9 @@ def test_keras_bn_matches_numpy_in_training_and_inference(arch, axes):
     x = (rng.normal(size=shape) * 3 + 1).astype(np.float32)
 
     mean, var = x.mean(axis=axes), x.var(axis=axes)
-    np.testing.assert_allclose(layer(x, training=True).numpy(), bn_reference(x, gamma, beta, mean, var, 1e-3), atol=1e-4)
+    np.testing.assert_allclose(
+        layer(x, training=True).numpy(), bn_reference(x, gamma, beta, mean, var, 1e-3), atol=1e-4
+    )
     np.testing.assert_allclose(layer.moving_mean.numpy(), 0.9 * 0 + 0.1 * mean, atol=1e-5)
     np.testing.assert_allclose(layer.moving_variance.numpy(), 0.9 * 1 + 0.1 * var, rtol=1e-4)  # Keras: biased var
 

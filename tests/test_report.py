@@ -6,13 +6,18 @@ import math
 
 import numpy as np
 
-from bn_mnist import plots, reproduce, reproduce_report
+from bn_mnist.plots import seed_bands
+from bn_mnist.reproduction import report, reproduce
 
 
 def test_seed_matrix_holds_a_run_that_stopped_at_its_last_value():
-    steps, values = plots.seed_matrix([{"step": [0, 500, 1000, 1500], "value": [0.1, 0.5, 0.9, 0.95]},
-                                       {"step": [0, 500], "value": [0.1, 0.0958]},
-                                       {"step": [0, 500, 1000, 1500], "value": [0.1, None, 0.2, 0.3]}])
+    steps, values = seed_bands.seed_matrix(
+        [
+            {"step": [0, 500, 1000, 1500], "value": [0.1, 0.5, 0.9, 0.95]},
+            {"step": [0, 500], "value": [0.1, 0.0958]},
+            {"step": [0, 500, 1000, 1500], "value": [0.1, None, 0.2, 0.3]},
+        ]
+    )
     np.testing.assert_array_equal(steps, [0, 500, 1000, 1500])
     np.testing.assert_array_equal(values[1], [0.1, 0.0958, 0.0958, 0.0958])
     assert math.isnan(values[2, 1])
@@ -26,6 +31,8 @@ def test_describe_skips_missing_values():
 
 
 def test_numbers_in_the_report():
-    assert [reproduce_report.fmt(v) for v in (None, 1500, 0.98321, 2.5)] == ["-", "1,500", "0.9832", "2.50"]
-    assert reproduce_report.spread({"mean": 0.9, "std": 0.01, "min": 0.89, "max": 0.91}, std=True) == \
-        "0.9000 ± 0.0100 (0.8900..0.9100)"
+    assert [report.fmt(v) for v in (None, 1500, 0.98321, 2.5)] == ["-", "1,500", "0.9832", "2.50"]
+    assert (
+        report.spread({"mean": 0.9, "std": 0.01, "min": 0.89, "max": 0.91}, std=True)
+        == "0.9000 ± 0.0100 (0.8900..0.9100)"
+    )

@@ -15,9 +15,10 @@ import pytest
 from click.testing import CliRunner
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from bn_mnist import claims, probes, runlog
 from bn_mnist.cli import main
-from bn_mnist.experiments import EXPERIMENTS, plan
+from bn_mnist.reproduction import EXPERIMENTS, claims, probes
+from bn_mnist.reproduction.experiments import plan
+from bn_mnist.training import runlog
 
 
 @pytest.fixture(scope="module")
@@ -25,8 +26,9 @@ def quick(real_mnist, bn_mnist_script, tmp_path_factory):
     """(out dir, the interrupted attempt, the resumed one): Ctrl-C once two runs are finished, then rerun."""
     out = tmp_path_factory.mktemp("reproduce") / "quick"
     command = [bn_mnist_script, "reproduce", "all", "--quick", "--out", str(out)]  # --quick: one seed
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               start_new_session=True)  # its own process group: Ctrl-C reaches the workers too
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )  # its own process group: Ctrl-C reaches the workers too
     seen = []
     for line in process.stderr:
         seen.append(line)
@@ -40,11 +42,14 @@ def quick(real_mnist, bn_mnist_script, tmp_path_factory):
 
 
 def test_ctrl_c_stops_with_one_line_and_the_rerun_resumes(quick):
-    out, (code, stderr), resumed = quick
+    _out, (code, stderr), resumed = quick
     assert code == 130, stderr
     last = stderr.strip().splitlines()[-1]
-    assert re.fullmatch(r"bn-mnist: interrupted: \d+ of 33 runs are finished in .*; run the same command again to "
-                        r"resume", last), last
+    assert re.fullmatch(
+        r"bn-mnist: interrupted: \d+ of 33 runs are finished in .*; run the same command again to "
+        r"resume",
+        last,
+    ), last
     assert resumed.returncode == 0, resumed.stderr
     reused = int(re.search(r"(\d+) of 33 runs already finished", resumed.stderr).group(1))
     assert reused >= 2
@@ -103,8 +108,11 @@ def test_a_full_run_into_the_quick_directory_is_refused(quick):
     before = sorted(p.name for p in (out / "lesson").iterdir())
     result = CliRunner().invoke(main, ["reproduce", "lesson", "--seeds", "1", "--out", str(out)])
     assert result.exit_code == 1
-    assert re.search(r"bn-mnist: .* holds a run of another config \(train.steps: 50000 here, 5000 there\): use "
-                     r"another --out", result.output), result.output
+    assert re.search(
+        r"bn-mnist: .* holds a run of another config \(train.steps: 50000 here, 5000 there\): use "
+        r"another --out",
+        result.output,
+    ), result.output
     assert sorted(p.name for p in (out / "lesson").iterdir()) == before
 
 

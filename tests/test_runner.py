@@ -6,13 +6,16 @@ import dataclasses
 
 import pytest
 
-from bn_mnist import runlog, runner, train
 from bn_mnist.errors import OutputError
+from bn_mnist.training import runlog, runner
+from bn_mnist.training import trainer as train
 
 
 def test_first_difference_names_the_key():
-    assert runner.first_difference({"a": 1, "t": {"steps": 5}}, {"a": 1, "t": {"steps": 50}}) == \
-        "t.steps: 5 here, 50 there"
+    assert (
+        runner.first_difference({"a": 1, "t": {"steps": 5}}, {"a": 1, "t": {"steps": 50}})
+        == "t.steps: 5 here, 50 there"
+    )
     assert runner.first_difference({"a": 1}, {"a": 1}) == ""
 
 

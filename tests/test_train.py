@@ -10,10 +10,11 @@ import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.util import tensor_util
 
-from bn_mnist import runlog, train
 from bn_mnist.config import load_config
-from bn_mnist.loop import batch_order
 from bn_mnist.errors import OutputError
+from bn_mnist.training import runlog
+from bn_mnist.training import trainer as train
+from bn_mnist.training.engine import batch_order
 
 
 @pytest.mark.parametrize(
@@ -43,7 +44,10 @@ def event_scalars(run_dir):
     """Scalars read back from the TensorBoard event files: {tag: {step: value}}."""
     events = EventAccumulator(str(run_dir), size_guidance={"tensors": 0})
     events.Reload()
-    return {tag: {e.step: float(tensor_util.make_ndarray(e.tensor_proto)) for e in events.Tensors(tag)} for tag in events.Tags()["tensors"]}
+    return {
+        tag: {e.step: float(tensor_util.make_ndarray(e.tensor_proto)) for e in events.Tensors(tag)}
+        for tag in events.Tags()["tensors"]
+    }
 
 
 def test_run_writes_every_output_and_they_agree(tiny_mnist, tiny_fc_config, tmp_path):
@@ -51,8 +55,16 @@ def test_run_writes_every_output_and_they_agree(tiny_mnist, tiny_fc_config, tmp_
     run_dir = tmp_path / "run"
     assert load_config(run_dir / runlog.CONFIG_FILE) == tiny_fc_config
     assert json.loads((run_dir / runlog.SUMMARY_FILE).read_text()) == summary
-    for key in ("bn", "steps", "final_val_accuracy", "final_test_accuracy", "single_sample_accuracy",
-                "train_seconds", "steps_per_second", "seed"):
+    for key in (
+        "bn",
+        "steps",
+        "final_val_accuracy",
+        "final_test_accuracy",
+        "single_sample_accuracy",
+        "train_seconds",
+        "steps_per_second",
+        "seed",
+    ):
         assert key in summary
     assert summary["steps"] == 40 and summary["bn"] is True and summary["final_val_accuracy"] > 0.5
 
@@ -80,8 +92,10 @@ def test_same_seed_same_numbers_other_seed_other_numbers(tiny_mnist, tiny_fc_con
 
 
 def test_divergence_is_recorded_not_raised(tiny_mnist, tiny_fc_config, tmp_path):
-    config = load_config("configs/fc.yaml", ("train.steps=40", "train.eval_every=20", "train.log_every=10",
-                                             "train.learning_rate=1e30", "bn.enabled=false"))
+    config = load_config(
+        "fc",
+        ("train.steps=40", "train.eval_every=20", "train.log_every=10", "train.learning_rate=1e30", "bn.enabled=false"),
+    )
     lines = []
     summary = train.run(config, tmp_path / "nan", tiny_mnist, log=lines.append)
     assert summary["diverged_at_step"] is not None and 1 <= summary["diverged_at_step"] <= 10
@@ -104,7 +118,7 @@ def test_paper_probe_logs_the_sigmoid_input_percentiles(tiny_mnist, tiny_fc_conf
     """The last logged percentiles equal those recomputed from model.keras on the same images."""
     import keras
 
-    from bn_mnist import probes
+    from bn_mnist.reproduction import probes
 
     config = dataclasses.replace(tiny_fc_config, model=dataclasses.replace(tiny_fc_config.model, activation="sigmoid"))
     train.run(config, tmp_path / "run", tiny_mnist, log=lambda _: None, probe=probes.PaperProbe())

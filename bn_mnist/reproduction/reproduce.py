@@ -18,10 +18,23 @@ from typing import Any, NamedTuple
 import keras
 import numpy as np
 
-from bn_mnist import claims, plots, probes, reproduce_report, runlog, runner
-from bn_mnist.data import Log, Mnist, load_mnist, stderr_log
-from bn_mnist.experiments import (CONV, CONV_STEPS, EXPERIMENTS, LESSON, NETWORKS, PAPER_ROW, PITFALL_ROW,
-                                  PITFALL_IMAGES, QUICK_LESSON_STEPS, RunSpec, plan, run_key)
+from bn_mnist.console import Log, stderr_log
+from bn_mnist.data import Mnist, load_mnist
+from bn_mnist.reproduction import EXPERIMENTS, claims, figures, probes, report
+from bn_mnist.reproduction.experiments import (
+    CONV,
+    CONV_STEPS,
+    LESSON,
+    NETWORKS,
+    PAPER_ROW,
+    PITFALL_IMAGES,
+    PITFALL_ROW,
+    QUICK_LESSON_STEPS,
+    RunSpec,
+    plan,
+    run_key,
+)
+from bn_mnist.training import runlog, runner
 
 RESULTS_FILE = "results.json"
 REPORT_FILE = "report.md"
@@ -37,18 +50,26 @@ class RunFiles(NamedTuple):
 
 
 def read_runs(out_dir: Path, specs: list[RunSpec]) -> dict[str, RunFiles]:
-    return {spec.key: RunFiles(runlog.read_json(out_dir / spec.key / runlog.SUMMARY_FILE),
-                               runlog.read_metrics(out_dir / spec.key)) for spec in specs}
+    return {
+        spec.key: RunFiles(
+            runlog.read_json(out_dir / spec.key / runlog.SUMMARY_FILE), runlog.read_metrics(out_dir / spec.key)
+        )
+        for spec in specs
+    }
 
 
 def run_record(run: RunFiles) -> dict[str, Any]:
     """What the rules and tables need from one finished run."""
     summary, metrics = run
-    record = {"val": summary["final_val_accuracy"], "test": summary["final_test_accuracy"],
-              "single": summary["single_sample_accuracy"], "diverged_at_step": summary["diverged_at_step"],
-              "max_val": max(runlog.series(metrics, runlog.VAL_ACCURACY)[1])}
+    record = {
+        "val": summary["final_val_accuracy"],
+        "test": summary["final_test_accuracy"],
+        "single": summary["single_sample_accuracy"],
+        "diverged_at_step": summary["diverged_at_step"],
+        "max_val": max(runlog.series(metrics, runlog.VAL_ACCURACY)[1]),
+    }
     for threshold in THRESHOLDS:
-        record[f"reach{threshold * 100:.0f}"] = plots.first_step_reaching(metrics, threshold)
+        record[f"reach{threshold * 100:.0f}"] = runlog.first_step_reaching(metrics, threshold)
     return record
 
 
@@ -76,9 +97,13 @@ def conv_records(runs: dict[str, RunFiles], seeds: range) -> list[dict[str, Any]
 
 def lesson_records(runs: dict[str, RunFiles], seeds: range) -> dict[str, list[dict[str, Any]]]:
     """One scope per published row; repeated rows read the same runs (another row, the same setting)."""
-    return {f"lesson-{row.row}": [flat({net: run_record(runs[run_key(f"lesson/{row.setting}", net, seed)])
-                                        for net in NETWORKS}, seed) for seed in seeds]
-            for row in LESSON}
+    return {
+        f"lesson-{row.row}": [
+            flat({net: run_record(runs[run_key(f"lesson/{row.setting}", net, seed)]) for net in NETWORKS}, seed)
+            for seed in seeds
+        ]
+        for row in LESSON
+    }
 
 
 def single_example_predictions(model: keras.Model, images: np.ndarray, training: bool) -> np.ndarray:
@@ -97,18 +122,29 @@ def pitfall_record(model_path: Path, mnist: Mnist) -> dict[str, Any]:
         return accuracy(np.argmax(model(mnist.test_x, training=training), axis=1), mnist.test_y)
 
     # Population statistics first: in Keras 3, training=True also moves the moving averages.
-    record = {"single_population": accuracy(single_example_predictions(model, images, False), labels),
-              "full_population": full_batch(False)}
+    record = {
+        "single_population": accuracy(single_example_predictions(model, images, False), labels),
+        "full_population": full_batch(False),
+    }
     batch_stats = single_example_predictions(model, images, True)
     class_counts = Counter(batch_stats.tolist())
-    record.update(single_batch_stats=accuracy(batch_stats, labels), single_batch_stats_classes=len(class_counts),
-                  single_batch_stats_class=class_counts.most_common(1)[0][0], full_batch_stats=full_batch(True))
+    record.update(
+        single_batch_stats=accuracy(batch_stats, labels),
+        single_batch_stats_classes=len(class_counts),
+        single_batch_stats_class=class_counts.most_common(1)[0][0],
+        full_batch_stats=full_batch(True),
+    )
     return record
 
 
 def pitfall_records(out_dir: Path, seeds: range, mnist: Mnist) -> list[dict[str, Any]]:
-    return [{"seed": seed, **pitfall_record(out_dir / run_key(f"lesson/{PITFALL_ROW.setting}", "bn", seed)
-                                            / runlog.MODEL_FILE, mnist)} for seed in seeds]
+    return [
+        {
+            "seed": seed,
+            **pitfall_record(out_dir / run_key(f"lesson/{PITFALL_ROW.setting}", "bn", seed) / runlog.MODEL_FILE, mnist),
+        }
+        for seed in seeds
+    ]
 
 
 def drift(run: RunFiles) -> float | None:
@@ -131,8 +167,11 @@ def paper_records(runs: dict[str, RunFiles], seeds: range) -> list[dict[str, Any
         parts = {}
         for net in NETWORKS:
             run = runs[run_key(f"lesson/{PAPER_ROW.setting}", net, seed)]
-            parts[net] = {"test": run.summary["final_test_accuracy"], "drift": drift(run),
-                          "reach90_test": plots.first_step_reaching(run.metrics, 0.9, runlog.TEST_ACCURACY)}
+            parts[net] = {
+                "test": run.summary["final_test_accuracy"],
+                "drift": drift(run),
+                "reach90_test": runlog.first_step_reaching(run.metrics, 0.9, runlog.TEST_ACCURACY),
+            }
         records.append(flat(parts, seed))
     return records
 
@@ -142,8 +181,13 @@ def describe(values: list[Any]) -> dict[str, Any] | None:
     numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)]
     if not numbers:
         return None
-    return {"mean": statistics.fmean(numbers), "std": statistics.pstdev(numbers), "min": min(numbers),
-            "max": max(numbers), "n": len(numbers)}
+    return {
+        "mean": statistics.fmean(numbers),
+        "std": statistics.pstdev(numbers),
+        "min": min(numbers),
+        "max": max(numbers),
+        "n": len(numbers),
+    }
 
 
 def scope_statistics(records: list[dict[str, Any]]) -> dict[str, Any]:
@@ -160,8 +204,9 @@ def curves(specs: list[RunSpec], runs: dict[str, RunFiles]) -> dict[str, dict[st
     return result
 
 
-def collect(experiments: tuple[str, ...], seeds: range, runs: dict[str, RunFiles], out_dir: Path, mnist: Mnist
-            ) -> dict[str, list]:
+def collect(
+    experiments: tuple[str, ...], seeds: range, runs: dict[str, RunFiles], out_dir: Path, mnist: Mnist
+) -> dict[str, list]:
     """Per-scope records of every selected experiment (all their runs are finished)."""
     records: dict[str, list] = {}
     if "conv" in experiments:
@@ -182,9 +227,16 @@ def software() -> dict[str, str]:
     import matplotlib
     import tensorflow as tf
 
-    return {"bn-mnist": version("bn-mnist"), "python": platform.python_version(), "tensorflow": tf.__version__,
-            "keras": keras.__version__, "numpy": np.__version__, "matplotlib": matplotlib.__version__,
-            "click": click.__version__, "platform": platform.platform()}
+    return {
+        "bn-mnist": version("bn-mnist"),
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+        "matplotlib": matplotlib.__version__,
+        "click": click.__version__,
+        "platform": platform.platform(),
+    }
 
 
 def reported_experiments(asked: tuple[str, ...], seeds: range, out_dir: Path, quick: bool) -> tuple[str, ...]:
@@ -199,8 +251,15 @@ def command_line(experiments: tuple[str, ...], seeds: int, out_dir: Path, quick:
     return f"bn-mnist reproduce {selected} --seeds {seeds} --out {out_dir}" + (" --quick" if quick else "")
 
 
-def run(experiments: tuple[str, ...], seeds: int, out_dir: Path, quick: bool = False, workers: int | None = None,
-        data_dir: Path | None = None, log: Log = stderr_log) -> dict[str, Any]:
+def run(
+    experiments: tuple[str, ...],
+    seeds: int,
+    out_dir: Path,
+    quick: bool = False,
+    workers: int | None = None,
+    data_dir: Path | None = None,
+    log: Log = stderr_log,
+) -> dict[str, Any]:
     """Train (or reuse) every run the experiments need, judge the published claims, and write results.json,
     report.md and the figures into out_dir.
 
@@ -218,19 +277,24 @@ def run(experiments: tuple[str, ...], seeds: int, out_dir: Path, quick: bool = F
     runs = read_runs(out_dir, reported_runs)
     records = collect(reported, seed_range, runs, out_dir, mnist)
     results = {
-        "meta": {"experiments": list(reported), "seeds": list(seed_range), "quick": quick,
-                 "quick_lesson_steps": QUICK_LESSON_STEPS if quick else None, "runs": len(reported_runs),
-                 "train_seconds": sum(run.summary["train_seconds"] for run in runs.values()),
-                 "command": command_line(experiments, seeds, out_dir, quick), "software": software(),
-                 "wall_seconds": None},
+        "meta": {
+            "experiments": list(reported),
+            "seeds": list(seed_range),
+            "quick": quick,
+            "quick_lesson_steps": QUICK_LESSON_STEPS if quick else None,
+            "runs": len(reported_runs),
+            "train_seconds": sum(run.summary["train_seconds"] for run in runs.values()),
+            "command": command_line(experiments, seeds, out_dir, quick),
+            "software": software(),
+            "wall_seconds": None,
+        },
         "records": records,
         "statistics": {scope: scope_statistics(seed_records) for scope, seed_records in records.items()},
         "verdicts": claims.judge(records),
         "curves": curves(reported_runs, runs),
     }
-    results["figures"] = reproduce_report.figures(results, out_dir)
+    results["figures"] = figures.figures(results, out_dir)
     results["meta"]["wall_seconds"] = time.perf_counter() - started
     runlog.write_json(out_dir / RESULTS_FILE, results)
-    (out_dir / REPORT_FILE).write_text(reproduce_report.markdown(results), encoding="utf-8")
+    (out_dir / REPORT_FILE).write_text(report.markdown(results), encoding="utf-8")
     return results
-

@@ -38,10 +38,15 @@ def new_run_dir(root: Path, name: str) -> Path:
     return candidate
 
 
-def claim_out_dir(path: Path) -> Path:
-    """Create `path` for a run, refusing one that already holds files: earlier results are never overwritten."""
+def refuse_used_out_dir(path: Path) -> None:
+    """Raise OutputError when `path` already holds files: earlier results are never overwritten."""
     if path.exists() and (not path.is_dir() or any(path.iterdir())):
         raise OutputError(f"{path} already exists and is not empty: choose another --out (nothing was written)")
+
+
+def claim_out_dir(path: Path) -> Path:
+    """Create `path` for a run (see `refuse_used_out_dir`)."""
+    refuse_used_out_dir(path)
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -84,6 +89,12 @@ def series(records: list[dict[str, Any]], name: str) -> tuple[list[int], list[fl
     """(steps, values) of one metric; a diverged (null) value becomes NaN so plots show a gap."""
     points = [(r["step"], r[name]) for r in records if name in r]
     return [s for s, _ in points], [math.nan if v is None else v for _, v in points]
+
+
+def first_step_reaching(records: list[dict[str, Any]], threshold: float, name: str = VAL_ACCURACY) -> int | None:
+    """First logged step whose validation (or another) accuracy is >= threshold, or None if never."""
+    steps, values = series(records, name)
+    return next((step for step, value in zip(steps, values) if value >= threshold), None)
 
 
 def read_json(path: Path) -> dict[str, Any]:

@@ -12,10 +12,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from bn_mnist.bn import inverse_class_frequency
 from bn_mnist.config import Config
 from bn_mnist.data import Mnist
-from bn_mnist.models import uses_example_weights
+from bn_mnist.nets.bn import inverse_class_frequency
+from bn_mnist.nets.models import uses_example_weights
 
 EVAL_BATCH = 1000  # divides 5,000 and 10,000, so evaluation traces one shape
 
@@ -107,8 +107,9 @@ class Engine:
         self.optimizer.apply(tape.gradient(loss, variables), variables)
         return loss, count_correct(labels, logits)
 
-    def _train_chunk_fn(self, images: tf.Tensor, labels: tf.Tensor, order: tf.Tensor, start: tf.Tensor,
-                        count: tf.Tensor):
+    def _train_chunk_fn(
+        self, images: tf.Tensor, labels: tf.Tensor, order: tf.Tensor, start: tf.Tensor, count: tf.Tensor
+    ):
         # The data come in as arguments, not captures: an XLA-compiled function kept a copy of its captured
         # MNIST (~190 MB) alive after its Engine was gone, so a process training many runs grew without bound.
         def keep_going(i, loss_sum, correct_sum, diverged_at):
@@ -123,10 +124,11 @@ class Engine:
         initial = (tf.constant(0), tf.constant(0.0), tf.constant(0.0), tf.constant(-1))
         return tf.while_loop(keep_going, step, initial)
 
-    def train(self, start: int, count: int) -> ChunkResult:
+    def train_steps(self, start: int, count: int) -> ChunkResult:
         """Run training steps start+1 .. start+count (1-based, as logged) in one compiled call."""
-        done, loss_sum, correct_sum, diverged_at = self._train_chunk(self.images, self.labels, self.order,
-                                                                     tf.constant(start), tf.constant(count))
+        done, loss_sum, correct_sum, diverged_at = self._train_chunk(
+            self.images, self.labels, self.order, tf.constant(start), tf.constant(count)
+        )
         done = int(done)
         return ChunkResult(
             steps_done=done,

@@ -10,29 +10,24 @@ import contextlib
 import signal
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import keras
 import tensorflow as tf
 
-from bn_mnist import runlog
 from bn_mnist.config import Config, save_config
-from bn_mnist.data import Log, Mnist, load_mnist, stderr_log
-from bn_mnist.errors import BnMnistError
-from bn_mnist.loop import Engine, use_jit
-from bn_mnist.models import build_model
+from bn_mnist.console import Log, stderr_log
+from bn_mnist.data import Mnist, load_mnist
+from bn_mnist.errors import Interrupted
+from bn_mnist.nets.models import build_model
+from bn_mnist.training import runlog
+from bn_mnist.training.engine import Engine, use_jit
 
 SINGLE_SAMPLES = 100  # the Solutions' "accuracy on 100 samples": test images 0..99, one at a time
 
 Probe = Callable[[Engine], dict[str, float]]  # extra scalars measured at every evaluation point (reproduce's paper)
-
-
-class Interrupted(BnMnistError):
-    """Ctrl-C during training: what was finished is on disk; the message says where."""
-
-    exit_code = 130
-    prefix = ""
 
 
 def logging_points(steps: int, log_every: int, eval_every: int) -> list[int]:
@@ -77,11 +72,17 @@ def ctrl_c_requests_stop():
         signal.signal(signal.SIGINT, previous)
 
 
-def train_loop(engine: Engine, config: Config, log_file: runlog.RunLog, log: Log, probe: Probe | None
-               ) -> dict[str, Any]:
+def train_loop(
+    engine: Engine, config: Config, log_file: runlog.RunLog, log: Log, probe: Probe | None
+) -> dict[str, Any]:
     """Train to the configured step count, logging as configured; returns what the summary needs."""
-    state: dict[str, Any] = {"steps": 0, "train_seconds": 0.0, "diverged_at_step": None, "interrupted": False,
-                             "final_train_accuracy": None}
+    state: dict[str, Any] = {
+        "steps": 0,
+        "train_seconds": 0.0,
+        "diverged_at_step": None,
+        "interrupted": False,
+        "final_train_accuracy": None,
+    }
     log_file.write(0, evaluation_metrics(engine, probe))
     train = config.train
     with ctrl_c_requests_stop() as request:
@@ -90,7 +91,7 @@ def train_loop(engine: Engine, config: Config, log_file: runlog.RunLog, log: Log
                 state["interrupted"] = True
                 break
             started = time.perf_counter()
-            chunk = engine.train(state["steps"], point - state["steps"])
+            chunk = engine.train_steps(state["steps"], point - state["steps"])
             state["train_seconds"] += time.perf_counter() - started
             state["steps"] += chunk.steps_done
             state["final_train_accuracy"] = chunk.accuracy  # training mode, batches since the last logging point
@@ -120,31 +121,40 @@ def final_metrics(engine: Engine) -> dict[str, float]:
     }
 
 
-def run(config: Config, out_dir: Path, mnist: Mnist | None = None, log: Log = stderr_log,
-        probe: Probe | None = None) -> dict[str, Any]:
+def run(
+    config: Config, out_dir: Path, mnist: Mnist | None = None, log: Log = stderr_log, probe: Probe | None = None
+) -> dict[str, Any]:
     """Train one network as configured, writing config.yaml, event files, metrics.jsonl, model.keras and
     summary.json; `probe` adds its scalars at every evaluation point.
 
     Raises:
         Interrupted: on Ctrl-C, after writing a summary of the steps that were finished.
     """
+    runlog.refuse_used_out_dir(Path(out_dir))
+    mnist = mnist or load_mnist(config.data.dir, log)  # bad input fails here, before anything is written
     out_dir = runlog.claim_out_dir(Path(out_dir))
     save_config(config, out_dir / runlog.CONFIG_FILE)
     make_deterministic(config.seed)
-    mnist = mnist or load_mnist(config.data.dir, log)
     engine = Engine(build_model(config.model, config.bn, config.seed), config, mnist)
     label = "BN" if config.bn.enabled else "no BN"
     log(f"train {config.name} ({config.model.arch}, {label}, {config.train.steps} steps) -> {out_dir}")
     if config.bn.enabled and not config.bn.update_moving_stats:
-        log("bn.update_moving_stats is false: population statistics stay at their initial values (TF1's forgotten "
-            "UPDATE_OPS); watch single_sample_accuracy and test accuracy")
+        log(
+            "bn.update_moving_stats is false: population statistics stay at their initial values (TF1's forgotten "
+            "UPDATE_OPS); watch single_sample_accuracy and test accuracy"
+        )
     log_file = runlog.RunLog(out_dir)
     try:
         state = train_loop(engine, config, log_file, log, probe)
         engine.model.save(out_dir / runlog.MODEL_FILE)
-        summary = {"bn": config.bn.enabled, "bn_impl": config.bn.impl if config.bn.enabled else None,
-                   "moving_stats_updated": config.bn.enabled and config.bn.update_moving_stats,
-                   "arch": config.model.arch, "seed": config.seed, "jit": use_jit(config)}
+        summary = {
+            "bn": config.bn.enabled,
+            "bn_impl": config.bn.impl if config.bn.enabled else None,
+            "moving_stats_updated": config.bn.enabled and config.bn.update_moving_stats,
+            "arch": config.model.arch,
+            "seed": config.seed,
+            "jit": use_jit(config),
+        }
         summary.update(state)
         summary["steps_per_second"] = state["steps"] / state["train_seconds"] if state["train_seconds"] else 0.0
         if not state["interrupted"]:

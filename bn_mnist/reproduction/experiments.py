@@ -9,21 +9,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bn_mnist.config import Config, from_dict, merged
+from bn_mnist.config import Config, ModelConfig, find_config, from_dict, merged, read_config_file
+from bn_mnist.reproduction.probes import PaperProbe
+from bn_mnist.training.runner import RunSpec
 
-EXPERIMENTS = ("conv", "lesson", "pitfall", "paper")
 LESSON_STEPS = 50_000  # the Lesson's default run
 QUICK_LESSON_STEPS = 5_000  # --quick: the 50,000-batch rows cut to a tenth (2,000-batch rows stay as they are)
 SHORT_STEPS = 2_000  # the Lesson's "short" rows
 NETWORKS = ("no_bn", "bn")  # the Lesson's two networks, sub-directory names
 NETWORK_LABELS = {"no_bn": "Without Batch Norm", "bn": "With Batch Norm"}
 
-LESSON_BASE = {  # the Lesson's FC net and training (tutorial-facts §2); configs/fc.yaml is row 1 of it
-    "model": {"arch": "fc", "activation": "relu", "weight_init": "normal", "init_std": 0.05},
-    "bn": {"momentum": 0.99, "epsilon": 0.001},
-    "train": {"batch_size": 60, "optimizer": "sgd", "learning_rate": 0.01, "loss": "softmax_cross_entropy"},
-}
-BAD_INIT_STD = 5.0  # the Lesson's "bad" weights; "good" ones have std 0.05
+LESSON_BASE = read_config_file(find_config("fc"))  # the Lesson's FC net and training (tutorial-facts §2): row 1
+BAD_INIT_STD = 5.0  # the Lesson's "bad" weights; "good" ones have the schema's default std (0.05)
 
 
 @dataclass(frozen=True)
@@ -52,12 +49,29 @@ class LessonRow:
 
 
 LESSON = (
-    LessonRow(1, False, 0.01, "relu", False, (0.9730, 0.9748), (0.9832, 0.9803),
-              "BN >90% almost at once; no-BN needs ~3k steps for 90%"),
-    LessonRow(2, False, 0.01, "relu", True, (0.8286, 0.8262), (0.9578, 0.9525),
-              "BN >90% near step 500; no-BN 80% at ~1,750"),
-    LessonRow(3, False, 0.01, "sigmoid", False, (0.8344, 0.8271), (0.9756, 0.9732),
-              "no-BN needs >45k steps for 80%; BN 90% in ~1k"),
+    LessonRow(
+        1,
+        False,
+        0.01,
+        "relu",
+        False,
+        (0.9730, 0.9748),
+        (0.9832, 0.9803),
+        "BN >90% almost at once; no-BN needs ~3k steps for 90%",
+    ),
+    LessonRow(
+        2, False, 0.01, "relu", True, (0.8286, 0.8262), (0.9578, 0.9525), "BN >90% near step 500; no-BN 80% at ~1,750"
+    ),
+    LessonRow(
+        3,
+        False,
+        0.01,
+        "sigmoid",
+        False,
+        (0.8344, 0.8271),
+        (0.9756, 0.9732),
+        "no-BN needs >45k steps for 80%; BN 90% in ~1k",
+    ),
     LessonRow(4, False, 1, "relu", False, (0.0958, 0.0980), (0.9844, 0.9834), "no-BN crashes part way (dead ReLUs)"),
     LessonRow(5, False, 1, "relu", False, (0.0986, 0.1010), (0.9840, 0.9822), "same, crashes later"),
     LessonRow(6, False, 1, "sigmoid", False, (0.9784, 0.9752), (0.9838, 0.9812), "both fine"),
@@ -69,13 +83,25 @@ LESSON = (
     LessonRow(12, True, 0.01, "sigmoid", False, (0.2202, 0.2270), (0.8592, 0.8527), "no-BN would take very long"),
     LessonRow(13, True, 1, "relu", False, (0.1126, 0.1135), (0.9244, 0.9208), "BN >90% at ~30k; no-BN nowhere"),
     LessonRow(14, True, 1, "sigmoid", False, (0.8970, 0.8957), (0.9570, 0.9505), "no-BN stuck ~90%, erratic"),
-    LessonRow(15, True, 2, "relu", False, (0.0958, 0.0980), (0.9128, 0.9054),
-              "BN gets 90% but bounces; \"a bit of luck\""),
+    LessonRow(
+        15, True, 2, "relu", False, (0.0958, 0.0980), (0.9128, 0.9054), 'BN gets 90% but bounces; "a bit of luck"'
+    ),
     LessonRow(16, True, 2, "sigmoid", False, (0.9094, 0.9066), (0.9614, 0.9583), "BN faster and higher"),
-    LessonRow(17, True, 1, "relu", False, (0.1126, 0.1135), (0.0988, 0.1010),
-              "\"BN doesn't fix everything\": BN fails too"),
+    LessonRow(
+        17, True, 1, "relu", False, (0.1126, 0.1135), (0.0988, 0.1010), '"BN doesn\'t fix everything": BN fails too'
+    ),
     LessonRow(18, True, 2, "relu", False, (0.0958, 0.0980), (0.0986, 0.1010), "BN almost starts, then breaks down"),
 )
+
+
+def lesson_settings() -> dict[str, LessonRow]:
+    """Each distinct Lesson setting once, with its first row."""
+    settings: dict[str, LessonRow] = {}
+    for row in LESSON:
+        settings.setdefault(row.setting, row)
+    return settings
+
+
 PITFALL_ROW = LESSON[1]  # the Lesson's inference demonstration uses row 2's BN net
 PITFALL_IMAGES = 200  # ... on its first 200 test images, one at a time
 PAPER_ROW = LESSON[2]  # the BN paper's net: sigmoid, small Gaussian weights, 50,000 batches of 60
@@ -96,26 +122,29 @@ class ConvRow:
 
 CONV_STEPS = tuple(range(0, 800, 100))
 CONV = (
-    ConvRow("no_bn", "no BN", (.0958, .1070, .0986, .0924, .1126, .1100, .0924, .0986), .1142, .1219, .13),
-    ConvRow("bn_keras", "BN, high-level layer", (.0986, .1126, .2088, .7110, .8520, .9378, .9578, .9530),
-            .9746, .9745, .98),
-    ConvRow("bn_nn", "BN, low-level tf.nn", (.0986, .0990, .0990, .1630, .3914, .7532, .9490, .9230),
-            .9578, .9605, .98),
+    ConvRow("no_bn", "no BN", (0.0958, 0.1070, 0.0986, 0.0924, 0.1126, 0.1100, 0.0924, 0.0986), 0.1142, 0.1219, 0.13),
+    ConvRow(
+        "bn_keras",
+        "BN, high-level layer",
+        (0.0986, 0.1126, 0.2088, 0.7110, 0.8520, 0.9378, 0.9578, 0.9530),
+        0.9746,
+        0.9745,
+        0.98,
+    ),
+    ConvRow(
+        "bn_nn",
+        "BN, low-level tf.nn",
+        (0.0986, 0.0990, 0.0990, 0.1630, 0.3914, 0.7532, 0.9490, 0.9230),
+        0.9578,
+        0.9605,
+        0.98,
+    ),
 )
-CONV_SETTINGS = {  # on top of the Config defaults, which are the Solutions' high-level net (configs/conv.yaml)
-    "no_bn": {"bn": {"enabled": False}},
-    "bn_keras": {},
-    "bn_nn": {"bn": {"impl": "nn"}, "model": {"weight_init": "truncated_normal", "init_std": 0.05}},  # conv-nn.yaml
+CONV_SETTINGS = {  # the shipped configs: the schema's defaults are the Solutions' high-level net (conv.yaml)
+    "no_bn": merged(read_config_file(find_config("conv")), {"bn": {"enabled": False}}),
+    "bn_keras": read_config_file(find_config("conv")),
+    "bn_nn": read_config_file(find_config("conv-nn")),
 }
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    """One training run of a reproduction: its directory under the output directory and its config."""
-
-    key: str  # e.g. "lesson/good-lr1-relu/bn-seed0"
-    config: Config
-    probe: bool = False  # the paper's runs: sigmoid-input percentiles and test accuracy at every evaluation
 
 
 def run_key(group: str, network: str, seed: int) -> str:
@@ -127,8 +156,9 @@ def lesson_config(row: LessonRow, network: str, seed: int, quick: bool) -> Confi
     steps = SHORT_STEPS if row.short else QUICK_LESSON_STEPS if quick else LESSON_STEPS
     every = 50 if row.short else steps // 100  # 500 for the full runs, as the Lesson
     setting = {
-        "name": f"lesson-{row.setting}", "seed": seed,
-        "model": {"activation": row.activation, "init_std": BAD_INIT_STD if row.bad_weights else 0.05},
+        "name": f"lesson-{row.setting}",
+        "seed": seed,
+        "model": {"activation": row.activation, "init_std": BAD_INIT_STD if row.bad_weights else ModelConfig.init_std},
         "bn": {"enabled": network == "bn"},
         "train": {"steps": steps, "learning_rate": row.learning_rate, "eval_every": every, "log_every": every},
     }
@@ -141,9 +171,16 @@ def conv_config(key: str, seed: int) -> Config:
 
 
 def lesson_specs(rows: tuple[LessonRow, ...], networks: tuple[str, ...], seeds: range, quick: bool) -> list[RunSpec]:
-    return [RunSpec(run_key(f"lesson/{row.setting}", network, seed), lesson_config(row, network, seed, quick),
-                    probe=row is PAPER_ROW)  # the same run serves the Lesson's row 3 and the paper
-            for row in rows for network in networks for seed in seeds]
+    return [
+        RunSpec(
+            run_key(f"lesson/{row.setting}", network, seed),
+            lesson_config(row, network, seed, quick),
+            probe=PaperProbe if row is PAPER_ROW else None,
+        )  # the same run serves the Lesson's row 3 and the paper
+        for row in rows
+        for network in networks
+        for seed in seeds
+    ]
 
 
 def plan(experiments: tuple[str, ...], seeds: range, quick: bool) -> list[RunSpec]:

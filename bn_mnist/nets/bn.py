@@ -17,14 +17,24 @@ from bn_mnist.config import BNConfig
 
 
 def batch_norm(bn: BNConfig, name: str) -> keras.layers.Layer:
-    """The BN layer `bn.impl` names, configured from the `bn:` section."""
-    clipping = {key: value for key, value in dataclasses.asdict(bn.renorm_clipping).items() if value is not None}
-    options = dict(momentum=bn.momentum, epsilon=bn.epsilon, center=bn.center, scale=bn.scale, renorm=bn.renorm,
-                   renorm_clipping=clipping, renorm_momentum=bn.renorm_momentum, name=name)
+    """The BN layer `bn.impl` names, configured from the `bn:` section.
+
+    Renorm's arguments reach the layer only when renorm is on. The Keras layer honours
+    `update_moving_stats: false` through momentum 1, which keeps its moving statistics exactly where they start.
+    """
+    options = dict(momentum=bn.momentum, epsilon=bn.epsilon, center=bn.center, scale=bn.scale, name=name)
+    if bn.renorm:
+        clipping = {key: value for key, value in dataclasses.asdict(bn.renorm_clipping).items() if value is not None}
+        options.update(renorm=True, renorm_clipping=clipping, renorm_momentum=bn.renorm_momentum)
     if bn.impl == "keras":
-        return keras.layers.BatchNormalization(**options)
-    return NnBatchNorm(**options, zero_debias=bn.zero_debias, weighted=bn.batch_weights != "none",
-                       update_moving_stats=bn.update_moving_stats)
+        frozen = {} if bn.update_moving_stats else {"momentum": 1.0}
+        return keras.layers.BatchNormalization(**{**options, **frozen})
+    return NnBatchNorm(
+        **options,
+        zero_debias=bn.zero_debias,
+        weighted=bn.batch_weights != "none",
+        update_moving_stats=bn.update_moving_stats,
+    )
 
 
 def inverse_class_frequency(labels: tf.Tensor) -> tf.Tensor:
@@ -41,8 +51,20 @@ class NnBatchNorm(keras.layers.Layer):
     `[x, example_weights]`), update the moving averages in the same step. Inference: the moving averages.
     """
 
-    def __init__(self, momentum=0.99, epsilon=1e-3, center=True, scale=True, renorm=False, renorm_clipping=None,
-                 renorm_momentum=0.99, zero_debias=False, weighted=False, update_moving_stats=True, **kwargs):
+    def __init__(
+        self,
+        momentum=0.99,
+        epsilon=1e-3,
+        center=True,
+        scale=True,
+        renorm=False,
+        renorm_clipping=None,
+        renorm_momentum=0.99,
+        zero_debias=False,
+        weighted=False,
+        update_moving_stats=True,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.momentum, self.epsilon, self.center, self.scale = momentum, epsilon, center, scale
         self.renorm, self.renorm_clipping, self.renorm_momentum = renorm, dict(renorm_clipping or {}), renorm_momentum
@@ -72,8 +94,9 @@ class NnBatchNorm(keras.layers.Layer):
     def call(self, inputs, training=False):
         x, weights = inputs if self.weighted else (inputs, None)
         if not training:
-            return tf.nn.batch_normalization(x, self.moving_mean, self.moving_variance, self.beta, self.gamma,
-                                             self.epsilon)
+            return tf.nn.batch_normalization(
+                x, self.moving_mean, self.moving_variance, self.beta, self.gamma, self.epsilon
+            )
         mean, variance = self.batch_moments(x, weights)
         gamma, beta = self.gamma, self.beta
         if self.renorm:
@@ -124,10 +147,19 @@ class NnBatchNorm(keras.layers.Layer):
             _ema(self.moving_variance, variance, self.momentum)
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "momentum": self.momentum, "epsilon": self.epsilon, "center": self.center,
-                "scale": self.scale, "renorm": self.renorm, "renorm_clipping": self.renorm_clipping,
-                "renorm_momentum": self.renorm_momentum, "zero_debias": self.zero_debias, "weighted": self.weighted,
-                "update_moving_stats": self.update_moving_stats}
+        return {
+            **super().get_config(),
+            "momentum": self.momentum,
+            "epsilon": self.epsilon,
+            "center": self.center,
+            "scale": self.scale,
+            "renorm": self.renorm,
+            "renorm_clipping": self.renorm_clipping,
+            "renorm_momentum": self.renorm_momentum,
+            "zero_debias": self.zero_debias,
+            "weighted": self.weighted,
+            "update_moving_stats": self.update_moving_stats,
+        }
 
 
 def _ema(variable: keras.Variable, value: tf.Tensor, momentum: float) -> tf.Tensor:

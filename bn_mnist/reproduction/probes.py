@@ -9,9 +9,9 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from bn_mnist import runlog
-from bn_mnist.loop import Engine
-from bn_mnist.models import FC_UNITS
+from bn_mnist.nets.models import FC_UNITS
+from bn_mnist.training import runlog
+from bn_mnist.training.engine import Engine
 
 UNIT = 0  # the fixed unit of the last hidden layer whose input is tracked
 BATCH = 1000  # the fixed evaluation batch: the first 1,000 validation images
@@ -37,5 +37,7 @@ class PaperProbe:
         unit_input = np.asarray(self._inputs_of_layer(images, training=False))[:, UNIT]  # (BATCH,)
         values = np.percentile(unit_input, PERCENTILES)
         _, test_accuracy = engine.evaluate("test")
-        return {runlog.TEST_ACCURACY: test_accuracy,
-                **{percentile_tag(p): float(v) for p, v in zip(PERCENTILES, values)}}
+        return {
+            runlog.TEST_ACCURACY: test_accuracy,
+            **{percentile_tag(p): float(v) for p, v in zip(PERCENTILES, values)},
+        }

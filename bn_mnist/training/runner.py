@@ -13,15 +13,28 @@ import os
 import shutil
 import signal
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bn_mnist import runlog, train
 from bn_mnist.config import Config, load_config, to_dict
-from bn_mnist.data import Log, load_mnist
-from bn_mnist.errors import OutputError
-from bn_mnist.experiments import RunSpec
-from bn_mnist.probes import PaperProbe
+from bn_mnist.console import Log
+from bn_mnist.data import load_mnist
+from bn_mnist.errors import Interrupted, OutputError
+from bn_mnist.tf_startup import start_tensorflow
+from bn_mnist.training import runlog, trainer
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One training run of many: its directory under the output directory, its config, and (optionally) the class
+    of a probe measuring extra scalars at every evaluation (a class, so that it pickles into worker processes)."""
+
+    key: str  # e.g. "lesson/good-lr1-relu/bn-seed0"
+    config: Config
+    probe: Callable[[], trainer.Probe] | None = None
+
 
 LOG_FILE = "train.log"  # a run's progress lines (workers do not print them: many runs would interleave)
 _worker: dict[str, Any] = {}  # a worker process's MNIST and the parent's stop event
@@ -54,8 +67,9 @@ def saved_summary(run_dir: Path, config: Config) -> dict[str, Any] | None:
         return None
     if load_config(saved) != config:
         difference = first_difference(to_dict(config), to_dict(load_config(saved)))
-        raise OutputError(f"{run_dir} holds a run of another config ({difference}): use another --out, or remove "
-                          "that directory")
+        raise OutputError(
+            f"{run_dir} holds a run of another config ({difference}): use another --out, or remove that directory"
+        )
     summary_path = run_dir / runlog.SUMMARY_FILE
     summary = runlog.read_json(summary_path) if summary_path.exists() else {"interrupted": True}
     return None if summary.get("interrupted") else summary
@@ -82,23 +96,20 @@ def _start_worker(data_dir: Path | None, threads: int, stop) -> None:
     """Each worker: Ctrl-C ignored except inside a run (train.run stops there and keeps what is done), TensorFlow
     limited to its share of the cores, MNIST loaded once from the cache."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    import tensorflow as tf
-
-    tf.config.threading.set_intra_op_parallelism_threads(threads)
-    tf.config.threading.set_inter_op_parallelism_threads(threads)
+    start_tensorflow(threads)
     _worker.update(mnist=load_mnist(data_dir, log=lambda _: None), stop=stop)
 
 
 def _train_one(spec: RunSpec, run_dir: Path) -> dict[str, Any]:
     if _worker["stop"].is_set():  # queued before Ctrl-C: do not start
-        raise train.Interrupted("not started")
+        raise Interrupted("not started")
 
     def log(line: str) -> None:
         with open(run_dir / LOG_FILE, "a", encoding="utf-8") as file:
             file.write(line + "\n")
 
     try:
-        return train.run(spec.config, run_dir, _worker["mnist"], log, PaperProbe() if spec.probe else None)
+        return trainer.run(spec.config, run_dir, _worker["mnist"], log, spec.probe() if spec.probe else None)
     finally:
         # A finished Engine is a reference cycle (tf.functions of its own methods) holding MNIST on the device;
         # collect it now. With this and loop.py's data-as-arguments, RSS stays at 1.40 GB over 6 Engines; before,
@@ -109,15 +120,18 @@ def _train_one(spec: RunSpec, run_dir: Path) -> dict[str, Any]:
 def describe(spec: RunSpec, summary: dict[str, Any]) -> str:
     """One line per finished run for the console."""
     diverged = summary.get("diverged_at_step")
-    return (f"{spec.key}: val {summary['final_val_accuracy']:.4f}, test {summary['final_test_accuracy']:.4f}"
-            + (f", diverged at step {diverged}" if diverged else "") + f" ({summary['train_seconds']:.0f} s)")
+    return (
+        f"{spec.key}: val {summary['final_val_accuracy']:.4f}, test {summary['final_test_accuracy']:.4f}"
+        + (f", diverged at step {diverged}" if diverged else "")
+        + f" ({summary['train_seconds']:.0f} s)"
+    )
 
 
 def run_all(specs: list[RunSpec], out_dir: Path, log: Log, workers: int, data_dir: Path | None = None) -> None:
     """Make every run in specs finished in out_dir, training in parallel only those not finished yet.
 
     Raises:
-        train.Interrupted: on Ctrl-C, after the running runs stopped; every finished run stays on disk.
+        Interrupted: on Ctrl-C, after the running runs stopped; every finished run stays on disk.
     """
     summaries = {spec.key: finished_summary(out_dir / spec.key, spec.config, log) for spec in specs}
     todo = [spec for spec in specs if summaries[spec.key] is None]
@@ -128,8 +142,12 @@ def run_all(specs: list[RunSpec], out_dir: Path, log: Log, workers: int, data_di
     log(f"training {len(todo)} runs in {workers} worker process(es); each run's progress is in its {LOG_FILE}")
     context = multiprocessing.get_context("spawn")  # a fresh TensorFlow per worker; fork would copy a live runtime
     stop = context.Event()
-    pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
-                                                  initargs=(data_dir, max(1, default_workers() // workers), stop))
+    pool = concurrent.futures.ProcessPoolExecutor(
+        workers,
+        mp_context=context,
+        initializer=_start_worker,
+        initargs=(data_dir, max(1, default_workers() // workers), stop),
+    )
     started = time.perf_counter()
     try:
         futures = {pool.submit(_train_one, spec, out_dir / spec.key): spec for spec in todo}
@@ -140,9 +158,11 @@ def run_all(specs: list[RunSpec], out_dir: Path, log: Log, workers: int, data_di
     except BaseException as error:
         stop.set()
         pool.shutdown(wait=True, cancel_futures=True)  # running runs got the Ctrl-C too and stop at their next chunk
-        if isinstance(error, (KeyboardInterrupt, train.Interrupted)):
+        if isinstance(error, (KeyboardInterrupt, Interrupted)):
             finished = sum(summary is not None for summary in summaries.values())
-            raise train.Interrupted(f"interrupted: {finished} of {len(specs)} runs are finished in {out_dir}; "
-                                    "run the same command again to resume") from None
+            raise Interrupted(
+                f"interrupted: {finished} of {len(specs)} runs are finished in {out_dir}; "
+                "run the same command again to resume"
+            ) from None
         raise
     pool.shutdown()

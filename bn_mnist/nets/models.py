@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import keras
 
-from bn_mnist.bn import batch_norm
 from bn_mnist.config import BNConfig, ModelConfig
+from bn_mnist.nets.bn import batch_norm
 
 FC_UNITS = (100, 100, 100)  # the BN paper's MNIST net
 CONV_LAYERS = 19  # the Solutions code builds 19 (its text says 20)

@@ -1,0 +1,19 @@
+"""Figures as PNG files (matplotlib's Agg backend: no screen needed): `convergence` for one comparison,
+`seed_bands` for curves over seeds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only: works without a screen
+import matplotlib.pyplot as plt
+
+
+def save(figure: plt.Figure, path: Path) -> Path:
+    """Write `figure` as a PNG at `path` and free it."""
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path

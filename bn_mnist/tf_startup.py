@@ -1,0 +1,69 @@
+"""Start TensorFlow without its C++ start-up chatter on the user's console, and without hiding a real error.
+
+TensorFlow's C++ runtime logs through absl before its own log level (`TF_CPP_MIN_LOG_LEVEL`) is read, so even
+level 3 leaves lines such as "Could not find cuda drivers on your machine" and, at the first op, an error-level
+"failed call to cuInit" on every machine without a GPU. Here stderr's file descriptor is captured while TensorFlow
+imports and finds its devices, and every captured line is written back except the informational ones and a cuInit
+failure on a machine that has no CUDA driver at all (where it is expected, not an error).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import sys
+import tempfile
+from collections.abc import Iterator
+
+INFO = re.compile(r"^I\d{4} ")  # absl's informational lines: "I0000 00:00:... port.cc:153] ..."
+BANNERS = ("WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",)
+CONTINUATIONS = ("To enable the following instructions:",)  # the second line of an informational message
+NO_DRIVER = "Could not find cuda drivers on your machine"
+CUINIT_FAILED = "failed call to cuInit"
+
+
+def lines_to_keep(lines: list[str]) -> list[str]:
+    """The captured start-up lines a user should still see."""
+    no_driver = any(NO_DRIVER in line for line in lines)
+    return [
+        line
+        for line in lines
+        if not INFO.match(line)
+        and line not in BANNERS
+        and not line.startswith(CONTINUATIONS)
+        and not (no_driver and CUINIT_FAILED in line)
+    ]
+
+
+@contextlib.contextmanager
+def filtered_stderr() -> Iterator[None]:
+    """Capture file descriptor 2 (C++ writes there directly) and replay what `lines_to_keep` keeps."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            capture.seek(0)
+            for line in lines_to_keep(capture.read().decode(errors="replace").splitlines()):
+                print(line, file=sys.stderr)
+
+
+def start_tensorflow(threads: int | None = None) -> None:
+    """Import TensorFlow and initialise its devices quietly, with `threads` intra- and inter-op threads when given
+    (they can only be set before the first op); a no-op once TensorFlow has started."""
+    if "tensorflow" in sys.modules:
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's own warnings and infos, once it has started
+    with filtered_stderr():
+        import tensorflow as tf
+
+        if threads is not None:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(threads)
+        tf.constant(0).numpy()  # the first op initialises the devices (and tries CUDA)
