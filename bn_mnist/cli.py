@@ -106,9 +106,9 @@ def train(
     out = out or new_run_dir(RUNS_ROOT, f"{config.name}-{'bn' if config.bn.enabled else 'no_bn'}")
     summary = trainer.run(config, out)
     click.echo(
-        f"final validation accuracy {summary['final_val_accuracy']:.4f}, "
-        f"test accuracy {summary['final_test_accuracy']:.4f}, "
-        f"single-sample accuracy {summary['single_sample_accuracy']:.2f}; run in {out}"
+        f"final validation accuracy {summary.final_val_accuracy:.4f}, "
+        f"test accuracy {summary.final_test_accuracy:.4f}, "
+        f"single-sample accuracy {summary.single_sample_accuracy:.2f}; run in {out}"
     )
 
 

@@ -1,11 +1,13 @@
 """`compare.run(config, out_dir)`: the same network trained with and without BN, from the same start.
 
-Both runs use one seed, so every kernel they share starts equal (seeded per layer in `models.py`) and both
-draw the identical sequence of batches (`loop.batch_order`): the difference between the curves is BN alone.
+Both runs use one seed, so every kernel they share starts equal (seeded per layer in `nets/models.py`) and both
+draw the identical sequence of batches (`engine.batch_order`): the difference between the curves is BN alone.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +16,29 @@ from bn_mnist.console import Log, stderr_log
 from bn_mnist.data import Mnist, load_mnist
 from bn_mnist.plots.convergence import plot_convergence
 from bn_mnist.training import runlog, trainer
+from bn_mnist.training.runlog import ARMS, RunSummary
 
-RUNS = {"bn": True, "no_bn": False}  # sub-directory -> bn.enabled
-LABELS = {"bn": "With Batch Norm", "no_bn": "Without Batch Norm"}
 THRESHOLDS = (0.5, 0.9, 0.95)
 PLOT_FILE = "convergence.png"
 REPORT_FILE = "report.md"
+
+
+@dataclass(frozen=True)
+class CompareSummary:
+    """A comparison's summary.json: the config's name, each arm's run summary, and per validation-accuracy
+    threshold the first logged step of each arm at or above it (None: never)."""
+
+    config: str
+    runs: dict[str, RunSummary]  # keyed by ARMS
+    steps_to_accuracy: dict[str, dict[str, int | None]]  # str(threshold) -> arm -> step
+
+    def write(self, out_dir: Path) -> None:
+        runlog.write_json(out_dir / runlog.SUMMARY_FILE, dataclasses.asdict(self))
+
+    @classmethod
+    def read(cls, out_dir: Path) -> CompareSummary:
+        raw = runlog.read_json(out_dir / runlog.SUMMARY_FILE)
+        return cls(**{**raw, "runs": {arm: RunSummary(**run) for arm, run in raw["runs"].items()}})
 
 
 def steps_to_accuracy(records: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, int | None]]:
@@ -30,14 +49,14 @@ def steps_to_accuracy(records: dict[str, list[dict[str, Any]]]) -> dict[str, dic
     }
 
 
-def table_rows(summary: dict[str, Any]) -> list[tuple[str, str, str]]:
+def table_rows(summary: CompareSummary) -> list[tuple[str, str, str]]:
     """(quantity, with BN, without BN) rows shared by the console table and report.md."""
 
     def fmt(value: Any, spec: str) -> str:
         return "-" if value is None else format(value, spec)
 
     def run_row(title: str, field: str, spec: str) -> tuple[str, str, str]:
-        return (title, *(fmt(summary["runs"][key].get(field), spec) for key in RUNS))
+        return (title, *(fmt(getattr(summary.runs[arm], field), spec) for arm in ARMS))
 
     return [
         run_row("final validation accuracy", "final_val_accuracy", ".4f"),
@@ -45,17 +64,18 @@ def table_rows(summary: dict[str, Any]) -> list[tuple[str, str, str]]:
         run_row("single-sample accuracy (100 test images)", "single_sample_accuracy", ".2f"),
         run_row("training accuracy (last logged batches)", "final_train_accuracy", ".4f"),
         *(
-            (f"first step with val. accuracy >= {float(threshold):.0%}", *(fmt(steps[key], "d") for key in RUNS))
-            for threshold, steps in summary["steps_to_accuracy"].items()
+            (f"first step with val. accuracy >= {float(threshold):.0%}", *(fmt(steps[arm], "d") for arm in ARMS))
+            for threshold, steps in summary.steps_to_accuracy.items()
         ),
         run_row("diverged at step", "diverged_at_step", "d"),
-        run_row("training steps/s", "steps_per_second", ",.0f"),
+        run_row("training steps/s (after compilation)", "steps_per_second", ",.0f"),
         run_row("training seconds", "train_seconds", ".1f"),
+        run_row("compilation seconds", "compile_seconds", ".1f"),
     ]
 
 
 def console_table(rows: list[tuple[str, str, str]]) -> str:
-    header = ("", LABELS["bn"], LABELS["no_bn"])
+    header = ("", *ARMS.values())
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(3)]
     return "\n".join(
         "  ".join(cell.rjust(w) if i else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths)))
@@ -63,13 +83,13 @@ def console_table(rows: list[tuple[str, str, str]]) -> str:
     )
 
 
-def markdown_report(config: Config, summary: dict[str, Any]) -> str:
+def markdown_report(config: Config, summary: CompareSummary) -> str:
     lines = [
         f"# BN vs no BN: {config.name} ({config.model.arch} net, {config.train.steps} steps, seed {config.seed})",
         "",
         "Both runs start from the same initial weights and see the same batches; only BN differs.",
         "",
-        f"| | {LABELS['bn']} | {LABELS['no_bn']} |",
+        f"| | {' | '.join(ARMS.values())} |",
         "|---|---:|---:|",
         *(f"| {a} | {b} | {c} |" for a, b, c in table_rows(summary)),
         "",
@@ -80,16 +100,16 @@ def markdown_report(config: Config, summary: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run(config: Config, out_dir: Path, mnist: Mnist | None = None, log: Log = stderr_log) -> dict[str, Any]:
+def run(config: Config, out_dir: Path, mnist: Mnist | None = None, log: Log = stderr_log) -> CompareSummary:
     """Train the BN and the non-BN network; write both runs, convergence.png, summary.json and report.md."""
     runlog.refuse_used_out_dir(Path(out_dir))
     mnist = mnist or load_mnist(config.data.dir, log)  # bad input fails here, before anything is written
     out_dir = runlog.claim_out_dir(Path(out_dir))
-    summaries = {key: trainer.run(with_bn(config, enabled), out_dir / key, mnist, log) for key, enabled in RUNS.items()}
-    records = {key: runlog.read_metrics(out_dir / key) for key in RUNS}
-    summary = {"config": config.name, "runs": summaries, "steps_to_accuracy": steps_to_accuracy(records)}
+    runs = {arm: trainer.run(with_bn(config, arm == "bn"), out_dir / arm, mnist, log) for arm in ARMS}
+    records = {arm: runlog.read_metrics(out_dir / arm) for arm in ARMS}
+    summary = CompareSummary(config.name, runs, steps_to_accuracy(records))
     title = f"{config.name}: {config.model.arch} net, {config.model.activation}, lr {config.train.learning_rate}"
-    plot_convergence({LABELS[key]: records[key] for key in RUNS}, out_dir / PLOT_FILE, title)
-    runlog.write_json(out_dir / runlog.SUMMARY_FILE, summary)
+    plot_convergence({ARMS[arm]: records[arm] for arm in ARMS}, out_dir / PLOT_FILE, title)
+    summary.write(out_dir)
     (out_dir / REPORT_FILE).write_text(markdown_report(config, summary), encoding="utf-8")
     return summary

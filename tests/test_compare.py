@@ -13,12 +13,12 @@ from bn_mnist.training import runlog
 
 def test_compare_writes_both_runs_plot_summary_and_report(tiny_mnist, tiny_fc_config, tmp_path):
     summary = compare.run(tiny_fc_config, tmp_path, tiny_mnist, log=lambda _: None)
-    assert json.loads((tmp_path / runlog.SUMMARY_FILE).read_text()) == summary
-    assert summary["runs"]["bn"]["bn"] is True and summary["runs"]["no_bn"]["bn"] is False
-    for key in compare.RUNS:
+    assert compare.CompareSummary.read(tmp_path) == summary
+    assert summary.runs["bn"].bn is True and summary.runs["no_bn"].bn is False
+    for key in runlog.ARMS:
         assert (tmp_path / key / runlog.METRICS_FILE).is_file() and list((tmp_path / key).glob("events.out.tfevents.*"))
-    for threshold, steps in summary["steps_to_accuracy"].items():
-        for key in compare.RUNS:  # null, or the first logged step at or above the threshold
+    for threshold, steps in summary.steps_to_accuracy.items():
+        for key in runlog.ARMS:  # null, or the first logged step at or above the threshold
             accuracies = {
                 r["step"]: r[runlog.VAL_ACCURACY]
                 for r in runlog.read_metrics(tmp_path / key)
@@ -36,4 +36,4 @@ def test_compare_writes_both_runs_plot_summary_and_report(tiny_mnist, tiny_fc_co
 
     report = (tmp_path / compare.REPORT_FILE).read_text()
     assert f"![convergence]({compare.PLOT_FILE})" in report
-    assert f"| final validation accuracy | {summary['runs']['bn']['final_val_accuracy']:.4f} |" in report
+    assert f"| final validation accuracy | {summary.runs['bn'].final_val_accuracy:.4f} |" in report

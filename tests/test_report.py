@@ -23,11 +23,11 @@ def test_seed_matrix_holds_a_run_that_stopped_at_its_last_value():
     assert math.isnan(values[2, 1])
 
 
-def test_describe_skips_missing_values():
-    assert reproduce.describe([None, None]) is None
-    stats = reproduce.describe([0.9, None, 0.8, float("nan")])
+def test_spread_over_seeds_skips_missing_values():
+    assert reproduce.spread_over_seeds([None, None]) is None
+    stats = reproduce.spread_over_seeds([0.9, None, 0.8, float("nan")])
     assert stats["n"] == 2 and math.isclose(stats["mean"], 0.85) and math.isclose(stats["std"], 0.05)
-    assert reproduce.describe([True, 3])["n"] == 1  # a flag is not a number
+    assert reproduce.spread_over_seeds([True, 3])["n"] == 1  # a flag is not a number
 
 
 def test_numbers_in_the_report():

@@ -33,7 +33,7 @@ def test_a_finished_run_is_reused_and_another_config_is_refused(tiny_mnist, tiny
 def test_an_interrupted_run_is_cleared_for_a_fresh_start(tiny_mnist, tiny_fc_config, tmp_path):
     run_dir = tmp_path / "run"
     summary = train.run(tiny_fc_config, run_dir, tiny_mnist, log=lambda _: None)
-    runlog.write_json(run_dir / runlog.SUMMARY_FILE, {**summary, "interrupted": True})
+    dataclasses.replace(summary, interrupted=True).write(run_dir)
     lines = []
     assert runner.finished_summary(run_dir, tiny_fc_config, lines.append) is None
     assert not run_dir.exists() and "unfinished" in lines[0]

@@ -54,19 +54,10 @@ def test_run_writes_every_output_and_they_agree(tiny_mnist, tiny_fc_config, tmp_
     summary = train.run(tiny_fc_config, tmp_path / "run", tiny_mnist, log=lambda _: None)
     run_dir = tmp_path / "run"
     assert load_config(run_dir / runlog.CONFIG_FILE) == tiny_fc_config
-    assert json.loads((run_dir / runlog.SUMMARY_FILE).read_text()) == summary
-    for key in (
-        "bn",
-        "steps",
-        "final_val_accuracy",
-        "final_test_accuracy",
-        "single_sample_accuracy",
-        "train_seconds",
-        "steps_per_second",
-        "seed",
-    ):
-        assert key in summary
-    assert summary["steps"] == 40 and summary["bn"] is True and summary["final_val_accuracy"] > 0.5
+    assert runlog.RunSummary.read(run_dir) == summary
+    assert json.loads((run_dir / runlog.SUMMARY_FILE).read_text())["final_val_accuracy"] == summary.final_val_accuracy
+    assert summary.compile_seconds > 0 and summary.steps_per_second == summary.steps / summary.train_seconds
+    assert summary.steps == 40 and summary.bn is True and summary.final_val_accuracy > 0.5
 
     records = runlog.read_metrics(run_dir)
     scalars = event_scalars(run_dir)
@@ -77,8 +68,8 @@ def test_run_writes_every_output_and_they_agree(tiny_mnist, tiny_fc_config, tmp_
         for name, value in record.items():
             if name != "step":
                 assert scalars[name][record["step"]] == pytest.approx(value)
-    assert scalars[runlog.VAL_ACCURACY][40] == pytest.approx(summary["final_val_accuracy"])
-    assert scalars[runlog.TEST_ACCURACY][40] == pytest.approx(summary["final_test_accuracy"])
+    assert scalars[runlog.VAL_ACCURACY][40] == pytest.approx(summary.final_val_accuracy)
+    assert scalars[runlog.TEST_ACCURACY][40] == pytest.approx(summary.final_test_accuracy)
 
 
 def test_same_seed_same_numbers_other_seed_other_numbers(tiny_mnist, tiny_fc_config, tmp_path):
@@ -98,10 +89,10 @@ def test_divergence_is_recorded_not_raised(tiny_mnist, tiny_fc_config, tmp_path)
     )
     lines = []
     summary = train.run(config, tmp_path / "nan", tiny_mnist, log=lines.append)
-    assert summary["diverged_at_step"] is not None and 1 <= summary["diverged_at_step"] <= 10
-    assert summary["steps"] == summary["diverged_at_step"]  # stopped at once, inside the compiled loop
-    assert any(line.startswith(f"diverged at step {summary['diverged_at_step']}") for line in lines)
-    assert summary["final_val_accuracy"] < 0.3  # scored as it stands: a broken net, but a number
+    assert summary.diverged_at_step is not None and 1 <= summary.diverged_at_step <= 10
+    assert summary.steps == summary.diverged_at_step  # stopped at once, inside the compiled loop
+    assert any(line.startswith(f"diverged at step {summary.diverged_at_step}") for line in lines)
+    assert summary.final_val_accuracy < 0.3  # scored as it stands: a broken net, but a number
     losses = [r[runlog.TRAIN_LOSS] for r in runlog.read_metrics(tmp_path / "nan") if runlog.TRAIN_LOSS in r]
     assert losses[-1] is None  # JSON null, not NaN
 

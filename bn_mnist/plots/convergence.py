@@ -11,7 +11,7 @@ from bn_mnist.plots import save
 from bn_mnist.training import runlog
 
 MARKED_THRESHOLDS = (0.5, 0.9)
-COLORS = {"With Batch Norm": "tab:blue", "Without Batch Norm": "tab:orange"}
+COLORS = {runlog.ARMS["bn"]: "tab:blue", runlog.ARMS["no_bn"]: "tab:orange"}
 
 
 def plot_convergence(runs: dict[str, list[dict[str, Any]]], path: Path, title: str) -> Path:

@@ -1,6 +1,6 @@
 """The tutorial's published claims as checkable rules, and their verdicts over seeds.
 
-A rule reads one seed's record of its scope (a flat dict such as {"bn.val": 0.98, "no_bn.reach90": None}, built
+A rule reads one seed's record of its scope (a flat dict such as {BN_VAL: 0.98, NO_BN_REACH90: None}, built
 by `reproduce.py`) and says whether the claim holds for that seed. Over all seeds: PASS (every seed), FAIL (none)
 or MIXED (some, with the count).
 """
@@ -12,8 +12,40 @@ from dataclasses import dataclass
 from typing import Any
 
 from bn_mnist.reproduction.experiments import CONV, LESSON, NETWORK_LABELS, LessonRow
+from bn_mnist.reproduction.records import (
+    DIVERGED,
+    DRIFT,
+    FULL_BATCH_STATS,
+    FULL_POPULATION,
+    MAX_VAL,
+    REACH80,
+    REACH90,
+    REACH90_TEST,
+    SINGLE,
+    SINGLE_BATCH_STATS,
+    SINGLE_BATCH_STATS_CLASSES,
+    SINGLE_POPULATION,
+    TEST,
+    VAL,
+    Record,
+    key,
+    val_at,
+)
 
-Record = dict[str, Any]
+# The two Lesson networks' fields that the rules read.
+BN_DRIFT = key("bn", DRIFT)
+BN_REACH90 = key("bn", REACH90)
+BN_REACH90_TEST = key("bn", REACH90_TEST)
+BN_TEST = key("bn", TEST)
+BN_VAL = key("bn", VAL)
+NO_BN_DIVERGED = key("no_bn", DIVERGED)
+NO_BN_DRIFT = key("no_bn", DRIFT)
+NO_BN_MAX_VAL = key("no_bn", MAX_VAL)
+NO_BN_REACH80 = key("no_bn", REACH80)
+NO_BN_REACH90 = key("no_bn", REACH90)
+NO_BN_REACH90_TEST = key("no_bn", REACH90_TEST)
+NO_BN_TEST = key("no_bn", TEST)
+NO_BN_VAL = key("no_bn", VAL)
 FAILED = 0.15  # "does not learn": at most 15% (the Solutions' "most likely less than 15%")
 SHORT_NAMES = {"bn": "BN", "no_bn": "no BN", "bn_keras": "BN (keras)", "bn_nn": "BN (nn)"}
 
@@ -39,9 +71,9 @@ def sooner(step: int | None, other: int | None) -> bool:
     return step is not None and (other is None or step < other)
 
 
-def final_rule(scope: str, source: str, network: str, key: str, published: float, what: str) -> Rule:
+def final_rule(scope: str, source: str, network: str, field: str, published: float, what: str) -> Rule:
     """Ours against a published final accuracy: <= 15% when it failed, else within 0.02 (>= 0.9) or 0.05."""
-    name, short = f"{network}.{key}", SHORT_NAMES[network]
+    name, short = key(network, field), SHORT_NAMES[network]
     label = NETWORK_LABELS.get(network, short)
     if published <= FAILED:
         return Rule(
@@ -70,58 +102,60 @@ def lesson_said(row: LessonRow) -> list[tuple[str, Callable[[Record], bool], tup
             (
                 "BN >= 90% by step 1,000; no BN reaches 90% between steps 1,000 and 10,000",
                 lambda r: (
-                    reached(r["bn.reach90"], 1000)
-                    and r["no_bn.reach90"] is not None
-                    and 1000 <= r["no_bn.reach90"] <= 10_000
+                    reached(r[BN_REACH90], 1000) and r[NO_BN_REACH90] is not None and 1000 <= r[NO_BN_REACH90] <= 10_000
                 ),
-                ("bn.reach90", "no_bn.reach90"),
+                (BN_REACH90, NO_BN_REACH90),
             )
         ],
         2: [
             (
                 "BN >= 90% by step 1,000; no BN reaches 80% between steps 1,000 and 2,000",
                 lambda r: (
-                    reached(r["bn.reach90"], 1000)
-                    and r["no_bn.reach80"] is not None
-                    and 1000 <= r["no_bn.reach80"] <= 2000
+                    reached(r[BN_REACH90], 1000) and r[NO_BN_REACH80] is not None and 1000 <= r[NO_BN_REACH80] <= 2000
                 ),
-                ("bn.reach90", "no_bn.reach80"),
+                (BN_REACH90, NO_BN_REACH80),
             )
         ],
         3: [
             (
                 "no BN reaches 80% only after step 30,000 (or never); BN >= 90% by step 3,000",
-                lambda r: not reached(r["no_bn.reach80"], 30_000) and reached(r["bn.reach90"], 3000),
-                ("no_bn.reach80", "bn.reach90"),
+                lambda r: not reached(r[NO_BN_REACH80], 30_000) and reached(r[BN_REACH90], 3000),
+                (NO_BN_REACH80, BN_REACH90),
             )
         ],
         4: [
             (
                 "no BN learns (validation >= 0.5 at some evaluation), then collapses to <= 0.15",
-                lambda r: r["no_bn.max_val"] >= 0.5 and r["no_bn.val"] <= FAILED,
-                ("no_bn.max_val", "no_bn.val", "no_bn.diverged_at_step"),
+                lambda r: r[NO_BN_MAX_VAL] >= 0.5 and r[NO_BN_VAL] <= FAILED,
+                (NO_BN_MAX_VAL, NO_BN_VAL, NO_BN_DIVERGED),
             )
         ],
         7: [
             (
                 "BN reaches 90% before no BN",
-                lambda r: sooner(r["bn.reach90"], r["no_bn.reach90"]),
-                ("bn.reach90", "no_bn.reach90"),
+                lambda r: sooner(r[BN_REACH90], r[NO_BN_REACH90]),
+                (BN_REACH90, NO_BN_REACH90),
             )
         ],
-        10: [("BN ahead after 2,000 steps", lambda r: r["bn.val"] > r["no_bn.val"], ("bn.val", "no_bn.val"))],
+        10: [
+            (
+                "BN ahead after 2,000 steps",
+                lambda r: r[BN_VAL] > r[NO_BN_VAL],
+                (BN_VAL, NO_BN_VAL),
+            )
+        ],
         13: [
             (
                 "BN passes 90% only late: between steps 10,000 and 50,000",
-                lambda r: r["bn.reach90"] is not None and 10_000 <= r["bn.reach90"] <= 50_000,
-                ("bn.reach90",),
+                lambda r: r[BN_REACH90] is not None and 10_000 <= r[BN_REACH90] <= 50_000,
+                (BN_REACH90,),
             )
         ],
         16: [
             (
                 "BN reaches 90% first and ends higher",
-                lambda r: sooner(r["bn.reach90"], r["no_bn.reach90"]) and r["bn.val"] > r["no_bn.val"],
-                ("bn.reach90", "no_bn.reach90", "bn.val", "no_bn.val"),
+                lambda r: sooner(r[BN_REACH90], r[NO_BN_REACH90]) and r[BN_VAL] > r[NO_BN_VAL],
+                (BN_REACH90, NO_BN_REACH90, BN_VAL, NO_BN_VAL),
             )
         ],
     }
@@ -132,7 +166,7 @@ def lesson_said(row: LessonRow) -> list[tuple[str, Callable[[Record], bool], tup
 def lesson_rules(row: LessonRow) -> list[Rule]:
     scope, source = f"lesson-{row.row}", f"Lesson row {row.row}"
     rules = [
-        final_rule(scope, source, network, "val", published[0], "validation accuracy")
+        final_rule(scope, source, network, VAL, published[0], "validation accuracy")
         for network, published in (("no_bn", row.no_bn), ("bn", row.bn))
     ]
     rules += [Rule(scope, source, f'"{row.said}"', text, check, keys) for text, check, keys in lesson_said(row)]
@@ -147,31 +181,31 @@ def conv_rules() -> list[Rule]:
             text,
             '"probably won\'t be much better than 10% (most likely less than 15%)"',
             "no BN: every logged validation accuracy < 0.15",
-            lambda r: r["no_bn.max_val"] < FAILED,
-            ("no_bn.max_val",),
+            lambda r: r[NO_BN_MAX_VAL] < FAILED,
+            (NO_BN_MAX_VAL,),
         ),
         Rule(
             "conv",
             text,
             '"over 90% in the same number of batches"',
             "BN (keras): final validation >= 0.90",
-            lambda r: r["bn_keras.val"] >= 0.9,
-            ("bn_keras.val",),
+            lambda r: r[key("bn_keras", VAL)] >= 0.9,
+            (key("bn_keras", VAL),),
         ),
         Rule(
             "conv",
             text,
             '"almost 94% after only 500 batches"',
             "BN (keras): validation at batch 500 >= 0.90",
-            lambda r: r["bn_keras.val@500"] is not None and r["bn_keras.val@500"] >= 0.9,
-            ("bn_keras.val@500",),
+            lambda r: r[key("bn_keras", val_at(500))] is not None and r[key("bn_keras", val_at(500))] >= 0.9,
+            (key("bn_keras", val_at(500)),),
         ),
     ]
     for row in CONV:
         source = f"Solutions table, {row.label}"
         rules += [
-            final_rule("conv", source, row.key, "val", row.val, "validation accuracy"),
-            final_rule("conv", source, row.key, "test", row.test, "test accuracy"),
+            final_rule("conv", source, row.key, VAL, row.val, "validation accuracy"),
+            final_rule("conv", source, row.key, TEST, row.test, "test accuracy"),
         ]
         if row.single > FAILED:
             rules.append(
@@ -180,8 +214,8 @@ def conv_rules() -> list[Rule]:
                     source,
                     f"accuracy on 100 single samples {row.single:.2f}",
                     "100-sample accuracy >= 0.90",
-                    lambda r, k=row.key: r[f"{k}.single"] >= 0.9,
-                    (f"{row.key}.single",),
+                    lambda r, k=row.key: r[key(k, SINGLE)] >= 0.9,
+                    (key(row.key, SINGLE),),
                 )
             )
     return rules
@@ -195,24 +229,24 @@ def pitfall_rules() -> list[Rule]:
             source,
             "single examples with batch statistics: 0.05 on 200 images (all predicted '8')",
             "<= 0.15 and a single predicted class",
-            lambda r: r["single_batch_stats"] <= FAILED and r["single_batch_stats_classes"] == 1,
-            ("single_batch_stats", "single_batch_stats_classes"),
+            lambda r: r[SINGLE_BATCH_STATS] <= FAILED and r[SINGLE_BATCH_STATS_CLASSES] == 1,
+            (SINGLE_BATCH_STATS, SINGLE_BATCH_STATS_CLASSES),
         ),
         Rule(
             "pitfall",
             source,
             "single examples with population statistics: 0.97 on the same 200 images",
             "within 0.02 of 0.97",
-            lambda r: abs(r["single_population"] - 0.97) <= 0.02,
-            ("single_population",),
+            lambda r: abs(r[SINGLE_POPULATION] - 0.97) <= 0.02,
+            (SINGLE_POPULATION,),
         ),
         Rule(
             "pitfall",
             source,
             "on the full 10k test batch both modes score about 0.95",
             "both within 0.02 of 0.95",
-            lambda r: abs(r["full_batch_stats"] - 0.95) <= 0.02 and abs(r["full_population"] - 0.95) <= 0.02,
-            ("full_batch_stats", "full_population"),
+            lambda r: abs(r[FULL_BATCH_STATS] - 0.95) <= 0.02 and abs(r[FULL_POPULATION] - 0.95) <= 0.02,
+            (FULL_BATCH_STATS, FULL_POPULATION),
         ),
     ]
 
@@ -225,16 +259,16 @@ def paper_rules() -> list[Rule]:
             source,
             "(a) with BN the net trains faster and reaches higher test accuracy",
             "BN reaches 90% test accuracy first and ends with higher test accuracy",
-            lambda r: sooner(r["bn.reach90_test"], r["no_bn.reach90_test"]) and r["bn.test"] > r["no_bn.test"],
-            ("bn.reach90_test", "no_bn.reach90_test", "bn.test", "no_bn.test"),
+            lambda r: sooner(r[BN_REACH90_TEST], r[NO_BN_REACH90_TEST]) and r[BN_TEST] > r[NO_BN_TEST],
+            (BN_REACH90_TEST, NO_BN_REACH90_TEST, BN_TEST, NO_BN_TEST),
         ),
         Rule(
             "paper",
             source,
             "(b, c) with BN the distribution of a sigmoid's input is much more stable",
             "drift of the 15/50/85th percentiles (mean |last 10 evaluations - first 10|) smaller with BN",
-            lambda r: r["bn.drift"] is not None and (r["no_bn.drift"] is None or r["bn.drift"] < r["no_bn.drift"]),
-            ("bn.drift", "no_bn.drift"),
+            lambda r: r[BN_DRIFT] is not None and (r[NO_BN_DRIFT] is None or r[BN_DRIFT] < r[NO_BN_DRIFT]),
+            (BN_DRIFT, NO_BN_DRIFT),
         ),  # None: the run diverged, its distribution did not stay anywhere
     ]
 

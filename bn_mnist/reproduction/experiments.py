@@ -11,13 +11,14 @@ from dataclasses import dataclass
 
 from bn_mnist.config import Config, ModelConfig, find_config, from_dict, merged, read_config_file
 from bn_mnist.reproduction.probes import PaperProbe
+from bn_mnist.training.runlog import ARMS
 from bn_mnist.training.runner import RunSpec
 
 LESSON_STEPS = 50_000  # the Lesson's default run
 QUICK_LESSON_STEPS = 5_000  # --quick: the 50,000-batch rows cut to a tenth (2,000-batch rows stay as they are)
 SHORT_STEPS = 2_000  # the Lesson's "short" rows
 NETWORKS = ("no_bn", "bn")  # the Lesson's two networks, sub-directory names
-NETWORK_LABELS = {"no_bn": "Without Batch Norm", "bn": "With Batch Norm"}
+NETWORK_LABELS = ARMS
 
 LESSON_BASE = read_config_file(find_config("fc"))  # the Lesson's FC net and training (tutorial-facts §2): row 1
 BAD_INIT_STD = 5.0  # the Lesson's "bad" weights; "good" ones have the schema's default std (0.05)

@@ -17,6 +17,24 @@ from bn_mnist.reproduction.experiments import (
     lesson_config,
     lesson_settings,
 )
+from bn_mnist.reproduction.records import (
+    DIVERGED,
+    DRIFT,
+    FULL_BATCH_STATS,
+    FULL_POPULATION,
+    REACH80,
+    REACH90,
+    REACH90_TEST,
+    SINGLE,
+    SINGLE_BATCH_STATS,
+    SINGLE_BATCH_STATS_CLASS,
+    SINGLE_BATCH_STATS_CLASSES,
+    SINGLE_POPULATION,
+    TEST,
+    VAL,
+    key,
+    val_at,
+)
 
 Results = dict[str, Any]
 
@@ -86,20 +104,20 @@ def conv_section(results: Results, figure: str) -> list[str]:
     ]
     for row in CONV:
         published = [*row.curve, row.val, row.test, row.single]
-        keys = [f"val@{step}" for step in CONV_STEPS] + ["val", "test", "single"]
+        keys = [*map(val_at, CONV_STEPS), VAL, TEST, SINGLE]
         lines.append(f"| {row.label} | published | " + " | ".join(f"{v:.4f}" for v in published) + " |")
-        lines.append("| | ours | " + " | ".join(spread(stats[f"{row.key}.{key}"]) for key in keys) + " |")
+        lines.append("| | ours | " + " | ".join(spread(stats[key(row.key, field)]) for field in keys) + " |")
     return [*lines, "", f"![conv]({figure})", ""]
 
 
 def network_cells(results: Results, row: int, net: str) -> list[str]:
     stats, records = results["statistics"][f"lesson-{row}"], results["records"][f"lesson-{row}"]
-    diverged = [r[f"{net}.diverged_at_step"] for r in records if r[f"{net}.diverged_at_step"] is not None]
+    diverged = [r[key(net, DIVERGED)] for r in records if r[key(net, DIVERGED)] is not None]
     return [
-        spread(stats[f"{net}.val"], std=True),
-        spread(stats[f"{net}.test"]),
-        per_seed(r[f"{net}.reach80"] for r in records),
-        per_seed(r[f"{net}.reach90"] for r in records),
+        spread(stats[key(net, VAL)], std=True),
+        spread(stats[key(net, TEST)]),
+        per_seed(r[key(net, REACH80)] for r in records),
+        per_seed(r[key(net, REACH90)] for r in records),
         f"{len(diverged)} (at step {per_seed(diverged)})" if diverged else "0",
     ]
 
@@ -140,12 +158,12 @@ def pitfall_section(results: Results) -> list[str]:
         "| evaluation | published | ours: mean (min..max) |",
         "|---|---|---|",
         f"| {PITFALL_IMAGES} single examples, batch statistics | 0.05 (always '8') | "
-        f"{spread(stats['single_batch_stats'])}; predicted classes per seed: "
-        f"{per_seed(r['single_batch_stats_classes'] for r in records)}, the constant class: "
-        f"{per_seed(r['single_batch_stats_class'] for r in records)} |",
-        f"| {PITFALL_IMAGES} single examples, moving averages | 0.97 | {spread(stats['single_population'])} |",
-        f"| 10,000 in one batch, batch statistics | ~0.95 | {spread(stats['full_batch_stats'])} |",
-        f"| 10,000 in one batch, moving averages | ~0.95 | {spread(stats['full_population'])} |",
+        f"{spread(stats[SINGLE_BATCH_STATS])}; predicted classes per seed: "
+        f"{per_seed(r[SINGLE_BATCH_STATS_CLASSES] for r in records)}, the constant class: "
+        f"{per_seed(r[SINGLE_BATCH_STATS_CLASS] for r in records)} |",
+        f"| {PITFALL_IMAGES} single examples, moving averages | 0.97 | {spread(stats[SINGLE_POPULATION])} |",
+        f"| 10,000 in one batch, batch statistics | ~0.95 | {spread(stats[FULL_BATCH_STATS])} |",
+        f"| 10,000 in one batch, moving averages | ~0.95 | {spread(stats[FULL_POPULATION])} |",
         "",
     ]
 
@@ -168,9 +186,9 @@ def paper_section(results: Results, figure: str) -> list[str]:
         "| | final test accuracy | first step with test accuracy >= 90%, per seed | percentile drift |",
         "|---|---|---|---|",
         *(
-            f"| {NETWORK_LABELS[net]} | {spread(stats[f'{net}.test'])} | "
-            f"{per_seed(r[f'{net}.reach90_test'] for r in results['records']['paper'])} | "
-            f"{spread(stats[f'{net}.drift'])} |"
+            f"| {NETWORK_LABELS[net]} | {spread(stats[key(net, TEST)])} | "
+            f"{per_seed(r[key(net, REACH90_TEST)] for r in results['records']['paper'])} | "
+            f"{spread(stats[key(net, DRIFT)])} |"
             for net in NETWORKS
         ),
         "",

@@ -2,7 +2,7 @@
 
 Runs are planned in `experiments.py` and trained (or reused) by `runner.py`. This module turns finished runs
 into one flat record per seed and scope (what `claims.py` judges), statistics, curves for the figures, and
-results.json; `reproduce_report.py` writes report.md from results.json alone.
+results.json; `figures.py` and `report.py` make the figures and report.md from results.json alone.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import numpy as np
 
 from bn_mnist.console import Log, stderr_log
 from bn_mnist.data import Mnist, load_mnist
-from bn_mnist.reproduction import EXPERIMENTS, claims, figures, probes, report
+from bn_mnist.reproduction import EXPERIMENTS, claims, figures, probes, records, report
 from bn_mnist.reproduction.experiments import (
     CONV,
     CONV_STEPS,
@@ -34,43 +34,39 @@ from bn_mnist.reproduction.experiments import (
     plan,
     run_key,
 )
+from bn_mnist.reproduction.records import Record
 from bn_mnist.training import runlog, runner
 
 RESULTS_FILE = "results.json"
 REPORT_FILE = "report.md"
-THRESHOLDS = (0.8, 0.9)  # the Lesson's remarks talk about reaching 80% and 90%
 DRIFT_WINDOW = 10  # evaluations averaged at each end of a run (5,000 steps in a 50,000-step run)
 
 
 class RunFiles(NamedTuple):
     """One finished run's summary.json and metrics.jsonl, read once for every record, curve and figure."""
 
-    summary: dict[str, Any]
+    summary: runlog.RunSummary
     metrics: list[dict[str, Any]]
 
 
 def read_runs(out_dir: Path, specs: list[RunSpec]) -> dict[str, RunFiles]:
     return {
-        spec.key: RunFiles(
-            runlog.read_json(out_dir / spec.key / runlog.SUMMARY_FILE), runlog.read_metrics(out_dir / spec.key)
-        )
+        spec.key: RunFiles(runlog.RunSummary.read(out_dir / spec.key), runlog.read_metrics(out_dir / spec.key))
         for spec in specs
     }
 
 
-def run_record(run: RunFiles) -> dict[str, Any]:
+def run_record(run: RunFiles) -> Record:
     """What the rules and tables need from one finished run."""
     summary, metrics = run
-    record = {
-        "val": summary["final_val_accuracy"],
-        "test": summary["final_test_accuracy"],
-        "single": summary["single_sample_accuracy"],
-        "diverged_at_step": summary["diverged_at_step"],
-        "max_val": max(runlog.series(metrics, runlog.VAL_ACCURACY)[1]),
+    return {
+        records.VAL: summary.final_val_accuracy,
+        records.TEST: summary.final_test_accuracy,
+        records.SINGLE: summary.single_sample_accuracy,
+        records.DIVERGED: summary.diverged_at_step,
+        records.MAX_VAL: max(runlog.series(metrics, runlog.VAL_ACCURACY)[1]),
+        **{name: runlog.first_step_reaching(metrics, threshold) for threshold, name in records.REACH.items()},
     }
-    for threshold in THRESHOLDS:
-        record[f"reach{threshold * 100:.0f}"] = runlog.first_step_reaching(metrics, threshold)
-    return record
 
 
 def curve(run: RunFiles, name: str = runlog.VAL_ACCURACY) -> dict[str, list]:
@@ -78,28 +74,23 @@ def curve(run: RunFiles, name: str = runlog.VAL_ACCURACY) -> dict[str, list]:
     return {"step": steps, "value": [runlog.finite_or_none(v) for v in values]}
 
 
-def flat(parts: dict[str, dict[str, Any]], seed: int) -> dict[str, Any]:
-    """{"bn": {"val": .98}} -> {"seed": 0, "bn.val": .98}: one record per seed, as the rules read it."""
-    return {"seed": seed, **{f"{net}.{key}": value for net, values in parts.items() for key, value in values.items()}}
-
-
-def conv_records(runs: dict[str, RunFiles], seeds: range) -> list[dict[str, Any]]:
-    records = []
+def conv_records(runs: dict[str, RunFiles], seeds: range) -> list[Record]:
+    seed_records = []
     for seed in seeds:
         parts = {}
         for row in CONV:
             run = runs[run_key("conv", row.key, seed)]
             at = dict(zip(*curve(run).values()))
-            parts[row.key] = {**run_record(run), **{f"val@{step}": at.get(step) for step in CONV_STEPS}}
-        records.append(flat(parts, seed))
-    return records
+            parts[row.key] = {**run_record(run), **{records.val_at(step): at.get(step) for step in CONV_STEPS}}
+        seed_records.append(records.flat(parts, seed))
+    return seed_records
 
 
 def lesson_records(runs: dict[str, RunFiles], seeds: range) -> dict[str, list[dict[str, Any]]]:
     """One scope per published row; repeated rows read the same runs (another row, the same setting)."""
     return {
         f"lesson-{row.row}": [
-            flat({net: run_record(runs[run_key(f"lesson/{row.setting}", net, seed)]) for net in NETWORKS}, seed)
+            records.flat({net: run_record(runs[run_key(f"lesson/{row.setting}", net, seed)]) for net in NETWORKS}, seed)
             for seed in seeds
         ]
         for row in LESSON
@@ -123,18 +114,18 @@ def pitfall_record(model_path: Path, mnist: Mnist) -> dict[str, Any]:
 
     # Population statistics first: in Keras 3, training=True also moves the moving averages.
     record = {
-        "single_population": accuracy(single_example_predictions(model, images, False), labels),
-        "full_population": full_batch(False),
+        records.SINGLE_POPULATION: accuracy(single_example_predictions(model, images, False), labels),
+        records.FULL_POPULATION: full_batch(False),
     }
     batch_stats = single_example_predictions(model, images, True)
     class_counts = Counter(batch_stats.tolist())
-    record.update(
-        single_batch_stats=accuracy(batch_stats, labels),
-        single_batch_stats_classes=len(class_counts),
-        single_batch_stats_class=class_counts.most_common(1)[0][0],
-        full_batch_stats=full_batch(True),
-    )
-    return record
+    return {
+        **record,
+        records.SINGLE_BATCH_STATS: accuracy(batch_stats, labels),
+        records.SINGLE_BATCH_STATS_CLASSES: len(class_counts),
+        records.SINGLE_BATCH_STATS_CLASS: class_counts.most_common(1)[0][0],
+        records.FULL_BATCH_STATS: full_batch(True),
+    }
 
 
 def pitfall_records(out_dir: Path, seeds: range, mnist: Mnist) -> list[dict[str, Any]]:
@@ -161,22 +152,22 @@ def drift(run: RunFiles) -> float | None:
     return statistics.fmean(shifts)
 
 
-def paper_records(runs: dict[str, RunFiles], seeds: range) -> list[dict[str, Any]]:
-    records = []
+def paper_records(runs: dict[str, RunFiles], seeds: range) -> list[Record]:
+    seed_records = []
     for seed in seeds:
         parts = {}
         for net in NETWORKS:
             run = runs[run_key(f"lesson/{PAPER_ROW.setting}", net, seed)]
             parts[net] = {
-                "test": run.summary["final_test_accuracy"],
-                "drift": drift(run),
-                "reach90_test": runlog.first_step_reaching(run.metrics, 0.9, runlog.TEST_ACCURACY),
+                records.TEST: run.summary.final_test_accuracy,
+                records.DRIFT: drift(run),
+                records.REACH90_TEST: runlog.first_step_reaching(run.metrics, 0.9, runlog.TEST_ACCURACY),
             }
-        records.append(flat(parts, seed))
-    return records
+        seed_records.append(records.flat(parts, seed))
+    return seed_records
 
 
-def describe(values: list[Any]) -> dict[str, Any] | None:
+def spread_over_seeds(values: list[Any]) -> dict[str, Any] | None:
     """mean, std, min, max and n of the numbers among values (None for a diverged value is skipped)."""
     numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)]
     if not numbers:
@@ -190,8 +181,10 @@ def describe(values: list[Any]) -> dict[str, Any] | None:
     }
 
 
-def scope_statistics(records: list[dict[str, Any]]) -> dict[str, Any]:
-    return {key: describe([record[key] for record in records]) for key in records[0] if key != "seed"}
+def scope_statistics(seed_records: list[Record]) -> dict[str, Any]:
+    return {
+        key: spread_over_seeds([record[key] for record in seed_records]) for key in seed_records[0] if key != "seed"
+    }
 
 
 def curves(specs: list[RunSpec], runs: dict[str, RunFiles]) -> dict[str, dict[str, list]]:
@@ -208,16 +201,16 @@ def collect(
     experiments: tuple[str, ...], seeds: range, runs: dict[str, RunFiles], out_dir: Path, mnist: Mnist
 ) -> dict[str, list]:
     """Per-scope records of every selected experiment (all their runs are finished)."""
-    records: dict[str, list] = {}
+    scopes: dict[str, list[Record]] = {}
     if "conv" in experiments:
-        records["conv"] = conv_records(runs, seeds)
+        scopes["conv"] = conv_records(runs, seeds)
     if "lesson" in experiments:
-        records.update(lesson_records(runs, seeds))
+        scopes.update(lesson_records(runs, seeds))
     if "pitfall" in experiments:
-        records["pitfall"] = pitfall_records(out_dir, seeds, mnist)
+        scopes["pitfall"] = pitfall_records(out_dir, seeds, mnist)
     if "paper" in experiments:
-        records["paper"] = paper_records(runs, seeds)
-    return records
+        scopes["paper"] = paper_records(runs, seeds)
+    return scopes
 
 
 def software() -> dict[str, str]:
@@ -283,7 +276,7 @@ def run(
             "quick": quick,
             "quick_lesson_steps": QUICK_LESSON_STEPS if quick else None,
             "runs": len(reported_runs),
-            "train_seconds": sum(run.summary["train_seconds"] for run in runs.values()),
+            "train_seconds": sum(run.summary.train_seconds for run in runs.values()),
             "command": command_line(experiments, seeds, out_dir, quick),
             "software": software(),
             "wall_seconds": None,

@@ -6,6 +6,7 @@ how many steps to run between logging points. `training=True/False` is always ex
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import keras
@@ -123,6 +124,13 @@ class Engine:
 
         initial = (tf.constant(0), tf.constant(0.0), tf.constant(0.0), tf.constant(-1))
         return tf.while_loop(keep_going, step, initial)
+
+    def compile_training(self) -> float:
+        """Trace and compile the training call by running it for zero steps (no variable changes); returns the
+        seconds it took, so that the steps' own timing is the steady-state rate."""
+        started = time.perf_counter()
+        self.train_steps(0, 0)
+        return time.perf_counter() - started
 
     def train_steps(self, start: int, count: int) -> ChunkResult:
         """Run training steps start+1 .. start+count (1-based, as logged) in one compiled call."""

@@ -5,9 +5,11 @@ The writer, the plotter, the report and the tests all use the names below, so th
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,38 @@ METRICS_FILE = "metrics.jsonl"
 SUMMARY_FILE = "summary.json"
 CONFIG_FILE = "config.yaml"
 MODEL_FILE = "model.keras"  # the trained model, BN statistics included: keras.models.load_model reads it
+
+ARMS = {"bn": "With Batch Norm", "no_bn": "Without Batch Norm"}  # the two networks: sub-directory -> label
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """One run's summary.json: what was trained and how it ended (the final metrics are None when interrupted)."""
+
+    bn: bool
+    bn_impl: str | None  # None without BN
+    moving_stats_updated: bool  # False: BN's population statistics never moved (the forgotten update)
+    arch: str
+    seed: int
+    jit: bool  # XLA on
+    steps: int  # training steps done
+    train_seconds: float  # wall time inside the compiled training calls
+    steps_per_second: float  # steps / train_seconds: the steady-state rate
+    diverged_at_step: int | None  # the step whose loss was not finite; training stopped after it
+    interrupted: bool  # Ctrl-C before the last step
+    final_train_accuracy: float | None  # training mode, over the batches since the previous logging point
+    compile_seconds: float | None = None  # tracing and compiling the training call before step 1 (not in train_seconds)
+    final_val_loss: float | None = None
+    final_val_accuracy: float | None = None
+    final_test_accuracy: float | None = None
+    single_sample_accuracy: float | None = None  # test images 0..99 fed one at a time, inference mode
+
+    @classmethod
+    def read(cls, run_dir: Path) -> RunSummary:
+        return cls(**read_json(run_dir / SUMMARY_FILE))
+
+    def write(self, run_dir: Path) -> None:
+        write_json(run_dir / SUMMARY_FILE, dataclasses.asdict(self))
 
 
 def new_run_dir(root: Path, name: str) -> Path:

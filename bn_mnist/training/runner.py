@@ -56,7 +56,7 @@ def first_difference(here: dict, there: dict, prefix: str = "") -> str:
     return ""
 
 
-def saved_summary(run_dir: Path, config: Config) -> dict[str, Any] | None:
+def saved_summary(run_dir: Path, config: Config) -> runlog.RunSummary | None:
     """The summary of a finished run of exactly `config` in run_dir, or None; reads only.
 
     Raises:
@@ -70,12 +70,13 @@ def saved_summary(run_dir: Path, config: Config) -> dict[str, Any] | None:
         raise OutputError(
             f"{run_dir} holds a run of another config ({difference}): use another --out, or remove that directory"
         )
-    summary_path = run_dir / runlog.SUMMARY_FILE
-    summary = runlog.read_json(summary_path) if summary_path.exists() else {"interrupted": True}
-    return None if summary.get("interrupted") else summary
+    if not (run_dir / runlog.SUMMARY_FILE).exists():
+        return None
+    summary = runlog.RunSummary.read(run_dir)
+    return None if summary.interrupted else summary
 
 
-def finished_summary(run_dir: Path, config: Config, log: Log) -> dict[str, Any] | None:
+def finished_summary(run_dir: Path, config: Config, log: Log) -> runlog.RunSummary | None:
     """`saved_summary`, after clearing run_dir when it holds an unfinished run (which is then trained again)."""
     summary = saved_summary(run_dir, config)
     if summary is None and run_dir.exists():
@@ -100,7 +101,7 @@ def _start_worker(data_dir: Path | None, threads: int, stop) -> None:
     _worker.update(mnist=load_mnist(data_dir, log=lambda _: None), stop=stop)
 
 
-def _train_one(spec: RunSpec, run_dir: Path) -> dict[str, Any]:
+def _train_one(spec: RunSpec, run_dir: Path) -> runlog.RunSummary:
     if _worker["stop"].is_set():  # queued before Ctrl-C: do not start
         raise Interrupted("not started")
 
@@ -112,18 +113,18 @@ def _train_one(spec: RunSpec, run_dir: Path) -> dict[str, Any]:
         return trainer.run(spec.config, run_dir, _worker["mnist"], log, spec.probe() if spec.probe else None)
     finally:
         # A finished Engine is a reference cycle (tf.functions of its own methods) holding MNIST on the device;
-        # collect it now. With this and loop.py's data-as-arguments, RSS stays at 1.40 GB over 6 Engines; before,
+        # collect it now. With this and engine.py's data-as-arguments, RSS stays at 1.40 GB over 6 Engines; before,
         # it grew ~190 MB per run (2.17 GB after 6; 11.9 GB peak in a full reproduction).
         gc.collect()
 
 
-def describe(spec: RunSpec, summary: dict[str, Any]) -> str:
+def finished_line(spec: RunSpec, summary: runlog.RunSummary) -> str:
     """One line per finished run for the console."""
-    diverged = summary.get("diverged_at_step")
+    diverged = summary.diverged_at_step
     return (
-        f"{spec.key}: val {summary['final_val_accuracy']:.4f}, test {summary['final_test_accuracy']:.4f}"
+        f"{spec.key}: val {summary.final_val_accuracy:.4f}, test {summary.final_test_accuracy:.4f}"
         + (f", diverged at step {diverged}" if diverged else "")
-        + f" ({summary['train_seconds']:.0f} s)"
+        + f" ({summary.train_seconds:.0f} s)"
     )
 
 
@@ -154,7 +155,8 @@ def run_all(specs: list[RunSpec], out_dir: Path, log: Log, workers: int, data_di
         for done, future in enumerate(concurrent.futures.as_completed(futures), start=1):
             spec = futures[future]
             summaries[spec.key] = future.result()
-            log(f"[{done}/{len(todo)}, {time.perf_counter() - started:,.0f} s] {describe(spec, summaries[spec.key])}")
+            elapsed = time.perf_counter() - started
+            log(f"[{done}/{len(todo)}, {elapsed:,.0f} s] {finished_line(spec, summaries[spec.key])}")
     except BaseException as error:
         stop.set()
         pool.shutdown(wait=True, cancel_futures=True)  # running runs got the Ctrl-C too and stop at their next chunk

@@ -1,7 +1,11 @@
-"""`train.run(config, out_dir)`: one network trained on MNIST, logged, evaluated and summarised.
+"""`trainer.run(config, out_dir)`: one network trained on MNIST, logged, evaluated and summarised.
 
-This is the eager driver around the compiled engine (`loop.py`): it decides when to log and evaluate,
+This is the eager driver around the compiled engine (`engine.py`): it decides when to log and evaluate,
 writes every result as soon as it exists, and turns divergence and Ctrl-C into recorded outcomes.
+
+A diverged run stops after the first step whose loss is not finite and keeps the weights that step's update
+produced (usually non-finite), as the tutorial's TF1 loop did: its published ~0.098 for crashed runs is what
+NaN logits score (every prediction is class 0). The run is scored as it stands.
 """
 
 from __future__ import annotations
@@ -11,8 +15,8 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import keras
 import tensorflow as tf
@@ -42,10 +46,14 @@ def make_deterministic(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
-def evaluation_metrics(engine: Engine, probe: Probe | None) -> dict[str, float]:
-    """Validation loss and accuracy, plus what the probe measures."""
+def evaluation_metrics(engine: Engine, probe: Probe | None, test: bool = False) -> dict[str, float]:
+    """Validation loss and accuracy, what the probe measures, and test accuracy when asked (once, even when the
+    probe measures it too)."""
     loss, accuracy = engine.evaluate("val")
-    return {runlog.VAL_LOSS: loss, runlog.VAL_ACCURACY: accuracy, **(probe(engine) if probe else {})}
+    values = {runlog.VAL_LOSS: loss, runlog.VAL_ACCURACY: accuracy, **(probe(engine) if probe else {})}
+    if test and runlog.TEST_ACCURACY not in values:
+        values[runlog.TEST_ACCURACY] = engine.evaluate("test")[1]
+    return values
 
 
 def progress_line(step: int, total: int, values: dict[str, float], steps_per_second: float) -> str:
@@ -72,58 +80,81 @@ def ctrl_c_requests_stop():
         signal.signal(signal.SIGINT, previous)
 
 
-def train_loop(
-    engine: Engine, config: Config, log_file: runlog.RunLog, log: Log, probe: Probe | None
-) -> dict[str, Any]:
-    """Train to the configured step count, logging as configured; returns what the summary needs."""
-    state: dict[str, Any] = {
-        "steps": 0,
-        "train_seconds": 0.0,
-        "diverged_at_step": None,
-        "interrupted": False,
-        "final_train_accuracy": None,
-    }
+@dataclass
+class Progress:
+    """What the training loop has done so far."""
+
+    steps: int = 0
+    train_seconds: float = 0.0
+    diverged_at_step: int | None = None
+    interrupted: bool = False
+    train_accuracy: float | None = None  # training mode, the batches since the last logging point
+    final: dict[str, float] = field(default_factory=dict)  # the metrics logged at the last step
+
+
+def train_loop(engine: Engine, config: Config, log_file: runlog.RunLog, log: Log, probe: Probe | None) -> Progress:
+    """Train to the configured step count, logging as configured. At the last step (or the diverged one) the
+    evaluation also measures test accuracy; Ctrl-C stops before the next compiled call."""
+    progress, train = Progress(), config.train
     log_file.write(0, evaluation_metrics(engine, probe))
-    train = config.train
     with ctrl_c_requests_stop() as request:
         for point in logging_points(train.steps, train.log_every, train.eval_every):
             if request["stop"]:
-                state["interrupted"] = True
+                progress.interrupted = True
                 break
             started = time.perf_counter()
-            chunk = engine.train_steps(state["steps"], point - state["steps"])
-            state["train_seconds"] += time.perf_counter() - started
-            state["steps"] += chunk.steps_done
-            state["final_train_accuracy"] = chunk.accuracy  # training mode, batches since the last logging point
+            chunk = engine.train_steps(progress.steps, point - progress.steps)
+            progress.train_seconds += time.perf_counter() - started
+            progress.steps += chunk.steps_done
+            progress.train_accuracy = chunk.accuracy
             values = {runlog.TRAIN_LOSS: chunk.mean_loss, runlog.TRAIN_ACCURACY: chunk.accuracy}
-            if chunk.diverged_at is not None or point % train.eval_every == 0 or point == train.steps:
-                values.update(evaluation_metrics(engine, probe))
-                log(progress_line(state["steps"], train.steps, values, state["steps"] / state["train_seconds"]))
-            log_file.write(state["steps"], values)
+            last = chunk.diverged_at is not None or point == train.steps
+            if last or point % train.eval_every == 0:
+                values.update(evaluation_metrics(engine, probe, test=last))
+                log(progress_line(progress.steps, train.steps, values, progress.steps / progress.train_seconds))
+            log_file.write(progress.steps, values)
             if chunk.diverged_at is not None:
-                state["diverged_at_step"] = chunk.diverged_at
+                progress.diverged_at_step = chunk.diverged_at
                 log(f"diverged at step {chunk.diverged_at} (loss is not finite): stopped, scored as it stands")
+            if last:
+                progress.final = values
                 break
-        state["interrupted"] = state["interrupted"] or request["stop"]
-    return state
+    return progress
 
 
-def final_metrics(engine: Engine) -> dict[str, float]:
-    """Final validation and test accuracy, and the single-sample check that exposes broken BN inference."""
-    val_loss, val_accuracy = engine.evaluate("val")
-    _, test_accuracy = engine.evaluate("test")
-    _, single = engine.evaluate("test", count=SINGLE_SAMPLES, batch_size=1)
-    return {
-        "final_val_loss": runlog.finite_or_none(val_loss),
-        "final_val_accuracy": val_accuracy,
-        "final_test_accuracy": test_accuracy,
-        "single_sample_accuracy": single,
-    }
+def summarise(config: Config, engine: Engine, progress: Progress, compile_seconds: float) -> runlog.RunSummary:
+    """The run's summary; a finished run adds its final metrics and the single-sample check that exposes broken
+    BN inference."""
+    final = {}
+    if not progress.interrupted:
+        _, single = engine.evaluate("test", count=SINGLE_SAMPLES, batch_size=1)
+        final = {
+            "final_val_loss": runlog.finite_or_none(progress.final[runlog.VAL_LOSS]),
+            "final_val_accuracy": progress.final[runlog.VAL_ACCURACY],
+            "final_test_accuracy": progress.final[runlog.TEST_ACCURACY],
+            "single_sample_accuracy": single,
+        }
+    return runlog.RunSummary(
+        bn=config.bn.enabled,
+        bn_impl=config.bn.impl if config.bn.enabled else None,
+        moving_stats_updated=config.bn.enabled and config.bn.update_moving_stats,
+        arch=config.model.arch,
+        seed=config.seed,
+        jit=use_jit(config),
+        steps=progress.steps,
+        train_seconds=progress.train_seconds,
+        steps_per_second=progress.steps / progress.train_seconds if progress.train_seconds else 0.0,
+        diverged_at_step=progress.diverged_at_step,
+        interrupted=progress.interrupted,
+        final_train_accuracy=progress.train_accuracy,
+        compile_seconds=compile_seconds,
+        **final,
+    )
 
 
 def run(
     config: Config, out_dir: Path, mnist: Mnist | None = None, log: Log = stderr_log, probe: Probe | None = None
-) -> dict[str, Any]:
+) -> runlog.RunSummary:
     """Train one network as configured, writing config.yaml, event files, metrics.jsonl, model.keras and
     summary.json; `probe` adds its scalars at every evaluation point.
 
@@ -143,26 +174,15 @@ def run(
             "bn.update_moving_stats is false: population statistics stay at their initial values (TF1's forgotten "
             "UPDATE_OPS); watch single_sample_accuracy and test accuracy"
         )
+    compile_seconds = engine.compile_training()
     log_file = runlog.RunLog(out_dir)
     try:
-        state = train_loop(engine, config, log_file, log, probe)
+        progress = train_loop(engine, config, log_file, log, probe)
         engine.model.save(out_dir / runlog.MODEL_FILE)
-        summary = {
-            "bn": config.bn.enabled,
-            "bn_impl": config.bn.impl if config.bn.enabled else None,
-            "moving_stats_updated": config.bn.enabled and config.bn.update_moving_stats,
-            "arch": config.model.arch,
-            "seed": config.seed,
-            "jit": use_jit(config),
-        }
-        summary.update(state)
-        summary["steps_per_second"] = state["steps"] / state["train_seconds"] if state["train_seconds"] else 0.0
-        if not state["interrupted"]:
-            summary.update(final_metrics(engine))
-            log_file.write(state["steps"], {runlog.TEST_ACCURACY: summary["final_test_accuracy"]})
+        summary = summarise(config, engine, progress, compile_seconds)
     finally:
         log_file.close()
-    runlog.write_json(out_dir / runlog.SUMMARY_FILE, summary)
-    if state["interrupted"]:
-        raise Interrupted(f"interrupted at step {state['steps']}: results so far are in {out_dir}")
+    summary.write(out_dir)
+    if summary.interrupted:
+        raise Interrupted(f"interrupted at step {summary.steps}: results so far are in {out_dir}")
     return summary

@@ -1,0 +1,43 @@
+"""The per-seed records of a reproduction: flat mappings such as {"seed": 0, "bn.val": 0.98, "no_bn.reach90": None},
+one per seed and scope. `reproduce` writes them, `claims` judges them, `report` prints them: every key is named
+here once, so that a rename breaks an import instead of a report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+Record = dict[str, Any]
+
+# Per network (prefixed with its name by `key`): from the run's summary and metrics.
+VAL = "val"  # final validation accuracy
+TEST = "test"  # final test accuracy
+SINGLE = "single"  # accuracy on 100 test images fed one at a time
+DIVERGED = "diverged_at_step"
+MAX_VAL = "max_val"  # the highest logged validation accuracy
+REACH = {0.8: "reach80", 0.9: "reach90"}  # the first step with validation accuracy >= the threshold
+REACH80, REACH90 = REACH[0.8], REACH[0.9]
+REACH90_TEST = "reach90_test"  # the paper's runs: the first step with test accuracy >= 90%
+DRIFT = "drift"  # the paper's runs: how far the sigmoid input's percentiles move
+
+# The inference pitfall, one trained BN net per seed (no network prefix).
+SINGLE_POPULATION = "single_population"
+FULL_POPULATION = "full_population"
+SINGLE_BATCH_STATS = "single_batch_stats"
+SINGLE_BATCH_STATS_CLASSES = "single_batch_stats_classes"
+SINGLE_BATCH_STATS_CLASS = "single_batch_stats_class"
+FULL_BATCH_STATS = "full_batch_stats"
+
+
+def key(network: str, name: str) -> str:
+    """A network's field in a flat record: key("bn", VAL) == "bn.val"."""
+    return f"{network}.{name}"
+
+
+def val_at(step: int) -> str:
+    """Validation accuracy logged at `step` (the Solutions' table columns)."""
+    return f"val@{step}"
+
+
+def flat(parts: dict[str, dict[str, Any]], seed: int) -> Record:
+    """{"bn": {VAL: .98}} -> {"seed": 0, "bn.val": .98}: one record per seed, as the rules read it."""
+    return {"seed": seed, **{key(net, name): value for net, values in parts.items() for name, value in values.items()}}
