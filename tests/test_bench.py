@@ -1,24 +1,51 @@
-"""scripts/bench.py runs and its numbers are consistent with each other (speed itself is never asserted)."""
+"""scripts/bench.py: its FLOP counts against a count by hand, and a short run on synthetic data (speed itself is
+never asserted: it is a ratio the benchmark reports, measured in one run)."""
 
 from __future__ import annotations
 
+import math
 import runpy
 from pathlib import Path
 
 import pytest
 
-BENCH = runpy.run_path(str(Path(__file__).resolve().parent.parent / "scripts" / "bench.py"), run_name="bench")
+from bn_mnist.config import load_config
+from bn_mnist.nets.models import build_model
+
+BENCH_FILE = Path(__file__).resolve().parent.parent / "scripts" / "bench.py"
 
 
-def test_benchmark_reports_every_engine_with_consistent_ratios(tiny_mnist):
-    results = BENCH["benchmark"](tiny_mnist, repeats=2, chunks={"fc": 5}, log=lambda line: None)
+@pytest.fixture(scope="module")
+def bench():
+    return runpy.run_path(str(BENCH_FILE), run_name="bench")
+
+
+def test_fc_step_flops_by_hand(bench):
+    config = load_config("fc")
+    model = build_model(config.model, config.bn, 0)
+    multiply_adds = 784 * 100 + 100 * 100 + 100 * 100 + 100 * 10
+    assert bench["step_flops"](model, 60) == 3 * 2 * multiply_adds * 60
+
+
+def test_conv_step_flops_by_hand(bench):
+    """19 3x3 convs with 4i filters, stride 2 when i % 3 == 0 ('same': the side halves, rounded up)."""
+    config = load_config("conv")
+    side, channels, multiply_adds = 28, 1, 0
+    for i in range(1, 20):
+        side = math.ceil(side / 2) if i % 3 == 0 else side
+        multiply_adds += side * side * 9 * channels * 4 * i
+        channels = 4 * i
+    multiply_adds += side * side * channels * 100 + 100 * 10
+    assert bench["step_flops"](build_model(config.model, config.bn, 0), 64) == 3 * 2 * multiply_adds * 64
+
+
+@pytest.mark.slow  # it trains eight engines
+def test_benchmark_times_every_engine_round_robin(bench, tiny_mnist):
+    results = bench["benchmark"](tiny_mnist, repeats=2, chunks={"fc": 5}, log=lambda line: None)
     rows = {(row["bn"], row["engine"]): row for row in results["results"]}
-    assert set(rows) == {(bn, engine) for bn in (True, False) for engine in BENCH["ENGINES"]}
-    assert len(results["roofline_samples"]) == 2 and results["roofline_gflops"] > 0
-    for (bn, _), row in rows.items():
-        assert len(row["samples"]) == 2 and row["min"] <= row["steps_per_second"] <= row["max"]
-        baseline = rows[(bn, "fit_default")]["steps_per_second"]
-        assert row["ratio_vs_fit_default"] == pytest.approx(row["steps_per_second"] / baseline)
-        assert row["roofline_fraction"] == pytest.approx(row["gflops"] / results["roofline_gflops"])
-        assert row["step_mflop"] == pytest.approx(3 * 2 * (784 * 100 + 100 * 100 * 2 + 100 * 10) * 60 / 1e6)
-    assert "fit_default" in BENCH["console_table"](results)
+    assert set(rows) == {(bn, engine) for bn in (True, False) for engine in bench["ENGINES"]}
+    assert len(results["roofline_samples"]) == 2 and min(results["roofline_samples"]) > 0
+    for row in rows.values():
+        assert len(row["samples"]) == 2 and min(row["samples"]) > 0
+        assert row["min"] <= row["steps_per_second"] <= row["max"]
+    assert "fit_default" in bench["console_table"](results)

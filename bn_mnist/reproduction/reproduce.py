@@ -252,21 +252,25 @@ def run(
     workers: int | None = None,
     data_dir: Path | None = None,
     log: Log = stderr_log,
+    specs: list[RunSpec] | None = None,
+    mnist: Mnist | None = None,
 ) -> dict[str, Any]:
     """Train (or reuse) every run the experiments need, judge the published claims, and write results.json,
-    report.md and the figures into out_dir.
+    report.md and the figures into out_dir. `specs` replaces the planned runs (same keys, other configs: a test's
+    short runs); `mnist` is sent to the workers instead of each loading data_dir or the cache.
 
     Raises:
-        train.Interrupted: on Ctrl-C; finished runs stay and a rerun of the same command resumes.
+        Interrupted: on Ctrl-C; finished runs stay and a rerun of the same command resumes.
     """
     started = time.perf_counter()
     out_dir.mkdir(parents=True, exist_ok=True)
-    mnist = load_mnist(data_dir, log)  # fetched and verified once, before the workers read the cache
+    data = mnist or data_dir
+    mnist = mnist or load_mnist(data_dir, log)  # fetched and verified once, before the workers read the cache
     seed_range = range(seeds)
-    specs = plan(experiments, seed_range, quick)
-    runner.run_all(specs, out_dir, log, workers or runner.default_workers(), data_dir)
-    reported = reported_experiments(experiments, seed_range, out_dir, quick)
-    reported_runs = plan(reported, seed_range, quick)
+    planned = specs or plan(experiments, seed_range, quick)
+    runner.run_all(planned, out_dir, log, workers or runner.default_workers(), data)
+    reported = experiments if specs else reported_experiments(experiments, seed_range, out_dir, quick)
+    reported_runs = specs or plan(reported, seed_range, quick)
     runs = read_runs(out_dir, reported_runs)
     records = collect(reported, seed_range, runs, out_dir, mnist)
     results = {

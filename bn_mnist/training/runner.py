@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from bn_mnist.config import Config, load_config, to_dict
-from bn_mnist.console import Log
-from bn_mnist.data import load_mnist
+from bn_mnist.console import Log, quiet
+from bn_mnist.data import Mnist, load_mnist
 from bn_mnist.errors import Interrupted, OutputError
 from bn_mnist.tf_startup import start_tensorflow
 from bn_mnist.training import runlog, trainer
@@ -93,12 +93,13 @@ def all_finished(specs: list[RunSpec], out_dir: Path) -> bool:
         return False
 
 
-def _start_worker(data_dir: Path | None, threads: int, stop) -> None:
+def _start_worker(data: Mnist | Path | None, threads: int, stop) -> None:
     """Each worker: Ctrl-C ignored except inside a run (train.run stops there and keeps what is done), TensorFlow
     limited to its share of the cores, MNIST loaded once from the cache."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     start_tensorflow(threads)
-    _worker.update(mnist=load_mnist(data_dir, log=lambda _: None), stop=stop)
+    mnist = data if isinstance(data, Mnist) else load_mnist(data, log=quiet)
+    _worker.update(mnist=mnist, stop=stop)
 
 
 def _train_one(spec: RunSpec, run_dir: Path) -> runlog.RunSummary:
@@ -128,8 +129,9 @@ def finished_line(spec: RunSpec, summary: runlog.RunSummary) -> str:
     )
 
 
-def run_all(specs: list[RunSpec], out_dir: Path, log: Log, workers: int, data_dir: Path | None = None) -> None:
-    """Make every run in specs finished in out_dir, training in parallel only those not finished yet.
+def run_all(specs: list[RunSpec], out_dir: Path, log: Log, workers: int, data: Mnist | Path | None = None) -> None:
+    """Make every run in specs finished in out_dir, training in parallel only those not finished yet. Workers
+    train on `data`: MNIST itself, or the directory (None: the cache) they load it from.
 
     Raises:
         Interrupted: on Ctrl-C, after the running runs stopped; every finished run stays on disk.
@@ -147,7 +149,7 @@ def run_all(specs: list[RunSpec], out_dir: Path, log: Log, workers: int, data_di
         workers,
         mp_context=context,
         initializer=_start_worker,
-        initargs=(data_dir, max(1, default_workers() // workers), stop),
+        initargs=(data, max(1, default_workers() // workers), stop),
     )
     started = time.perf_counter()
     try:
