@@ -1,8 +1,8 @@
 """bn-mnist: show, measure and explain what batch normalization does to training on MNIST.
 
-Where things live: `config.py` (every key and default), `data.py` (MNIST), `models.py` (the networks and where
-BN goes), `loop.py` (the compiled training engine), `train.py` / `compare.py` (what the commands run),
-`runlog.py` (output files and metric names), `plots.py`, `cli.py`. `reproduce`: `experiments.py` (the published
-runs and numbers), `runner.py` (parallel, resumable runs), `claims.py` (published claims as rules),
-`reproduce.py` (records and results.json), `reproduce_report.py` (report.md and figures), `probes.py`.
+Where things live: `cli.py` (the commands, thin), `config.py` (every key and default) with `configs/` (shipped
+experiments), `data/` (MNIST sources, verification, split), `nets/` (BN two ways, the networks), `training/`
+(the compiled engine, one run, many runs, output files), `compare.py` (BN vs no BN), `plots/` (figures),
+`reproduction/` (`bn-mnist reproduce`: the published experiments, claims and report). `console.py` and
+`tf_startup.py` keep the terminal readable; `errors.py` holds the errors a user can act on.
 """

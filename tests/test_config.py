@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from bn_mnist.config import SHIPPED_DIR as CONFIGS
@@ -172,3 +175,20 @@ def test_shipped_configs_restate_no_default():
             **{k: {**defaults.get(k, {}), **v} if isinstance(v, dict) else v for k, v in base.items()},
         }
         assert restated(own, effective_base) == [], path.name
+
+
+def test_the_readme_config_reference_is_the_schema():
+    """Every key of the schema is in the README's table with its default, and the table has no other key."""
+    import yaml
+
+    from bn_mnist.config import to_dict
+
+    def flattened(mapping: dict, prefix: str = "") -> dict:
+        items = {}
+        for key, value in mapping.items():
+            items.update(flattened(value, f"{prefix}{key}.") if isinstance(value, dict) else {prefix + key: value})
+        return items
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    table = dict(re.findall(r"^\| `([\w.]+)` \| `([^`]*)` \|", readme, flags=re.MULTILINE))
+    assert {key: yaml.safe_load(text) for key, text in table.items()} == flattened(to_dict(Config()))
