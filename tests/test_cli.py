@@ -7,6 +7,9 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
+import zipfile
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -171,3 +174,17 @@ def test_ctrl_c_keeps_finished_results(real_mnist, bn_mnist_script, tmp_path):
     summary = json.loads((out / runlog.SUMMARY_FILE).read_text())
     assert summary["interrupted"] is True and 0 < summary["steps"] < 50000
     assert runlog.read_metrics(out)[-1]["step"] <= summary["steps"]
+
+
+@pytest.mark.slow  # builds the wheel
+def test_the_wheel_ships_every_config(tmp_path):
+    """After a regular (not editable) install, `--config NAME` needs the YAML files inside the package."""
+    from bn_mnist.config import SHIPPED_DIR, shipped_configs
+
+    root = SHIPPED_DIR.parent.parent
+    command = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", str(root), "-w", str(tmp_path)]
+    subprocess.run(command, check=True, capture_output=True, timeout=600)
+    (wheel,) = tmp_path.glob("bn_mnist-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        shipped = sorted(Path(name).stem for name in archive.namelist() if name.startswith("bn_mnist/configs/"))
+    assert [name for name in shipped if name != "__init__"] == shipped_configs() and "fc" in shipped

@@ -1,12 +1,13 @@
 """The tutorial's published claims as checkable rules, and their verdicts over seeds.
 
-A rule reads one seed's record of its scope (a flat dict such as {BN_VAL: 0.98, NO_BN_REACH90: None}, built
+A rule reads one seed's record of its scope (a flat dict such as {"bn.val": 0.98, "no_bn.reach90": None}, built
 by `reproduce.py`) and says whether the claim holds for that seed. Over all seeds: PASS (every seed), FAIL (none)
 or MIXED (some, with the count).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -32,20 +33,7 @@ from bn_mnist.reproduction.records import (
     val_at,
 )
 
-# The two Lesson networks' fields that the rules read.
-BN_DRIFT = key("bn", DRIFT)
-BN_REACH90 = key("bn", REACH90)
-BN_REACH90_TEST = key("bn", REACH90_TEST)
-BN_TEST = key("bn", TEST)
-BN_VAL = key("bn", VAL)
-NO_BN_DIVERGED = key("no_bn", DIVERGED)
-NO_BN_DRIFT = key("no_bn", DRIFT)
-NO_BN_MAX_VAL = key("no_bn", MAX_VAL)
-NO_BN_REACH80 = key("no_bn", REACH80)
-NO_BN_REACH90 = key("no_bn", REACH90)
-NO_BN_REACH90_TEST = key("no_bn", REACH90_TEST)
-NO_BN_TEST = key("no_bn", TEST)
-NO_BN_VAL = key("no_bn", VAL)
+bn, no_bn = functools.partial(key, "bn"), functools.partial(key, "no_bn")  # bn(VAL) == "bn.val"
 FAILED = 0.15  # "does not learn": at most 15% (the Solutions' "most likely less than 15%")
 SHORT_NAMES = {"bn": "BN", "no_bn": "no BN", "bn_keras": "BN (keras)", "bn_nn": "BN (nn)"}
 
@@ -64,6 +52,11 @@ class Rule:
 
 def reached(step: int | None, by: int) -> bool:
     return step is not None and step <= by
+
+
+def between(step: int | None, first: int, last: int) -> bool:
+    """A threshold was reached, at a step in [first, last]."""
+    return step is not None and first <= step <= last
 
 
 def sooner(step: int | None, other: int | None) -> bool:
@@ -101,61 +94,57 @@ def lesson_said(row: LessonRow) -> list[tuple[str, Callable[[Record], bool], tup
         1: [
             (
                 "BN >= 90% by step 1,000; no BN reaches 90% between steps 1,000 and 10,000",
-                lambda r: (
-                    reached(r[BN_REACH90], 1000) and r[NO_BN_REACH90] is not None and 1000 <= r[NO_BN_REACH90] <= 10_000
-                ),
-                (BN_REACH90, NO_BN_REACH90),
+                lambda r: reached(r[bn(REACH90)], 1000) and between(r[no_bn(REACH90)], 1000, 10_000),
+                (bn(REACH90), no_bn(REACH90)),
             )
         ],
         2: [
             (
                 "BN >= 90% by step 1,000; no BN reaches 80% between steps 1,000 and 2,000",
-                lambda r: (
-                    reached(r[BN_REACH90], 1000) and r[NO_BN_REACH80] is not None and 1000 <= r[NO_BN_REACH80] <= 2000
-                ),
-                (BN_REACH90, NO_BN_REACH80),
+                lambda r: reached(r[bn(REACH90)], 1000) and between(r[no_bn(REACH80)], 1000, 2000),
+                (bn(REACH90), no_bn(REACH80)),
             )
         ],
         3: [
             (
                 "no BN reaches 80% only after step 30,000 (or never); BN >= 90% by step 3,000",
-                lambda r: not reached(r[NO_BN_REACH80], 30_000) and reached(r[BN_REACH90], 3000),
-                (NO_BN_REACH80, BN_REACH90),
+                lambda r: not reached(r[no_bn(REACH80)], 30_000) and reached(r[bn(REACH90)], 3000),
+                (no_bn(REACH80), bn(REACH90)),
             )
         ],
         4: [
             (
                 "no BN learns (validation >= 0.5 at some evaluation), then collapses to <= 0.15",
-                lambda r: r[NO_BN_MAX_VAL] >= 0.5 and r[NO_BN_VAL] <= FAILED,
-                (NO_BN_MAX_VAL, NO_BN_VAL, NO_BN_DIVERGED),
+                lambda r: r[no_bn(MAX_VAL)] >= 0.5 and r[no_bn(VAL)] <= FAILED,
+                (no_bn(MAX_VAL), no_bn(VAL), no_bn(DIVERGED)),
             )
         ],
         7: [
             (
                 "BN reaches 90% before no BN",
-                lambda r: sooner(r[BN_REACH90], r[NO_BN_REACH90]),
-                (BN_REACH90, NO_BN_REACH90),
+                lambda r: sooner(r[bn(REACH90)], r[no_bn(REACH90)]),
+                (bn(REACH90), no_bn(REACH90)),
             )
         ],
         10: [
             (
                 "BN ahead after 2,000 steps",
-                lambda r: r[BN_VAL] > r[NO_BN_VAL],
-                (BN_VAL, NO_BN_VAL),
+                lambda r: r[bn(VAL)] > r[no_bn(VAL)],
+                (bn(VAL), no_bn(VAL)),
             )
         ],
         13: [
             (
                 "BN passes 90% only late: between steps 10,000 and 50,000",
-                lambda r: r[BN_REACH90] is not None and 10_000 <= r[BN_REACH90] <= 50_000,
-                (BN_REACH90,),
+                lambda r: between(r[bn(REACH90)], 10_000, 50_000),
+                (bn(REACH90),),
             )
         ],
         16: [
             (
                 "BN reaches 90% first and ends higher",
-                lambda r: sooner(r[BN_REACH90], r[NO_BN_REACH90]) and r[BN_VAL] > r[NO_BN_VAL],
-                (BN_REACH90, NO_BN_REACH90, BN_VAL, NO_BN_VAL),
+                lambda r: sooner(r[bn(REACH90)], r[no_bn(REACH90)]) and r[bn(VAL)] > r[no_bn(VAL)],
+                (bn(REACH90), no_bn(REACH90), bn(VAL), no_bn(VAL)),
             )
         ],
     }
@@ -181,8 +170,8 @@ def conv_rules() -> list[Rule]:
             text,
             '"probably won\'t be much better than 10% (most likely less than 15%)"',
             "no BN: every logged validation accuracy < 0.15",
-            lambda r: r[NO_BN_MAX_VAL] < FAILED,
-            (NO_BN_MAX_VAL,),
+            lambda r: r[no_bn(MAX_VAL)] < FAILED,
+            (no_bn(MAX_VAL),),
         ),
         Rule(
             "conv",
@@ -259,16 +248,16 @@ def paper_rules() -> list[Rule]:
             source,
             "(a) with BN the net trains faster and reaches higher test accuracy",
             "BN reaches 90% test accuracy first and ends with higher test accuracy",
-            lambda r: sooner(r[BN_REACH90_TEST], r[NO_BN_REACH90_TEST]) and r[BN_TEST] > r[NO_BN_TEST],
-            (BN_REACH90_TEST, NO_BN_REACH90_TEST, BN_TEST, NO_BN_TEST),
+            lambda r: sooner(r[bn(REACH90_TEST)], r[no_bn(REACH90_TEST)]) and r[bn(TEST)] > r[no_bn(TEST)],
+            (bn(REACH90_TEST), no_bn(REACH90_TEST), bn(TEST), no_bn(TEST)),
         ),
         Rule(
             "paper",
             source,
             "(b, c) with BN the distribution of a sigmoid's input is much more stable",
             "drift of the 15/50/85th percentiles (mean |last 10 evaluations - first 10|) smaller with BN",
-            lambda r: r[BN_DRIFT] is not None and (r[NO_BN_DRIFT] is None or r[BN_DRIFT] < r[NO_BN_DRIFT]),
-            (BN_DRIFT, NO_BN_DRIFT),
+            lambda r: r[bn(DRIFT)] is not None and (r[no_bn(DRIFT)] is None or r[bn(DRIFT)] < r[no_bn(DRIFT)]),
+            (bn(DRIFT), no_bn(DRIFT)),
         ),  # None: the run diverged, its distribution did not stay anywhere
     ]
 
