@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from bn_mnist.config import Config, load_config, shipped_configs
+from bn_mnist.config import Config, TrainConfig, load_config, shipped_configs
 from bn_mnist.errors import BnMnistError
 from bn_mnist.reproduction import EXPERIMENTS  # names only: --help needs no TensorFlow
 from bn_mnist.tf_startup import start_tensorflow
@@ -36,7 +36,22 @@ def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def run_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Options shared by `train` and `compare`."""
+    """Options shared by `train` and `compare`; the command receives the resolved `config` (and `out`) instead of
+    the options that make it, and starts TensorFlow with the config's thread count."""
+
+    @functools.wraps(command)
+    def with_config(
+        config_name: str | None,
+        overrides: tuple[str, ...],
+        seed: int | None,
+        data_dir: Path | None,
+        bn: bool | None = None,
+        **rest: Any,
+    ) -> Any:
+        config = resolve_config(config_name, overrides, seed, data_dir, bn)
+        start_tensorflow(config.train.threads)
+        return command(config=config, **rest)
+
     options = [
         click.option(
             "--config",
@@ -63,9 +78,17 @@ def run_options(command: Callable[..., Any]) -> Callable[..., Any]:
             help="Output directory (default: a new directory under runs/).",
         ),
     ]
+    decorated = user_errors(with_config)
     for option in reversed(options):
-        command = option(command)
-    return user_errors(command)
+        decorated = option(decorated)
+    return decorated
+
+
+workers_option = click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    help="Parallel training processes (default: as many as the cores hold at train.threads each).",
+)
 
 
 def resolve_config(
@@ -89,17 +112,8 @@ def main() -> None:
 @main.command()
 @click.option("--bn/--no-bn", default=None, help="Train with or without batch normalization (config: bn.enabled).")
 @run_options
-def train(
-    bn: bool | None,
-    config_name: str | None,
-    overrides: tuple[str, ...],
-    seed: int | None,
-    data_dir: Path | None,
-    out: Path | None,
-) -> None:
+def train(config: Config, out: Path | None) -> None:
     """Train one network, with or without BN, and write its run directory."""
-    config = resolve_config(config_name, overrides, seed, data_dir, bn)
-    start_tensorflow()
     from bn_mnist.training import trainer
     from bn_mnist.training.runlog import new_run_dir
 
@@ -113,19 +127,23 @@ def train(
 
 
 @main.command()
+@click.option(
+    "--seeds",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Seeds per network, from --seed on: the table gives mean ± SD (min..max) over them.",
+)
+@workers_option
 @run_options
-def compare(
-    config_name: str | None, overrides: tuple[str, ...], seed: int | None, data_dir: Path | None, out: Path | None
-) -> None:
-    """Train the network with and without BN from the same start; plot and tabulate both."""
-    config = resolve_config(config_name, overrides, seed, data_dir)
-    start_tensorflow()
+def compare(config: Config, out: Path | None, seeds: int, workers: int | None) -> None:
+    """Train the network with and without BN from the same start, over seeds; plot and tabulate both."""
     from bn_mnist import compare as comparison
     from bn_mnist.training.runlog import new_run_dir
 
     out = out or new_run_dir(RUNS_ROOT, f"{config.name}-compare")
-    summary = comparison.run(config, out)
-    click.echo(comparison.console_table(comparison.table_rows(summary)))
+    summary = comparison.run(config, out, seeds=seeds, workers=workers)
+    click.echo(comparison.console_table(summary))
     click.echo(f"plot: {out / comparison.PLOT_FILE}  report: {out / comparison.REPORT_FILE}")
 
 
@@ -153,7 +171,8 @@ def data(data_dir: Path | None) -> None:
 @click.option(
     "--seeds",
     type=click.IntRange(min=1),
-    help="Seeds 0..N-1 per run; spreads and verdicts are over them (default: 3; 1 with --quick).",
+    help="Seeds 0..N-1 for every run (default: 10 for the conv runs, the 2,000-step rows and the pitfall, 5 for "
+    "the 50,000-step runs; 1 with --quick). Spreads and verdicts are over them.",
 )
 @click.option(
     "--out",
@@ -165,7 +184,7 @@ def data(data_dir: Path | None) -> None:
     is_flag=True,
     help="A smoke run: the Lesson's 50,000-batch rows run 5,000 batches, one seed unless --seeds.",
 )
-@click.option("--workers", type=click.IntRange(min=1), help="Parallel training processes (default: one per core).")
+@workers_option
 @click.option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -176,16 +195,11 @@ def reproduce(
     experiment: str, seeds: int | None, out: Path | None, quick: bool, workers: int | None, data_dir: Path | None
 ) -> None:
     """Rerun the tutorial's published experiments over seeds; report ours next to theirs, with a verdict per claim."""
-    start_tensorflow()
+    start_tensorflow(TrainConfig.threads)  # the main process evaluates the pitfall's models as the workers train
     from bn_mnist.reproduction import reproduce as reproduction
-    from bn_mnist.reproduction.claims import count_verdicts
+    from bn_mnist.reproduction.claims import headline
 
     out = out or RUNS_ROOT / ("reproduce-quick" if quick else "reproduce")
     experiments = EXPERIMENTS if experiment == "all" else (experiment,)
-    seeds = seeds or (1 if quick else 3)  # a smoke run needs one seed; spreads and MIXED verdicts need several
     results = reproduction.run(experiments, seeds, out, quick, workers, data_dir)
-    counts = count_verdicts(results["verdicts"])
-    click.echo(
-        f"{len(results['verdicts'])} rules: {counts['PASS']} PASS, {counts['MIXED']} MIXED, "
-        f"{counts['FAIL']} FAIL{' (--quick run)' if quick else ''}; report: {out / reproduction.REPORT_FILE}"
-    )
+    click.echo(f"{headline(results)}{' (--quick run)' if quick else ''}; report: {out / reproduction.REPORT_FILE}")

@@ -45,6 +45,7 @@ def _one_of(key: str, value: str, choices: tuple[str, ...]) -> None:
 @dataclass(frozen=True)
 class DataConfig:
     dir: str | None = None  # a directory with mnist.npz or the IDX files; None: cache, then download
+    binarize: bool = False  # pixels > 0.5 become 1, the rest 0: the BN paper's "28x28 binary image" input
 
 
 @dataclass(frozen=True)
@@ -53,11 +54,14 @@ class ModelConfig:
     activation: str = "relu"  # the Solutions net uses ReLU; the Lesson also tries sigmoid
     weight_init: str = "glorot_uniform"  # tf.layers' default, what the Solutions' high-level net got
     init_std: float = 0.05  # std of normal/truncated_normal init: the Lesson's "good" 0.05 or "bad" 5.0
+    dense_init: str | None = None  # the dense layers' init if it differs (Solutions' tf.nn net); None: weight_init
 
     def __post_init__(self) -> None:
         _one_of("model.arch", self.arch, ARCHS)
         _one_of("model.activation", self.activation, ACTIVATIONS)
         _one_of("model.weight_init", self.weight_init, INITS)
+        if self.dense_init is not None:
+            _one_of("model.dense_init", self.dense_init, INITS)
         _require(self.init_std > 0, "model.init_std", self.init_std, "a positive number")
 
 
@@ -123,10 +127,13 @@ class TrainConfig:
     loss: str = "sigmoid_cross_entropy"  # Solutions: sigmoid on one-hot labels; Lesson: softmax
     eval_every: int = 100  # validation on all 5,000 images, inference mode
     log_every: int = 25  # training loss/accuracy (mean over the steps since the last log)
-    jit: str | bool = "auto"  # XLA: on, off, or auto (on for fc, off for conv: measured, see README)
+    jit: str | bool = "auto"  # XLA: on, off, or auto (on for fc, off for conv: measured, see docs/speed.md)
+    threads: int = 1  # TensorFlow's intra- and inter-op threads. Thread count changes round-off, and the conv net
+    # amplifies it: one value everywhere makes train, compare and reproduce give the same numbers; parallelism
+    # comes from training several runs at once (the runner), not from threads within one.
 
     def __post_init__(self) -> None:
-        for key in ("steps", "batch_size", "eval_every", "log_every"):
+        for key in ("steps", "batch_size", "eval_every", "log_every", "threads"):
             value = getattr(self, key)
             _require(value > 0, f"train.{key}", value, "a positive integer")
         _require(self.batch_size <= 5000, "train.batch_size", self.batch_size, "at most 5000")

@@ -20,6 +20,7 @@ INFO = re.compile(r"^I\d{4} ")  # absl's informational lines: "I0000 00:00:... p
 BANNERS = ("WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",)
 CONTINUATIONS = ("To enable the following instructions:",)  # the second line of an informational message
 NO_DRIVER = "Could not find cuda drivers on your machine"
+_started = False  # whether this process's TensorFlow runtime has been initialised here
 CUINIT_FAILED = "failed call to cuInit"
 
 
@@ -54,16 +55,24 @@ def filtered_stderr() -> Iterator[None]:
                 print(line, file=sys.stderr)
 
 
-def start_tensorflow(threads: int | None = None) -> None:
-    """Import TensorFlow and initialise its devices quietly, with `threads` intra- and inter-op threads when given
-    (they can only be set before the first op); a no-op once TensorFlow has started."""
-    if "tensorflow" in sys.modules:
-        return
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's own warnings and infos, once it has started
-    with filtered_stderr():
-        import tensorflow as tf
+def start_tensorflow(threads: int | None = None) -> int | None:
+    """Import TensorFlow and initialise its runtime quietly, with `threads` intra- and inter-op threads when given.
 
-        if threads is not None:
-            tf.config.threading.set_intra_op_parallelism_threads(threads)
-            tf.config.threading.set_inter_op_parallelism_threads(threads)
-        tf.constant(0).numpy()  # the first op initialises the devices (and tries CUDA)
+    Threads can only be set before the runtime starts: a later call with another count changes nothing.
+    Returns the intra-op thread count the runtime has (0: TensorFlow's default).
+    """
+    global _started
+    if not _started:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's own warnings and infos, once started
+        with filtered_stderr():
+            import tensorflow as tf
+
+            if threads is not None:
+                with contextlib.suppress(RuntimeError):  # the runtime was started elsewhere: it keeps its threads
+                    tf.config.threading.set_intra_op_parallelism_threads(threads)
+                    tf.config.threading.set_inter_op_parallelism_threads(threads)
+            tf.constant(0).numpy()  # the first op initialises the runtime and its devices (and tries CUDA)
+        _started = True
+    import tensorflow as tf
+
+    return tf.config.threading.get_intra_op_parallelism_threads()

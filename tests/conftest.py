@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bn_mnist.tf_startup import start_tensorflow
 
-start_tensorflow()
+start_tensorflow(1)  # the schema default (train.threads): in-process runs match the CLI
 
 import numpy as np
 import pytest

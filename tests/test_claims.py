@@ -1,33 +1,15 @@
-"""Published claims as rules: verdicts over seeds, tolerances, and rules that fail when the numbers are wrong."""
+"""The tutorial's claims over synthetic records: which become numbers and which properties, how repeated rows are
+counted once, and checks that fail when the numbers are wrong."""
 
 from __future__ import annotations
 
-import pytest
-
+from bn_mnist import stats
 from bn_mnist.reproduction import claims
 from bn_mnist.reproduction.experiments import LESSON
 
 
-@pytest.mark.parametrize(
-    ("holds", "expected"),
-    [([True, True, True], "PASS"), ([False, False], "FAIL"), ([True, False, True], "MIXED (2/3)"), ([True], "PASS")],
-)
-def test_verdict(holds, expected):
-    assert claims.verdict(holds) == expected
-
-
-def test_final_rule_for_a_run_that_failed_and_for_one_that_learned():
-    failed = claims.final_rule("s", "src", "no_bn", "val", 0.0986, "validation accuracy")
-    assert failed.holds({"no_bn.val": 0.1135}) and not failed.holds({"no_bn.val": 0.2})
-    learned = claims.final_rule("s", "src", "bn", "val", 0.9832, "validation accuracy")
-    assert learned.holds({"bn.val": 0.9650}) and not learned.holds({"bn.val": 0.9600})
-    slow = claims.final_rule("s", "src", "bn", "val", 0.7946, "validation accuracy")  # below 0.9: 0.05 either way
-    assert slow.holds({"bn.val": 0.8400}) and not slow.holds({"bn.val": 0.8500})
-    assert not learned.holds({"bn.val": None})
-
-
-def lesson_record(bn_val, no_bn_val, bn_reach90=500, no_bn_reach90=None, diverged=None):
-    record = {"seed": 0}
+def lesson_record(seed, bn_val, no_bn_val, bn_reach90=500, no_bn_reach90=None, no_bn_max=None):
+    record = {"seed": seed}
     for net, val, reach90 in (("bn", bn_val, bn_reach90), ("no_bn", no_bn_val, no_bn_reach90)):
         record.update(
             {
@@ -35,45 +17,72 @@ def lesson_record(bn_val, no_bn_val, bn_reach90=500, no_bn_reach90=None, diverge
                 f"{net}.test": val,
                 f"{net}.reach80": reach90,
                 f"{net}.reach90": reach90,
+                f"{net}.reach95": reach90,
                 f"{net}.diverged_at_step": None,
                 f"{net}.max_val": val,
+                f"{net}.val_last3": val,
                 f"{net}.single": None,
             }
         )
-    record["no_bn.diverged_at_step"] = diverged
+    if no_bn_max is not None:
+        record["no_bn.max_val"] = no_bn_max
     return record
 
 
-def verdicts_of(judged, scope):
-    return {v["rule"]: v["verdict"] for v in judged if v["scope"] == scope}
+def test_a_published_failure_is_a_property_and_a_learned_run_a_number():
+    assert isinstance(claims.published("s", "src", "no BN: final", "no_bn.val", 0.0986), claims.Remark)
+    assert isinstance(claims.published("s", "src", "BN: final", "bn.val", 0.9832), claims.Number)
 
 
-def test_judge_reads_each_rows_records_and_counts_seeds():
-    good = {**lesson_record(0.98, 0.0958, diverged=1234), "no_bn.max_val": 0.96}
-    collapsed = lesson_record(0.0986, 0.0958, bn_reach90=None, diverged=800)  # no BN never learned
-    judged = claims.judge({"lesson-4": [good, good, collapsed], "lesson-17": [good, good, collapsed]})
-    row4, row17 = verdicts_of(judged, "lesson-4"), verdicts_of(judged, "lesson-17")
-    assert row4 == {
-        "no BN: final validation accuracy <= 0.15": "PASS",
-        "BN: final validation accuracy within 0.02 of 0.9844": "MIXED (2/3)",
-        "no BN learns (validation >= 0.5 at some evaluation), then collapses to <= 0.15": "MIXED (2/3)",
+def test_about_means_half_to_twice():
+    assert claims.about(250, 500) and claims.about(1000, 500)
+    assert not claims.about(249, 500) and not claims.about(1001, 500) and not claims.about(None, 500)
+
+
+def test_rows_4_and_5_crash_remark_over_seeds():
+    """Rows 4/5 share runs: their repeated remarks and failed numbers are one claim each."""
+    crashed = lesson_record(0, 0.985, 0.0958, no_bn_max=0.96)
+    never = lesson_record(1, 0.984, 0.0958, no_bn_max=0.0958)
+    judged = claims.judge({"lesson/good-lr1-relu": [crashed, crashed, never]})
+    crash = next(r for r in judged["remarks"] if r["rule"] == "no BN reaches >= 0.5, then ends <= 0.15")
+    assert (crash["k"], crash["n"], crash["verdict"], crash["source"]) == (2, 3, stats.USUALLY, "Lesson rows 4 and 5")
+    failed = [r for r in judged["remarks"] if r["rule"] == "no BN: final validation accuracy <= 0.15"]
+    assert len(failed) == 1 and failed[0]["verdict"] == stats.ALWAYS and failed[0]["source"] == "Lesson rows 4, 5"
+    bn_finals = [n for n in judged["numbers"] if n["what"] == "BN: final validation accuracy"]
+    assert [n["published"] for n in bn_finals] == [0.9844, 0.9840]  # two published draws, one distribution each
+
+
+def test_rows_13_and_17_are_one_experiment_with_two_published_outcomes():
+    seeds = [
+        lesson_record(s, v, 0.1135, bn_reach90=30_000 if v > 0.9 else None)
+        for s, v in enumerate((0.93, 0.10, 0.80, 0.10, 0.92))
+    ]
+    judged = claims.judge({"lesson/bad-lr1-relu": seeds})
+    learns = next(r for r in judged["remarks"] if r["source"] == "Lesson rows 13 and 17")
+    assert (learns["k"], learns["n"], learns["verdict"]) == (3, 5, stats.USUALLY)
+    assert not [n for n in judged["numbers"] if n["source"] == "Lesson row 17" and n["what"].startswith("BN")]
+    late = next(r for r in judged["remarks"] if "30,000" in r["rule"])
+    assert late["holds"] == [True, False, False, False, True]
+
+
+def test_a_published_number_is_judged_against_our_seeds():
+    seeds = [lesson_record(s, v, 0.97) for s, v in enumerate((0.980, 0.982, 0.984, 0.979, 0.983))]
+    judged = claims.judge({"lesson/good-lr0.01-relu": seeds})
+    bn_val = next(n for n in judged["numbers"] if n["what"] == "BN: final validation accuracy")
+    assert bn_val["published"] == 0.9832 and bn_val["verdict"] == stats.TYPICAL and bn_val["n"] == 5
+    assert bn_val["values"] == {
+        "bn.val": [0.980, 0.982, 0.984, 0.979, 0.983],
+        "bn.val_last3": [0.980, 0.982, 0.984, 0.979, 0.983],
     }
-    assert row17 == {
-        "no BN: final validation accuracy <= 0.15": "PASS",  # both published <= 0.15 in row 17
-        "BN: final validation accuracy <= 0.15": "MIXED (1/3)",
-    }
-    numbers = next(v["numbers"] for v in judged if v["scope"] == "lesson-4" and "collapses" in v["rule"])
-    assert numbers == {
-        "no_bn.max_val": [0.96, 0.96, 0.0958],
-        "no_bn.val": [0.0958] * 3,
-        "no_bn.diverged_at_step": [1234, 1234, 800],
-    }
+    far = claims.judge({"lesson/good-lr0.01-relu": [lesson_record(s, 0.90 + s / 1000, 0.97) for s in range(5)]})
+    assert (
+        next(n for n in far["numbers"] if n["what"] == "BN: final validation accuracy")["verdict"]
+        == stats.NOT_REPRODUCED
+    )
 
 
-def test_every_rule_is_judged_only_where_its_scope_has_records():
-    judged = claims.judge({"lesson-1": [lesson_record(0.98, 0.97, bn_reach90=500, no_bn_reach90=3000)]})
-    assert {v["scope"] for v in judged} == {"lesson-1"} and all(v["verdict"] == "PASS" for v in judged)
-    late = claims.judge({"lesson-1": [lesson_record(0.98, 0.97, bn_reach90=1500, no_bn_reach90=3000)]})
-    assert [v["verdict"] for v in late] == ["PASS", "PASS", "FAIL"]  # BN must pass 90% by step 1,000
-    scopes = {rule.scope for rule in claims.all_rules()}
-    assert scopes == {"conv", "pitfall", "paper", *(f"lesson-{row.row}" for row in LESSON)}
+def test_claims_cover_every_lesson_setting_and_only_scopes_with_records_are_judged():
+    scopes = {claim.scope for claim in claims.all_claims()}
+    assert scopes == {"conv", "pitfall", "paper", *(f"lesson/{row.setting}" for row in LESSON)}
+    judged = claims.judge({"lesson/good-lr0.01-relu": [lesson_record(0, 0.98, 0.97, 500, 3000)]})
+    assert {c["scope"] for c in judged["numbers"] + judged["remarks"]} == {"lesson/good-lr0.01-relu"}

@@ -85,7 +85,7 @@ def test_the_same_command_works_once_the_data_dir_exists(real_mnist, tmp_path, m
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     assert "mnist: read from my data #2 (checksum ok)" in result.output
-    config = (tmp_path / "r1" / ("" if command == "train" else "bn") / runlog.CONFIG_FILE).read_text()
+    config = (tmp_path / "r1" / ("" if command == "train" else "bn-seed0") / runlog.CONFIG_FILE).read_text()
     assert "dir: 'my data #2'" in config
 
 
@@ -124,7 +124,7 @@ def test_console_script_compare_from_elsewhere_with_a_clean_console(real_mnist, 
     result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600, check=False)
     assert result.returncode == 0, result.stderr
     assert "final validation accuracy" in result.stdout and (out / "convergence.png").is_file()
-    assert "model:\n  arch: conv" in (out / "bn" / runlog.CONFIG_FILE).read_text()
+    assert "model:\n  arch: conv" in (out / "bn-seed0" / runlog.CONFIG_FILE).read_text()
     assert not [line for line in result.stderr.splitlines() if any(word in line for word in TF_CHATTER)]
     assert result.stderr.splitlines()[0].startswith("mnist: cache ")
 

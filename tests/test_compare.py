@@ -1,37 +1,75 @@
-"""`compare` outputs on synthetic data: both runs, the same start, summary, report and a real PNG."""
+"""`compare` on synthetic data, two seeds through the parallel runner: every run, the same start per seed, the
+summary, the table over seeds, the report and a real PNG."""
 
 from __future__ import annotations
 
+import statistics
+
 import matplotlib.image
 import numpy as np
+import pytest
 
 from bn_mnist import compare
 from bn_mnist.training import runlog
 
 
-def test_compare_writes_both_runs_plot_summary_and_report(tiny_mnist, tiny_fc_config, tmp_path):
-    summary = compare.run(tiny_fc_config, tmp_path, tiny_mnist, log=lambda _: None)
-    assert compare.CompareSummary.read(tmp_path) == summary
-    assert summary.runs["bn"].bn is True and summary.runs["no_bn"].bn is False
-    for key in runlog.ARMS:
-        assert (tmp_path / key / runlog.METRICS_FILE).is_file() and list((tmp_path / key).glob("events.out.tfevents.*"))
-    for threshold, steps in summary.steps_to_accuracy.items():
-        for key in runlog.ARMS:  # null, or the first logged step at or above the threshold
-            accuracies = {
-                r["step"]: r[runlog.VAL_ACCURACY]
-                for r in runlog.read_metrics(tmp_path / key)
-                if runlog.VAL_ACCURACY in r
-            }
-            reached = [step for step, acc in sorted(accuracies.items()) if acc >= float(threshold)]
-            assert steps[key] == (reached[0] if reached else None)
+@pytest.fixture(scope="module")
+def two_seeds(tiny_mnist, tmp_path_factory):
+    from bn_mnist.config import load_config
 
-    image = matplotlib.image.imread(tmp_path / compare.PLOT_FILE)
-    assert (tmp_path / compare.PLOT_FILE).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    config = load_config("fc", ("train.steps=40", "train.eval_every=20", "train.log_every=10", "seed=3"))
+    out = tmp_path_factory.mktemp("compare")
+    return out, compare.run(config, out, tiny_mnist, log=lambda _: None, seeds=2)
+
+
+@pytest.mark.slow  # spawned worker processes
+def test_compare_over_two_seeds_writes_every_run_and_the_summary(two_seeds):
+    out, summary = two_seeds
+    assert compare.CompareSummary.read(out) == summary and summary.seeds == [3, 4]
+    for arm in runlog.ARMS:
+        assert [run.seed for run in summary.runs[arm]] == [3, 4]
+        assert [run.bn for run in summary.runs[arm]] == [arm == "bn"] * 2
+        for seed in summary.seeds:
+            run_dir = out / compare.run_key(arm, seed)
+            assert (run_dir / runlog.METRICS_FILE).is_file() and list(run_dir.glob("events.out.tfevents.*"))
+            accuracies = runlog.series(runlog.read_metrics(run_dir), runlog.VAL_ACCURACY)
+            for threshold, steps in summary.steps_to_accuracy.items():
+                reached = [s for s, a in zip(*accuracies) if a >= float(threshold)]
+                assert steps[arm][seed - 3] == (reached[0] if reached else None)
+
+
+@pytest.mark.slow
+def test_the_table_gives_mean_sd_and_range_over_seeds(two_seeds):
+    _, summary = two_seeds
+    rows = {row[0]: row[1:] for row in compare.table_rows(summary)}
+    finals = [run.final_val_accuracy for run in summary.runs["bn"]]
+    mean, sd = statistics.fmean(finals), statistics.stdev(finals)
+    assert rows["final validation accuracy"][0] == f"{mean:.4f} ± {sd:.4f} ({min(finals):.4f}..{max(finals):.4f})"
+    steps = summary.steps_to_accuracy["0.5"]["bn"]
+    assert rows["first step with val. accuracy >= 50%"][0] == " / ".join("-" if s is None else str(s) for s in steps)
+    assert "over 2 seeds" in compare.console_table(summary)
+
+
+@pytest.mark.slow
+def test_the_figure_and_report(two_seeds):
+    out, _ = two_seeds
+    assert (out / compare.PLOT_FILE).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    image = matplotlib.image.imread(out / compare.PLOT_FILE)
     assert image.shape[0] > 300 and image.shape[1] > 800 and image[..., :3].std() > 0.05  # a drawn figure
     blue = np.all(np.abs(image[..., :3] - matplotlib.colors.to_rgb("tab:blue")) < 0.05, axis=-1).sum()
     orange = np.all(np.abs(image[..., :3] - matplotlib.colors.to_rgb("tab:orange")) < 0.05, axis=-1).sum()
-    assert blue > 200 and orange > 200  # both curves are on it
+    assert blue > 200 and orange > 200  # both networks are on it
+    report = (out / compare.REPORT_FILE).read_text()
+    assert (
+        f"![convergence]({compare.PLOT_FILE})" in report and "Executed with: 1 intra-op / 1 inter-op threads" in report
+    )
+    assert "| final validation accuracy | " in report and "`bn-seed4/`" in report
 
-    report = (tmp_path / compare.REPORT_FILE).read_text()
-    assert f"![convergence]({compare.PLOT_FILE})" in report
-    assert f"| final validation accuracy | {summary.runs['bn'].final_val_accuracy:.4f} |" in report
+
+def test_one_seed_is_labelled_a_sample():
+    run = runlog.RunSummary(
+        True, "keras", True, "fc", 0, True, 40, 1.0, 40.0, None, False, 0.9, final_val_accuracy=0.91
+    )
+    summary = compare.CompareSummary("fc", [0], {"bn": [run], "no_bn": [run]}, {"0.5": {"bn": [20], "no_bn": [None]}})
+    table = compare.console_table(summary)
+    assert "one sample; see --seeds" in table and "0.9100" in table and "± " not in table

@@ -7,14 +7,16 @@ import dataclasses
 from bn_mnist.config import load_config
 from bn_mnist.reproduction import EXPERIMENTS
 from bn_mnist.reproduction.experiments import (
-    CONV,
     LESSON,
     LESSON_STEPS,
     QUICK_LESSON_STEPS,
     SHORT_STEPS,
     conv_config,
     lesson_config,
+    paper_config,
     plan,
+    roundoff_config,
+    seed_counts,
 )
 
 
@@ -51,15 +53,33 @@ def test_bad_weights_and_steps_follow_the_row():
     assert (short.train.steps, short.train.eval_every) == (SHORT_STEPS, 50)
 
 
-def test_plan_runs_each_setting_once_and_the_slowest_first():
-    specs = plan(EXPERIMENTS, range(3), quick=False)
-    assert len(specs) == 3 * len(CONV) + 15 * 2 * 3  # pitfall and paper reuse Lesson runs
+def test_default_plan_seeds_and_each_run_once_slowest_first():
+    counts = seed_counts(None, quick=False)
+    assert counts == {"conv": 10, "short": 10, "long": 5} and seed_counts(None, quick=True) == dict.fromkeys(counts, 1)
+    specs = plan(EXPERIMENTS, counts, quick=False)
+    conv, roundoff, long_settings, short_settings = 3 * 10, 3, 12, 3
+    assert len(specs) == conv + roundoff + long_settings * 2 * 5 + short_settings * 2 * 10 + 2 * 5  # + paper
     assert len({spec.key for spec in specs}) == len(specs)
-    assert all(spec.config.model.arch == "conv" for spec in specs[: 3 * len(CONV)])
+    assert all(spec.config.model.arch == "conv" for spec in specs[: conv + roundoff])
     assert sorted(spec.key for spec in specs if spec.probe) == sorted(
-        f"lesson/good-lr0.01-sigmoid/{net}-seed{seed}" for net in ("bn", "no_bn") for seed in range(3)
+        f"paper/{net}-seed{seed}" for net in ("bn", "no_bn") for seed in range(5)
     )
-    assert {spec.key for spec in plan(("pitfall",), range(2), quick=True)} == {
+    assert {spec.key for spec in plan(("pitfall",), seed_counts(2, quick=True), quick=True)} == {
         "lesson/good-lr0.01-relu-2k/bn-seed0",
         "lesson/good-lr0.01-relu-2k/bn-seed1",
     }
+
+
+def test_the_paper_runs_follow_the_paper():
+    config = paper_config("no_bn", seed=1, quick=False)
+    assert (config.model.arch, config.model.activation, config.data.binarize) == ("fc", "sigmoid", True)
+    assert (config.train.batch_size, config.train.steps, config.train.optimizer) == (60, 50_000, "sgd")
+    assert config.train.learning_rate == 0.1 and config.bn.enabled is False and config.seed == 1
+
+
+def test_the_roundoff_runs_differ_from_the_conv_runs_in_threads_only():
+    assert roundoff_config(2) == dataclasses.replace(
+        conv_config("bn_keras", 2),
+        name="conv-roundoff",
+        train=dataclasses.replace(conv_config("bn_keras", 2).train, threads=2),
+    )

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from bn_mnist.reproduction import claims, reproduce
-from bn_mnist.reproduction.experiments import plan
+from bn_mnist.reproduction.experiments import plan, seed_counts
 from bn_mnist.training import runlog
 
 SHORT = {"steps": 40, "eval_every": 2, "log_every": 2}  # 20 evaluations after step 0: the paper's drift windows
@@ -20,32 +20,35 @@ def short_plan():
         dataclasses.replace(
             spec, config=dataclasses.replace(spec.config, train=dataclasses.replace(spec.config.train, **SHORT))
         )
-        for spec in plan(("pitfall", "paper"), range(1), quick=True)
+        for spec in plan(("pitfall", "paper"), seed_counts(2, quick=True), quick=True)
     ]
 
 
 @pytest.mark.slow  # a spawned worker process imports TensorFlow
 def test_reproduce_run_on_a_small_plan(tiny_mnist, tmp_path):
     lines = []
-    results = reproduce.run(
-        ("pitfall", "paper"), 1, tmp_path, workers=1, log=lines.append, specs=short_plan(), mnist=tiny_mnist
-    )
-    assert "0 of 3 runs already finished" in lines[0]
+    results = reproduce.run(("pitfall", "paper"), 2, tmp_path, log=lines.append, specs=short_plan(), mnist=tiny_mnist)
+    assert "0 of 6 runs already finished" in lines[0]
     on_disk = json.loads((tmp_path / reproduce.RESULTS_FILE).read_text())
-    assert on_disk["verdicts"] == json.loads(json.dumps(results["verdicts"]))
-    assert {v["scope"] for v in results["verdicts"]} == {"pitfall", "paper"}
-    assert len(results["verdicts"]) == len(claims.pitfall_rules()) + len(claims.paper_rules())
-    assert results["meta"]["runs"] == 3 and set(results["figures"]) == {"paper"}
+    assert on_disk["numbers"] == json.loads(json.dumps(results["numbers"]))
+    assert {c["scope"] for c in results["numbers"] + results["remarks"]} == {"pitfall", "paper"}
+    assert len(results["numbers"]) == 3 and len(results["remarks"]) == 2 + len(claims.paper_claims())
+    for number in on_disk["numbers"]:
+        assert {"published", "percentile", "interval", "mean", "sd", "n", "verdict"} <= set(number)
+        assert number["n"] == 2 and number["verdict"] in claims.NUMBER_VERDICTS
+    for remark in on_disk["remarks"]:
+        assert {"fraction", "wilson_95", "verdict"} <= set(remark) and remark["n"] == 2
+    assert results["meta"]["runs"] == 6 and set(results["figures"]) == {"paper"}
     for spec in short_plan():
         summary = runlog.RunSummary.read(tmp_path / spec.key)
-        assert summary.steps == SHORT["steps"] and not summary.interrupted
-    paper = results["records"]["paper"][0]
-    bn_run = runlog.RunSummary.read(tmp_path / "lesson" / "good-lr0.01-sigmoid" / "bn-seed0")
+        assert summary.steps == SHORT["steps"] and not summary.interrupted and summary.execution.intra_op_threads == 1
+    paper = results["records"]["paper"][1]
+    bn_run = runlog.RunSummary.read(tmp_path / "paper" / "bn-seed1")
     assert paper["bn.test"] == bn_run.final_test_accuracy and paper["bn.drift"] is not None
     report = (tmp_path / reproduce.REPORT_FILE).read_text()
     assert "## Lesson: the inference pitfall" in report and "](paper.png)" in report
     assert (tmp_path / "paper.png").read_bytes()[:4] == b"\x89PNG"
 
     again = []
-    reproduce.run(("pitfall", "paper"), 1, tmp_path, workers=1, log=again.append, specs=short_plan(), mnist=tiny_mnist)
-    assert "3 of 3 runs already finished" in again[0]
+    reproduce.run(("pitfall", "paper"), 2, tmp_path, log=again.append, specs=short_plan(), mnist=tiny_mnist)
+    assert "6 of 6 runs already finished" in again[0]

@@ -6,6 +6,7 @@ SHA-256, so no source can slip a truncated or altered data set into a run.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import hashlib
 from dataclasses import dataclass
@@ -129,6 +130,13 @@ def split(arrays: sources.Arrays) -> Mnist:
         val_y=y[:VALIDATION_SIZE],
         test_x=images(arrays["x_test"]),
         test_y=arrays["y_test"].astype(np.int32),
+    )
+
+
+def binarized(mnist: Mnist) -> Mnist:
+    """Pixels > 0.5 become 1, the rest 0 (the BN paper's "28x28 binary image" input)."""
+    return dataclasses.replace(
+        mnist, **{name: (getattr(mnist, name) > 0.5).astype(np.float32) for name in ("train_x", "val_x", "test_x")}
     )
 
 

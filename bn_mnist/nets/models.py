@@ -19,12 +19,16 @@ CONV_LAYERS = 19  # the Solutions code builds 19 (its text says 20)
 CONV_DENSE_UNITS = 100
 
 
-def kernel_initializer(model: ModelConfig, seed: int, index: int) -> keras.initializers.Initializer:
-    """A fresh initializer per layer, seeded by (run seed, layer index) so both networks draw the same kernels."""
+def kernel_initializer(
+    model: ModelConfig, seed: int, index: int, dense: bool = False
+) -> keras.initializers.Initializer:
+    """A fresh initializer per layer, seeded by (run seed, layer index) so both networks draw the same kernels;
+    a dense layer follows `model.dense_init` when it is set."""
     layer_seed = seed * 1000 + index
-    if model.weight_init == "normal":
+    init = model.dense_init if dense and model.dense_init is not None else model.weight_init
+    if init == "normal":
         return keras.initializers.RandomNormal(stddev=model.init_std, seed=layer_seed)
-    if model.weight_init == "truncated_normal":
+    if init == "truncated_normal":
         return keras.initializers.TruncatedNormal(stddev=model.init_std, seed=layer_seed)
     return keras.initializers.GlorotUniform(seed=layer_seed)
 
@@ -52,7 +56,10 @@ def normalize_and_activate(x, bn: BNConfig, activation: str, name: str, weights=
 def hidden_dense(x, units: int, model: ModelConfig, bn: BNConfig, seed: int, index: int, weights=None):
     """Dense -> BN -> activation (or another order); the bias is dropped under BN, whose beta replaces it."""
     x = keras.layers.Dense(
-        units, use_bias=has_bias(bn), kernel_initializer=kernel_initializer(model, seed, index), name=f"dense{index}"
+        units,
+        use_bias=has_bias(bn),
+        kernel_initializer=kernel_initializer(model, seed, index, dense=True),
+        name=f"dense{index}",
     )(x)
     return normalize_and_activate(x, bn, model.activation, f"dense{index}", weights)
 
@@ -85,7 +92,9 @@ def build_model(model: ModelConfig, bn: BNConfig, seed: int) -> keras.Model:
             x = conv_block(x, index, model, bn, seed, weights)  # (B, 4, 4, 76) after the 19th
         x = keras.layers.Flatten(name="flatten")(x)
         x = hidden_dense(x, CONV_DENSE_UNITS, model, bn, seed, CONV_LAYERS + 1, weights)
-    logits = keras.layers.Dense(10, kernel_initializer=kernel_initializer(model, seed, 99), name="logits")(x)
+    logits = keras.layers.Dense(10, kernel_initializer=kernel_initializer(model, seed, 99, dense=True), name="logits")(
+        x
+    )
     name = f"{model.arch}_{'bn' if bn.enabled else 'no_bn'}"
     return keras.Model(images if weights is None else [images, weights], logits, name=name)
 

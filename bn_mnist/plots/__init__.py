@@ -1,5 +1,5 @@
 """Figures as PNG files (matplotlib's Agg backend: no screen needed): `convergence` for one comparison,
-`seed_bands` for curves over seeds."""
+`seed_curves` for curves over seeds."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ matplotlib.use("Agg")  # files only: works without a screen
 import matplotlib.pyplot as plt
 
 
-def save(figure: plt.Figure, path: Path) -> Path:
-    """Write `figure` as a PNG at `path` and free it."""
-    figure.tight_layout()
+def save(figure: plt.Figure, path: Path, rect: tuple[float, float, float, float] = (0, 0, 1, 1)) -> Path:
+    """Write `figure` as a PNG at `path` (its axes laid out within `rect`) and free it."""
+    figure.tight_layout(rect=rect)
     figure.savefig(path, dpi=100)
     plt.close(figure)
     return path

@@ -1,46 +1,57 @@
-"""The convergence plot of one comparison: validation accuracy and training loss against step, per network."""
+"""The convergence plot of one comparison: validation accuracy and training loss against step, per network, every
+seed thin and the median bold; with one seed, the first steps reaching 50% and 90% are marked."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import matplotlib.pyplot as plt
 
 from bn_mnist.plots import save
+from bn_mnist.plots.seed_curves import SEEDS_NOTE, Curve, draw_seeds
 from bn_mnist.training import runlog
 
 MARKED_THRESHOLDS = (0.5, 0.9)
-COLORS = {runlog.ARMS["bn"]: "tab:blue", runlog.ARMS["no_bn"]: "tab:orange"}
+COLORS = ("tab:blue", "tab:orange")  # runlog.ARMS order: with BN, without
 
 
-def plot_convergence(runs: dict[str, list[dict[str, Any]]], path: Path, title: str) -> Path:
-    """Write a PNG of validation accuracy (steps reaching 50%/90% marked) and training loss per run."""
-    figure, (acc_axis, loss_axis) = plt.subplots(1, 2, figsize=(11, 4.2))
-    for label, records in runs.items():
-        color = COLORS.get(label)
-        steps, accuracy = runlog.series(records, runlog.VAL_ACCURACY)
-        acc_axis.plot(steps, accuracy, label=label, color=color)
-        for threshold in MARKED_THRESHOLDS:
-            step = runlog.first_step_reaching(records, threshold)
-            if step is not None:
-                value = accuracy[steps.index(step)]
-                acc_axis.plot([step], [value], "o", color=color, markersize=6)
-                acc_axis.annotate(
-                    f">={threshold:.0%} at step {step}",
-                    (step, value),
-                    textcoords="offset points",
-                    xytext=(6, -14),
-                    fontsize=8,
-                    color=color,
-                )
-        loss_axis.plot(*runlog.series(records, runlog.TRAIN_LOSS), label=label, color=color)
+def mark_thresholds(axis: plt.Axes, curve: Curve, color: str) -> None:
+    """Mark the first step at or above each threshold on a single run's curve."""
+    for threshold in MARKED_THRESHOLDS:
+        step, value = next(((s, v) for s, v in zip(curve["step"], curve["value"]) if v >= threshold), (None, None))
+        if step is not None:
+            axis.plot([step], [value], "o", color=color, markersize=6)
+            axis.annotate(
+                f">={threshold:.0%} at step {step}",
+                (step, value),
+                textcoords="offset points",
+                xytext=(6, -14),
+                fontsize=8,
+                color=color,
+            )
+
+
+def plot_convergence(accuracy: dict[str, list[Curve]], loss: dict[str, list[Curve]], path: Path, title: str) -> Path:
+    """Write a PNG of validation accuracy and training loss, one colour per network (labels in ARMS order)."""
+    figure, (acc_axis, loss_axis) = plt.subplots(1, 2, figsize=(11, 4.6))
+    draw_seeds(acc_axis, accuracy, COLORS)
+    draw_seeds(loss_axis, loss, COLORS)
+    for curves, color in zip(accuracy.values(), COLORS):
+        if len(curves) == 1:
+            mark_thresholds(acc_axis, curves[0], color)
     acc_axis.set(
         title="Validation Accuracy During Training", xlabel="training step", ylabel="validation accuracy", ylim=(0, 1)
     )
     loss_axis.set(title="Training Loss", xlabel="training step", ylabel="training loss (log scale)", yscale="log")
     for axis in (acc_axis, loss_axis):
         axis.grid(True, alpha=0.4)
-        axis.legend(loc="best")
-    figure.suptitle(title)
+        axis.legend(loc="best", fontsize=8)
+    seeds = max(len(curves) for curves in accuracy.values())
+    figure.suptitle(title + (f"\n{SEEDS_NOTE}" if seeds > 1 else ""))
     return save(figure, path)
+
+
+def curves_of(records: list[dict], name: str) -> Curve:
+    """One metric of one run's metrics.jsonl records as a curve."""
+    steps, values = runlog.series(records, name)
+    return {"step": steps, "value": values}

@@ -13,9 +13,11 @@ VAL = "val"  # final validation accuracy
 TEST = "test"  # final test accuracy
 SINGLE = "single"  # accuracy on 100 test images fed one at a time
 DIVERGED = "diverged_at_step"
+VAL_LAST = "val_last3"  # the mean of the last LAST_K logged validation accuracies: the endpoint alone is noisy
+LAST_K = 3
 MAX_VAL = "max_val"  # the highest logged validation accuracy
-REACH = {0.8: "reach80", 0.9: "reach90"}  # the first step with validation accuracy >= the threshold
-REACH80, REACH90 = REACH[0.8], REACH[0.9]
+REACH = {0.8: "reach80", 0.9: "reach90", 0.95: "reach95"}  # the first step with validation accuracy >= it
+REACH80, REACH90, REACH95 = REACH[0.8], REACH[0.9], REACH[0.95]
 REACH90_TEST = "reach90_test"  # the paper's runs: the first step with test accuracy >= 90%
 DRIFT = "drift"  # the paper's runs: how far the sigmoid input's percentiles move
 

@@ -7,7 +7,7 @@ results.json; `figures.py` and `report.py` make the figures and report.md from r
 
 from __future__ import annotations
 
-import math
+import dataclasses
 import platform
 import statistics
 import time
@@ -18,28 +18,30 @@ from typing import Any, NamedTuple
 import keras
 import numpy as np
 
+from bn_mnist import stats
 from bn_mnist.console import Log, stderr_log
 from bn_mnist.data import Mnist, load_mnist
 from bn_mnist.reproduction import EXPERIMENTS, claims, figures, probes, records, report
 from bn_mnist.reproduction.experiments import (
     CONV,
     CONV_STEPS,
-    LESSON,
     NETWORKS,
-    PAPER_ROW,
     PITFALL_IMAGES,
     PITFALL_ROW,
     QUICK_LESSON_STEPS,
+    ROUNDOFF,
     RunSpec,
+    lesson_settings,
     plan,
+    row_seeds,
     run_key,
+    seed_counts,
 )
 from bn_mnist.reproduction.records import Record
 from bn_mnist.training import runlog, runner
 
 RESULTS_FILE = "results.json"
 REPORT_FILE = "report.md"
-DRIFT_WINDOW = 10  # evaluations averaged at each end of a run (5,000 steps in a 50,000-step run)
 
 
 class RunFiles(NamedTuple):
@@ -64,6 +66,7 @@ def run_record(run: RunFiles) -> Record:
         records.TEST: summary.final_test_accuracy,
         records.SINGLE: summary.single_sample_accuracy,
         records.DIVERGED: summary.diverged_at_step,
+        records.VAL_LAST: statistics.fmean(runlog.series(metrics, runlog.VAL_ACCURACY)[1][-records.LAST_K :]),
         records.MAX_VAL: max(runlog.series(metrics, runlog.VAL_ACCURACY)[1]),
         **{name: runlog.first_step_reaching(metrics, threshold) for threshold, name in records.REACH.items()},
     }
@@ -82,18 +85,20 @@ def conv_records(runs: dict[str, RunFiles], seeds: range) -> list[Record]:
             run = runs[run_key("conv", row.key, seed)]
             at = dict(zip(*curve(run).values()))
             parts[row.key] = {**run_record(run), **{records.val_at(step): at.get(step) for step in CONV_STEPS}}
+        if run_key("conv", ROUNDOFF, seed) in runs:  # the same seed with 2 threads
+            parts[ROUNDOFF] = run_record(runs[run_key("conv", ROUNDOFF, seed)])
         seed_records.append(records.flat(parts, seed))
     return seed_records
 
 
-def lesson_records(runs: dict[str, RunFiles], seeds: range) -> dict[str, list[dict[str, Any]]]:
-    """One scope per published row; repeated rows read the same runs (another row, the same setting)."""
+def lesson_records(runs: dict[str, RunFiles], counts: dict[str, int]) -> dict[str, list[Record]]:
+    """One scope per Lesson setting ("lesson/<setting>"); rows that repeat a setting read the same records."""
     return {
-        f"lesson-{row.row}": [
-            records.flat({net: run_record(runs[run_key(f"lesson/{row.setting}", net, seed)]) for net in NETWORKS}, seed)
-            for seed in seeds
+        f"lesson/{setting}": [
+            records.flat({net: run_record(runs[run_key(f"lesson/{setting}", net, seed)]) for net in NETWORKS}, seed)
+            for seed in row_seeds(row, counts)
         ]
-        for row in LESSON
+        for setting, row in lesson_settings().items()
     }
 
 
@@ -138,58 +143,32 @@ def pitfall_records(out_dir: Path, seeds: range, mnist: Mnist) -> list[dict[str,
     ]
 
 
-def drift(run: RunFiles) -> float | None:
-    """How far the sigmoid's input distribution moves while the network trains: the mean over the 15/50/85th
-    percentiles of |mean of the last DRIFT_WINDOW evaluations - mean of the first DRIFT_WINDOW after step 0|.
-    Window means, not max - min: evaluation-to-evaluation jitter is not the shift the paper shows. None when
-    the run diverged."""
-    shifts = []
-    for percentile in probes.PERCENTILES:
-        values = curve(run, probes.percentile_tag(percentile))["value"][1:]
-        if any(v is None for v in values):
-            return None
-        shifts.append(abs(statistics.fmean(values[-DRIFT_WINDOW:]) - statistics.fmean(values[:DRIFT_WINDOW])))
-    return statistics.fmean(shifts)
-
-
 def paper_records(runs: dict[str, RunFiles], seeds: range) -> list[Record]:
     seed_records = []
     for seed in seeds:
         parts = {}
         for net in NETWORKS:
-            run = runs[run_key(f"lesson/{PAPER_ROW.setting}", net, seed)]
+            run = runs[run_key("paper", net, seed)]
+            drifts = runlog.series(run.metrics, probes.DRIFT)[1]
             parts[net] = {
                 records.TEST: run.summary.final_test_accuracy,
-                records.DRIFT: drift(run),
+                records.DRIFT: runlog.finite_or_none(drifts[-1]) if drifts else None,
                 records.REACH90_TEST: runlog.first_step_reaching(run.metrics, 0.9, runlog.TEST_ACCURACY),
             }
         seed_records.append(records.flat(parts, seed))
     return seed_records
 
 
-def spread_over_seeds(values: list[Any]) -> dict[str, Any] | None:
-    """mean, std, min, max and n of the numbers among values (None for a diverged value is skipped)."""
-    numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)]
-    if not numbers:
-        return None
-    return {
-        "mean": statistics.fmean(numbers),
-        "std": statistics.pstdev(numbers),
-        "min": min(numbers),
-        "max": max(numbers),
-        "n": len(numbers),
-    }
-
-
 def scope_statistics(seed_records: list[Record]) -> dict[str, Any]:
-    return {
-        key: spread_over_seeds([record[key] for record in seed_records]) for key in seed_records[0] if key != "seed"
-    }
+    """Mean, sample SD, min..max and n of every numeric field over the seeds (None where no seed has a number)."""
+    keys = {key: None for record in seed_records for key in record if key != "seed"}  # some only in the first seeds
+    spreads = {key: stats.spread(record.get(key) for record in seed_records) for key in keys}
+    return {key: None if spread is None else dataclasses.asdict(spread) for key, spread in spreads.items()}
 
 
 def curves(specs: list[RunSpec], runs: dict[str, RunFiles]) -> dict[str, dict[str, list]]:
     """Validation curves of every run (and, for the paper's runs, test accuracy and percentiles)."""
-    probed = [runlog.TEST_ACCURACY, *map(probes.percentile_tag, probes.PERCENTILES)]
+    probed = [runlog.TEST_ACCURACY, probes.DRIFT, *map(probes.percentile_tag, probes.PERCENTILES)]
     result = {}
     for spec in specs:
         run = runs[spec.key]
@@ -198,18 +177,18 @@ def curves(specs: list[RunSpec], runs: dict[str, RunFiles]) -> dict[str, dict[st
 
 
 def collect(
-    experiments: tuple[str, ...], seeds: range, runs: dict[str, RunFiles], out_dir: Path, mnist: Mnist
-) -> dict[str, list]:
+    experiments: tuple[str, ...], counts: dict[str, int], runs: dict[str, RunFiles], out_dir: Path, mnist: Mnist
+) -> dict[str, list[Record]]:
     """Per-scope records of every selected experiment (all their runs are finished)."""
     scopes: dict[str, list[Record]] = {}
     if "conv" in experiments:
-        scopes["conv"] = conv_records(runs, seeds)
+        scopes["conv"] = conv_records(runs, range(counts["conv"]))
     if "lesson" in experiments:
-        scopes.update(lesson_records(runs, seeds))
+        scopes.update(lesson_records(runs, counts))
     if "pitfall" in experiments:
-        scopes["pitfall"] = pitfall_records(out_dir, seeds, mnist)
+        scopes["pitfall"] = pitfall_records(out_dir, row_seeds(PITFALL_ROW, counts), mnist)
     if "paper" in experiments:
-        scopes["paper"] = paper_records(runs, seeds)
+        scopes["paper"] = paper_records(runs, range(counts["long"]))
     return scopes
 
 
@@ -232,21 +211,28 @@ def software() -> dict[str, str]:
     }
 
 
-def reported_experiments(asked: tuple[str, ...], seeds: range, out_dir: Path, quick: bool) -> tuple[str, ...]:
+def execution_of(runs: dict[str, RunFiles]) -> dict[str, Any] | None:
+    """The execution settings of the runs (the runner gives every run the same), as recorded by the first."""
+    execution = next(iter(runs.values())).summary.execution if runs else None
+    return dataclasses.asdict(execution) if execution else None
+
+
+def reported_experiments(asked: tuple[str, ...], counts: dict[str, int], out_dir: Path, quick: bool) -> tuple[str, ...]:
     """The experiments asked for, and every other one already complete in out_dir: `reproduce conv` after
     `reproduce lesson` reports both."""
-    return tuple(e for e in EXPERIMENTS if e in asked or runner.all_finished(plan((e,), seeds, quick), out_dir))
+    return tuple(e for e in EXPERIMENTS if e in asked or runner.all_finished(plan((e,), counts, quick), out_dir))
 
 
-def command_line(experiments: tuple[str, ...], seeds: int, out_dir: Path, quick: bool) -> str:
+def command_line(experiments: tuple[str, ...], seeds: int | None, out_dir: Path, quick: bool) -> str:
     """The command that (re)creates these results."""
     selected = "all" if experiments == EXPERIMENTS else " ".join(experiments)
-    return f"bn-mnist reproduce {selected} --seeds {seeds} --out {out_dir}" + (" --quick" if quick else "")
+    options = (f" --seeds {seeds}" if seeds else "") + f" --out {out_dir}" + (" --quick" if quick else "")
+    return f"bn-mnist reproduce {selected}{options}"
 
 
 def run(
     experiments: tuple[str, ...],
-    seeds: int,
+    seeds: int | None,
     out_dir: Path,
     quick: bool = False,
     workers: int | None = None,
@@ -257,37 +243,39 @@ def run(
 ) -> dict[str, Any]:
     """Train (or reuse) every run the experiments need, judge the published claims, and write results.json,
     report.md and the figures into out_dir. `specs` replaces the planned runs (same keys, other configs: a test's
-    short runs); `mnist` is sent to the workers instead of each loading data_dir or the cache.
+    short runs); `mnist` replaces the data of data_dir or the cache.
 
     Raises:
         Interrupted: on Ctrl-C; finished runs stay and a rerun of the same command resumes.
     """
     started = time.perf_counter()
     out_dir.mkdir(parents=True, exist_ok=True)
-    data = mnist or data_dir
-    mnist = mnist or load_mnist(data_dir, log)  # fetched and verified once, before the workers read the cache
-    seed_range = range(seeds)
-    planned = specs or plan(experiments, seed_range, quick)
-    runner.run_all(planned, out_dir, log, workers or runner.default_workers(), data)
-    reported = experiments if specs else reported_experiments(experiments, seed_range, out_dir, quick)
-    reported_runs = specs or plan(reported, seed_range, quick)
+    mnist = mnist or load_mnist(data_dir, log)  # verified once; the workers get it from here
+    counts = seed_counts(seeds, quick)
+    planned = specs or plan(experiments, counts, quick)
+    runner.run_all(planned, out_dir, mnist, log, workers)
+    reported = experiments if specs else reported_experiments(experiments, counts, out_dir, quick)
+    reported_runs = specs or plan(reported, counts, quick)
     runs = read_runs(out_dir, reported_runs)
-    records = collect(reported, seed_range, runs, out_dir, mnist)
+    scopes = collect(reported, counts, runs, out_dir, mnist)
+    judged = claims.judge(scopes)
     results = {
         "meta": {
             "experiments": list(reported),
-            "seeds": list(seed_range),
+            "seeds": counts,
             "quick": quick,
             "quick_lesson_steps": QUICK_LESSON_STEPS if quick else None,
             "runs": len(reported_runs),
             "train_seconds": sum(run.summary.train_seconds for run in runs.values()),
             "command": command_line(experiments, seeds, out_dir, quick),
             "software": software(),
+            "execution": execution_of(runs),
             "wall_seconds": None,
         },
-        "records": records,
-        "statistics": {scope: scope_statistics(seed_records) for scope, seed_records in records.items()},
-        "verdicts": claims.judge(records),
+        "records": scopes,
+        "statistics": {scope: scope_statistics(seed_records) for scope, seed_records in scopes.items()},
+        **judged,
+        "counts": claims.count_verdicts(judged),
         "curves": curves(reported_runs, runs),
     }
     results["figures"] = figures.figures(results, out_dir)

@@ -16,6 +16,7 @@ from typing import Any
 import tensorflow as tf
 
 from bn_mnist.errors import OutputError
+from bn_mnist.training.execution import Execution
 
 TRAIN_LOSS = "train/loss"
 TRAIN_ACCURACY = "train/accuracy"
@@ -53,10 +54,18 @@ class RunSummary:
     final_val_accuracy: float | None = None
     final_test_accuracy: float | None = None
     single_sample_accuracy: float | None = None  # test images 0..99 fed one at a time, inference mode
+    execution: Execution | None = None  # the settings that change the numbers (None: a run from before they were kept)
 
     @classmethod
     def read(cls, run_dir: Path) -> RunSummary:
-        return cls(**read_json(run_dir / SUMMARY_FILE))
+        return cls.from_dict(read_json(run_dir / SUMMARY_FILE))
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> RunSummary:
+        execution = raw.get("execution")
+        if execution is not None:
+            execution = Execution(**{**execution, "cpu_flags": tuple(execution["cpu_flags"])})
+        return cls(**{**raw, "execution": execution})
 
     def write(self, run_dir: Path) -> None:
         write_json(run_dir / SUMMARY_FILE, dataclasses.asdict(self))

@@ -7,23 +7,19 @@ cores (measured before this module was written), because one small network canno
 from __future__ import annotations
 
 import concurrent.futures
-import gc
 import multiprocessing
 import os
 import shutil
-import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from bn_mnist.config import Config, load_config, to_dict
-from bn_mnist.console import Log, quiet
-from bn_mnist.data import Mnist, load_mnist
+from bn_mnist.console import Log
+from bn_mnist.data import Mnist
 from bn_mnist.errors import Interrupted, OutputError
-from bn_mnist.tf_startup import start_tensorflow
-from bn_mnist.training import runlog, trainer
+from bn_mnist.training import runlog, trainer, worker
 
 
 @dataclass(frozen=True)
@@ -36,11 +32,7 @@ class RunSpec:
     probe: Callable[[], trainer.Probe] | None = None
 
 
-LOG_FILE = "train.log"  # a run's progress lines (workers do not print them: many runs would interleave)
-_worker: dict[str, Any] = {}  # a worker process's MNIST and the parent's stop event
-
-
-def default_workers() -> int:
+def cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
@@ -93,32 +85,6 @@ def all_finished(specs: list[RunSpec], out_dir: Path) -> bool:
         return False
 
 
-def _start_worker(data: Mnist | Path | None, threads: int, stop) -> None:
-    """Each worker: Ctrl-C ignored except inside a run (train.run stops there and keeps what is done), TensorFlow
-    limited to its share of the cores, MNIST loaded once from the cache."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    start_tensorflow(threads)
-    mnist = data if isinstance(data, Mnist) else load_mnist(data, log=quiet)
-    _worker.update(mnist=mnist, stop=stop)
-
-
-def _train_one(spec: RunSpec, run_dir: Path) -> runlog.RunSummary:
-    if _worker["stop"].is_set():  # queued before Ctrl-C: do not start
-        raise Interrupted("not started")
-
-    def log(line: str) -> None:
-        with open(run_dir / LOG_FILE, "a", encoding="utf-8") as file:
-            file.write(line + "\n")
-
-    try:
-        return trainer.run(spec.config, run_dir, _worker["mnist"], log, spec.probe() if spec.probe else None)
-    finally:
-        # A finished Engine is a reference cycle (tf.functions of its own methods) holding MNIST on the device;
-        # collect it now. With this and engine.py's data-as-arguments, RSS stays at 1.40 GB over 6 Engines; before,
-        # it grew ~190 MB per run (2.17 GB after 6; 11.9 GB peak in a full reproduction).
-        gc.collect()
-
-
 def finished_line(spec: RunSpec, summary: runlog.RunSummary) -> str:
     """One line per finished run for the console."""
     diverged = summary.diverged_at_step
@@ -129,9 +95,15 @@ def finished_line(spec: RunSpec, summary: runlog.RunSummary) -> str:
     )
 
 
-def run_all(specs: list[RunSpec], out_dir: Path, log: Log, workers: int, data: Mnist | Path | None = None) -> None:
-    """Make every run in specs finished in out_dir, training in parallel only those not finished yet. Workers
-    train on `data`: MNIST itself, or the directory (None: the cache) they load it from.
+def progress(done: int, total: int, elapsed: float) -> str:
+    """'3/10, 42 s, about 98 s left': runs done, time so far, and the time left at the rate so far."""
+    left = elapsed / done * (total - done)
+    return f"{done}/{total}, {elapsed:,.0f} s" + (f", about {left:,.0f} s left" if done < total else "")
+
+
+def run_all(specs: list[RunSpec], out_dir: Path, mnist: Mnist, log: Log, workers: int | None = None) -> None:
+    """Make every run in specs finished in out_dir, training in parallel worker processes only those not finished
+    yet (default: as many workers as the cores hold runs of their thread count).
 
     Raises:
         Interrupted: on Ctrl-C, after the running runs stopped; every finished run stays on disk.
@@ -141,31 +113,47 @@ def run_all(specs: list[RunSpec], out_dir: Path, log: Log, workers: int, data: M
     log(f"{len(specs) - len(todo)} of {len(specs)} runs already finished in {out_dir}")
     if not todo:
         return
-    workers = min(workers, len(todo))
-    log(f"training {len(todo)} runs in {workers} worker process(es); each run's progress is in its {LOG_FILE}")
+    groups: dict[int, list[RunSpec]] = {}  # a worker process has one thread count: one pool per count
+    for spec in todo:
+        groups.setdefault(spec.config.train.threads, []).append(spec)
+    for threads, group in groups.items():
+        train_in_pool(group, threads, out_dir, mnist, log, workers, summaries)
+
+
+def train_in_pool(
+    todo: list[RunSpec],
+    threads: int,
+    out_dir: Path,
+    mnist: Mnist,
+    log: Log,
+    workers: int | None,
+    summaries: dict[str, runlog.RunSummary | None],
+) -> None:
+    """Train `todo` (runs of one thread count) in worker processes, recording each summary as it finishes."""
+    workers = min(workers or max(1, cores() // threads), len(todo))  # default: the cores, fully used
+    log(
+        f"training {len(todo)} runs in {workers} worker process(es) of {threads} thread(s); each run's progress "
+        f"is in its {worker.LOG_FILE}"
+    )
     context = multiprocessing.get_context("spawn")  # a fresh TensorFlow per worker; fork would copy a live runtime
     stop = context.Event()
     pool = concurrent.futures.ProcessPoolExecutor(
-        workers,
-        mp_context=context,
-        initializer=_start_worker,
-        initargs=(data, max(1, default_workers() // workers), stop),
+        workers, mp_context=context, initializer=worker.start, initargs=(mnist, threads, stop)
     )
     started = time.perf_counter()
     try:
-        futures = {pool.submit(_train_one, spec, out_dir / spec.key): spec for spec in todo}
+        futures = {pool.submit(worker.train_one, spec.config, spec.probe, out_dir / spec.key): spec for spec in todo}
         for done, future in enumerate(concurrent.futures.as_completed(futures), start=1):
             spec = futures[future]
-            summaries[spec.key] = future.result()
-            elapsed = time.perf_counter() - started
-            log(f"[{done}/{len(todo)}, {elapsed:,.0f} s] {finished_line(spec, summaries[spec.key])}")
+            summaries[spec.key] = summary = future.result()
+            log(f"[{progress(done, len(todo), time.perf_counter() - started)}] {finished_line(spec, summary)}")
     except BaseException as error:
         stop.set()
         pool.shutdown(wait=True, cancel_futures=True)  # running runs got the Ctrl-C too and stop at their next chunk
         if isinstance(error, (KeyboardInterrupt, Interrupted)):
             finished = sum(summary is not None for summary in summaries.values())
             raise Interrupted(
-                f"interrupted: {finished} of {len(specs)} runs are finished in {out_dir}; "
+                f"interrupted: {finished} of {len(summaries)} runs are finished in {out_dir}; "
                 "run the same command again to resume"
             ) from None
         raise

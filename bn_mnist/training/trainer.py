@@ -24,9 +24,11 @@ import tensorflow as tf
 from bn_mnist.config import Config, save_config
 from bn_mnist.console import Log, stderr_log
 from bn_mnist.data import Mnist, load_mnist
+from bn_mnist.data.mnist import binarized
 from bn_mnist.errors import Interrupted
 from bn_mnist.nets.models import build_model
-from bn_mnist.training import runlog
+from bn_mnist.tf_startup import start_tensorflow
+from bn_mnist.training import execution, runlog
 from bn_mnist.training.engine import Engine, use_jit
 
 SINGLE_SAMPLES = 100  # the Solutions' "accuracy on 100 samples": test images 0..99, one at a time
@@ -148,6 +150,7 @@ def summarise(config: Config, engine: Engine, progress: Progress, compile_second
         interrupted=progress.interrupted,
         final_train_accuracy=progress.train_accuracy,
         compile_seconds=compile_seconds,
+        execution=execution.current(use_jit(config)),
         **final,
     )
 
@@ -163,6 +166,13 @@ def run(
     """
     runlog.refuse_used_out_dir(Path(out_dir))
     mnist = mnist or load_mnist(config.data.dir, log)  # bad input fails here, before anything is written
+    mnist = binarized(mnist) if config.data.binarize else mnist
+    threads = start_tensorflow(config.train.threads)
+    if threads != config.train.threads:
+        log(
+            f"TensorFlow already runs with {threads or 'its default'} threads here (train.threads is "
+            f"{config.train.threads}): the numbers are those of that setting (summary.json: execution)"
+        )
     out_dir = runlog.claim_out_dir(Path(out_dir))
     save_config(config, out_dir / runlog.CONFIG_FILE)
     make_deterministic(config.seed)
