@@ -22,9 +22,10 @@ def curve_values(curve: Curve) -> list[float]:
     return [np.nan if v is None else v for v in curve["value"]]
 
 
-def seed_matrix(curves: list[Curve]) -> tuple[np.ndarray, np.ndarray]:
-    """Steps of the longest curve and a (seeds, steps) array; a run that stopped early is held at its last value."""
-    steps = max((c["step"] for c in curves), key=len)
+def seed_matrix(curves: list[Curve], steps: list[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """A (seeds, steps) array over `steps` (default: the longest curve's); a run that stopped early (diverged) is
+    held at its last value, which is how it scores from then on."""
+    steps = steps or max((c["step"] for c in curves), key=len)
     rows = []
     for c in curves:
         values = curve_values(c)
@@ -33,9 +34,10 @@ def seed_matrix(curves: list[Curve]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def draw_seeds(axis: plt.Axes, series: dict[str, list[Curve]], colors: tuple[str, ...] = COLORS) -> None:
-    """Each label's seeds thin and their median bold, in one colour per label."""
+    """Each label's seeds thin and their median bold, in one colour per label, all over the longest run's steps."""
+    longest = max((c["step"] for curves in series.values() for c in curves), key=len)
     for (label, curves), color in zip(series.items(), colors):
-        steps, values = seed_matrix(curves)
+        steps, values = seed_matrix(curves, longest)
         if len(curves) > 1:
             for row in values:
                 axis.plot(steps, row, color=color, linewidth=0.7, alpha=0.35)

@@ -67,7 +67,7 @@ def last_step(curves: list[Curve]) -> int:
 def lesson_panel(results: Results, setting: str, seeds: int) -> tuple[dict[str, list[Curve]], dict[str, Points]]:
     """Every seed of both networks, and the published final validation accuracies of every row of the setting."""
     series = {NETWORK_LABELS[net]: seed_curves(results, f"lesson/{setting}", net, seeds) for net in NETWORKS}
-    end = last_step(next(iter(series.values())))
+    end = last_step([c for curves in series.values() for c in curves])
     rows = [row for row in LESSON if row.setting == setting]
     published = {NETWORK_LABELS[net]: ([end] * len(rows), [getattr(row, net)[0] for row in rows]) for net in NETWORKS}
     return series, published
@@ -76,7 +76,7 @@ def lesson_panel(results: Results, setting: str, seeds: int) -> tuple[dict[str, 
 def conv_figure(results: Results, out_dir: Path, quick: str) -> str:
     seeds = results["meta"]["seeds"]["conv"]
     series = {row.label: seed_curves(results, "conv", row.key, seeds) for row in CONV}
-    end = last_step(next(iter(series.values())))
+    end = last_step([c for curves in series.values() for c in curves])
     published = {row.label: ([s + 1 for s in CONV_STEPS] + [end], [*row.curve, row.val]) for row in CONV}
     title = f"Solutions conv net{quick} (published points drawn after k + 1 steps, as the tutorial evaluated)"
     return plot_seed_curves(series, out_dir / "conv.png", title, published).name
