@@ -48,7 +48,9 @@ def run_options(command: Callable[..., Any]) -> Callable[..., Any]:
         bn: bool | None = None,
         **rest: Any,
     ) -> Any:
-        config = resolve_config(config_name, overrides, seed, data_dir, bn)
+        # The dedicated flags set typed values (never re-read as YAML), after the file and the --set overrides.
+        flags = {"seed": seed, "data.dir": None if data_dir is None else str(data_dir.expanduser()), "bn.enabled": bn}
+        config = load_config(config_name, overrides, {key: value for key, value in flags.items() if value is not None})
         start_tensorflow(config.train.threads)
         return command(config=config, **rest)
 
@@ -89,18 +91,6 @@ workers_option = click.option(
     type=click.IntRange(min=1),
     help="Parallel training processes (default: as many as the cores hold at train.threads each).",
 )
-
-
-def resolve_config(
-    config_name: str | None,
-    overrides: tuple[str, ...],
-    seed: int | None,
-    data_dir: Path | None,
-    bn: bool | None = None,
-) -> Config:
-    """Config file + --set overrides + the dedicated flags, which set typed values (never re-read as YAML)."""
-    flags = {"seed": seed, "data.dir": None if data_dir is None else str(data_dir.expanduser()), "bn.enabled": bn}
-    return load_config(config_name, overrides, {key: value for key, value in flags.items() if value is not None})
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -173,7 +173,11 @@ def run(
         {arm: [RunSummary.read(out_dir / run_key(arm, s)) for s in seed_list] for arm in ARMS},
         {str(t): {arm: [runlog.first_step_reaching(r, t) for r in records[arm]] for arm in ARMS} for t in THRESHOLDS},
     )
-    title = f"{config.name}: {config.model.arch} net, {config.model.activation}, lr {config.train.learning_rate}"
+    seeds_text = f"seed {seed_list[0]}, one sample" if seeds == 1 else f"seeds {seed_list[0]}..{seed_list[-1]}"
+    title = (
+        f"{config.name}: {config.model.arch} net, {config.model.activation}, lr {config.train.learning_rate} "
+        f"({seeds_text})"
+    )
     plot_convergence(
         {ARMS[arm]: [curves_of(r, runlog.VAL_ACCURACY) for r in records[arm]] for arm in ARMS},
         {ARMS[arm]: [curves_of(r, runlog.TRAIN_LOSS) for r in records[arm]] for arm in ARMS},

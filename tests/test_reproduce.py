@@ -73,8 +73,9 @@ def test_final_accuracy_claims_read_the_run_files(quick):
     assert results["meta"]["quick"] is True and results["meta"]["experiments"] == list(EXPERIMENTS)
     checked = 0
     for claim in results["numbers"] + results["remarks"]:
-        if not (FINAL.search(claim.get("what", claim.get("rule", ""))) and claim["scope"] != "paper"):
-            continue
+        text = claim.get("what") or claim["rule"]
+        if not FINAL.search(text) or claim["scope"] == "paper" or ("rule" in claim and not text.endswith("<= 0.15")):
+            continue  # numbers and "did not learn" properties on a final accuracy
         (name, values), *_ = claim["values"].items()
         network, field = name.split(".")
         for seed, value in enumerate(values):

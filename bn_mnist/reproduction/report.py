@@ -91,18 +91,39 @@ def opening(results: Results) -> list[str]:
 
     counts = results["counts"]
     typical = counts["numbers"][stats.TYPICAL]
+    experiments = len(results["records"])
     lines = [
+        f"{experiments} experiments (distinct settings; repeated rows and every claim about the same runs share "
+        f"them) in {results['meta']['runs']} runs. "
         f"Of {len(numbers)} published numbers, **{typical} are typical** of what this tool gets (inside our 90% "
         "prediction interval for one run). "
         f"**Lucky** (better than we expect of one run, within our range): {named(stats.LUCKY)}. "
         f"**Unlucky**: {named(stats.UNLUCKY)}. **Not reproduced** (outside our range): {named(stats.NOT_REPRODUCED)}.",
         "",
-        f"Of {len(remarks)} remarks of the text, "
-        + ", ".join(f"{n} hold {word.lower()}" for word, n in counts["remarks"].items())
-        + " over our seeds (lists below).",
+        remarks_sentence(remarks, counts["remarks"]),
         "",
     ]
     return lines + roundoff_sentence(results)
+
+
+def remarks_sentence(remarks: list[dict[str, Any]], counts: dict[str, int]) -> str:
+    """How many remarks hold for every, most, some and no seeds, naming those that do not hold for most."""
+    shares = {
+        stats.ALWAYS: "every seed",
+        stats.USUALLY: "most seeds",
+        stats.SOMETIMES: "some seeds (at most half)",
+        stats.NEVER: "no seed",
+    }
+    held = ", ".join(f"{counts[word]} hold for {share}" for word, share in shares.items())
+    rare = [
+        f"{r['source']}: {r['rule']} ({r['k']}/{r['n']})"
+        for r in remarks
+        if r["verdict"] in (stats.SOMETIMES, stats.NEVER)
+    ]
+    return (
+        f"Of {len(remarks)} remarks of the text (and published runs that did not learn), {held}. "
+        f"**Rarely or never here**: {'; '.join(rare) or 'none'}."
+    )
 
 
 def roundoff_sentence(results: Results) -> list[str]:
