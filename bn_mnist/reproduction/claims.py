@@ -123,6 +123,13 @@ def lesson_numbers(row: LessonRow) -> list[Number | Remark]:
     ]
 
 
+def joined(first: str, second: str) -> str:
+    """Two sources as one: "Lesson row 4" and "Lesson row 5" -> "Lesson rows 4, 5"; others joined by "; "."""
+    if first.startswith("Lesson row") and second.startswith("Lesson row "):
+        return first.replace(" row ", " rows ") + f", {second.split()[-1]}"
+    return f"{first}; {second}"
+
+
 def merged(claims: list[Number | Remark]) -> list[Number | Remark]:
     """Claims with one remark per (scope, rule): rows that repeat a setting and both printed a failed run make one
     property claim about the same runs, with both sources."""
@@ -133,9 +140,7 @@ def merged(claims: list[Number | Remark]) -> list[Number | Remark]:
             i = index[(claim.scope, claim.rule)]
             first = out[i]
             out[i] = dataclasses.replace(
-                first,
-                source=first.source.replace(" row ", " rows ") + f", {claim.source.split()[-1]}",
-                said=f"{first.said}; {claim.said}",
+                first, source=joined(first.source, claim.source), said=f"{first.said}; {claim.said}"
             )
             continue
         if isinstance(claim, Remark):
