@@ -164,13 +164,13 @@ def run(
     runlog.refuse_used_out_dir(Path(out_dir))
     mnist = mnist or load_mnist(config.data.dir, log)  # bad input fails here, before anything is written
     out_dir = runlog.claim_out_dir(Path(out_dir))
-    runner.run_all(plan(config, seeds), out_dir, mnist, log, workers)
+    summaries = runner.run_all(plan(config, seeds), out_dir, mnist, log, workers)
     seed_list = list(range(config.seed, config.seed + seeds))
     records = {arm: [runlog.read_metrics(out_dir / run_key(arm, s)) for s in seed_list] for arm in ARMS}
     summary = CompareSummary(
         config.name,
         seed_list,
-        {arm: [RunSummary.read(out_dir / run_key(arm, s)) for s in seed_list] for arm in ARMS},
+        {arm: [summaries[run_key(arm, s)] for s in seed_list] for arm in ARMS},
         {str(t): {arm: [runlog.first_step_reaching(r, t) for r in records[arm]] for arm in ARMS} for t in THRESHOLDS},
     )
     seeds_text = f"seed {seed_list[0]}, one sample" if seeds == 1 else f"seeds {seed_list[0]}..{seed_list[-1]}"

@@ -61,13 +61,14 @@ def read_runs(out_dir: Path, specs: list[RunSpec]) -> dict[str, RunFiles]:
 def run_record(run: RunFiles) -> Record:
     """What the rules and tables need from one finished run."""
     summary, metrics = run
+    accuracies = runlog.series(metrics, runlog.VAL_ACCURACY)[1]
     return {
         records.VAL: summary.final_val_accuracy,
         records.TEST: summary.final_test_accuracy,
         records.SINGLE: summary.single_sample_accuracy,
         records.DIVERGED: summary.diverged_at_step,
-        records.VAL_LAST: statistics.fmean(runlog.series(metrics, runlog.VAL_ACCURACY)[1][-records.LAST_K :]),
-        records.MAX_VAL: max(runlog.series(metrics, runlog.VAL_ACCURACY)[1]),
+        records.VAL_LAST: statistics.fmean(accuracies[-records.LAST_K :]),
+        records.MAX_VAL: max(accuracies),
         **{name: runlog.first_step_reaching(metrics, threshold) for threshold, name in records.REACH.items()},
     }
 

@@ -101,9 +101,11 @@ def progress(done: int, total: int, elapsed: float) -> str:
     return f"{done}/{total}, {elapsed:,.0f} s" + (f", about {left:,.0f} s left" if done < total else "")
 
 
-def run_all(specs: list[RunSpec], out_dir: Path, mnist: Mnist, log: Log, workers: int | None = None) -> None:
+def run_all(
+    specs: list[RunSpec], out_dir: Path, mnist: Mnist, log: Log, workers: int | None = None
+) -> dict[str, runlog.RunSummary]:
     """Make every run in specs finished in out_dir, training in parallel worker processes only those not finished
-    yet (default: as many workers as the cores hold runs of their thread count).
+    yet (default: as many workers as the cores hold runs of their thread count); returns every run's summary.
 
     Raises:
         Interrupted: on Ctrl-C, after the running runs stopped; every finished run stays on disk.
@@ -111,13 +113,12 @@ def run_all(specs: list[RunSpec], out_dir: Path, mnist: Mnist, log: Log, workers
     summaries = {spec.key: finished_summary(out_dir / spec.key, spec.config, log) for spec in specs}
     todo = [spec for spec in specs if summaries[spec.key] is None]
     log(f"{len(specs) - len(todo)} of {len(specs)} runs already finished in {out_dir}")
-    if not todo:
-        return
     groups: dict[int, list[RunSpec]] = {}  # a worker process has one thread count: one pool per count
     for spec in todo:
         groups.setdefault(spec.config.train.threads, []).append(spec)
     for threads, group in groups.items():
         train_in_pool(group, threads, out_dir, mnist, log, workers, summaries)
+    return summaries
 
 
 def train_in_pool(
