@@ -6,7 +6,7 @@ import functools
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -14,6 +14,9 @@ from bn_mnist.config import Config, TrainConfig, load_config, shipped_configs
 from bn_mnist.errors import BnMnistError
 from bn_mnist.reproduction import EXPERIMENTS  # names only: --help needs no TensorFlow
 from bn_mnist.tf_startup import start_tensorflow
+
+if TYPE_CHECKING:
+    from bn_mnist.training.runner import Backend
 
 RUNS_ROOT = Path("runs")
 
@@ -86,11 +89,34 @@ def run_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return decorated
 
 
-workers_option = click.option(
-    "--workers",
-    type=click.IntRange(min=1),
-    help="Parallel training processes (default: as many as the cores hold at train.threads each).",
-)
+def backend_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--workers and --ray for a command that trains many runs; the command receives `backend`, which makes the
+    back-end they select once TensorFlow started (connecting to a Ray cluster: a bad address fails then, before
+    anything is read or written)."""
+
+    @functools.wraps(command)
+    def with_backend(workers: int | None, ray_address: str | None, **rest: Any) -> Any:
+        def backend() -> Backend:
+            from bn_mnist.training import runner
+
+            return runner.backend(ray_address, workers)
+
+        return command(backend=backend, **rest)
+
+    workers = click.option(
+        "--workers",
+        type=click.IntRange(min=1),
+        help="Local parallel training processes (default: as many as the cores hold at train.threads each).",
+    )
+    ray = click.option(
+        "--ray",
+        "ray_address",
+        envvar="RAY_ADDRESS",
+        metavar="ADDRESS",
+        help="Train on a Ray cluster: HOST:PORT of its head, auto (the cluster this machine is in) or local (a new "
+        "one on this machine); default: $RAY_ADDRESS, else local processes. Needs the ray extra.",
+    )
+    return workers(ray(user_errors(with_backend)))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -104,8 +130,8 @@ def main() -> None:
 @run_options
 def train(config: Config, out: Path | None) -> None:
     """Train one network, with or without BN, and write its run directory."""
+    from bn_mnist.outdir import new_run_dir
     from bn_mnist.training import trainer
-    from bn_mnist.training.runlog import new_run_dir
 
     out = out or new_run_dir(RUNS_ROOT, f"{config.name}-{'bn' if config.bn.enabled else 'no_bn'}")
     summary = trainer.run(config, out)
@@ -124,15 +150,15 @@ def train(config: Config, out: Path | None) -> None:
     show_default=True,
     help="Seeds per network, from --seed on: the table gives mean ± SD (min..max) over them.",
 )
-@workers_option
+@backend_options
 @run_options
-def compare(config: Config, out: Path | None, seeds: int, workers: int | None) -> None:
+def compare(config: Config, out: Path | None, seeds: int, backend: Callable[[], Backend]) -> None:
     """Train the network with and without BN from the same start, over seeds; plot and tabulate both."""
     from bn_mnist import compare as comparison
-    from bn_mnist.training.runlog import new_run_dir
+    from bn_mnist.outdir import new_run_dir
 
     out = out or new_run_dir(RUNS_ROOT, f"{config.name}-compare")
-    summary = comparison.run(config, out, seeds=seeds, workers=workers)
+    summary = comparison.run(config, out, seeds=seeds, backend=backend())
     click.echo(comparison.console_table(summary))
     click.echo(f"plot: {out / comparison.PLOT_FILE}  report: {out / comparison.REPORT_FILE}")
 
@@ -174,7 +200,7 @@ def data(data_dir: Path | None) -> None:
     is_flag=True,
     help="A smoke run: the Lesson's 50,000-batch rows run 5,000 batches, one seed unless --seeds.",
 )
-@workers_option
+@backend_options
 @click.option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -182,7 +208,12 @@ def data(data_dir: Path | None) -> None:
 )
 @user_errors
 def reproduce(
-    experiment: str, seeds: int | None, out: Path | None, quick: bool, workers: int | None, data_dir: Path | None
+    experiment: str,
+    seeds: int | None,
+    out: Path | None,
+    quick: bool,
+    backend: Callable[[], Backend],
+    data_dir: Path | None,
 ) -> None:
     """Rerun the tutorial's published experiments over seeds; report ours next to theirs, with a verdict per claim."""
     start_tensorflow(TrainConfig.threads)  # the main process evaluates the pitfall's models as the workers train
@@ -191,5 +222,5 @@ def reproduce(
 
     out = out or RUNS_ROOT / ("reproduce-quick" if quick else "reproduce")
     experiments = EXPERIMENTS if experiment == "all" else (experiment,)
-    results = reproduction.run(experiments, seeds, out, quick, workers, data_dir)
+    results = reproduction.run(experiments, seeds, out, quick, backend(), data_dir)
     click.echo(f"{headline(results)}{' (--quick run)' if quick else ''}; report: {out / reproduction.REPORT_FILE}")

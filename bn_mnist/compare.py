@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bn_mnist import stats
+from bn_mnist import outdir, stats
 from bn_mnist.config import Config, with_bn
 from bn_mnist.console import Log, stderr_log
 from bn_mnist.data import Mnist, load_mnist
@@ -157,14 +157,19 @@ def run(
     mnist: Mnist | None = None,
     log: Log = stderr_log,
     seeds: int = 1,
-    workers: int | None = None,
+    backend: runner.Backend | None = None,
 ) -> CompareSummary:
-    """Train the BN and the non-BN network for `seeds` seeds from config.seed on, in parallel worker processes;
-    write every run, convergence.png, summary.json and report.md."""
-    runlog.refuse_used_out_dir(Path(out_dir))
+    """Train the BN and the non-BN network for `seeds` seeds from config.seed on, in parallel on `backend`
+    (default: local worker processes); write every run, convergence.png, summary.json and report.md."""
+    outdir.refuse_used_out_dir(Path(out_dir))
     mnist = mnist or load_mnist(config.data.dir, log)  # bad input fails here, before anything is written
-    out_dir = runlog.claim_out_dir(Path(out_dir))
-    summaries = runner.run_all(plan(config, seeds), out_dir, mnist, log, workers)
+    with outdir.claimed(Path(out_dir)) as out_dir:
+        summaries = runner.run_all(plan(config, seeds), out_dir, mnist, log, backend)
+        return summarise(config, out_dir, seeds, summaries)
+
+
+def summarise(config: Config, out_dir: Path, seeds: int, summaries: dict[str, RunSummary]) -> CompareSummary:
+    """Tabulate and plot the finished runs; write convergence.png, summary.json and report.md."""
     seed_list = list(range(config.seed, config.seed + seeds))
     records = {arm: [runlog.read_metrics(out_dir / run_key(arm, s)) for s in seed_list] for arm in ARMS}
     summary = CompareSummary(

@@ -27,3 +27,9 @@ class Interrupted(BnMnistError):
 
 class OutputError(BnMnistError):
     """The output directory cannot be used without overwriting earlier results."""
+
+
+class ClusterError(BnMnistError):
+    """A Ray cluster cannot be used: Ray is not installed, the address is unreachable, or runs were lost on it."""
+
+    exit_code = 2

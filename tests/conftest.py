@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 
 from bn_mnist.config import load_config
 from bn_mnist.data import Mnist, load_mnist
+from bn_mnist.reproduction.experiments import plan, seed_counts
 
 
 def synthetic_images(labels: np.ndarray, seed: int) -> np.ndarray:
@@ -47,6 +49,19 @@ def tiny_mnist() -> Mnist:
 def tiny_fc_config():
     """The Lesson's FC net, shortened to seconds."""
     return load_config("fc", ("train.steps=40", "train.eval_every=20", "train.log_every=10"))
+
+
+@pytest.fixture(scope="session")
+def short_plan():
+    """The pitfall and paper experiments' runs for two seeds, shortened to 40 steps with 20 evaluations (the paper's
+    drift windows): a small reproduction plan for tiny_mnist."""
+    short = {"steps": 40, "eval_every": 2, "log_every": 2}
+    return [
+        dataclasses.replace(
+            spec, config=dataclasses.replace(spec.config, train=dataclasses.replace(spec.config.train, **short))
+        )
+        for spec in plan(("pitfall", "paper"), seed_counts(2, quick=True), quick=True)
+    ]
 
 
 @pytest.fixture(scope="session")

@@ -3,31 +3,18 @@ worker process, then records, verdicts, figures and report.md made from them; a 
 
 from __future__ import annotations
 
-import dataclasses
 import json
 
 import pytest
 
 from bn_mnist.reproduction import claims, reproduce
-from bn_mnist.reproduction.experiments import plan, seed_counts
 from bn_mnist.training import runlog
-
-SHORT = {"steps": 40, "eval_every": 2, "log_every": 2}  # 20 evaluations after step 0: the paper's drift windows
-
-
-def short_plan():
-    return [
-        dataclasses.replace(
-            spec, config=dataclasses.replace(spec.config, train=dataclasses.replace(spec.config.train, **SHORT))
-        )
-        for spec in plan(("pitfall", "paper"), seed_counts(2, quick=True), quick=True)
-    ]
 
 
 @pytest.mark.slow  # a spawned worker process imports TensorFlow
-def test_reproduce_run_on_a_small_plan(tiny_mnist, tmp_path):
+def test_reproduce_run_on_a_small_plan(tiny_mnist, short_plan, tmp_path):
     lines = []
-    results = reproduce.run(("pitfall", "paper"), 2, tmp_path, log=lines.append, specs=short_plan(), mnist=tiny_mnist)
+    results = reproduce.run(("pitfall", "paper"), 2, tmp_path, log=lines.append, specs=short_plan, mnist=tiny_mnist)
     assert "0 of 6 runs already finished" in lines[0]
     on_disk = json.loads((tmp_path / reproduce.RESULTS_FILE).read_text())
     assert on_disk["numbers"] == json.loads(json.dumps(results["numbers"]))
@@ -39,9 +26,13 @@ def test_reproduce_run_on_a_small_plan(tiny_mnist, tmp_path):
     for remark in on_disk["remarks"]:
         assert {"fraction", "wilson_95", "verdict"} <= set(remark) and remark["n"] == 2
     assert results["meta"]["runs"] == 6 and set(results["figures"]) == {"paper"}
-    for spec in short_plan():
+    for spec in short_plan:
         summary = runlog.RunSummary.read(tmp_path / spec.key)
-        assert summary.steps == SHORT["steps"] and not summary.interrupted and summary.execution.intra_op_threads == 1
+        assert (
+            summary.steps == spec.config.train.steps == 40
+            and not summary.interrupted
+            and summary.execution.intra_op_threads == 1
+        )
     paper = results["records"]["paper"][1]
     bn_run = runlog.RunSummary.read(tmp_path / "paper" / "bn-seed1")
     assert paper["bn.test"] == bn_run.final_test_accuracy and paper["bn.drift"] is not None
@@ -50,5 +41,5 @@ def test_reproduce_run_on_a_small_plan(tiny_mnist, tmp_path):
     assert (tmp_path / "paper.png").read_bytes()[:4] == b"\x89PNG"
 
     again = []
-    reproduce.run(("pitfall", "paper"), 2, tmp_path, log=again.append, specs=short_plan(), mnist=tiny_mnist)
+    reproduce.run(("pitfall", "paper"), 2, tmp_path, log=again.append, specs=short_plan, mnist=tiny_mnist)
     assert "6 of 6 runs already finished" in again[0]

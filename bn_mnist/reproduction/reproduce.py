@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 import keras
 import numpy as np
 
-from bn_mnist import stats
+from bn_mnist import outdir, stats
 from bn_mnist.console import Log, stderr_log
 from bn_mnist.data import Mnist, load_mnist
 from bn_mnist.reproduction import EXPERIMENTS, claims, figures, probes, records, report
@@ -236,7 +236,7 @@ def run(
     seeds: int | None,
     out_dir: Path,
     quick: bool = False,
-    workers: int | None = None,
+    backend: runner.Backend | None = None,
     data_dir: Path | None = None,
     log: Log = stderr_log,
     specs: list[RunSpec] | None = None,
@@ -250,11 +250,25 @@ def run(
         Interrupted: on Ctrl-C; finished runs stay and a rerun of the same command resumes.
     """
     started = time.perf_counter()
-    out_dir.mkdir(parents=True, exist_ok=True)
+    outdir.refuse_in_use(out_dir)  # before the inputs load; `locked` below makes sure
     mnist = mnist or load_mnist(data_dir, log)  # verified once; the workers get it from here
+    planned = specs or plan(experiments, seed_counts(seeds, quick), quick)
+    with outdir.locked(out_dir):
+        runner.run_all(planned, out_dir, mnist, log, backend)
+        return write_results(experiments, seeds, out_dir, quick, specs, mnist, started)
+
+
+def write_results(
+    experiments: tuple[str, ...],
+    seeds: int | None,
+    out_dir: Path,
+    quick: bool,
+    specs: list[RunSpec] | None,
+    mnist: Mnist,
+    started: float,
+) -> dict[str, Any]:
+    """Judge the claims on the finished runs; write results.json, report.md and the figures (see `run`)."""
     counts = seed_counts(seeds, quick)
-    planned = specs or plan(experiments, counts, quick)
-    runner.run_all(planned, out_dir, mnist, log, workers)
     reported = experiments if specs else reported_experiments(experiments, counts, out_dir, quick)
     reported_runs = specs or plan(reported, counts, quick)
     runs = read_runs(out_dir, reported_runs)

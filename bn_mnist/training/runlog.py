@@ -6,7 +6,6 @@ The writer, the plotter, the report and the tests all use the names below, so th
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import json
 import math
 from dataclasses import dataclass
@@ -15,7 +14,6 @@ from typing import Any
 
 import tensorflow as tf
 
-from bn_mnist.errors import OutputError
 from bn_mnist.training.execution import Execution
 
 TRAIN_LOSS = "train/loss"
@@ -69,29 +67,6 @@ class RunSummary:
 
     def write(self, run_dir: Path) -> None:
         write_json(run_dir / SUMMARY_FILE, dataclasses.asdict(self))
-
-
-def new_run_dir(root: Path, name: str) -> Path:
-    """A fresh directory `root/name-YYYYmmdd-HHMMSS[-k]`: never one that already exists."""
-    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    candidate, k = root / f"{name}-{stamp}", 1
-    while candidate.exists():
-        k += 1
-        candidate = root / f"{name}-{stamp}-{k}"
-    return candidate
-
-
-def refuse_used_out_dir(path: Path) -> None:
-    """Raise OutputError when `path` already holds files: earlier results are never overwritten."""
-    if path.exists() and (not path.is_dir() or any(path.iterdir())):
-        raise OutputError(f"{path} already exists and is not empty: choose another --out (nothing was written)")
-
-
-def claim_out_dir(path: Path) -> Path:
-    """Create `path` for a run (see `refuse_used_out_dir`)."""
-    refuse_used_out_dir(path)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def finite_or_none(value: float) -> float | None:

@@ -1,4 +1,5 @@
-"""Many training runs in parallel worker processes, resumable: a finished run in the output directory is reused.
+"""Many training runs in parallel, resumable (a finished run in the output directory is reused), on a back-end:
+worker processes on this machine, or a Ray cluster (`ray_backend.py`).
 
 Two single-threaded processes train ~1.9x (FC) and ~1.7x (conv) as many steps per second as one process using both
 cores (measured before this module was written), because one small network cannot keep two cores busy.
@@ -14,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from bn_mnist.config import Config, load_config, to_dict
 from bn_mnist.console import Log
@@ -101,11 +103,38 @@ def progress(done: int, total: int, elapsed: float) -> str:
     return f"{done}/{total}, {elapsed:,.0f} s" + (f", about {left:,.0f} s left" if done < total else "")
 
 
+class Finished(Protocol):
+    """Called by a back-end for each run it finished (and wrote into the output directory)."""
+
+    def __call__(self, spec: RunSpec, summary: runlog.RunSummary) -> None: ...
+
+
+class Backend(Protocol):
+    """Where runs train: `LocalBackend` (worker processes here) or `ray_backend.RayBackend` (a Ray cluster)."""
+
+    def train(self, todo: list[RunSpec], out_dir: Path, mnist: Mnist, log: Log, finished: Finished) -> None:
+        """Train every run of todo into out_dir / spec.key, calling `finished` as each one is on disk.
+
+        Raises:
+            KeyboardInterrupt or Interrupted: on Ctrl-C, after the running runs stopped; finished runs are on disk.
+        """
+
+
+def backend(ray_address: str | None, workers: int | None) -> Backend:
+    """The local back-end, or a Ray cluster's when an address is given (connected now: a bad address fails here,
+    before anything is written)."""
+    if ray_address is None:
+        return LocalBackend(workers)
+    from bn_mnist.training import ray_backend
+
+    return ray_backend.RayBackend(ray_address)
+
+
 def run_all(
-    specs: list[RunSpec], out_dir: Path, mnist: Mnist, log: Log, workers: int | None = None
+    specs: list[RunSpec], out_dir: Path, mnist: Mnist, log: Log, on: Backend | None = None
 ) -> dict[str, runlog.RunSummary]:
-    """Make every run in specs finished in out_dir, training in parallel worker processes only those not finished
-    yet (default: as many workers as the cores hold runs of their thread count); returns every run's summary.
+    """Make every run in specs finished in out_dir, training on `on` (default: local worker processes) only those
+    not finished yet; returns every run's summary.
 
     Raises:
         Interrupted: on Ctrl-C, after the running runs stopped; every finished run stays on disk.
@@ -113,49 +142,59 @@ def run_all(
     summaries = {spec.key: finished_summary(out_dir / spec.key, spec.config, log) for spec in specs}
     todo = [spec for spec in specs if summaries[spec.key] is None]
     log(f"{len(specs) - len(todo)} of {len(specs)} runs already finished in {out_dir}")
-    groups: dict[int, list[RunSpec]] = {}  # a worker process has one thread count: one pool per count
-    for spec in todo:
-        groups.setdefault(spec.config.train.threads, []).append(spec)
-    for threads, group in groups.items():
-        train_in_pool(group, threads, out_dir, mnist, log, workers, summaries)
+    started = time.perf_counter()
+
+    def finished(spec: RunSpec, summary: runlog.RunSummary) -> None:
+        summaries[spec.key] = summary
+        done = sum(summaries[spec.key] is not None for spec in todo)
+        log(f"[{progress(done, len(todo), time.perf_counter() - started)}] {finished_line(spec, summary)}")
+
+    try:
+        if todo:
+            (on or LocalBackend()).train(todo, out_dir, mnist, log, finished)
+    except (KeyboardInterrupt, Interrupted):
+        count = sum(summary is not None for summary in summaries.values())
+        raise Interrupted(
+            f"interrupted: {count} of {len(specs)} runs are finished in {out_dir}; run the same command again to resume"
+        ) from None
     return summaries
 
 
-def train_in_pool(
-    todo: list[RunSpec],
-    threads: int,
-    out_dir: Path,
-    mnist: Mnist,
-    log: Log,
-    workers: int | None,
-    summaries: dict[str, runlog.RunSummary | None],
-) -> None:
-    """Train `todo` (runs of one thread count) in worker processes, recording each summary as it finishes."""
-    workers = min(workers or max(1, cores() // threads), len(todo))  # default: the cores, fully used
-    log(
-        f"training {len(todo)} runs in {workers} worker process(es) of {threads} thread(s); each run's progress "
-        f"is in its {worker.LOG_FILE}"
-    )
-    context = multiprocessing.get_context("spawn")  # a fresh TensorFlow per worker; fork would copy a live runtime
-    stop = context.Event()
-    pool = concurrent.futures.ProcessPoolExecutor(
-        workers, mp_context=context, initializer=worker.start, initargs=(mnist, threads, stop)
-    )
-    started = time.perf_counter()
-    try:
-        futures = {pool.submit(worker.train_one, spec.config, spec.probe, out_dir / spec.key): spec for spec in todo}
-        for done, future in enumerate(concurrent.futures.as_completed(futures), start=1):
-            spec = futures[future]
-            summaries[spec.key] = summary = future.result()
-            log(f"[{progress(done, len(todo), time.perf_counter() - started)}] {finished_line(spec, summary)}")
-    except BaseException as error:
-        stop.set()
-        pool.shutdown(wait=True, cancel_futures=True)  # running runs got the Ctrl-C too and stop at their next chunk
-        if isinstance(error, (KeyboardInterrupt, Interrupted)):
-            finished = sum(summary is not None for summary in summaries.values())
-            raise Interrupted(
-                f"interrupted: {finished} of {len(summaries)} runs are finished in {out_dir}; "
-                "run the same command again to resume"
-            ) from None
-        raise
-    pool.shutdown()
+@dataclass(frozen=True)
+class LocalBackend:
+    """Worker processes on this machine: as many as the cores hold runs of their thread count, unless `workers`."""
+
+    workers: int | None = None
+
+    def train(self, todo: list[RunSpec], out_dir: Path, mnist: Mnist, log: Log, finished: Finished) -> None:
+        groups: dict[int, list[RunSpec]] = {}  # a worker process has one thread count: one pool per count
+        for spec in todo:
+            groups.setdefault(spec.config.train.threads, []).append(spec)
+        for threads, group in groups.items():
+            self.train_in_pool(group, threads, out_dir, mnist, log, finished)
+
+    def train_in_pool(
+        self, todo: list[RunSpec], threads: int, out_dir: Path, mnist: Mnist, log: Log, finished: Finished
+    ) -> None:
+        """Train `todo` (runs of one thread count) in worker processes."""
+        workers = min(self.workers or max(1, cores() // threads), len(todo))  # default: the cores, fully used
+        log(
+            f"training {len(todo)} runs in {workers} worker process(es) of {threads} thread(s); each run's "
+            f"progress is in its {worker.LOG_FILE}"
+        )
+        context = multiprocessing.get_context("spawn")  # a fresh TensorFlow per worker; fork copies a live runtime
+        stop = context.Event()
+        pool = concurrent.futures.ProcessPoolExecutor(
+            workers, mp_context=context, initializer=worker.start, initargs=(mnist, threads, stop)
+        )
+        try:
+            futures = {
+                pool.submit(worker.train_one, spec.config, spec.probe, out_dir / spec.key): spec for spec in todo
+            }
+            for future in concurrent.futures.as_completed(futures):
+                finished(futures[future], future.result())
+        except BaseException:
+            stop.set()
+            pool.shutdown(wait=True, cancel_futures=True)  # running runs got the Ctrl-C too: they stop at a chunk
+            raise
+        pool.shutdown()

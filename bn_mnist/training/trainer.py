@@ -21,6 +21,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
+from bn_mnist import outdir
 from bn_mnist.config import Config, save_config
 from bn_mnist.console import Log, stderr_log
 from bn_mnist.data import Mnist, load_mnist
@@ -164,7 +165,7 @@ def run(
     Raises:
         Interrupted: on Ctrl-C, after writing a summary of the steps that were finished.
     """
-    runlog.refuse_used_out_dir(Path(out_dir))
+    outdir.refuse_used_out_dir(Path(out_dir))
     mnist = mnist or load_mnist(config.data.dir, log)  # bad input fails here, before anything is written
     mnist = binarized(mnist) if config.data.binarize else mnist
     threads = start_tensorflow(config.train.threads)
@@ -173,7 +174,15 @@ def run(
             f"TensorFlow already runs with {threads or 'its default'} threads here (train.threads is "
             f"{config.train.threads}): the numbers are those of that setting (summary.json: execution)"
         )
-    out_dir = runlog.claim_out_dir(Path(out_dir))
+    with outdir.claimed(Path(out_dir)) as out_dir:
+        summary = train_into(config, out_dir, mnist, log, probe)
+    if summary.interrupted:
+        raise Interrupted(f"interrupted at step {summary.steps}: results so far are in {out_dir}")
+    return summary
+
+
+def train_into(config: Config, out_dir: Path, mnist: Mnist, log: Log, probe: Probe | None) -> runlog.RunSummary:
+    """`run`'s training, into a claimed out_dir."""
     save_config(config, out_dir / runlog.CONFIG_FILE)
     make_deterministic(config.seed)
     engine = Engine(build_model(config.model, config.bn, config.seed), config, mnist)
@@ -193,6 +202,4 @@ def run(
     finally:
         log_file.close()
     summary.write(out_dir)
-    if summary.interrupted:
-        raise Interrupted(f"interrupted at step {summary.steps}: results so far are in {out_dir}")
     return summary

@@ -1,6 +1,6 @@
-"""What runs inside one of the runner's worker processes. This module imports no TensorFlow at the top: a spawned
-worker imports it first, and TensorFlow must start quietly and with the runs' thread count before anything else
-imports it."""
+"""What runs inside one of the runner's worker processes (local, or a Ray worker's task). This module imports no
+TensorFlow at the top: a spawned worker imports it first, and TensorFlow must start quietly and with the runs'
+thread count before anything else imports it."""
 
 from __future__ import annotations
 
@@ -42,18 +42,22 @@ def start(mnist: Mnist, threads: int, stop: Any) -> None:
 
 
 def train_one(config: Config, probe: Any, run_dir: Path) -> Any:
-    """Train one run into run_dir (its progress lines into run_dir/train.log); returns its RunSummary."""
-    from bn_mnist.training import trainer
-
+    """Train one run into run_dir with this worker's MNIST; returns its RunSummary."""
     if _state["stop"].is_set():  # queued before Ctrl-C: do not start
         raise Interrupted("not started")
+    return train_logged(config, probe, run_dir, _state["mnist"])
+
+
+def train_logged(config: Config, probe: Any, run_dir: Path, mnist: Mnist) -> Any:
+    """Train one run into run_dir, its progress lines into run_dir/train.log; returns its RunSummary."""
+    from bn_mnist.training import trainer
 
     def log(line: str) -> None:
         with open(run_dir / LOG_FILE, "a", encoding="utf-8") as file:
             file.write(line + "\n")
 
     try:
-        return trainer.run(config, run_dir, _state["mnist"], log, probe() if probe else None)
+        return trainer.run(config, run_dir, mnist, log, probe() if probe else None)
     finally:
         # A finished Engine is a reference cycle (tf.functions of its own methods) holding MNIST on the device;
         # collect it now. With this and engine.py's data-as-arguments, RSS stays at 1.40 GB over 6 Engines; before,
