@@ -14,7 +14,7 @@ import os
 import re
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 INFO = re.compile(r"^I\d{4} ")  # absl's informational lines: "I0000 00:00:... port.cc:153] ..."
 BANNERS = ("WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",)
@@ -38,8 +38,9 @@ def lines_to_keep(lines: list[str]) -> list[str]:
 
 
 @contextlib.contextmanager
-def filtered_stderr() -> Iterator[None]:
-    """Capture file descriptor 2 (C++ writes there directly) and replay what `lines_to_keep` keeps."""
+def filtered_stderr(keep: Callable[[list[str]], list[str]] = lines_to_keep) -> Iterator[None]:
+    """Capture file descriptor 2 (C++ writes there directly) and replay what `keep` keeps (by default, what
+    `lines_to_keep` keeps of TensorFlow's start-up)."""
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile() as capture:
@@ -51,7 +52,7 @@ def filtered_stderr() -> Iterator[None]:
             os.dup2(saved, 2)
             os.close(saved)
             capture.seek(0)
-            for line in lines_to_keep(capture.read().decode(errors="replace").splitlines()):
+            for line in keep(capture.read().decode(errors="replace").splitlines()):
                 print(line, file=sys.stderr)
 
 

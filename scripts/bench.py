@@ -2,6 +2,7 @@
 
     python scripts/bench.py                       # 3 repeats, about 8 minutes on 2 cores
     python scripts/bench.py --repeats 5 --out runs/bench.json
+    python scripts/bench.py --end-to-end --out runs/bench-end-to-end.json   # whole commands, about 8 min a repeat
 
 For each network (fc, conv) with and without BN, four engines train the identical model on the identical data:
 this project's engine with XLA on and off (`train.jit`), `model.fit` as a user writes it (default settings) and
@@ -17,6 +18,9 @@ import json
 import os
 import platform
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -31,6 +35,7 @@ import tensorflow as tf
 from bn_mnist.config import Config, load_config, with_bn
 from bn_mnist.data import Mnist, load_mnist
 from bn_mnist.nets.models import build_model
+from bn_mnist.tf_startup import start_tensorflow
 from bn_mnist.training.engine import Engine, make_loss, make_optimizer, use_jit
 
 ENGINES = ("engine_jit_on", "engine_jit_off", "fit_default", "fit_tuned")
@@ -173,6 +178,7 @@ def benchmark(mnist: Mnist, repeats: int, chunks: dict[str, int] = CHUNK_STEPS, 
     return {
         "machine": {
             "cpus": os.cpu_count(),
+            "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
             "processor": platform.processor(),
             "tensorflow": tf.__version__,
             "keras": keras.__version__,
@@ -202,13 +208,121 @@ def console_table(results: dict) -> str:
     return "\n".join(lines)
 
 
+def script() -> str:
+    """The installed bn-mnist console script of this interpreter's environment."""
+    return str(Path(sys.executable).with_name("bn-mnist"))
+
+
+def wall_seconds(args: list[str]) -> float:
+    """Wall time of one command of the installed script, start-up to exit, in a fresh output directory."""
+    with tempfile.TemporaryDirectory(prefix="bn-mnist-bench-") as temporary:
+        started = time.perf_counter()
+        subprocess.run([script(), *args, "--out", f"{temporary}/out"], check=True, capture_output=True)
+        return time.perf_counter() - started
+
+
+FIT_TWO_CONV_NETS = """
+import time, keras
+from bn_mnist.config import load_config, with_bn
+from bn_mnist.data import load_mnist
+from bn_mnist.nets.models import build_model
+from bn_mnist.tf_startup import start_tensorflow
+from bn_mnist.training.engine import make_loss, make_optimizer
+mnist, total = load_mnist(), 0.0
+for bn in (True, False):
+    config = with_bn(load_config("conv"), bn)
+    model = build_model(config.model, config.bn, config.seed)
+    model.compile(optimizer=make_optimizer(config), loss=make_loss(config.train.loss), metrics=["accuracy"])
+    steps, batch = config.train.steps, config.train.batch_size
+    x, y = mnist.train_x[: steps * batch], mnist.train_y[: steps * batch]
+    started = time.perf_counter()
+    model.fit(x, y, batch_size=batch, epochs=1, verbose=0)
+    total += time.perf_counter() - started
+print(total)
+"""
+
+
+def fit_seconds() -> float:
+    """What a user writes by hand: `model.fit` (default settings and threads) training the default compare's two
+    conv nets for its 800 steps, in a fresh process; the time inside the two fit calls (tracing included)."""
+    result = subprocess.run([sys.executable, "-c", FIT_TWO_CONV_NETS], check=True, capture_output=True, text=True)
+    return float(result.stdout.split()[-1])
+
+
+def plan_args(runs: int) -> list[str]:
+    """A plan of `runs` short runs: the Lesson's pitfall run (2,000 batches of the FC net) over `runs` seeds."""
+    return ["reproduce", "pitfall", "--quick", "--seeds", str(runs)]
+
+
+PLAN_SIZES = (4, 12)
+END_TO_END = {  # name -> command (None: model.fit by hand)
+    "compare": ["compare"],
+    "compare_ray_local": ["compare", "--ray", "local"],
+    "fit": None,
+    **{f"plan{n}": plan_args(n) for n in PLAN_SIZES},
+    **{f"plan{n}_ray_local": [*plan_args(n), "--ray", "local"] for n in PLAN_SIZES},
+}
+
+
+def end_to_end(repeats: int, log=print) -> dict:
+    """Wall times of whole commands, round-robin over repeats: the default compare against `model.fit` training
+    the same two networks, the same compare on a one-machine Ray instance, and Ray's cost per run (a plan of 4 and
+    of 12 runs, locally and on Ray with the same CPUs: the difference of the differences over 8 runs)."""
+    samples: dict[str, list[float]] = {name: [] for name in END_TO_END}
+    for repeat in range(repeats):
+        for name, args in END_TO_END.items():
+            samples[name].append(fit_seconds() if args is None else wall_seconds(args))
+            log(f"repeat {repeat + 1}/{repeats}: {name} {samples[name][-1]:.1f} s")
+    median = {name: statistics.median(values) for name, values in samples.items()}
+    small, large = PLAN_SIZES
+    local_per_run = (median[f"plan{large}"] - median[f"plan{small}"]) / (large - small)
+    ray_per_run = (median[f"plan{large}_ray_local"] - median[f"plan{small}_ray_local"]) / (large - small)
+    return {
+        "repeats": repeats,
+        "samples": samples,
+        "median_seconds": median,
+        "compare_vs_fit": median["compare"] / median["fit"],
+        "compare_ray_local_vs_fit": median["compare_ray_local"] / median["fit"],
+        "ray_start_seconds": median[f"plan{small}_ray_local"]
+        - median[f"plan{small}"]
+        - small * (ray_per_run - local_per_run),
+        "ray_seconds_per_run": ray_per_run - local_per_run,
+    }
+
+
+def end_to_end_table(results: dict) -> str:
+    lines = [f"{'command':20} {'median s':>9}  samples"]
+    for name, values in results["samples"].items():
+        lines.append(f"{name:20} {results['median_seconds'][name]:>9.1f}  {', '.join(f'{v:.1f}' for v in values)}")
+    lines += [
+        f"default compare / model.fit of its two nets: {results['compare_vs_fit']:.2f}x "
+        f"(on a one-machine Ray instance: {results['compare_ray_local_vs_fit']:.2f}x)",
+        f"Ray: {results['ray_start_seconds']:.1f} s to start, {results['ray_seconds_per_run']:+.2f} s per run "
+        "against local worker processes",
+    ]
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3, help="timed rounds per engine (default 3)")
     parser.add_argument("--out", type=Path, default=Path("runs/bench.json"), help="JSON results file")
+    parser.add_argument(
+        "--end-to-end", action="store_true", help="whole commands instead: compare vs model.fit, Ray's overhead"
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        help="TensorFlow threads for every engine and the roofline (train.threads is 1; default: TensorFlow's own)",
+    )
     args = parser.parse_args()
-    results = benchmark(load_mnist(), args.repeats)
-    print(console_table(results))
+    start_tensorflow(args.threads)
+    if args.end_to_end:
+        results = end_to_end(args.repeats)
+        print(end_to_end_table(results))
+    else:
+        results = benchmark(load_mnist(), args.repeats)
+        print(console_table(results))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {args.out}")

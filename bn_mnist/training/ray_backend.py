@@ -21,6 +21,7 @@ from typing import Any
 from bn_mnist.console import Log
 from bn_mnist.data import Mnist
 from bn_mnist.errors import BnMnistError, ClusterError
+from bn_mnist.tf_startup import filtered_stderr, start_tensorflow
 from bn_mnist.training import worker
 from bn_mnist.training.runlog import RunSummary
 from bn_mnist.training.runner import Finished, RunSpec
@@ -89,20 +90,34 @@ def connect(address: str) -> Any:
         address = head_address(ray, address)
         host, port = host_and_port(address)
         check_reachable(host, port)
+        # One connection attempt (~35 s when the address answers but is no Ray head), not Ray's 20 retries.
+        os.environ.setdefault("RAY_gcs_server_port_wait_time_s", "1")
         if is_loopback(host):
             # Ray replaces a loopback head address by this machine's outward IP, where a cluster on 127.0.0.1 does
             # not listen (ray-project/ray#59110); this switch makes Ray keep the loopback address for this driver.
             ray._private.ray_constants.ENABLE_RAY_CLUSTER = False
-    try:
-        ray.init(address=address, log_to_driver=False, logging_level="ERROR")
-    except (ConnectionError, RuntimeError, ValueError) as error:
-        raise ClusterError(f"cannot connect to the Ray cluster at {address}: {error} (nothing was written)") from None
+    failed: list[Exception] = []
+    with filtered_stderr(lambda lines: [] if failed else lines):  # Ray's C++ retry lines: the error says it all
+        try:
+            ray.init(address=address, log_to_driver=False, logging_level="ERROR")
+        except (ConnectionError, RuntimeError, ValueError) as error:
+            failed.append(error)
+    if failed:
+        raise ClusterError(
+            f"cannot connect to the Ray cluster at {address}: {failed[0]}{auth_hint()} (nothing was written)"
+        )
     return ray
+
+
+def auth_hint() -> str:
+    """Ray >= 2.59 turns token authentication on for clusters made with `ray start`; a driver must then opt in."""
+    if os.environ.get("RAY_AUTH_MODE") == "token":
+        return ""
+    return "; if the cluster uses token authentication, set RAY_AUTH_MODE=token and give its token (RAY_AUTH_TOKEN)"
 
 
 def train_task(config: Any, probe: Any, mnist: Mnist, threads: int) -> tuple[RunSummary, dict[str, bytes]]:
     """One run inside a Ray worker: trained into a temporary directory; returns its summary and its files."""
-    from bn_mnist.tf_startup import start_tensorflow
 
     start_tensorflow(threads)  # the first run in this worker process starts TensorFlow with its thread count
     with tempfile.TemporaryDirectory(prefix="bn-mnist-run-") as temporary:
