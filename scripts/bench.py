@@ -2,7 +2,8 @@
 
     python scripts/bench.py                       # 3 repeats, about 8 minutes on 2 cores
     python scripts/bench.py --repeats 5 --out runs/bench.json
-    python scripts/bench.py --end-to-end --out runs/bench-end-to-end.json   # whole commands, about 8 min a repeat
+    python scripts/bench.py --threads 1             # the engine at train.threads, as every command runs it
+    python scripts/bench.py --end-to-end --out runs/bench-end-to-end.json   # whole commands, ~4 min a repeat
 
 For each network (fc, conv) with and without BN, four engines train the identical model on the identical data:
 this project's engine with XLA on and off (`train.jit`), `model.fit` as a user writes it (default settings) and
