@@ -118,7 +118,6 @@ def auth_hint() -> str:
 
 def train_task(config: Any, probe: Any, mnist: Mnist, threads: int) -> tuple[RunSummary, dict[str, bytes]]:
     """One run inside a Ray worker: trained into a temporary directory; returns its summary and its files."""
-
     start_tensorflow(threads)  # the first run in this worker process starts TensorFlow with its thread count
     with tempfile.TemporaryDirectory(prefix="bn-mnist-run-") as temporary:
         run_dir = Path(temporary) / "run"
@@ -150,6 +149,7 @@ class RayBackend:
     def __init__(self, address: str) -> None:
         self.address = address
         self.ray = connect(address)
+        self.task = self.ray.remote(train_task)
 
     def train(self, todo: list[RunSpec], out_dir: Path, mnist: Mnist, log: Log, finished: Finished) -> None:
         ray = self.ray
@@ -177,7 +177,7 @@ class RayBackend:
 
     def submit(self, spec: RunSpec, mnist_ref: Any) -> Any:
         threads = spec.config.train.threads
-        task = self.ray.remote(train_task).options(
+        task = self.task.options(
             num_cpus=threads,
             max_retries=RETRIES,
             # One pool of worker processes per thread count: TensorFlow's threads are fixed when it starts.
