@@ -24,7 +24,8 @@ from bn_mnist.errors import BnMnistError, ClusterError
 from bn_mnist.tf_startup import filtered_stderr, start_tensorflow
 from bn_mnist.training import worker
 from bn_mnist.training.runlog import RunSummary
-from bn_mnist.training.runner import Finished, RunSpec
+from bn_mnist.training.runner import POLL_SECONDS, Finished, RunSpec
+from bn_mnist.training.trainer import ctrl_c_requests_stop
 
 INSTALL_HINT = "pip install 'bn-mnist[ray]'"
 RETRIES = 3  # Ray's own default for a task whose worker or node died
@@ -161,14 +162,17 @@ class RayBackend:
         mnist_ref = ray.put(mnist)  # once; every task reads it from the object store
         pending = {self.submit(spec, mnist_ref): spec for spec in todo}
         lost: list[str] = []
-        try:
-            while pending:
-                ready, _ = ray.wait(list(pending), num_returns=1)
-                spec = pending.pop(ready[0])
-                self.collect(ready[0], spec, out_dir, log, finished, lost)
-        except BaseException:
-            self.cancel(pending, out_dir, log, finished)
-            raise
+        with ctrl_c_requests_stop() as request:  # a KeyboardInterrupt could land in one of Ray's destructors
+            try:
+                while pending:
+                    if request["stop"]:
+                        raise KeyboardInterrupt
+                    ready, _ = ray.wait(list(pending), num_returns=1, timeout=POLL_SECONDS)
+                    for ref in ready:
+                        self.collect(ref, pending.pop(ref), out_dir, log, finished, lost)
+            except BaseException:
+                self.cancel(pending, out_dir, log, finished)
+                raise
         if lost:
             raise BnMnistError(
                 f"{len(lost)} of {len(todo)} runs were lost on the cluster; the finished ones are in {out_dir}: run "

@@ -13,6 +13,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -22,6 +23,8 @@ from bn_mnist.console import Log
 from bn_mnist.data import Mnist
 from bn_mnist.errors import Interrupted, OutputError
 from bn_mnist.training import runlog, trainer, worker
+
+POLL_SECONDS = 0.25  # how often a back-end's wait for runs looks at the Ctrl-C flag
 
 
 @dataclass(frozen=True)
@@ -187,14 +190,20 @@ class LocalBackend:
         pool = concurrent.futures.ProcessPoolExecutor(
             workers, mp_context=context, initializer=worker.start, initargs=(mnist, threads, stop)
         )
-        try:
-            futures = {
-                pool.submit(worker.train_one, spec.config, spec.probe, out_dir / spec.key): spec for spec in todo
-            }
-            for future in concurrent.futures.as_completed(futures):
-                finished(futures[future], future.result())
-        except BaseException:
-            stop.set()
-            pool.shutdown(wait=True, cancel_futures=True)  # running runs got the Ctrl-C too: they stop at a chunk
-            raise
+        with trainer.ctrl_c_requests_stop() as request:
+            try:
+                futures = {
+                    pool.submit(worker.train_one, spec.config, spec.probe, out_dir / spec.key): spec for spec in todo
+                }
+                running = set(futures)
+                while running:
+                    if request["stop"]:
+                        raise KeyboardInterrupt
+                    done, running = concurrent.futures.wait(running, POLL_SECONDS, FIRST_COMPLETED)
+                    for future in done:
+                        finished(futures[future], future.result())
+            except BaseException:
+                stop.set()
+                pool.shutdown(wait=True, cancel_futures=True)  # running runs stop at their next chunk
+                raise
         pool.shutdown()
