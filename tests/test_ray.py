@@ -10,7 +10,9 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -97,30 +99,47 @@ def test_a_plan_on_the_cluster_equals_the_local_runner(cluster, local_plan, tiny
     assert not list(tmp_path.rglob("*.incoming")) and not (tmp_path / LOCK_FILE).exists()
 
 
+def runs_training_on(node) -> int:
+    """How many of node's Ray worker processes run a training task now (Ray titles them ray::train_task then)."""
+    raylets = {process.pid for kind, process in node.live_processes() if kind == "raylet"}
+    count = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            title = (stat.parent / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue  # ended meanwhile
+        count += parent in raylets and title.startswith(b"ray::train_task")
+    return count
+
+
 @pytest.mark.slow
 def test_a_node_removed_mid_plan_loses_no_run(local_plan, tiny_mnist, short_plan, tmp_path):
-    """The worker node is removed as soon as the first run is back: runs it was training are retried on the head."""
+    """The worker node is removed while it trains a run: that run is trained again on the head."""
     nodes = TwoNodes()
-    lines = []
+    removed = threading.Event()
 
-    def log(line: str) -> None:
-        lines.append(line)
-        if line.startswith("[1/"):
+    def remove_while_training() -> None:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and not runs_training_on(nodes.worker):
+            time.sleep(0.05)
+        if runs_training_on(nodes.worker):
             nodes.cluster.remove_node(nodes.worker)
+            removed.set()
 
+    remover = threading.Thread(target=remove_while_training, daemon=True)
+    remover.start()
+    lines = []
     try:
         reproduce.run(
-            ("pitfall", "paper"),
-            2,
-            tmp_path,
-            backend=connected(nodes.address),
-            log=log,
-            specs=short_plan,
+            ("pitfall", "paper"), 2, tmp_path, backend=connected(nodes.address), log=lines.append, specs=short_plan,
             mnist=tiny_mnist,
-        )
+        )  # fmt: skip
     finally:
         disconnect()
+        remover.join(timeout=310)
         nodes.shutdown()
+    assert removed.is_set(), "the worker node never trained a run"
     assert not any("lost on the cluster" in line for line in lines), lines
     assert run_files(tmp_path, short_plan) == run_files(local_plan[0], short_plan)
 
