@@ -130,8 +130,8 @@ def locked(path: Path) -> Iterator[Path]:
 
 @contextlib.contextmanager
 def claimed(path: Path) -> Iterator[Path]:
-    """`locked`, for a command that needs a new or empty directory (see `refuse_used_out_dir`)."""
-    refuse_used_out_dir(path)
+    """`locked`, for a command that needs a new or empty directory. Callers check `refuse_used_out_dir` first
+    (before loading their inputs); emptiness is checked again here, under the lock, for a writer in between."""
     with locked(path):
-        refuse_non_empty(path)  # again: another command may have written there before we held the lock
+        refuse_non_empty(path)
         yield path
