@@ -18,6 +18,7 @@ from bn_mnist.config import Config, with_bn
 from bn_mnist.console import Log, stderr_log
 from bn_mnist.data import Mnist, load_mnist
 from bn_mnist.plots.convergence import curves_of, plot_convergence
+from bn_mnist.tensorboard import images
 from bn_mnist.training import runlog, runner
 from bn_mnist.training.execution import Execution
 from bn_mnist.training.runlog import ARMS, RunSummary
@@ -189,6 +190,7 @@ def summarise(config: Config, out_dir: Path, seeds: int, summaries: dict[str, Ru
         out_dir / PLOT_FILE,
         title,
     )
+    images.write_plots(out_dir, {"convergence": out_dir / PLOT_FILE})
     summary.write(out_dir)
     (out_dir / REPORT_FILE).write_text(markdown_report(config, summary), encoding="utf-8")
     return summary

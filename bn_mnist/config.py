@@ -146,6 +146,13 @@ class TrainConfig:
 
 
 @dataclass(frozen=True)
+class LogConfig:
+    histograms: bool = True  # inside the network at every evaluation: per-layer histograms (pre-activations,
+    # weights, BN parameters and statistics) and scalars (weight and gradient norms, dead ReLUs); never changes the
+    # numbers (tested), costs a few percent of a run (docs/speed.md)
+
+
+@dataclass(frozen=True)
 class Config:
     name: str = "conv"  # names the run directory
     seed: int = 0  # initial weights and batch order; the same seed gives the same numbers
@@ -153,6 +160,7 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     bn: BNConfig = field(default_factory=BNConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    log: LogConfig = field(default_factory=LogConfig)
 
     def __post_init__(self) -> None:
         _require(self.seed >= 0, "seed", self.seed, "a non-negative integer")

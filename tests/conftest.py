@@ -47,8 +47,8 @@ def tiny_mnist() -> Mnist:
 
 @pytest.fixture()
 def tiny_fc_config():
-    """The Lesson's FC net, shortened to seconds."""
-    return load_config("fc", ("train.steps=40", "train.eval_every=20", "train.log_every=10"))
+    """The Lesson's FC net, shortened to seconds; no inspection inside the network (its own tests turn it on)."""
+    return load_config("fc", ("train.steps=40", "train.eval_every=20", "train.log_every=10", "log.histograms=false"))
 
 
 @pytest.fixture(scope="session")

@@ -3,8 +3,10 @@ summary, the table over seeds, the report and a real PNG."""
 
 from __future__ import annotations
 
+import io
 import statistics
 
+import events
 import matplotlib.image
 import numpy as np
 import pytest
@@ -73,3 +75,17 @@ def test_one_seed_is_labelled_a_sample():
     summary = compare.CompareSummary("fc", [0], {"bn": [run], "no_bn": [run]}, {"0.5": {"bn": [20], "no_bn": [None]}})
     table = compare.console_table(summary)
     assert "one sample; see --seeds" in table and "0.9100" in table and "± " not in table
+
+
+@pytest.mark.slow
+def test_the_root_holds_the_hparams_experiment_and_the_plot_as_an_image(two_seeds):
+    out, _ = two_seeds
+    domains = events.domains(out)
+    assert domains["bn"] == [False, True] and domains["seed"] == [3, 4] and domains["name"] == ["fc"]
+    for arm in runlog.ARMS:
+        session = events.session(out / compare.run_key(arm, 4))
+        assert session["bn"] is (arm == "bn") and session["seed"] == 4
+    _, _, png = events.tensors(out, "images")["plots/convergence"][0]
+    np.testing.assert_array_equal(
+        matplotlib.image.imread(io.BytesIO(png)), matplotlib.image.imread(out / compare.PLOT_FILE)
+    )

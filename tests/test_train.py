@@ -7,12 +7,11 @@ import json
 import os
 import signal
 
+import events
 import numpy as np
 import pytest
-from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-from tensorboard.util import tensor_util
 
-from bn_mnist.config import load_config
+from bn_mnist.config import LogConfig, load_config
 from bn_mnist.errors import Interrupted, OutputError
 from bn_mnist.training import runlog
 from bn_mnist.training import trainer as train
@@ -42,28 +41,25 @@ def test_batch_order_is_a_reshuffled_stream():
     assert not np.array_equal(order, batch_order(10, 4, 7, seed=2))
 
 
-def event_scalars(run_dir):
-    """Scalars read back from the TensorBoard event files: {tag: {step: value}}."""
-    events = EventAccumulator(str(run_dir), size_guidance={"tensors": 0})
-    events.Reload()
-    return {
-        tag: {e.step: float(tensor_util.make_ndarray(e.tensor_proto)) for e in events.Tensors(tag)}
-        for tag in events.Tags()["tensors"]
-    }
-
-
 def test_run_writes_every_output_and_they_agree(tiny_mnist, tiny_fc_config, tmp_path):
-    summary = train.run(tiny_fc_config, tmp_path / "run", tiny_mnist, log=lambda _: None)
+    config = dataclasses.replace(tiny_fc_config, log=LogConfig())  # the default: inspection on
+    summary = train.run(config, tmp_path / "run", tiny_mnist, log=lambda _: None)
     run_dir = tmp_path / "run"
-    assert load_config(run_dir / runlog.CONFIG_FILE) == tiny_fc_config
+    assert load_config(run_dir / runlog.CONFIG_FILE) == config
     assert runlog.RunSummary.read(run_dir) == summary
     assert json.loads((run_dir / runlog.SUMMARY_FILE).read_text())["final_val_accuracy"] == summary.final_val_accuracy
     assert summary.compile_seconds > 0 and summary.steps_per_second == summary.steps / summary.train_seconds
     assert summary.steps == 40 and summary.bn is True and summary.final_val_accuracy > 0.5
 
     records = runlog.read_metrics(run_dir)
-    scalars = event_scalars(run_dir)
-    assert set(scalars) == set(runlog.SCALARS)
+    scalars = events.scalars(run_dir)
+    layers = ("dense01", "dense02", "dense03")
+    per_layer = {f"{kind}/{layer}" for kind in ("weight_norm", "gradient_norm") for layer in (*layers, "logits")}
+    final = {"final/val_accuracy", "final/test_accuracy", "final/single_sample_accuracy", "final/diverged"}
+    reached = runlog.first_step_reaching(records, 0.9)
+    final |= {"final/steps_to_val_accuracy_90"} if reached is not None else set()  # left out when never reached
+    dead = {f"dead_relu/{layer}" for layer in layers}
+    assert set(scalars) == set(runlog.SCALARS) | per_layer | dead | final
     assert sorted(scalars[runlog.VAL_ACCURACY]) == [0, 20, 40]
     assert sorted(scalars[runlog.TRAIN_LOSS]) == [10, 20, 30, 40]
     for record in records:
@@ -72,6 +68,9 @@ def test_run_writes_every_output_and_they_agree(tiny_mnist, tiny_fc_config, tmp_
                 assert scalars[name][record["step"]] == pytest.approx(value)
     assert scalars[runlog.VAL_ACCURACY][40] == pytest.approx(summary.final_val_accuracy)
     assert scalars[runlog.TEST_ACCURACY][40] == pytest.approx(summary.final_test_accuracy)
+    assert scalars["final/val_accuracy"] == {40: pytest.approx(summary.final_val_accuracy)}
+    assert scalars["final/single_sample_accuracy"] == {40: pytest.approx(summary.single_sample_accuracy)}
+    assert scalars["final/diverged"] == {40: 0.0}
 
 
 def test_same_seed_same_numbers_other_seed_other_numbers(tiny_mnist, tiny_fc_config, tmp_path):
@@ -101,6 +100,9 @@ def test_divergence_is_recorded_not_raised(tiny_mnist, tiny_fc_config, tmp_path)
 
     weights = keras.models.load_model(tmp_path / "nan" / runlog.MODEL_FILE).get_weights()
     assert not all(np.isfinite(w).all() for w in weights)  # the non-finite step's update was applied (documented)
+    histograms = events.tensors(tmp_path / "nan", "histograms")  # inspection on (the default) with NaN weights
+    assert histograms and all(np.isfinite(h).all() for steps in histograms.values() for h in steps.values())
+    assert events.scalars(tmp_path / "nan")["final/diverged"] == {summary.steps: 1.0}
 
 
 def test_an_existing_run_is_never_overwritten(tiny_mnist, tiny_fc_config, tmp_path):
@@ -191,7 +193,14 @@ def test_the_forgotten_update_trains_identically_but_infers_with_the_initial_sta
 @pytest.mark.parametrize("impl", ["keras", "nn"])
 def test_the_conv_net_is_deterministic(tiny_mnist, tmp_path, impl):
     """Same config and seed, same numbers to the bit: the 19-layer ReLU conv net amplifies any round-off."""
-    config = load_config("conv", ("train.steps=6", "train.batch_size=20", "train.eval_every=3", f"bn.impl={impl}"))
+    overrides = (
+        "train.steps=6",
+        "train.batch_size=20",
+        "train.eval_every=3",
+        f"bn.impl={impl}",
+        "log.histograms=false",
+    )
+    config = load_config("conv", overrides)
     for name in ("a", "b"):
         train.run(config, tmp_path / name, tiny_mnist, log=lambda _: None)
     assert runlog.read_metrics(tmp_path / "a") == runlog.read_metrics(tmp_path / "b")

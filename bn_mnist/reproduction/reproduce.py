@@ -38,6 +38,7 @@ from bn_mnist.reproduction.experiments import (
     seed_counts,
 )
 from bn_mnist.reproduction.records import Record
+from bn_mnist.tensorboard import images
 from bn_mnist.training import runlog, runner
 
 RESULTS_FILE = "results.json"
@@ -294,6 +295,7 @@ def write_results(
         "curves": curves(reported_runs, runs),
     }
     results["figures"] = figures.figures(results, out_dir)
+    images.write_plots(out_dir, {name: out_dir / file for name, file in results["figures"].items()})
     results["meta"]["wall_seconds"] = time.perf_counter() - started
     runlog.write_json(out_dir / RESULTS_FILE, results)
     (out_dir / REPORT_FILE).write_text(report.markdown(results), encoding="utf-8")

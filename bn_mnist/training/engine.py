@@ -95,14 +95,14 @@ class Engine:
         self._train_chunk = tf.function(self._train_chunk_fn, jit_compile=jit)
         self._evaluate = tf.function(self._evaluate_fn, jit_compile=jit)
 
-    def _model_inputs(self, images: tf.Tensor, labels: tf.Tensor):
+    def model_inputs(self, images: tf.Tensor, labels: tf.Tensor):
         """The images, and each example's weight when BN uses weighted batch statistics."""
         return [images, inverse_class_frequency(labels)] if self.weighted else images
 
     def _train_step(self, images: tf.Tensor, labels: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         with tf.GradientTape() as tape:
             # training=True: batch statistics, and BN updates its moving averages
-            logits = self.model(self._model_inputs(images, labels), training=True)
+            logits = self.model(self.model_inputs(images, labels), training=True)
             loss = self.loss(labels, logits)
         variables = self.model.trainable_variables
         self.optimizer.apply(tape.gradient(loss, variables), variables)
@@ -151,7 +151,7 @@ class Engine:
 
         def add_batch(i, loss_sum, correct_sum):
             x, y = tf.gather(batches_x, i), tf.gather(batches_y, i)
-            logits = self.model(self._model_inputs(x, y), training=False)  # population statistics (moving averages)
+            logits = self.model(self.model_inputs(x, y), training=False)  # population statistics (moving averages)
             return i + 1, loss_sum + self.loss(y, logits) * batch_size, correct_sum + count_correct(y, logits)
 
         count = tf.shape(batches_y)[0]

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import tensorflow as tf
+from tensorboard.plugins.histogram import metadata as histogram_metadata
 
 from bn_mnist.training.execution import Execution
 
@@ -26,6 +28,7 @@ SCALARS = (TRAIN_LOSS, TRAIN_ACCURACY, VAL_LOSS, VAL_ACCURACY, TEST_ACCURACY)
 METRICS_FILE = "metrics.jsonl"
 SUMMARY_FILE = "summary.json"
 CONFIG_FILE = "config.yaml"
+HISTOGRAM_BUCKETS = 30  # TensorBoard's default
 MODEL_FILE = "model.keras"  # the trained model, BN statistics included: keras.models.load_model reads it
 
 ARMS = {"bn": "With Batch Norm", "no_bn": "Without Batch Norm"}  # the two networks: sub-directory -> label
@@ -48,6 +51,7 @@ class RunSummary:
     interrupted: bool  # Ctrl-C before the last step
     final_train_accuracy: float | None  # training mode, over the batches since the previous logging point
     compile_seconds: float | None = None  # tracing and compiling the training call before step 1 (not in train_seconds)
+    inspect_seconds: float | None = None  # measuring inside the network at the evaluations (log.histograms)
     final_val_loss: float | None = None
     final_val_accuracy: float | None = None
     final_test_accuracy: float | None = None
@@ -74,8 +78,19 @@ def finite_or_none(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def histogram(values: np.ndarray, buckets: int = HISTOGRAM_BUCKETS) -> np.ndarray:
+    """TensorBoard's histogram format, (buckets, 3) rows of [left edge, right edge, count], over the finite values
+    (a diverged run's NaNs are left out), computed with NumPy: 10x faster than tf.summary.histogram's eager ops."""
+    values = np.asarray(values, dtype=np.float64).ravel()
+    values = values[np.isfinite(values)]
+    low, high = (values.min(), values.max()) if values.size else (0.0, 0.0)
+    counts, edges = np.histogram(values, bins=buckets, range=(low, high if high > low else low + 1.0))
+    return np.stack([edges[:-1], edges[1:], counts], axis=1)
+
+
 class RunLog:
-    """Writes one run's scalars to TensorBoard and to metrics.jsonl (one JSON object per logging point)."""
+    """Writes one run's scalars to TensorBoard and to metrics.jsonl (one JSON object per logging point), and its
+    histograms and other summaries to TensorBoard only."""
 
     def __init__(self, run_dir: Path):
         self.run_dir = run_dir
@@ -84,13 +99,24 @@ class RunLog:
 
     def write(self, step: int, values: dict[str, float]) -> None:
         """Log scalars named by the constants above at training step `step`; flushed so Ctrl-C loses nothing."""
+        self.write_scalars_to_tensorboard(step, values)
+        record = {"step": step, **{name: finite_or_none(value) for name, value in values.items()}}
+        self.jsonl.write(json.dumps(record) + "\n")
+        self.jsonl.flush()
+
+    def write_scalars_to_tensorboard(self, step: int, values: dict[str, float]) -> None:
         with self.writer.as_default(step=step):
             for name, value in values.items():
                 tf.summary.scalar(name, value)
         self.writer.flush()
-        record = {"step": step, **{name: finite_or_none(value) for name, value in values.items()}}
-        self.jsonl.write(json.dumps(record) + "\n")
-        self.jsonl.flush()
+
+    def write_histograms(self, step: int, histograms: dict[str, np.ndarray]) -> None:
+        """One histogram per tag, of all the values given (any shape)."""
+        metadata = histogram_metadata.create_summary_metadata(display_name=None, description=None)
+        with self.writer.as_default(step=step):
+            for tag, values in histograms.items():
+                tf.summary.write(tag, histogram(values), metadata=metadata)
+        self.writer.flush()
 
     def close(self) -> None:
         self.writer.close()

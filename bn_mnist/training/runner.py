@@ -22,6 +22,7 @@ from bn_mnist.config import Config, load_config, to_dict
 from bn_mnist.console import Log
 from bn_mnist.data import Mnist
 from bn_mnist.errors import Interrupted, OutputError
+from bn_mnist.tensorboard import hparams
 from bn_mnist.training import runlog, trainer, worker
 
 POLL_SECONDS = 0.25  # how often a back-end's wait for runs looks at the Ctrl-C flag
@@ -143,6 +144,7 @@ def run_all(
         Interrupted: on Ctrl-C, after the running runs stopped; every finished run stays on disk.
     """
     summaries = {spec.key: finished_summary(out_dir / spec.key, spec.config, log) for spec in specs}
+    hparams.write_experiment(out_dir, [spec.config for spec in specs])
     todo = [spec for spec in specs if summaries[spec.key] is None]
     log(f"{len(specs) - len(todo)} of {len(specs)} runs already finished in {out_dir}")
     started = time.perf_counter()

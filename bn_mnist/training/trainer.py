@@ -28,6 +28,8 @@ from bn_mnist.data import Mnist, load_mnist
 from bn_mnist.data.mnist import binarized
 from bn_mnist.errors import Interrupted
 from bn_mnist.nets.models import build_model
+from bn_mnist.tensorboard import hparams
+from bn_mnist.tensorboard.inspection import Inspector
 from bn_mnist.tf_startup import start_tensorflow
 from bn_mnist.training import execution, runlog
 from bn_mnist.training.engine import Engine, use_jit
@@ -92,14 +94,29 @@ class Progress:
     diverged_at_step: int | None = None
     interrupted: bool = False
     train_accuracy: float | None = None  # training mode, the batches since the last logging point
+    inspect_seconds: float = 0.0  # measuring inside the network (log.histograms)
     final: dict[str, float] = field(default_factory=dict)  # the metrics logged at the last step
 
 
-def train_loop(engine: Engine, config: Config, log_file: runlog.RunLog, log: Log, probe: Probe | None) -> Progress:
-    """Train to the configured step count, logging as configured. At the last step (or the diverged one) the
-    evaluation also measures test accuracy; Ctrl-C stops before the next compiled call."""
+def inspected(inspector: Inspector | None, step: int, log_file: runlog.RunLog, progress: Progress) -> dict[str, float]:
+    """Measure inside the network (when log.histograms is on): write the histograms, return the per-layer scalars."""
+    if inspector is None:
+        return {}
+    started = time.perf_counter()
+    inspection = inspector.measure()
+    log_file.write_histograms(step, inspection.histograms)
+    progress.inspect_seconds += time.perf_counter() - started
+    return inspection.scalars
+
+
+def train_loop(
+    engine: Engine, config: Config, log_file: runlog.RunLog, log: Log, probe: Probe | None, inspector: Inspector | None
+) -> Progress:
+    """Train to the configured step count, logging as configured, and inspecting the network at every evaluation.
+    At the last step (or the diverged one) the evaluation also measures test accuracy; Ctrl-C stops before the next
+    compiled call."""
     progress, train = Progress(), config.train
-    log_file.write(0, evaluation_metrics(engine, probe))
+    log_file.write(0, {**evaluation_metrics(engine, probe), **inspected(inspector, 0, log_file, progress)})
     with ctrl_c_requests_stop() as request:
         for point in logging_points(train.steps, train.log_every, train.eval_every):
             if request["stop"]:
@@ -114,6 +131,7 @@ def train_loop(engine: Engine, config: Config, log_file: runlog.RunLog, log: Log
             last = chunk.diverged_at is not None or point == train.steps
             if last or point % train.eval_every == 0:
                 values.update(evaluation_metrics(engine, probe, test=last))
+                values.update(inspected(inspector, progress.steps, log_file, progress))
                 log(progress_line(progress.steps, train.steps, values, progress.steps / progress.train_seconds))
             log_file.write(progress.steps, values)
             if chunk.diverged_at is not None:
@@ -151,6 +169,7 @@ def summarise(config: Config, engine: Engine, progress: Progress, compile_second
         interrupted=progress.interrupted,
         final_train_accuracy=progress.train_accuracy,
         compile_seconds=compile_seconds,
+        inspect_seconds=progress.inspect_seconds,
         execution=execution.current(use_jit(config)),
         **final,
     )
@@ -194,11 +213,14 @@ def train_into(config: Config, out_dir: Path, mnist: Mnist, log: Log, probe: Pro
             "UPDATE_OPS); watch single_sample_accuracy and test accuracy"
         )
     compile_seconds = engine.compile_training()
+    inspector = Inspector(engine, config) if config.log.histograms else None
     log_file = runlog.RunLog(out_dir)
     try:
-        progress = train_loop(engine, config, log_file, log, probe)
+        hparams.write_session(log_file, config)
+        progress = train_loop(engine, config, log_file, log, probe, inspector)
         engine.model.save(out_dir / runlog.MODEL_FILE)
         summary = summarise(config, engine, progress, compile_seconds)
+        hparams.write_outcome(log_file, summary)
     finally:
         log_file.close()
     summary.write(out_dir)

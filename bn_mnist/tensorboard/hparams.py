@@ -1,0 +1,102 @@
+"""Every run's settings and outcome for TensorBoard's HParams dashboard (filter, sort, parallel coordinates).
+
+A run writes its session (its settings) when it starts and its outcome scalars (`tags.FINAL_*`) when it finishes;
+a multi-run command writes the experiment (every setting's values and the outcome metrics) once at the root of its
+output. Settings and domains come from the same table, `HPARAMS`, so a run's value is always in its domain (the
+dashboard hides sessions whose value is outside the domain).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import tensorflow as tf
+from tensorboard.plugins.hparams import api as hp
+
+from bn_mnist.config import Config, load_config
+from bn_mnist.tensorboard import tags
+from bn_mnist.training import runlog
+from bn_mnist.training.engine import use_jit
+
+EXPERIMENT_SUFFIX = ".hparams"  # the root's experiment event file: replaced, never added to, when written again
+HPARAMS: dict[str, Callable[[Config], Any]] = {  # the settings that define a run, as the dashboard names them
+    "name": lambda c: c.name,  # the config's (or reproduction row's) name
+    "arch": lambda c: c.model.arch,
+    "activation": lambda c: c.model.activation,
+    "bn": lambda c: c.bn.enabled,
+    "bn.impl": lambda c: c.bn.impl if c.bn.enabled else "none",
+    "bn.placement": lambda c: c.bn.placement if c.bn.enabled else "none",
+    "bn.renorm": lambda c: c.bn.enabled and c.bn.renorm,
+    "bn.update_moving_stats": lambda c: c.bn.enabled and c.bn.update_moving_stats,
+    "weight_init": lambda c: c.model.weight_init,
+    "init_std": lambda c: c.model.init_std,
+    "optimizer": lambda c: c.train.optimizer,
+    "learning_rate": lambda c: c.train.learning_rate,
+    "loss": lambda c: c.train.loss,
+    "batch_size": lambda c: c.train.batch_size,
+    "steps": lambda c: c.train.steps,
+    "seed": lambda c: c.seed,
+    "threads": lambda c: c.train.threads,  # the execution settings a config controls (summary.json has the rest)
+    "xla": use_jit,
+}
+METRICS = (  # (tag, display name)
+    (tags.FINAL_VAL_ACCURACY, "final val. accuracy"),
+    (tags.FINAL_TEST_ACCURACY, "final test accuracy"),
+    (tags.FINAL_SINGLE_SAMPLE_ACCURACY, "single-sample accuracy"),
+    (tags.FINAL_STEPS_TO_90, "first step with val. accuracy >= 90%"),
+    (tags.FINAL_DIVERGED, "diverged"),
+)
+
+
+def session(config: Config) -> dict[str, Any]:
+    """The run's value of every setting in HPARAMS."""
+    return {name: value(config) for name, value in HPARAMS.items()}
+
+
+def write_session(log_file: runlog.RunLog, config: Config) -> None:
+    with log_file.writer.as_default():
+        hp.hparams(session(config))
+    log_file.writer.flush()
+
+
+def outcome(summary: runlog.RunSummary, records: list[dict[str, Any]]) -> dict[str, float]:
+    """A finished run's outcome metrics (steps to 90% is left out when the run never got there)."""
+    values = {
+        tags.FINAL_VAL_ACCURACY: summary.final_val_accuracy,
+        tags.FINAL_TEST_ACCURACY: summary.final_test_accuracy,
+        tags.FINAL_SINGLE_SAMPLE_ACCURACY: summary.single_sample_accuracy,
+        tags.FINAL_STEPS_TO_90: runlog.first_step_reaching(records, 0.9),
+        tags.FINAL_DIVERGED: float(summary.diverged_at_step is not None),
+    }
+    return {tag: float(value) for tag, value in values.items() if value is not None}
+
+
+def write_outcome(log_file: runlog.RunLog, summary: runlog.RunSummary) -> None:
+    """At the run's last step, when it finished (an interrupted run has no outcome)."""
+    if not summary.interrupted:
+        log_file.write_scalars_to_tensorboard(summary.steps, outcome(summary, runlog.read_metrics(log_file.run_dir)))
+
+
+def experiment(configs: Iterable[Config]) -> tuple[list[hp.HParam], list[hp.Metric]]:
+    """Every setting with the values these runs take (its domain), and the outcome metrics."""
+    values: dict[str, set] = {name: set() for name in HPARAMS}
+    for config in configs:
+        for name, value in session(config).items():
+            values[name].add(value)
+    hparams = [hp.HParam(name, hp.Discrete(sorted(found))) for name, found in values.items()]
+    return hparams, [hp.Metric(tag, display_name=name) for tag, name in METRICS]
+
+
+def write_experiment(out_dir: Path, configs: Iterable[Config]) -> None:
+    """The experiment at the root of a multi-run output, over these configs and every run already under out_dir
+    (a later command into the same directory may add others); the previous experiment file is replaced."""
+    found = [load_config(path) for path in sorted(out_dir.glob(f"**/{runlog.CONFIG_FILE}"))]
+    hparams, metrics = experiment([*configs, *found])
+    for old in out_dir.glob(f"*{EXPERIMENT_SUFFIX}"):
+        old.unlink()
+    writer = tf.summary.create_file_writer(str(out_dir), filename_suffix=EXPERIMENT_SUFFIX)
+    with writer.as_default():
+        hp.hparams_config(hparams=hparams, metrics=metrics)
+    writer.close()

@@ -1,0 +1,102 @@
+"""Inside the network at every evaluation point: what each layer receives, holds and learns.
+
+Per layer: histograms of the activation's input on a fixed validation batch (the BN paper's percentile plot,
+generalised to every layer), of the kernel, and of BN's gamma, beta, moving mean and moving variance; scalars of the
+kernel's norm, its gradient's norm and the fraction of dead ReLUs. These show why the 19-layer conv net without BN
+does not learn in 800 steps. Measuring never changes training: the activations are read in inference mode and the
+gradient is taken through `stateless_call`, so no BN statistic, weight or optimizer slot moves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from bn_mnist.config import Config
+from bn_mnist.tensorboard import tags
+from bn_mnist.training.engine import Engine
+
+INSPECT_BATCH = 256  # the first 256 validation images: the fixed batch every measurement uses
+WEIGHTED_LAYERS = (keras.layers.Dense, keras.layers.Conv2D)
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """One evaluation point's measurements, keyed by their TensorBoard tags."""
+
+    scalars: dict[str, float]
+    histograms: dict[str, np.ndarray]
+
+
+class Inspector:
+    """Measures one model at each evaluation point; built once per run (the traced function is reused)."""
+
+    def __init__(self, engine: Engine, config: Config):
+        model = engine.model
+        self.model, self.loss = model, engine.loss
+        self.layers = [layer for layer in model.layers if isinstance(layer, WEIGHTED_LAYERS)]
+        self.activated = [layer.name for layer in self.layers if f"act_{layer.name}" in layer_names(model)]
+        activations = [model.get_layer(f"act_{name}") for name in self.activated]
+        self.inside = keras.Model(
+            model.inputs, [[act.input for act in activations], [act.output for act in activations]]
+        )
+        self.relu = config.model.activation == "relu"
+        images, labels = engine.eval_sets["val"]
+        self.labels = labels[:INSPECT_BATCH]
+        self.inputs = engine.model_inputs(images[:INSPECT_BATCH], self.labels)
+        trainable = model.trainable_variables
+        self.kernel_index = [next(i for i, v in enumerate(trainable) if v is layer.kernel) for layer in self.layers]
+        self._measure = tf.function(self._measure_fn)
+
+    def _measure_fn(self, inputs, labels):
+        preactivations, activations = self.inside(inputs, training=False)
+        trainable = [variable.value for variable in self.model.trainable_variables]
+        non_trainable = [variable.value for variable in self.model.non_trainable_variables]
+        with tf.GradientTape() as tape:
+            tape.watch(trainable)
+            # training=True as in a training step; stateless: BN's moving statistics come back, unassigned
+            logits, _ = self.model.stateless_call(trainable, non_trainable, inputs, training=True)
+            loss = self.loss(labels, logits)
+        gradients = tape.gradient(loss, [trainable[i] for i in self.kernel_index])
+        dead = [dead_fraction(output) for output in activations] if self.relu else []
+        return preactivations, dead, [tf.norm(gradient) for gradient in gradients]
+
+    def measure(self) -> Inspection:
+        preactivations, dead, gradient_norms = self._measure(self.inputs, self.labels)
+        scalars, histograms = {}, {}
+        for layer, gradient_norm in zip(self.layers, gradient_norms):
+            scalars[tags.per_layer(tags.WEIGHT_NORM, layer.name)] = float(tf.norm(layer.kernel))
+            scalars[tags.per_layer(tags.GRADIENT_NORM, layer.name)] = float(gradient_norm)
+            histograms[tags.per_layer(tags.WEIGHTS, layer.name)] = np.asarray(layer.kernel)
+        for name, values, fraction in zip(self.activated, preactivations, dead or [None] * len(self.activated)):
+            histograms[tags.per_layer(tags.PREACTIVATION, name)] = np.asarray(values)
+            if fraction is not None:
+                scalars[tags.per_layer(tags.DEAD_RELU, name)] = float(fraction)
+        histograms.update(bn_histograms(self.model))
+        return Inspection(scalars, histograms)
+
+
+def layer_names(model: keras.Model) -> set[str]:
+    return {layer.name for layer in model.layers}
+
+
+def dead_fraction(relu_output: tf.Tensor) -> tf.Tensor:
+    """Fraction of units (every position of every channel) whose output is 0 for every example of the batch."""
+    alive = tf.reduce_any(relu_output > 0, axis=0)  # (units...)
+    return 1.0 - tf.reduce_mean(tf.cast(alive, tf.float32))
+
+
+def bn_histograms(model: keras.Model) -> dict[str, np.ndarray]:
+    """gamma, beta, moving mean and moving variance of every BN layer (`bn_<layer>`) that has them."""
+    histograms = {}
+    for layer in model.layers:
+        if not layer.name.startswith("bn_"):
+            continue
+        for statistic in tags.BN_STATISTICS:
+            variable = getattr(layer, statistic, None)
+            if variable is not None:
+                histograms[tags.bn_tag(statistic, layer.name.removeprefix("bn_"))] = np.asarray(variable)
+    return histograms

@@ -1,0 +1,44 @@
+"""Every TensorBoard tag bn-mnist writes beyond the run's scalars (those are in `training/runlog.py`), defined once.
+
+Layer names in tags have their number padded to two digits (`conv01` .. `conv19`, `dense20`), so TensorBoard's
+alphabetical order is the network's order; `logits` is the output layer.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Histograms, at every evaluation point, per layer.
+PREACTIVATION = "preactivation"  # the activation's input on a fixed validation batch, inference mode
+WEIGHTS = "weights"  # the layer's kernel
+BN_STATISTICS = ("gamma", "beta", "moving_mean", "moving_variance")  # BN's parameters and population statistics
+# Scalars, at every evaluation point, per layer (also in metrics.jsonl).
+WEIGHT_NORM = "weight_norm"  # L2 norm of the kernel
+GRADIENT_NORM = "gradient_norm"  # L2 norm of the kernel's gradient of the training loss on the fixed batch
+DEAD_RELU = "dead_relu"  # fraction of the layer's ReLU units that output 0 for every example of the fixed batch
+# Scalars, once, at the end of a finished run: the outcome metrics of the HParams dashboard.
+FINAL_VAL_ACCURACY = "final/val_accuracy"
+FINAL_TEST_ACCURACY = "final/test_accuracy"
+FINAL_SINGLE_SAMPLE_ACCURACY = "final/single_sample_accuracy"
+FINAL_STEPS_TO_90 = "final/steps_to_val_accuracy_90"  # first logged step with validation accuracy >= 0.9
+FINAL_DIVERGED = "final/diverged"  # 1 when the loss stopped being finite, else 0
+PLOTS = "plots"  # image summaries at the root of a multi-run output: plots/<figure name>
+
+
+def layer_name(name: str) -> str:
+    """`conv1` -> `conv01`: tags sort in the network's order."""
+    return re.sub(r"\d+", lambda number: number.group().zfill(2), name)
+
+
+def per_layer(kind: str, layer: str) -> str:
+    """e.g. per_layer(PREACTIVATION, "conv1") -> "preactivation/conv01"."""
+    return f"{kind}/{layer_name(layer)}"
+
+
+def bn_tag(statistic: str, layer: str) -> str:
+    """e.g. bn_tag("gamma", "conv1") -> "bn_gamma/conv01": one TensorBoard section per statistic."""
+    return per_layer(f"bn_{statistic}", layer)
+
+
+def plot(name: str) -> str:
+    return f"{PLOTS}/{name}"

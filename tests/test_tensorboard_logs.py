@@ -1,0 +1,121 @@
+"""What a run writes for TensorBoard beyond its scalars, on synthetic data and hand-built cases: the histogram
+format, the measurements inside the network against NumPy and against a plain gradient tape, that measuring never
+changes training, the HParams session and experiment, and plots as images."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+
+import events
+import keras
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from bn_mnist.config import LogConfig, load_config, save_config
+from bn_mnist.nets.models import build_model
+from bn_mnist.tensorboard import hparams, images, inspection
+from bn_mnist.training import runlog
+from bn_mnist.training import trainer as train
+from bn_mnist.training.engine import Engine
+
+
+def test_histogram_buckets_are_tensorboards_format_over_the_finite_values():
+    buckets = runlog.histogram(np.array([0.0, 1.0, 2.0, 3.0, np.nan, np.inf]), buckets=3)
+    np.testing.assert_array_equal(buckets, [[0, 1, 1], [1, 2, 1], [2, 3, 2]])  # [left, right, count]; last closed
+    constant = runlog.histogram(np.zeros((4, 5)), buckets=2)
+    np.testing.assert_array_equal(constant, [[0, 0.5, 20], [0.5, 1, 0]])
+    assert runlog.histogram(np.array([np.nan]), buckets=2)[:, 2].sum() == 0  # all NaN: an empty histogram
+
+
+def test_a_unit_is_dead_when_it_is_zero_for_every_example():
+    relu_output = tf.constant([[[0.0, 0.0], [2.0, 0.0]], [[0.0, 0.0], [0.0, 0.0]]])  # (batch 2, 2 positions, 2 maps)
+    assert float(inspection.dead_fraction(relu_output)) == 0.75  # only position 1 of map 0 ever fires
+
+
+def numpy_bn_preactivations(model: keras.Model, images: np.ndarray) -> np.ndarray:
+    """The first hidden layer's BN output in inference mode, from the weights alone, in float64."""
+    kernel = np.asarray(model.get_layer("dense1").kernel, np.float64)
+    bn = model.get_layer("bn_dense1")
+    mean, variance, gamma, beta = (
+        np.asarray(v, np.float64) for v in (bn.moving_mean, bn.moving_variance, bn.gamma, bn.beta)
+    )
+    return (images.reshape(len(images), -1) @ kernel - mean) / np.sqrt(variance + bn.epsilon) * gamma + beta
+
+
+@pytest.mark.parametrize("impl", ["keras", "nn"])
+def test_inspection_measures_what_numpy_and_a_plain_tape_measure_and_changes_nothing(tiny_mnist, impl):
+    config = load_config("fc", (f"bn.impl={impl}", "bn.momentum=0.5"))
+    engine = Engine(build_model(config.model, config.bn, config.seed), config, tiny_mnist)
+    engine.train_steps(0, 5)  # moving statistics away from their initial values
+    before = [np.array(v) for v in engine.model.variables + engine.optimizer.variables]
+    found = inspection.Inspector(engine, config).measure()
+    after = [np.array(v) for v in engine.model.variables + engine.optimizer.variables]
+    assert all(np.array_equal(a, b) for a, b in zip(before, after))  # no statistic, weight or slot moved
+
+    images, labels = tiny_mnist.val_x[: inspection.INSPECT_BATCH], tiny_mnist.val_y[: inspection.INSPECT_BATCH]
+    preactivations = numpy_bn_preactivations(engine.model, images)
+    np.testing.assert_allclose(found.histograms["preactivation/dense01"], preactivations, rtol=1e-4, atol=1e-4)
+    assert found.scalars["dead_relu/dense01"] == pytest.approx(1 - np.mean((preactivations > 0).any(axis=0)))
+    kernel = np.asarray(engine.model.get_layer("dense2").kernel)
+    assert found.scalars["weight_norm/dense02"] == pytest.approx(np.linalg.norm(kernel), rel=1e-6)
+    np.testing.assert_array_equal(found.histograms["weights/dense02"], kernel)
+    np.testing.assert_array_equal(
+        found.histograms["bn_moving_mean/dense02"], engine.model.get_layer("bn_dense2").moving_mean
+    )
+
+    with tf.GradientTape() as tape:  # the reference: an ordinary training-mode call (it moves BN's statistics)
+        loss = engine.loss(labels, engine.model(images, training=True))
+    kernels = [engine.model.get_layer(name).kernel for name in ("dense1", "dense2", "dense3", "logits")]
+    for name, gradient in zip(("dense01", "dense02", "dense03", "logits"), tape.gradient(loss, kernels)):
+        assert found.scalars[f"gradient_norm/{name}"] == pytest.approx(float(tf.norm(gradient)), rel=1e-4)
+
+
+def test_inspection_never_changes_the_numbers(tiny_mnist, tiny_fc_config, tmp_path):
+    config = dataclasses.replace(tiny_fc_config, bn=dataclasses.replace(tiny_fc_config.bn, impl="nn"))
+    quiet = train.run(config, tmp_path / "off", tiny_mnist, log=lambda _: None)
+    inspected = train.run(dataclasses.replace(config, log=LogConfig()), tmp_path / "on", tiny_mnist, lambda _: None)
+    off, on = runlog.read_metrics(tmp_path / "off"), runlog.read_metrics(tmp_path / "on")
+    assert [{key: record[key] for key in off_record} for record, off_record in zip(on, off)] == off
+    assert len(on[0]) > len(off[0])  # the per-layer scalars are there
+    timing = ("train_seconds", "steps_per_second", "compile_seconds", "inspect_seconds")
+    assert dataclasses.replace(inspected, **dict.fromkeys(timing, 0)) == dataclasses.replace(
+        quiet, **dict.fromkeys(timing, 0)
+    )
+    assert inspected.inspect_seconds > 0 and quiet.inspect_seconds == 0
+
+
+def test_a_run_is_an_hparams_session_and_a_multi_run_output_an_experiment(tmp_path):
+    config = load_config("fc", ("bn.enabled=false", "seed=7"))
+    (tmp_path / "run").mkdir()
+    log_file = runlog.RunLog(tmp_path / "run")
+    hparams.write_session(log_file, config)
+    log_file.close()
+    session = events.session(tmp_path / "run")
+    assert session["name"] == "fc" and session["arch"] == "fc" and session["bn"] is False
+    assert session["bn.impl"] == "none" and session["learning_rate"] == 0.01 and session["seed"] == 7
+    assert session["batch_size"] == 60 and session["xla"] is True and session["threads"] == 1
+
+    save_config(config, tmp_path / "run" / runlog.CONFIG_FILE)  # a run already there counts too
+    hparams.write_experiment(tmp_path, [load_config("fc", ("seed=0",)), load_config("conv", ("seed=1",))])
+    hparams.write_experiment(tmp_path, [load_config("fc", ("seed=0",)), load_config("conv", ("seed=1",))])
+    assert len(list(tmp_path.glob("*" + hparams.EXPERIMENT_SUFFIX))) == 1  # written again: replaced
+    domains = events.domains(tmp_path)
+    assert domains["seed"] == [0, 1, 7] and domains["bn"] == [False, True] and domains["arch"] == ["conv", "fc"]
+    assert domains["bn.impl"] == ["keras", "none"]
+    assert [m.name.tag for m in events.experiment(tmp_path).metric_infos] == [tag for tag, _ in hparams.METRICS]
+
+
+def test_plots_become_images_at_the_root(tmp_path):
+    figure, axes = plt.subplots(figsize=(3, 2), dpi=50)
+    axes.plot([0, 1], [1, 0])
+    figure.savefig(tmp_path / "figure.png")
+    plt.close(figure)
+    images.write_plots(tmp_path, {"convergence": tmp_path / "figure.png"})
+    images.write_plots(tmp_path, {"convergence": tmp_path / "figure.png"})
+    assert len(list(tmp_path.glob("*" + images.PLOTS_SUFFIX))) == 1
+    width, height, png = events.tensors(tmp_path, "images")["plots/convergence"][0]
+    decoded = plt.imread(io.BytesIO(png))
+    assert decoded.shape[:2] == (100, 150) and (int(width), int(height)) == (150, 100)
