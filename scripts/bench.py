@@ -4,6 +4,7 @@
     python scripts/bench.py --repeats 5 --out runs/bench.json
     python scripts/bench.py --threads 1             # the engine at train.threads, as every command runs it
     python scripts/bench.py --end-to-end --out runs/bench-end-to-end.json   # whole commands, ~4 min a repeat
+    python scripts/bench.py --inspection --out runs/bench-inspection.json   # log.histograms' cost, ~2 min a repeat
 
 For each network (fc, conv) with and without BN, four engines train the identical model on the identical data:
 this project's engine with XLA on and off (`train.jit`), `model.fit` as a user writes it (default settings) and
@@ -38,6 +39,7 @@ from bn_mnist.data import Mnist, load_mnist
 from bn_mnist.nets.models import build_model
 from bn_mnist.tf_startup import start_tensorflow
 from bn_mnist.training.engine import Engine, make_loss, make_optimizer, use_jit
+from bn_mnist.training.runlog import SUMMARY_FILE
 
 ENGINES = ("engine_jit_on", "engine_jit_off", "fit_default", "fit_tuned")
 BASELINE = "fit_default"
@@ -214,12 +216,17 @@ def script() -> str:
     return str(Path(sys.executable).with_name("bn-mnist"))
 
 
-def wall_seconds(args: list[str]) -> float:
-    """Wall time of one command of the installed script, start-up to exit, in a fresh output directory."""
+def wall_seconds(args: list[str], inspected: list[float] | None = None) -> float:
+    """Wall time of one command of the installed script, start-up to exit, in a fresh output directory; appends
+    each run's `inspect_seconds` (summary.json) to `inspected` when given."""
     with tempfile.TemporaryDirectory(prefix="bn-mnist-bench-") as temporary:
         started = time.perf_counter()
         subprocess.run([script(), *args, "--out", f"{temporary}/out"], check=True, capture_output=True)
-        return time.perf_counter() - started
+        seconds = time.perf_counter() - started
+        if inspected is not None:
+            summaries = sorted(Path(temporary, "out").glob(f"*/{SUMMARY_FILE}"))
+            inspected += [json.loads(path.read_text())["inspect_seconds"] or 0.0 for path in summaries]
+        return seconds
 
 
 FIT_TWO_CONV_NETS = """
@@ -265,15 +272,25 @@ END_TO_END = {  # name -> command (None: model.fit by hand)
 }
 
 
+def round_robin(
+    commands: dict[str, list[str] | None], repeats: int, log=print, inspected: dict[str, list[float]] | None = None
+) -> dict[str, list[float]]:
+    """Wall seconds of each command (None: model.fit by hand), all commands once per repeat, so that the
+    machine's drifts hit all alike; `inspected` collects each command's runs' inspect_seconds."""
+    samples: dict[str, list[float]] = {name: [] for name in commands}
+    for repeat in range(repeats):
+        for name, args in commands.items():
+            runs = None if inspected is None else inspected.setdefault(name, [])
+            samples[name].append(fit_seconds() if args is None else wall_seconds(args, runs))
+            log(f"repeat {repeat + 1}/{repeats}: {name} {samples[name][-1]:.1f} s")
+    return samples
+
+
 def end_to_end(repeats: int, log=print) -> dict:
     """Wall times of whole commands, round-robin over repeats: the default compare against `model.fit` training
     the same two networks, the same compare on a one-machine Ray instance, and Ray's cost per run (a plan of 4 and
     of 12 runs, locally and on Ray with the same CPUs: the difference of the differences over 8 runs)."""
-    samples: dict[str, list[float]] = {name: [] for name in END_TO_END}
-    for repeat in range(repeats):
-        for name, args in END_TO_END.items():
-            samples[name].append(fit_seconds() if args is None else wall_seconds(args))
-            log(f"repeat {repeat + 1}/{repeats}: {name} {samples[name][-1]:.1f} s")
+    samples = round_robin(END_TO_END, repeats, log)
     median = {name: statistics.median(values) for name, values in samples.items()}
     small, large = PLAN_SIZES
     local_per_run = (median[f"plan{large}"] - median[f"plan{small}"]) / (large - small)
@@ -291,10 +308,50 @@ def end_to_end(repeats: int, log=print) -> dict:
     }
 
 
-def end_to_end_table(results: dict) -> str:
+INSPECTION = {  # inside-the-network logging (log.histograms) on and off: the default compare and the Lesson's
+    f"{net}_{state}": ["compare", *(["--config", "fc"] if net == "fc" else []), "--set", f"log.histograms={flag}"]
+    for net in ("conv", "fc")
+    for state, flag in (("on", "true"), ("off", "false"))
+}
+
+
+def inspection_cost(repeats: int, log=print) -> dict:
+    """What `log.histograms` costs a whole compare: the default conv compare (9 evaluations of the 19-layer nets)
+    and the FC Lesson's (101 evaluations), on and off, round-robin over repeats; the ratio of the medians, and the
+    seconds the runs themselves spent inspecting (timed inside each run: immune to the noise between commands)."""
+    inspected: dict[str, list[float]] = {}
+    samples = round_robin(INSPECTION, repeats, log, inspected)
+    median = {name: statistics.median(values) for name, values in samples.items()}
+    return {
+        "repeats": repeats,
+        "samples": samples,
+        "median_seconds": median,
+        "inspect_seconds": {name: inspected[f"{name}_on"] for name in ("conv", "fc")},  # BN and no-BN run per repeat
+        **{f"{net}_on_vs_off": median[f"{net}_on"] / median[f"{net}_off"] for net in ("conv", "fc")},
+    }
+
+
+def samples_table(results: dict) -> list[str]:
     lines = [f"{'command':20} {'median s':>9}  samples"]
     for name, values in results["samples"].items():
         lines.append(f"{name:20} {results['median_seconds'][name]:>9.1f}  {', '.join(f'{v:.1f}' for v in values)}")
+    return lines
+
+
+def inspection_table(results: dict) -> str:
+    ratios = [f"{net} compare {results[f'{net}_on_vs_off']:.3f}x" for net in ("conv", "fc")]
+    inside = [f"{net} {', '.join(f'{s:.2f}' for s in results['inspect_seconds'][net])}" for net in ("conv", "fc")]
+    return "\n".join(
+        [
+            *samples_table(results),
+            "log.histograms on / off: " + ", ".join(ratios),
+            "seconds each run spent inspecting (bn, no_bn per repeat): " + "; ".join(inside),
+        ]
+    )
+
+
+def end_to_end_table(results: dict) -> str:
+    lines = samples_table(results)
     lines += [
         f"default compare / model.fit of its two nets: {results['compare_vs_fit']:.2f}x "
         f"(on a one-machine Ray instance: {results['compare_ray_local_vs_fit']:.2f}x)",
@@ -312,6 +369,9 @@ def main() -> None:
         "--end-to-end", action="store_true", help="whole commands instead: compare vs model.fit, Ray's overhead"
     )
     parser.add_argument(
+        "--inspection", action="store_true", help="whole compares with log.histograms on and off: its cost"
+    )
+    parser.add_argument(
         "--threads",
         type=int,
         help="TensorFlow threads for every engine and the roofline (train.threads is 1; default: TensorFlow's own)",
@@ -321,6 +381,9 @@ def main() -> None:
     if args.end_to_end:
         results = end_to_end(args.repeats)
         print(end_to_end_table(results))
+    elif args.inspection:
+        results = inspection_cost(args.repeats)
+        print(inspection_table(results))
     else:
         results = benchmark(load_mnist(), args.repeats)
         print(console_table(results))

@@ -36,13 +36,12 @@ def test_a_unit_is_dead_when_it_is_zero_for_every_example():
 
 
 def numpy_bn_preactivations(model: keras.Model, images: np.ndarray) -> np.ndarray:
-    """The first hidden layer's BN output in inference mode, from the weights alone, in float64."""
+    """The first hidden layer's BN output in training mode (the batch's own statistics), in float64."""
     kernel = np.asarray(model.get_layer("dense1").kernel, np.float64)
     bn = model.get_layer("bn_dense1")
-    mean, variance, gamma, beta = (
-        np.asarray(v, np.float64) for v in (bn.moving_mean, bn.moving_variance, bn.gamma, bn.beta)
-    )
-    return (images.reshape(len(images), -1) @ kernel - mean) / np.sqrt(variance + bn.epsilon) * gamma + beta
+    gamma, beta = np.asarray(bn.gamma, np.float64), np.asarray(bn.beta, np.float64)
+    z = images.reshape(len(images), -1).astype(np.float64) @ kernel
+    return (z - z.mean(axis=0)) / np.sqrt(z.var(axis=0) + bn.epsilon) * gamma + beta
 
 
 @pytest.mark.parametrize("impl", ["keras", "nn"])

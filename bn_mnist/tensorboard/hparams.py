@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import tensorflow as tf
+from tensorboard.compat.proto import summary_pb2
 from tensorboard.plugins.hparams import api as hp
+from tensorboard.plugins.hparams import metadata, plugin_data_pb2
 
 from bn_mnist.config import Config, load_config
 from bn_mnist.tensorboard import tags
@@ -76,7 +78,7 @@ def outcome(summary: runlog.RunSummary, records: list[dict[str, Any]]) -> dict[s
 def write_outcome(log_file: runlog.RunLog, summary: runlog.RunSummary) -> None:
     """At the run's last step, when it finished (an interrupted run has no outcome)."""
     if not summary.interrupted:
-        log_file.write_scalars_to_tensorboard(summary.steps, outcome(summary, runlog.read_metrics(log_file.run_dir)))
+        log_file.write_to_tensorboard(summary.steps, outcome(summary, runlog.read_metrics(log_file.run_dir)))
 
 
 def experiment(configs: Iterable[Config]) -> tuple[list[hp.HParam], list[hp.Metric]]:
@@ -89,14 +91,26 @@ def experiment(configs: Iterable[Config]) -> tuple[list[hp.HParam], list[hp.Metr
     return hparams, [hp.Metric(tag, display_name=name) for tag, name in METRICS]
 
 
+def experiment_summary(configs: Iterable[Config]) -> summary_pb2.Summary:
+    """`experiment` as the summary `hp.hparams_config` writes, with each setting that takes several values marked
+    `differs`: the dashboard lists (and first shows) those, the ones to filter by, before the ones held fixed."""
+    hparams, metrics = experiment(configs)
+    summary = hp.hparams_config_pb(hparams=hparams, metrics=metrics)
+    value = summary.value[0]
+    written = metadata.parse_experiment_plugin_data(value.metadata.plugin_data.content)
+    for info in written.hparam_infos:
+        info.differs = len(info.domain_discrete.values) > 1
+    value.metadata.CopyFrom(metadata.create_summary_metadata(plugin_data_pb2.HParamsPluginData(experiment=written)))
+    return summary
+
+
 def write_experiment(out_dir: Path, configs: Iterable[Config]) -> None:
     """The experiment at the root of a multi-run output, over these configs and every run already under out_dir
     (a later command into the same directory may add others); the previous experiment file is replaced."""
     found = [load_config(path) for path in sorted(out_dir.glob(f"**/{runlog.CONFIG_FILE}"))]
-    hparams, metrics = experiment([*configs, *found])
     for old in out_dir.glob(f"*{EXPERIMENT_SUFFIX}"):
         old.unlink()
     writer = tf.summary.create_file_writer(str(out_dir), filename_suffix=EXPERIMENT_SUFFIX)
     with writer.as_default():
-        hp.hparams_config(hparams=hparams, metrics=metrics)
+        tf.summary.experimental.write_raw_pb(experiment_summary([*configs, *found]).SerializeToString(), step=0)
     writer.close()

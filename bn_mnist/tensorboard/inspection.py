@@ -3,8 +3,9 @@
 Per layer: histograms of the activation's input on a fixed validation batch (the BN paper's percentile plot,
 generalised to every layer), of the kernel, and of BN's gamma, beta, moving mean and moving variance; scalars of the
 kernel's norm, its gradient's norm and the fraction of dead ReLUs. These show why the 19-layer conv net without BN
-does not learn in 800 steps. Measuring never changes training: the activations are read in inference mode and the
-gradient is taken through `stateless_call`, so no BN statistic, weight or optimizer slot moves.
+does not learn in 800 steps. Everything comes from one training-mode forward and backward pass on the fixed batch
+(what a training step computes: BN normalises with the batch's statistics), taken through `stateless_call`, so
+measuring never changes training: no BN statistic, weight or optimizer slot moves.
 """
 
 from __future__ import annotations
@@ -40,25 +41,26 @@ class Inspector:
         self.layers = [layer for layer in model.layers if isinstance(layer, WEIGHTED_LAYERS)]
         self.activated = [layer.name for layer in self.layers if f"act_{layer.name}" in layer_names(model)]
         activations = [model.get_layer(f"act_{name}") for name in self.activated]
-        self.inside = keras.Model(
-            model.inputs, [[act.input for act in activations], [act.output for act in activations]]
+        self.inside = keras.Model(  # the same layers and variables as the model, more outputs
+            model.inputs, [model.output, [act.input for act in activations], [act.output for act in activations]]
         )
         self.relu = config.model.activation == "relu"
         images, labels = engine.eval_sets["val"]
         self.labels = labels[:INSPECT_BATCH]
         self.inputs = engine.model_inputs(images[:INSPECT_BATCH], self.labels)
-        trainable = model.trainable_variables
+        trainable = self.inside.trainable_variables
         self.kernel_index = [next(i for i, v in enumerate(trainable) if v is layer.kernel) for layer in self.layers]
         self._measure = tf.function(self._measure_fn)
 
     def _measure_fn(self, inputs, labels):
-        preactivations, activations = self.inside(inputs, training=False)
-        trainable = [variable.value for variable in self.model.trainable_variables]
-        non_trainable = [variable.value for variable in self.model.non_trainable_variables]
+        trainable = [variable.value for variable in self.inside.trainable_variables]
+        non_trainable = [variable.value for variable in self.inside.non_trainable_variables]
         with tf.GradientTape() as tape:
             tape.watch(trainable)
-            # training=True as in a training step; stateless: BN's moving statistics come back, unassigned
-            logits, _ = self.model.stateless_call(trainable, non_trainable, inputs, training=True)
+            # stateless: BN's updated moving statistics come back as values and are dropped, never assigned
+            (logits, preactivations, activations), _ = self.inside.stateless_call(
+                trainable, non_trainable, inputs, training=True
+            )
             loss = self.loss(labels, logits)
         gradients = tape.gradient(loss, [trainable[i] for i in self.kernel_index])
         dead = [dead_fraction(output) for output in activations] if self.relu else []

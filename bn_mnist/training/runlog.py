@@ -14,7 +14,10 @@ from typing import Any
 
 import numpy as np
 import tensorflow as tf
+from tensorboard.compat.proto import summary_pb2
 from tensorboard.plugins.histogram import metadata as histogram_metadata
+from tensorboard.plugins.scalar import metadata as scalar_metadata
+from tensorboard.util import tensor_util
 
 from bn_mnist.training.execution import Execution
 
@@ -88,6 +91,10 @@ def histogram(values: np.ndarray, buckets: int = HISTOGRAM_BUCKETS) -> np.ndarra
     return np.stack([edges[:-1], edges[1:], counts], axis=1)
 
 
+SCALAR_METADATA = scalar_metadata.create_summary_metadata(display_name=None, description=None)
+HISTOGRAM_METADATA = histogram_metadata.create_summary_metadata(display_name=None, description=None)
+
+
 class RunLog:
     """Writes one run's scalars to TensorBoard and to metrics.jsonl (one JSON object per logging point), and its
     histograms and other summaries to TensorBoard only."""
@@ -99,23 +106,26 @@ class RunLog:
 
     def write(self, step: int, values: dict[str, float]) -> None:
         """Log scalars named by the constants above at training step `step`; flushed so Ctrl-C loses nothing."""
-        self.write_scalars_to_tensorboard(step, values)
+        self.write_to_tensorboard(step, values)
         record = {"step": step, **{name: finite_or_none(value) for name, value in values.items()}}
         self.jsonl.write(json.dumps(record) + "\n")
         self.jsonl.flush()
 
-    def write_scalars_to_tensorboard(self, step: int, values: dict[str, float]) -> None:
-        with self.writer.as_default(step=step):
-            for name, value in values.items():
-                tf.summary.scalar(name, value)
-        self.writer.flush()
-
-    def write_histograms(self, step: int, histograms: dict[str, np.ndarray]) -> None:
-        """One histogram per tag, of all the values given (any shape)."""
-        metadata = histogram_metadata.create_summary_metadata(display_name=None, description=None)
-        with self.writer.as_default(step=step):
-            for tag, values in histograms.items():
-                tf.summary.write(tag, histogram(values), metadata=metadata)
+    def write_to_tensorboard(
+        self, step: int, scalars: dict[str, float], histograms: dict[str, np.ndarray] | None = None
+    ) -> None:
+        """Scalars (float32, as tf.summary.scalar stores them) and histograms (of all the values given, any shape)
+        in one summary event: one write per logging point, not one eager op per tag (~0.5 ms each)."""
+        summary = summary_pb2.Summary()
+        for tag, value in scalars.items():
+            tensor = tensor_util.make_tensor_proto(np.float32(value))
+            summary.value.add(tag=tag, tensor=tensor, metadata=SCALAR_METADATA)
+        for tag, values in (histograms or {}).items():
+            summary.value.add(
+                tag=tag, tensor=tensor_util.make_tensor_proto(histogram(values)), metadata=HISTOGRAM_METADATA
+            )
+        with self.writer.as_default():
+            tf.summary.experimental.write_raw_pb(summary.SerializeToString(), step=step)
         self.writer.flush()
 
     def close(self) -> None:

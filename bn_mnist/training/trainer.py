@@ -104,7 +104,7 @@ def inspected(inspector: Inspector | None, step: int, log_file: runlog.RunLog, p
         return {}
     started = time.perf_counter()
     inspection = inspector.measure()
-    log_file.write_histograms(step, inspection.histograms)
+    log_file.write_to_tensorboard(step, {}, inspection.histograms)
     progress.inspect_seconds += time.perf_counter() - started
     return inspection.scalars
 
