@@ -6,10 +6,10 @@ from __future__ import annotations
 import io
 import statistics
 
-import events
 import matplotlib.image
 import numpy as np
 import pytest
+import tb_events
 
 from bn_mnist import compare
 from bn_mnist.training import runlog
@@ -80,12 +80,12 @@ def test_one_seed_is_labelled_a_sample():
 @pytest.mark.slow
 def test_the_root_holds_the_hparams_experiment_and_the_plot_as_an_image(two_seeds):
     out, _ = two_seeds
-    domains = events.domains(out)
+    domains = tb_events.domains(out)
     assert domains["bn"] == [False, True] and domains["seed"] == [3, 4] and domains["name"] == ["fc"]
     for arm in runlog.ARMS:
-        session = events.session(out / compare.run_key(arm, 4))
+        session = tb_events.session(out / compare.run_key(arm, 4))
         assert session["bn"] is (arm == "bn") and session["seed"] == 4
-    _, _, png = events.tensors(out, "images")["plots/convergence"][0]
+    _, _, png = tb_events.tensors(out, "images")["plots/convergence"][0]
     np.testing.assert_array_equal(
         matplotlib.image.imread(io.BytesIO(png)), matplotlib.image.imread(out / compare.PLOT_FILE)
     )

@@ -60,14 +60,13 @@ def disconnect() -> None:
 
 def run_files(out, specs):
     """Every run's metrics.jsonl values and summary outcome, without wall-clock fields."""
-    timing = {"train_seconds", "steps_per_second", "compile_seconds"}
     return {
         spec.key: (
             runlog.read_metrics(out / spec.key),
             {
                 k: v
                 for k, v in json.loads((out / spec.key / runlog.SUMMARY_FILE).read_text()).items()
-                if k not in timing
+                if k not in runlog.WALL_CLOCK_FIELDS
             },
         )
         for spec in specs

@@ -3,6 +3,7 @@ then every output read back and every verdict checked against the numbers it was
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -12,6 +13,7 @@ import subprocess
 import matplotlib.image
 import numpy as np
 import pytest
+import tb_events
 from click.testing import CliRunner
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -131,6 +133,20 @@ def test_report_figures_and_event_files(quick):
     median = events.Tensors(probes.percentile_tag(50))
     assert len(median) == len(results["curves"]["paper/bn-seed0"]["val"]["step"]) == 101
     assert len(events.Tensors(probes.DRIFT)) == 101 - 2 * probes.DRIFT_WINDOW  # once two windows exist
+
+
+def test_tensorboard_at_the_root_has_every_figure_and_every_row_as_a_setting(quick):
+    out = quick[0]
+    results = json.loads((out / "results.json").read_text())
+    root_images = tb_events.tensors(out, "images")
+    assert set(root_images) == {f"plots/{name}" for name in results["figures"]}
+    for name, file in results["figures"].items():
+        _, _, png = root_images[f"plots/{name}"][0]
+        assert matplotlib.image.imread(io.BytesIO(png)).shape == matplotlib.image.imread(out / file).shape
+    names = {spec.config.name for spec in plan(EXPERIMENTS, seed_counts(None, quick=True), quick=True)}
+    domains = tb_events.domains(out)
+    assert set(domains["name"]) == names and domains["learning_rate"] == [0.002, 0.01, 0.1, 1.0, 2.0]
+    assert tb_events.session(out / "lesson" / "bad-lr1-sigmoid" / "bn-seed0")["init_std"] == 5.0
 
 
 def test_a_full_run_into_the_quick_directory_is_refused(quick):

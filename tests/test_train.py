@@ -7,9 +7,9 @@ import json
 import os
 import signal
 
-import events
 import numpy as np
 import pytest
+import tb_events
 
 from bn_mnist.config import LogConfig, load_config
 from bn_mnist.errors import Interrupted, OutputError
@@ -52,7 +52,7 @@ def test_run_writes_every_output_and_they_agree(tiny_mnist, tiny_fc_config, tmp_
     assert summary.steps == 40 and summary.bn is True and summary.final_val_accuracy > 0.5
 
     records = runlog.read_metrics(run_dir)
-    scalars = events.scalars(run_dir)
+    scalars = tb_events.scalars(run_dir)
     layers = ("dense01", "dense02", "dense03")
     per_layer = {f"{kind}/{layer}" for kind in ("weight_norm", "gradient_norm") for layer in (*layers, "logits")}
     final = {"final/val_accuracy", "final/test_accuracy", "final/single_sample_accuracy", "final/diverged"}
@@ -100,9 +100,9 @@ def test_divergence_is_recorded_not_raised(tiny_mnist, tiny_fc_config, tmp_path)
 
     weights = keras.models.load_model(tmp_path / "nan" / runlog.MODEL_FILE).get_weights()
     assert not all(np.isfinite(w).all() for w in weights)  # the non-finite step's update was applied (documented)
-    histograms = events.tensors(tmp_path / "nan", "histograms")  # inspection on (the default) with NaN weights
+    histograms = tb_events.tensors(tmp_path / "nan", "histograms")  # inspection on (the default) with NaN weights
     assert histograms and all(np.isfinite(h).all() for steps in histograms.values() for h in steps.values())
-    assert events.scalars(tmp_path / "nan")["final/diverged"] == {summary.steps: 1.0}
+    assert tb_events.scalars(tmp_path / "nan")["final/diverged"] == {summary.steps: 1.0}
 
 
 def test_an_existing_run_is_never_overwritten(tiny_mnist, tiny_fc_config, tmp_path):

@@ -37,6 +37,10 @@ MODEL_FILE = "model.keras"  # the trained model, BN statistics included: keras.m
 ARMS = {"bn": "With Batch Norm", "no_bn": "Without Batch Norm"}  # the two networks: sub-directory -> label
 
 
+WALL_CLOCK_FIELDS = ("train_seconds", "steps_per_second", "compile_seconds", "inspect_seconds")  # of RunSummary:
+# the fields that differ between two runs of the same config and seed
+
+
 @dataclass(frozen=True)
 class RunSummary:
     """One run's summary.json: what was trained and how it ended (the final metrics are None when interrupted)."""
