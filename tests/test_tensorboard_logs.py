@@ -46,7 +46,7 @@ def numpy_bn_preactivations(model: keras.Model, images: np.ndarray) -> np.ndarra
 
 @pytest.mark.parametrize("impl", ["keras", "nn"])
 def test_inspection_measures_what_numpy_and_a_plain_tape_measure_and_changes_nothing(tiny_mnist, impl):
-    config = load_config("fc", (f"bn.impl={impl}", "bn.momentum=0.5"))
+    config = load_config("fc", (f"bn.impl={impl}", "bn.momentum=0.5", "train.jit=off"))  # no XLA: seconds saved
     engine = Engine(build_model(config.model, config.bn, config.seed), config, tiny_mnist)
     engine.train_steps(0, 5)  # moving statistics away from their initial values
     before = [np.array(v) for v in engine.model.variables + engine.optimizer.variables]
@@ -73,7 +73,8 @@ def test_inspection_measures_what_numpy_and_a_plain_tape_measure_and_changes_not
 
 
 def test_inspection_never_changes_the_numbers(tiny_mnist, tiny_fc_config, tmp_path):
-    config = dataclasses.replace(tiny_fc_config, bn=dataclasses.replace(tiny_fc_config.bn, impl="nn"))
+    no_xla = dataclasses.replace(tiny_fc_config.train, jit="off")  # the inspection does not use it; saves seconds
+    config = dataclasses.replace(tiny_fc_config, bn=dataclasses.replace(tiny_fc_config.bn, impl="nn"), train=no_xla)
     quiet = train.run(config, tmp_path / "off", tiny_mnist, log=lambda _: None)
     inspected = train.run(dataclasses.replace(config, log=LogConfig()), tmp_path / "on", tiny_mnist, lambda _: None)
     off, on = runlog.read_metrics(tmp_path / "off"), runlog.read_metrics(tmp_path / "on")
