@@ -39,7 +39,8 @@ class Inspector:
         model = engine.model
         self.model, self.loss = model, engine.loss
         self.layers = [layer for layer in model.layers if isinstance(layer, WEIGHTED_LAYERS)]
-        self.activated = [layer.name for layer in self.layers if f"act_{layer.name}" in layer_names(model)]
+        names = {layer.name for layer in model.layers}
+        self.activated = [layer.name for layer in self.layers if f"act_{layer.name}" in names]  # logits: none
         activations = [model.get_layer(f"act_{name}") for name in self.activated]
         self.inside = keras.Model(  # the same layers and variables as the model, more outputs
             model.inputs, [model.output, [act.input for act in activations], [act.output for act in activations]]
@@ -79,10 +80,6 @@ class Inspector:
                 scalars[tags.per_layer(tags.DEAD_RELU, name)] = float(fraction)
         histograms.update(bn_histograms(self.model))
         return Inspection(scalars, histograms)
-
-
-def layer_names(model: keras.Model) -> set[str]:
-    return {layer.name for layer in model.layers}
 
 
 def dead_fraction(relu_output: tf.Tensor) -> tf.Tensor:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 # Histograms, at every evaluation point, per layer.
-PREACTIVATION = "preactivation"  # the activation's input on a fixed validation batch, inference mode
+PREACTIVATION = "preactivation"  # the activation's input on the fixed validation batch, training mode
 WEIGHTS = "weights"  # the layer's kernel
 BN_STATISTICS = ("gamma", "beta", "moving_mean", "moving_variance")  # BN's parameters and population statistics
 # Scalars, at every evaluation point, per layer (also in metrics.jsonl).

@@ -1,4 +1,4 @@
-"""Run outputs: metric names (defined once), TensorBoard scalars, metrics.jsonl and summary.json.
+"""Run outputs: metric names (defined once), TensorBoard scalars and histograms, metrics.jsonl and summary.json.
 
 The writer, the plotter, the report and the tests all use the names below, so they cannot drift apart.
 """
@@ -31,14 +31,13 @@ SCALARS = (TRAIN_LOSS, TRAIN_ACCURACY, VAL_LOSS, VAL_ACCURACY, TEST_ACCURACY)
 METRICS_FILE = "metrics.jsonl"
 SUMMARY_FILE = "summary.json"
 CONFIG_FILE = "config.yaml"
-HISTOGRAM_BUCKETS = 30  # TensorBoard's default
 MODEL_FILE = "model.keras"  # the trained model, BN statistics included: keras.models.load_model reads it
 
 ARMS = {"bn": "With Batch Norm", "no_bn": "Without Batch Norm"}  # the two networks: sub-directory -> label
 
 
-WALL_CLOCK_FIELDS = ("train_seconds", "steps_per_second", "compile_seconds", "inspect_seconds")  # of RunSummary:
-# the fields that differ between two runs of the same config and seed
+# RunSummary's fields that differ between two runs of the same config and seed (timings)
+WALL_CLOCK_FIELDS = ("train_seconds", "steps_per_second", "compile_seconds", "inspect_seconds")
 
 
 @dataclass(frozen=True)
@@ -85,6 +84,11 @@ def finite_or_none(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
+HISTOGRAM_BUCKETS = 30  # TensorBoard's default
+SCALAR_METADATA = scalar_metadata.create_summary_metadata(display_name=None, description=None)
+HISTOGRAM_METADATA = histogram_metadata.create_summary_metadata(display_name=None, description=None)
+
+
 def histogram(values: np.ndarray, buckets: int = HISTOGRAM_BUCKETS) -> np.ndarray:
     """TensorBoard's histogram format, (buckets, 3) rows of [left edge, right edge, count], over the finite values
     (a diverged run's NaNs are left out), computed with NumPy: 10x faster than tf.summary.histogram's eager ops."""
@@ -93,10 +97,6 @@ def histogram(values: np.ndarray, buckets: int = HISTOGRAM_BUCKETS) -> np.ndarra
     low, high = (values.min(), values.max()) if values.size else (0.0, 0.0)
     counts, edges = np.histogram(values, bins=buckets, range=(low, high if high > low else low + 1.0))
     return np.stack([edges[:-1], edges[1:], counts], axis=1)
-
-
-SCALAR_METADATA = scalar_metadata.create_summary_metadata(display_name=None, description=None)
-HISTOGRAM_METADATA = histogram_metadata.create_summary_metadata(display_name=None, description=None)
 
 
 class RunLog:
