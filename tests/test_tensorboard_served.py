@@ -15,6 +15,7 @@ import matplotlib.image
 import numpy as np
 import pytest
 import served
+from selenium import webdriver
 
 from bn_mnist import compare
 from bn_mnist.config import load_config
@@ -122,7 +123,6 @@ PAGE_TIMEOUT = 60
 @pytest.fixture(scope="module")
 def chromium(tmp_path_factory):
     """Headless Debian Chromium driven by Selenium through Debian's chromedriver (no download at run time)."""
-    webdriver = pytest.importorskip("selenium.webdriver")
     browser, driver = shutil.which("chromium"), shutil.which("chromedriver")
     if not (browser and driver):
         pytest.fail(
