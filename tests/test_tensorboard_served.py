@@ -21,6 +21,7 @@ from bn_mnist import compare
 from bn_mnist.config import load_config
 from bn_mnist.tensorboard import hparams
 from bn_mnist.training import runlog
+from bn_mnist.training import trainer as train
 
 pytestmark = pytest.mark.slow
 RUNS = [compare.run_key(arm, 0) for arm in runlog.ARMS]  # bn-seed0, no_bn-seed0
@@ -91,6 +92,21 @@ def test_the_hparams_dashboard_lists_both_runs_with_settings_and_outcome(board, 
         assert metrics["final/diverged"] == 0.0
     without_slice = board.post("/data/plugin/hparams/session_groups", request)
     assert without_slice.get("sessionGroups", []) == []  # the trap: no sliceSize, no groups
+
+
+def test_a_train_run_alone_is_an_hparams_experiment_too(tiny_mnist, tiny_fc_config, tmp_path):
+    """No experiment summary for one run: TensorBoard builds the experiment from its session."""
+    summary = train.run(tiny_fc_config, tmp_path / "run", tiny_mnist, log=lambda _: None)
+    with served.tensorboard(tmp_path) as one_run:
+        experiment = one_run.post("/data/plugin/hparams/experiment", {"experimentName": ""})
+        request = {"experimentName": "", "allowedStatuses": ALL_STATUSES, "colParams": [], "startIndex": 0}
+        groups = one_run.post("/data/plugin/hparams/session_groups", {**request, "sliceSize": 100})
+    assert {info["name"] for info in experiment["hparamInfos"]} == set(hparams.HPARAMS)
+    assert groups["totalSize"] == 1 and groups["sessionGroups"][0]["sessions"][0]["name"] == "run"
+    group = groups["sessionGroups"][0]
+    assert group["hparams"]["arch"] == "fc" and group["hparams"]["learning_rate"] == 0.01
+    metrics = {value["name"]["tag"]: value["value"] for value in group["metricValues"]}
+    assert metrics["final/val_accuracy"] == float32(summary.final_val_accuracy)
 
 
 def test_histograms_and_the_plot_image_are_served(board, compared):
