@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 import tb_events
 from click.testing import CliRunner
-from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from bn_mnist.cli import main
 from bn_mnist.reproduction import EXPERIMENTS, probes
@@ -128,8 +127,7 @@ def test_report_figures_and_event_files(quick):
         assert image.shape[0] > 300 and image.shape[1] > 600 and np.std(image) > 0.05
     for spec in plan(EXPERIMENTS, seed_counts(None, quick=True), quick=True):
         assert list((out / spec.key).glob("events.out.tfevents.*")), spec.key
-    events = EventAccumulator(str(out / "paper" / "bn-seed0"), size_guidance={"tensors": 0})
-    events.Reload()
+    events = tb_events.accumulator(out / "paper" / "bn-seed0")
     median = events.Tensors(probes.percentile_tag(50))
     assert len(median) == len(results["curves"]["paper/bn-seed0"]["val"]["step"]) == 101
     assert len(events.Tensors(probes.DRIFT)) == 101 - 2 * probes.DRIFT_WINDOW  # once two windows exist

@@ -99,8 +99,9 @@ def test_a_run_is_an_hparams_session_and_a_multi_run_output_an_experiment(tmp_pa
     assert session["batch_size"] == 60 and session["xla"] is True and session["threads"] == 1
 
     save_config(config, tmp_path / "run" / runlog.CONFIG_FILE)  # a run already there counts too
-    hparams.write_experiment(tmp_path, [load_config("fc", ("seed=0",)), load_config("conv", ("seed=1",))])
-    hparams.write_experiment(tmp_path, [load_config("fc", ("seed=0",)), load_config("conv", ("seed=1",))])
+    planned = {"a": load_config("fc", ("seed=0",)), "b": load_config("conv", ("seed=1",))}
+    hparams.write_experiment(tmp_path, planned)
+    hparams.write_experiment(tmp_path, planned)
     assert len(list(tmp_path.glob("*" + hparams.EXPERIMENT_SUFFIX))) == 1  # written again: replaced
     domains = tb_events.domains(tmp_path)
     assert domains["seed"] == [0, 1, 7] and domains["bn"] == [False, True] and domains["arch"] == ["conv", "fc"]

@@ -45,6 +45,20 @@ def query(**params: str) -> str:
     return urllib.parse.urlencode(params)
 
 
+def experiment_of(server: served.Served) -> dict:
+    return server.post("/data/plugin/hparams/experiment", {"experimentName": ""})
+
+
+def session_groups_of(server: served.Served, **slicing: int) -> dict:
+    """The HParams session groups, every status allowed (hparams-API sessions are UNKNOWN)."""
+    request = {"experimentName": "", "allowedStatuses": ALL_STATUSES, "colParams": [], "startIndex": 0}
+    return server.post("/data/plugin/hparams/session_groups", {**request, **slicing})
+
+
+def metric_values(group: dict) -> dict[str, float]:
+    return {value["name"]["tag"]: value["value"] for value in group["metricValues"]}
+
+
 def float32(value: float) -> float:
     """A scalar as TensorBoard stores it."""
     return float(np.float32(value))
@@ -72,13 +86,12 @@ def test_every_served_scalar_is_the_value_in_metrics_jsonl(board, compared):
 
 def test_the_hparams_dashboard_lists_both_runs_with_settings_and_outcome(board, compared):
     _, summary = compared
-    experiment = board.post("/data/plugin/hparams/experiment", {"experimentName": ""})
+    experiment = experiment_of(board)
     varied = ["bn", "bn.impl", "bn.placement", "bn.update_moving_stats"]  # what differs between the two arms
     fixed = sorted(set(hparams.HPARAMS) - set(varied))
     assert [info["name"] for info in experiment["hparamInfos"]] == varied + fixed  # listed (and shown) first
     assert [info["name"]["tag"] for info in experiment["metricInfos"]] == [tag for tag, _ in hparams.METRICS]
-    request = {"experimentName": "", "allowedStatuses": ALL_STATUSES, "colParams": [], "startIndex": 0}
-    groups = board.post("/data/plugin/hparams/session_groups", {**request, "sliceSize": 100})
+    groups = session_groups_of(board, sliceSize=100)
     assert groups["totalSize"] == 2
     by_run = {group["sessions"][0]["name"]: group for group in groups["sessionGroups"]}
     assert set(by_run) == set(RUNS)
@@ -86,11 +99,11 @@ def test_the_hparams_dashboard_lists_both_runs_with_settings_and_outcome(board, 
         group, run = by_run[compare.run_key(arm, 0)], summary.runs[arm][0]
         assert group["hparams"]["bn"] is (arm == "bn") and group["hparams"]["arch"] == "conv"
         assert group["hparams"]["bn.impl"] == ("keras" if arm == "bn" else "none")
-        metrics = {value["name"]["tag"]: value["value"] for value in group["metricValues"]}
+        metrics = metric_values(group)
         assert metrics["final/val_accuracy"] == float32(run.final_val_accuracy)
         assert metrics["final/single_sample_accuracy"] == float32(run.single_sample_accuracy)
         assert metrics["final/diverged"] == 0.0
-    without_slice = board.post("/data/plugin/hparams/session_groups", request)
+    without_slice = session_groups_of(board)
     assert without_slice.get("sessionGroups", []) == []  # the trap: no sliceSize, no groups
 
 
@@ -98,15 +111,12 @@ def test_a_train_run_alone_is_an_hparams_experiment_too(tiny_mnist, tiny_fc_conf
     """No experiment summary for one run: TensorBoard builds the experiment from its session."""
     summary = train.run(tiny_fc_config, tmp_path / "run", tiny_mnist, log=lambda _: None)
     with served.tensorboard(tmp_path) as one_run:
-        experiment = one_run.post("/data/plugin/hparams/experiment", {"experimentName": ""})
-        request = {"experimentName": "", "allowedStatuses": ALL_STATUSES, "colParams": [], "startIndex": 0}
-        groups = one_run.post("/data/plugin/hparams/session_groups", {**request, "sliceSize": 100})
+        experiment, groups = experiment_of(one_run), session_groups_of(one_run, sliceSize=100)
     assert {info["name"] for info in experiment["hparamInfos"]} == set(hparams.HPARAMS)
     assert groups["totalSize"] == 1 and groups["sessionGroups"][0]["sessions"][0]["name"] == "run"
     group = groups["sessionGroups"][0]
     assert group["hparams"]["arch"] == "fc" and group["hparams"]["learning_rate"] == 0.01
-    metrics = {value["name"]["tag"]: value["value"] for value in group["metricValues"]}
-    assert metrics["final/val_accuracy"] == float32(summary.final_val_accuracy)
+    assert metric_values(group)["final/val_accuracy"] == float32(summary.final_val_accuracy)
 
 
 def test_histograms_and_the_plot_image_are_served(board, compared):

@@ -104,13 +104,11 @@ def experiment_summary(configs: Iterable[Config]) -> summary_pb2.Summary:
     return summary
 
 
-def write_experiment(out_dir: Path, configs: Iterable[Config]) -> None:
-    """The experiment at the root of a multi-run output, over these configs and every run already under out_dir
-    (a later command into the same directory may add others); the previous experiment file is replaced."""
-    found = [load_config(path) for path in sorted(out_dir.glob(f"**/{runlog.CONFIG_FILE}"))]
-    for old in out_dir.glob(f"*{EXPERIMENT_SUFFIX}"):
-        old.unlink()
-    writer = tf.summary.create_file_writer(str(out_dir), filename_suffix=EXPERIMENT_SUFFIX)
-    with writer.as_default():
-        tf.summary.experimental.write_raw_pb(experiment_summary([*configs, *found]).SerializeToString(), step=0)
-    writer.close()
+def write_experiment(out_dir: Path, planned: dict[str, Config]) -> None:
+    """The experiment at the root of a multi-run output, over the planned runs (key -> config) and every other run
+    already under out_dir (an earlier command into the same directory may have added them); the previous
+    experiment file is replaced. A planned run's saved config is its plan's (the runner refuses any other)."""
+    saved = sorted(out_dir.glob(f"**/{runlog.CONFIG_FILE}"))
+    others = [load_config(path) for path in saved if path.parent.relative_to(out_dir).as_posix() not in planned]
+    with runlog.replacing_writer(out_dir, EXPERIMENT_SUFFIX):
+        tf.summary.experimental.write_raw_pb(experiment_summary([*planned.values(), *others]).SerializeToString())

@@ -8,17 +8,14 @@ from pathlib import Path
 import tensorflow as tf
 
 from bn_mnist.tensorboard import tags
+from bn_mnist.training import runlog
 
 PLOTS_SUFFIX = ".plots"  # the root's image event file: replaced, never added to, when the figures are redrawn
 
 
 def write_plots(out_dir: Path, figures: dict[str, Path]) -> None:
     """Each PNG file as the image `plots/<name>` (step 0) in out_dir's event files, replacing earlier ones."""
-    for old in out_dir.glob(f"*{PLOTS_SUFFIX}"):
-        old.unlink()
-    writer = tf.summary.create_file_writer(str(out_dir), filename_suffix=PLOTS_SUFFIX)
-    with writer.as_default(step=0):
+    with runlog.replacing_writer(out_dir, PLOTS_SUFFIX):
         for name, path in figures.items():
             image = tf.io.decode_png(tf.io.read_file(str(path)), channels=4)  # (H, W, 4): matplotlib writes RGBA
             tf.summary.image(tags.plot(name), image[tf.newaxis])
-    writer.close()

@@ -74,10 +74,10 @@ class Inspector:
             scalars[tags.per_layer(tags.WEIGHT_NORM, layer.name)] = float(tf.norm(layer.kernel))
             scalars[tags.per_layer(tags.GRADIENT_NORM, layer.name)] = float(gradient_norm)
             histograms[tags.per_layer(tags.WEIGHTS, layer.name)] = np.asarray(layer.kernel)
-        for name, values, fraction in zip(self.activated, preactivations, dead or [None] * len(self.activated)):
+        for name, values in zip(self.activated, preactivations):
             histograms[tags.per_layer(tags.PREACTIVATION, name)] = np.asarray(values)
-            if fraction is not None:
-                scalars[tags.per_layer(tags.DEAD_RELU, name)] = float(fraction)
+        for name, fraction in zip(self.activated, dead):  # none unless the activation is ReLU
+            scalars[tags.per_layer(tags.DEAD_RELU, name)] = float(fraction)
         histograms.update(bn_histograms(self.model))
         return Inspection(scalars, histograms)
 

@@ -5,9 +5,11 @@ The writer, the plotter, the report and the tests all use the names below, so th
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -135,6 +137,20 @@ class RunLog:
     def close(self) -> None:
         self.writer.close()
         self.jsonl.close()
+
+
+@contextlib.contextmanager
+def replacing_writer(directory: Path, suffix: str) -> Iterator[Any]:
+    """A summary writer, set as default, whose event file (named `*suffix`) replaces the directory's earlier one:
+    what a rerun writes at the root of an output is there once, not once per run of the command."""
+    for old in directory.glob(f"*{suffix}"):
+        old.unlink()
+    writer = tf.summary.create_file_writer(str(directory), filename_suffix=suffix)
+    try:
+        with writer.as_default(step=0):
+            yield writer
+    finally:
+        writer.close()
 
 
 def read_metrics(run_dir: Path) -> list[dict[str, Any]]:

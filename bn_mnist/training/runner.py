@@ -144,7 +144,7 @@ def run_all(
         Interrupted: on Ctrl-C, after the running runs stopped; every finished run stays on disk.
     """
     summaries = {spec.key: finished_summary(out_dir / spec.key, spec.config, log) for spec in specs}
-    hparams.write_experiment(out_dir, [spec.config for spec in specs])
+    hparams.write_experiment(out_dir, {spec.key: spec.config for spec in specs})
     todo = [spec for spec in specs if summaries[spec.key] is None]
     log(f"{len(specs) - len(todo)} of {len(specs)} runs already finished in {out_dir}")
     started = time.perf_counter()
