@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from bn_mnist.config import Config, TrainConfig, load_config, shipped_configs
+from bn_mnist.config import Config, TrainConfig, load_config, shipped_configs, with_replicas
 from bn_mnist.errors import BnMnistError
 from bn_mnist.reproduction import EXPERIMENTS  # names only: --help needs no TensorFlow
 from bn_mnist.tf_startup import start_tensorflow
@@ -48,13 +48,16 @@ def run_options(command: Callable[..., Any]) -> Callable[..., Any]:
         overrides: tuple[str, ...],
         seed: int | None,
         data_dir: Path | None,
+        replicas: int | None,
         bn: bool | None = None,
         **rest: Any,
     ) -> Any:
         # The dedicated flags set typed values (never re-read as YAML), after the file and the --set overrides.
         flags = {"seed": seed, "data.dir": None if data_dir is None else str(data_dir.expanduser()), "bn.enabled": bn}
         config = load_config(config_name, overrides, {key: value for key, value in flags.items() if value is not None})
-        start_tensorflow(config.train.threads)
+        if replicas is not None:
+            config = with_replicas(config, replicas)
+        start_tensorflow(config.train.threads, config.distribute)
         return command(config=config, **rest)
 
     options = [
@@ -72,6 +75,12 @@ def run_options(command: Callable[..., Any]) -> Callable[..., Any]:
             help="Override a config key, e.g. --set train.steps=2000 (repeatable; the value is read as YAML).",
         ),
         click.option("--seed", type=click.IntRange(min=0), help="Seed for initial weights and batch order (seed)."),
+        click.option(
+            "--replicas",
+            type=click.IntRange(min=1),
+            help="Train data-parallel on N replicas of batch_size/N examples (distribute.replicas; N > 1 without a "
+            "strategy: mirrored, on the GPUs or N logical CPU devices).",
+        ),
         click.option(
             "--data-dir",
             type=click.Path(file_okay=False, path_type=Path),

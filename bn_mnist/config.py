@@ -26,6 +26,7 @@ JIT_MODES = ("auto", "on", "off")
 BN_IMPLS = ("keras", "nn")
 PLACEMENTS = ("before_activation", "after_activation")
 BATCH_WEIGHTS = ("none", "inverse_class_frequency")
+STRATEGIES = ("none", "mirrored", "multi_worker")
 NN_ONLY = {  # option -> its value that only the `nn` implementation can honour
     "zero_debias": True,
     "batch_weights": "inverse_class_frequency",
@@ -94,6 +95,8 @@ class BNConfig:
     renorm_momentum: float = 0.99  # decay of the statistics renorm corrects towards
     batch_weights: str = "none"  # nn: inverse_class_frequency weighs each example by 1 / its class count in the batch
     update_moving_stats: bool = True  # false reproduces TF1's forgotten UPDATE_OPS (population stats never move)
+    sync: bool = True  # under a distribute strategy: statistics over the global batch (all replicas); false: each
+    # replica normalises with its own slice's statistics and keeps its own moving averages (docs/distribute.md)
 
     def __post_init__(self) -> None:
         _one_of("bn.impl", self.impl, BN_IMPLS)
@@ -146,6 +149,21 @@ class TrainConfig:
 
 
 @dataclass(frozen=True)
+class DistributeConfig:
+    strategy: str = "none"  # mirrored: N local devices (GPUs, else N logical CPUs); multi_worker: processes or
+    # machines named by TF_CONFIG (tf.distribute.MultiWorkerMirroredStrategy); none: one device
+    replicas: int = 1  # replicas in sync; each gets train.batch_size / replicas examples of every batch
+    timeout: float = 60.0  # multi_worker: seconds to wait for every peer (at start and at each collective)
+
+    def __post_init__(self) -> None:
+        _one_of("distribute.strategy", self.strategy, STRATEGIES)
+        _require(self.replicas > 0, "distribute.replicas", self.replicas, "a positive integer")
+        _require(self.timeout > 0, "distribute.timeout", self.timeout, "a positive number of seconds")
+        if self.strategy == "none":
+            _require(self.replicas == 1, "distribute.replicas", self.replicas, "1 with distribute.strategy none")
+
+
+@dataclass(frozen=True)
 class LogConfig:
     histograms: bool = True  # inside the network at every evaluation: per-layer histograms (pre-activations,
     # weights, BN parameters and statistics) and scalars (weight and gradient norms, dead ReLUs); never changes the
@@ -160,10 +178,27 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     bn: BNConfig = field(default_factory=BNConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    distribute: DistributeConfig = field(default_factory=DistributeConfig)
     log: LogConfig = field(default_factory=LogConfig)
 
     def __post_init__(self) -> None:
         _require(self.seed >= 0, "seed", self.seed, "a non-negative integer")
+        replicas = self.distribute.replicas
+        if self.train.batch_size % replicas:
+            raise ConfigError(
+                f"train.batch_size = {self.train.batch_size}: {replicas} replicas need a batch size they divide "
+                "(each replica gets an equal slice of the global batch)"
+            )
+        if self.distribute.strategy != "none" and self.bn.enabled and self.bn.batch_weights != "none":
+            raise ConfigError(
+                f"bn.batch_weights = {self.bn.batch_weights!r}: weights from a replica's own labels are not "
+                "defined under distribute.strategy; use one device"
+            )
+
+    @property
+    def distributed(self) -> bool:
+        """Whether the run trains on several replicas through a tf.distribute strategy."""
+        return self.distribute.strategy != "none"
 
 
 def _type_ok(value: Any, annotation: Any) -> bool:
@@ -319,6 +354,17 @@ def to_dict(config: Config) -> dict:
 def save_config(config: Config, path: Path) -> None:
     """Write the resolved config so that a run can always be explained and rerun with `--config`."""
     path.write_text(yaml.safe_dump(to_dict(config), sort_keys=False))
+
+
+def with_replicas(config: Config, replicas: int) -> Config:
+    """The same config on `replicas` replicas: mirrored local devices (1: one device, no strategy), or as many
+    multi-worker replicas when the config trains across workers."""
+    strategy = config.distribute.strategy
+    if strategy != "multi_worker":
+        strategy = "none" if replicas == 1 else "mirrored"
+    return dataclasses.replace(
+        config, distribute=dataclasses.replace(config.distribute, strategy=strategy, replicas=replicas)
+    )
 
 
 def with_bn(config: Config, enabled: bool) -> Config:

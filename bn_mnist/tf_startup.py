@@ -15,6 +15,10 @@ import re
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bn_mnist.config import DistributeConfig
 
 INFO = re.compile(r"^I\d{4} ")  # absl's informational lines: "I0000 00:00:... port.cc:153] ..."
 BANNERS = ("WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",)
@@ -56,23 +60,34 @@ def filtered_stderr(keep: Callable[[list[str]], list[str]] = lines_to_keep) -> I
                 print(line, file=sys.stderr)
 
 
-def start_tensorflow(threads: int | None = None) -> int | None:
-    """Import TensorFlow and initialise its runtime quietly, with `threads` intra- and inter-op threads when given.
+def start_tensorflow(
+    threads: int | None = None, distribute: DistributeConfig | None = None, logical_cpus: int = 1
+) -> int | None:
+    """Import TensorFlow and initialise its runtime quietly, with `threads` intra- and inter-op threads when given,
+    `logical_cpus` CPU devices (for mirrored runs on a machine without GPUs) and, when `distribute` asks for it, the
+    multi-worker strategy (`training/distribution.py`).
 
-    Threads can only be set before the runtime starts: a later call with another count changes nothing.
+    These can only be set before the runtime starts: a later call with other values changes nothing.
     Returns the intra-op thread count the runtime has (0: TensorFlow's default).
     """
     global _started
     if not _started:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's own warnings and infos, once started
-        with filtered_stderr():
-            import tensorflow as tf
+        console_fd = os.dup(2)  # the user's stderr, for a line that must reach it while start-up output is captured
+        try:
+            with filtered_stderr():
+                import tensorflow as tf
 
-            if threads is not None:
-                with contextlib.suppress(RuntimeError):  # the runtime was started elsewhere: it keeps its threads
-                    tf.config.threading.set_intra_op_parallelism_threads(threads)
-                    tf.config.threading.set_inter_op_parallelism_threads(threads)
-            tf.constant(0).numpy()  # the first op initialises the runtime and its devices (and tries CUDA)
+                from bn_mnist.training import distribution
+
+                if threads is not None:
+                    with contextlib.suppress(RuntimeError):  # the runtime was started elsewhere: it keeps its threads
+                        tf.config.threading.set_intra_op_parallelism_threads(threads)
+                        tf.config.threading.set_inter_op_parallelism_threads(threads)
+                distribution.prepare(distribute, logical_cpus, console_fd)
+                tf.constant(0).numpy()  # the first op initialises the runtime and its devices (and tries CUDA)
+        finally:
+            os.close(console_fd)
         _started = True
     import tensorflow as tf
 

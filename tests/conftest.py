@@ -9,7 +9,8 @@ from pathlib import Path
 
 from bn_mnist.tf_startup import start_tensorflow
 
-start_tensorflow(1)  # the schema default (train.threads): in-process runs match the CLI
+start_tensorflow(1, logical_cpus=4)  # the schema default (train.threads): in-process runs match the CLI; 4 logical
+# CPU devices for the data-parallel tests (single-device runs use the first, as on a plain CPU)
 
 import numpy as np
 import pytest

@@ -21,6 +21,8 @@ def batch_norm(bn: BNConfig, name: str) -> keras.layers.Layer:
 
     Renorm's arguments reach the layer only when renorm is on. The Keras layer honours
     `update_moving_stats: false` through momentum 1, which keeps its moving statistics exactly where they start.
+    `bn.sync` takes the batch statistics over all replicas of a tf.distribute strategy (`nets/models.py` turns it
+    off on one device, where Keras' synchronized path would change the numbers: it computes E[x^2] - E[x]^2).
     """
     options = dict(momentum=bn.momentum, epsilon=bn.epsilon, center=bn.center, scale=bn.scale, name=name)
     if bn.renorm:
@@ -28,9 +30,10 @@ def batch_norm(bn: BNConfig, name: str) -> keras.layers.Layer:
         options.update(renorm=True, renorm_clipping=clipping, renorm_momentum=bn.renorm_momentum)
     if bn.impl == "keras":
         frozen = {} if bn.update_moving_stats else {"momentum": 1.0}
-        return keras.layers.BatchNormalization(**{**options, **frozen})
+        return keras.layers.BatchNormalization(**{**options, **frozen}, synchronized=bn.sync)
     return NnBatchNorm(
         **options,
+        synchronized=bn.sync,
         zero_debias=bn.zero_debias,
         weighted=bn.batch_weights != "none",
         update_moving_stats=bn.update_moving_stats,
@@ -51,6 +54,7 @@ class NnBatchNorm(keras.layers.Layer):
 
     Training: normalise with the batch's mean and variance (weighted when `weighted`: then the layer is called on
     `[x, example_weights]`), update the moving averages in the same step. Inference: the moving averages.
+    `synchronized`: inside a replica of a tf.distribute strategy, the statistics of the global batch (all-reduced).
     """
 
     def __init__(
@@ -65,12 +69,14 @@ class NnBatchNorm(keras.layers.Layer):
         zero_debias=False,
         weighted=False,
         update_moving_stats=True,
+        synchronized=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
         self.momentum, self.epsilon, self.center, self.scale = momentum, epsilon, center, scale
         self.renorm, self.renorm_clipping, self.renorm_momentum = renorm, dict(renorm_clipping or {}), renorm_momentum
         self.zero_debias, self.weighted, self.update_moving_stats = zero_debias, weighted, update_moving_stats
+        self.synchronized = synchronized
         if zero_debias and renorm:
             raise ValueError("zero_debias and renorm cannot be combined")
 
@@ -110,6 +116,9 @@ class NnBatchNorm(keras.layers.Layer):
     def batch_moments(self, x: tf.Tensor, weights: tf.Tensor | None) -> tuple[tf.Tensor, tf.Tensor]:
         """Mean and (biased) variance over every axis but the channels; weighted per example when given."""
         axes = list(range(len(x.shape) - 1))
+        context = tf.distribute.get_replica_context()
+        if self.synchronized and context is not None and context.num_replicas_in_sync > 1:
+            return synchronized_moments(x, axes, context)
         if weights is None:
             return tf.nn.moments(x, axes)
         per_example = tf.reshape(tf.cast(weights, x.dtype), [-1] + [1] * (len(x.shape) - 1))  # (B, 1, ...)
@@ -161,7 +170,20 @@ class NnBatchNorm(keras.layers.Layer):
             "zero_debias": self.zero_debias,
             "weighted": self.weighted,
             "update_moving_stats": self.update_moving_stats,
+            "synchronized": self.synchronized,
         }
+
+
+def synchronized_moments(x: tf.Tensor, axes: list[int], context: tf.distribute.ReplicaContext):
+    """Mean and variance of the global batch, from every replica's slice, in two all-reduced passes: the sum and
+    count give the mean, then the squared deviations from it give the variance. Keras' one pass, E[x^2] - E[x]^2
+    in float32, loses the variance when the mean is large next to the spread; this does not (tests/test_distribute.py).
+    """
+    count = tf.cast(tf.size(x) // tf.shape(x)[-1], x.dtype)
+    total, total_count = context.all_reduce(tf.distribute.ReduceOp.SUM, [tf.reduce_sum(x, axes), count])
+    mean = total / total_count
+    squares = context.all_reduce(tf.distribute.ReduceOp.SUM, tf.reduce_sum(tf.square(x - mean), axes))
+    return mean, squares / total_count
 
 
 def _ema(variable: keras.Variable, value: tf.Tensor, momentum: float) -> tf.Tensor:

@@ -9,6 +9,8 @@ start from the same weights.
 
 from __future__ import annotations
 
+import dataclasses
+
 import keras
 
 from bn_mnist.config import BNConfig, ModelConfig
@@ -78,8 +80,10 @@ def conv_block(x, index: int, model: ModelConfig, bn: BNConfig, seed: int, weigh
     return normalize_and_activate(x, bn, model.activation, f"conv{index}", weights)
 
 
-def build_model(model: ModelConfig, bn: BNConfig, seed: int) -> keras.Model:
-    """Build the config's network on (28, 28, 1) images; it outputs 10 logits."""
+def build_model(model: ModelConfig, bn: BNConfig, seed: int, distributed: bool = False) -> keras.Model:
+    """Build the config's network on (28, 28, 1) images; it outputs 10 logits. `distributed`: the model will train
+    under a tf.distribute strategy, where `bn.sync` applies (on one device there is nothing to synchronise)."""
+    bn = dataclasses.replace(bn, sync=bn.sync and distributed)
     images = keras.Input((28, 28, 1), name="images")
     weights = keras.Input((), name="example_weights") if uses_example_weights(bn) else None  # (B,)
     if model.arch == "fc":

@@ -32,6 +32,9 @@ HPARAMS: dict[str, Callable[[Config], Any]] = {  # the settings that define a ru
     "bn.placement": lambda c: c.bn.placement if c.bn.enabled else "none",
     "bn.renorm": lambda c: c.bn.enabled and c.bn.renorm,
     "bn.update_moving_stats": lambda c: c.bn.enabled and c.bn.update_moving_stats,
+    "bn.sync": lambda c: c.bn.enabled and c.distributed and c.bn.sync,  # statistics over all replicas
+    "distribute": lambda c: c.distribute.strategy,
+    "replicas": lambda c: c.distribute.replicas,
     "weight_init": lambda c: c.model.weight_init,
     "init_std": lambda c: c.model.init_std,
     "optimizer": lambda c: c.train.optimizer,

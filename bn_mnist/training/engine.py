@@ -52,7 +52,10 @@ def make_optimizer(config: Config) -> keras.optimizers.Optimizer:
 
 
 def use_jit(config: Config) -> bool:
-    """XLA pays for the FC net and hurts the conv net on CPU (scripts/bench.py measures it)."""
+    """XLA pays for the FC net and hurts the conv net on CPU (scripts/bench.py measures it). Under a distribute
+    strategy the loop runs without it: TensorFlow cannot compile one function across the replicas' devices."""
+    if config.distributed:
+        return False
     if config.train.jit == "auto":
         return config.model.arch == "fc"
     return config.train.jit == "on"
@@ -75,10 +78,18 @@ class ChunkResult:
 
 
 class Engine:
-    """Compiled training and evaluation of one model on MNIST held in device tensors (copied there once)."""
+    """Compiled training and evaluation of one model on MNIST held in device tensors (copied there once).
 
-    def __init__(self, model: keras.Model, config: Config, mnist: Mnist):
+    Under a tf.distribute `strategy` (the model and this Engine made in its scope), each step runs on every replica
+    with its slice of the global batch; the optimizer all-reduces (sums) the gradients, so each replica's loss is
+    its slice's mean divided by the replica count: the same update as one device with the whole batch.
+    """
+
+    def __init__(
+        self, model: keras.Model, config: Config, mnist: Mnist, strategy: tf.distribute.Strategy | None = None
+    ):
         self.model = model
+        self.strategy = strategy
         self.loss = make_loss(config.train.loss)
         self.optimizer = make_optimizer(config)
         self.optimizer.build(model.trainable_variables)
@@ -99,14 +110,31 @@ class Engine:
         """The images, and each example's weight when BN uses weighted batch statistics."""
         return [images, inverse_class_frequency(labels)] if self.weighted else images
 
-    def _train_step(self, images: tf.Tensor, labels: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    def _train_step(self, images: tf.Tensor, labels: tf.Tensor, share: float = 1.0) -> tuple[tf.Tensor, tf.Tensor]:
+        """One update; the gradient is of the loss times `share` (a replica's share of the global batch)."""
         with tf.GradientTape() as tape:
             # training=True: batch statistics, and BN updates its moving averages
             logits = self.model(self.model_inputs(images, labels), training=True)
             loss = self.loss(labels, logits)
+            scaled = loss * share
         variables = self.model.trainable_variables
-        self.optimizer.apply(tape.gradient(loss, variables), variables)
+        self.optimizer.apply(tape.gradient(scaled, variables), variables)
         return loss, count_correct(labels, logits)
+
+    def _replica_step(self, images: tf.Tensor, labels: tf.Tensor, batch: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """On one replica: its slice of the global batch's indices (replica i takes the i-th equal part)."""
+        context = tf.distribute.get_replica_context()
+        size = batch.shape[0] // context.num_replicas_in_sync
+        mine = batch[context.replica_id_in_sync_group * size :][:size]
+        return self._train_step(tf.gather(images, mine), tf.gather(labels, mine), 1.0 / context.num_replicas_in_sync)
+
+    def _global_step(self, images: tf.Tensor, labels: tf.Tensor, batch: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """One update with the global batch: on this device, or split across the strategy's replicas."""
+        if self.strategy is None:
+            return self._train_step(tf.gather(images, batch), tf.gather(labels, batch))
+        loss, correct = self.strategy.run(self._replica_step, args=(images, labels, batch))
+        mean = tf.distribute.ReduceOp.MEAN  # equal slices: the mean of the replicas' means is the batch's mean
+        return self.strategy.reduce(mean, loss, axis=None), self.strategy.reduce("SUM", correct, axis=None)
 
     def _train_chunk_fn(
         self, images: tf.Tensor, labels: tf.Tensor, order: tf.Tensor, start: tf.Tensor, count: tf.Tensor
@@ -118,7 +146,7 @@ class Engine:
 
         def step(i, loss_sum, correct_sum, diverged_at):
             batch = tf.gather(order, start + i)  # (B,); slicing would make `start` an XLA compile-time constant
-            loss, correct = self._train_step(tf.gather(images, batch), tf.gather(labels, batch))
+            loss, correct = self._global_step(images, labels, batch)
             diverged_at = tf.where(tf.math.is_finite(loss), diverged_at, start + i + 1)
             return i + 1, loss_sum + loss, correct_sum + correct, diverged_at
 

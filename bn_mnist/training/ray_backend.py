@@ -22,7 +22,7 @@ from bn_mnist.console import Log
 from bn_mnist.data import Mnist
 from bn_mnist.errors import BnMnistError, ClusterError
 from bn_mnist.tf_startup import filtered_stderr, start_tensorflow
-from bn_mnist.training import worker
+from bn_mnist.training import distribution, worker
 from bn_mnist.training.runlog import RunSummary
 from bn_mnist.training.runner import POLL_SECONDS, Finished, RunSpec
 from bn_mnist.training.trainer import ctrl_c_requests_stop
@@ -119,7 +119,7 @@ def auth_hint() -> str:
 
 def train_task(config: Any, probe: Any, mnist: Mnist, threads: int) -> tuple[RunSummary, dict[str, bytes]]:
     """One run inside a Ray worker: trained into a temporary directory; returns its summary and its files."""
-    start_tensorflow(threads)  # the first run in this worker process starts TensorFlow with its thread count
+    start_tensorflow(threads, config.distribute)  # the first run in this worker process starts TensorFlow
     with tempfile.TemporaryDirectory(prefix="bn-mnist-run-") as temporary:
         run_dir = Path(temporary) / "run"
         summary = worker.train_logged(config, probe, run_dir, mnist)
@@ -180,12 +180,12 @@ class RayBackend:
             )
 
     def submit(self, spec: RunSpec, mnist_ref: Any) -> Any:
-        threads = spec.config.train.threads
+        threads, devices = spec.config.train.threads, distribution.logical_cpus(spec.config.distribute)
         task = self.task.options(
             num_cpus=threads,
             max_retries=RETRIES,
-            # One pool of worker processes per thread count: TensorFlow's threads are fixed when it starts.
-            runtime_env={"env_vars": {"BN_MNIST_THREADS": str(threads)}},
+            # One pool of worker processes per thread and device count: both are fixed when TensorFlow starts.
+            runtime_env={"env_vars": {"BN_MNIST_THREADS": str(threads), "BN_MNIST_DEVICES": str(devices)}},
         )
         return task.remote(spec.config, spec.probe, mnist_ref, threads)
 

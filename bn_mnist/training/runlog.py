@@ -65,6 +65,7 @@ class RunSummary:
     final_test_accuracy: float | None = None
     single_sample_accuracy: float | None = None  # test images 0..99 fed one at a time, inference mode
     execution: Execution | None = None  # the settings that change the numbers (None: a run from before they were kept)
+    replicas: int = 1  # replicas in sync (distribute.replicas); each trained on batch_size / replicas examples
 
     @classmethod
     def read(cls, run_dir: Path) -> RunSummary:

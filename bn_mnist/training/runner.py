@@ -21,9 +21,9 @@ from typing import Protocol
 from bn_mnist.config import Config, load_config, to_dict
 from bn_mnist.console import Log
 from bn_mnist.data import Mnist
-from bn_mnist.errors import Interrupted, OutputError
+from bn_mnist.errors import ConfigError, Interrupted, OutputError
 from bn_mnist.tensorboard import hparams
-from bn_mnist.training import runlog, trainer, worker
+from bn_mnist.training import distribution, runlog, trainer, worker
 
 POLL_SECONDS = 0.25  # how often a back-end's wait for runs looks at the Ctrl-C flag
 
@@ -134,6 +134,16 @@ def backend(ray_address: str | None, workers: int | None) -> Backend:
     return ray_backend.RayBackend(ray_address)
 
 
+def refuse_multi_worker(specs: list[RunSpec]) -> None:
+    """A runner's worker trains a run alone; a multi-worker run needs one process per TF_CONFIG task."""
+    for spec in specs:
+        if spec.config.distribute.strategy == "multi_worker":
+            raise ConfigError(
+                f"{spec.key}: distribute.strategy multi_worker trains one run across processes the cluster starts "
+                "(`bn-mnist train` in each, with its TF_CONFIG); use mirrored for many runs"
+            )
+
+
 def run_all(
     specs: list[RunSpec], out_dir: Path, mnist: Mnist, log: Log, on: Backend | None = None
 ) -> dict[str, runlog.RunSummary]:
@@ -142,7 +152,9 @@ def run_all(
 
     Raises:
         Interrupted: on Ctrl-C, after the running runs stopped; every finished run stays on disk.
+        ConfigError: a multi-worker run in specs (it spans processes the user starts: `bn-mnist train`).
     """
+    refuse_multi_worker(specs)
     summaries = {spec.key: finished_summary(out_dir / spec.key, spec.config, log) for spec in specs}
     hparams.write_experiment(out_dir, {spec.key: spec.config for spec in specs})
     todo = [spec for spec in specs if summaries[spec.key] is None]
@@ -172,16 +184,17 @@ class LocalBackend:
     workers: int | None = None
 
     def train(self, todo: list[RunSpec], out_dir: Path, mnist: Mnist, log: Log, finished: Finished) -> None:
-        groups: dict[int, list[RunSpec]] = {}  # a worker process has one thread count: one pool per count
-        for spec in todo:
-            groups.setdefault(spec.config.train.threads, []).append(spec)
-        for threads, group in groups.items():
-            self.train_in_pool(group, threads, out_dir, mnist, log, finished)
+        groups: dict[tuple[int, int], list[RunSpec]] = {}  # TensorFlow's threads and devices are fixed when it
+        for spec in todo:  # starts: one pool per thread count and logical CPU count
+            key = (spec.config.train.threads, distribution.logical_cpus(spec.config.distribute))
+            groups.setdefault(key, []).append(spec)
+        for (threads, devices), group in groups.items():
+            self.train_in_pool(group, threads, devices, out_dir, mnist, log, finished)
 
     def train_in_pool(
-        self, todo: list[RunSpec], threads: int, out_dir: Path, mnist: Mnist, log: Log, finished: Finished
+        self, todo: list[RunSpec], threads: int, devices: int, out_dir: Path, mnist: Mnist, log: Log, finished: Finished
     ) -> None:
-        """Train `todo` (runs of one thread count) in worker processes."""
+        """Train `todo` (runs of one thread count and logical CPU count) in worker processes."""
         workers = min(self.workers or max(1, cores() // threads), len(todo))  # default: the cores, fully used
         log(
             f"training {len(todo)} runs in {workers} worker process(es) of {threads} thread(s); each run's "
@@ -190,7 +203,7 @@ class LocalBackend:
         context = multiprocessing.get_context("spawn")  # a fresh TensorFlow per worker; fork copies a live runtime
         stop = context.Event()
         pool = concurrent.futures.ProcessPoolExecutor(
-            workers, mp_context=context, initializer=worker.start, initargs=(mnist, threads, stop)
+            workers, mp_context=context, initializer=worker.start, initargs=(mnist, threads, stop, devices)
         )
         with trainer.ctrl_c_requests_stop() as request:
             try:

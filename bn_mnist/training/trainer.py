@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -31,7 +32,7 @@ from bn_mnist.nets.models import build_model
 from bn_mnist.tensorboard import hparams
 from bn_mnist.tensorboard.inspection import Inspector
 from bn_mnist.tf_startup import start_tensorflow
-from bn_mnist.training import execution, runlog
+from bn_mnist.training import distribution, execution, runlog
 from bn_mnist.training.engine import Engine, use_jit
 
 SINGLE_SAMPLES = 100  # the Solutions' "accuracy on 100 samples": test images 0..99, one at a time
@@ -171,6 +172,7 @@ def summarise(config: Config, engine: Engine, progress: Progress, compile_second
         compile_seconds=compile_seconds,
         inspect_seconds=progress.inspect_seconds,
         execution=execution.current(use_jit(config)),
+        replicas=config.distribute.replicas,
         **final,
     )
 
@@ -184,28 +186,48 @@ def run(
     Raises:
         Interrupted: on Ctrl-C, after writing a summary of the steps that were finished.
     """
-    outdir.refuse_used_out_dir(Path(out_dir))
+    threads = start_tensorflow(config.train.threads, config.distribute)
+    strategy = distribution.make_strategy(config.distribute)
+    chief = distribution.is_chief(strategy)
+    if chief:
+        outdir.refuse_used_out_dir(Path(out_dir))
     mnist = mnist or load_mnist(config.data.dir, log)  # bad input fails here, before anything is written
     mnist = binarized(mnist) if config.data.binarize else mnist
-    threads = start_tensorflow(config.train.threads)
     if threads != config.train.threads:
         log(
             f"TensorFlow already runs with {threads or 'its default'} threads here (train.threads is "
             f"{config.train.threads}): the numbers are those of that setting (summary.json: execution)"
         )
+    if not chief:  # a multi-worker run's other workers train the same steps; only the chief's output is kept
+        with tempfile.TemporaryDirectory(prefix="bn-mnist-worker-") as scratch:
+            return train_into(config, Path(scratch), mnist, log, probe, strategy)
     with outdir.claimed(Path(out_dir)) as out_dir:
-        summary = train_into(config, out_dir, mnist, log, probe)
+        summary = train_into(config, out_dir, mnist, log, probe, strategy)
     if summary.interrupted:
         raise Interrupted(f"interrupted at step {summary.steps}: results so far are in {out_dir}")
     return summary
 
 
-def train_into(config: Config, out_dir: Path, mnist: Mnist, log: Log, probe: Probe | None) -> runlog.RunSummary:
-    """`run`'s training, into a claimed out_dir."""
+def train_into(
+    config: Config, out_dir: Path, mnist: Mnist, log: Log, probe: Probe | None, strategy: tf.distribute.Strategy | None
+) -> runlog.RunSummary:
+    """`run`'s training, into a claimed out_dir, on one device or under `strategy`."""
     save_config(config, out_dir / runlog.CONFIG_FILE)
     make_deterministic(config.seed)
-    engine = Engine(build_model(config.model, config.bn, config.seed), config, mnist)
+    with distribution.scope(strategy):
+        model = build_model(config.model, config.bn, config.seed, distributed=strategy is not None)
+        engine = Engine(model, config, mnist, strategy)
     label = "BN" if config.bn.enabled else "no BN"
+    if config.distributed:
+        label += f", {config.distribute.replicas} {config.distribute.strategy} replicas"
+        label += f" of {config.train.batch_size // config.distribute.replicas}"
+        label += (
+            ", synchronized BN"
+            if config.bn.enabled and config.bn.sync
+            else ", per-replica BN"
+            if config.bn.enabled
+            else ""
+        )
     log(f"train {config.name} ({config.model.arch}, {label}, {config.train.steps} steps) -> {out_dir}")
     if config.bn.enabled and not config.bn.update_moving_stats:
         log(

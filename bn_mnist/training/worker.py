@@ -32,12 +32,12 @@ def die_with_parent() -> None:
         os.kill(os.getpid(), signal.SIGTERM)
 
 
-def start(mnist: Mnist, threads: int, stop: Any) -> None:
+def start(mnist: Mnist, threads: int, stop: Any, logical_cpus: int = 1) -> None:
     """Ctrl-C ignored except inside a run (trainer.run stops there and keeps what is done), TensorFlow started with
-    the runs' thread count, MNIST as the parent verified it."""
+    the runs' thread count and logical CPU devices, MNIST as the parent verified it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     die_with_parent()
-    start_tensorflow(threads)
+    start_tensorflow(threads, logical_cpus=logical_cpus)
     _state.update(mnist=mnist, stop=stop)
 
 

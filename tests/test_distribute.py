@@ -1,0 +1,189 @@
+"""Data parallelism under tf.distribute: N replicas with synchronized BN are one device with the whole batch
+(forward, every gradient, moving statistics), against the float64 NumPy reference and the one-device engine; per-
+replica BN is not (the negative control); Keras' one-pass synchronized variance drifts on inputs of large mean."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from test_bn import NumpyBN
+
+from bn_mnist.config import BNConfig, load_config, with_replicas
+from bn_mnist.nets.bn import NnBatchNorm, batch_norm
+from bn_mnist.nets.models import build_model
+from bn_mnist.training import distribution
+from bn_mnist.training.engine import Engine
+
+SHAPES = {"dense": (16, 5), "conv": (16, 6, 6, 3)}
+IMPLS = ("keras", "nn")
+REPLICAS = (2, pytest.param(4, marks=pytest.mark.slow))
+
+
+def mirrored(replicas: int) -> tf.distribute.Strategy:
+    return distribution.make_strategy(with_replicas(load_config(), replicas).distribute)
+
+
+def bn_layer(bn: BNConfig, shape: tuple[int, ...], gamma: np.ndarray, beta: np.ndarray) -> keras.layers.Layer:
+    layer = batch_norm(bn, "bn")
+    layer.build(shape)
+    layer.gamma.assign(gamma.astype(np.float32))
+    layer.beta.assign(beta.astype(np.float32))
+    return layer
+
+
+def per_replica(strategy: tf.distribute.Strategy, function, x: np.ndarray) -> list[np.ndarray]:
+    """Run `function(slice)` on each replica with its equal slice of x; returns each replica's result."""
+    size = len(x) // strategy.num_replicas_in_sync
+
+    def on_replica():
+        index = tf.distribute.get_replica_context().replica_id_in_sync_group
+        return function(tf.constant(x)[index * size :][:size])
+
+    return [value.numpy() for value in strategy.experimental_local_results(strategy.run(tf.function(on_replica)))]
+
+
+def replica_values(variable: keras.Variable) -> list[np.ndarray]:
+    """A mirrored variable's copy on every replica."""
+    return [value.numpy() for value in variable.value.values]
+
+
+def batches(shape: tuple[int, ...], steps: int, mean: float = 0.0) -> list[np.ndarray]:
+    rng = np.random.default_rng(0)
+    return [
+        (mean + rng.normal(size=shape) * rng.uniform(0.5, 3, shape[-1]) + rng.normal(size=shape[-1])).astype(np.float32)
+        for _ in range(steps)
+    ]
+
+
+@pytest.mark.parametrize("replicas", REPLICAS)
+@pytest.mark.parametrize("kind", SHAPES)
+@pytest.mark.parametrize("impl", IMPLS)
+def test_synchronized_bn_on_replicas_equals_numpy_on_the_whole_batch(impl, kind, replicas):
+    """Outputs and moving statistics of every replica over three training steps, then inference, against the
+    float64 reference fed the global batch."""
+    bn = BNConfig(impl=impl, momentum=0.8, sync=True)
+    shape, strategy = SHAPES[kind], mirrored(replicas)
+    rng = np.random.default_rng(1)
+    gamma, beta = rng.uniform(0.5, 2, shape[-1]), rng.normal(size=shape[-1])
+    with strategy.scope():
+        layer = bn_layer(bn, shape, gamma, beta)
+    reference = NumpyBN(bn, gamma, beta)
+    for x in batches(shape, 3):
+        outputs = np.concatenate(per_replica(strategy, lambda part: layer(part, training=True), x))
+        np.testing.assert_allclose(outputs, reference.train(x.astype(np.float64)), atol=1e-5, rtol=1e-5)
+        for mean, variance in zip(replica_values(layer.moving_mean), replica_values(layer.moving_variance)):
+            np.testing.assert_allclose(mean, reference.mean, atol=1e-5, rtol=1e-5)
+            np.testing.assert_allclose(variance, reference.var, atol=1e-5, rtol=1e-5)
+    np.testing.assert_allclose(layer(x, training=False).numpy(), reference.infer(x.astype(np.float64)), atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", SHAPES)
+@pytest.mark.parametrize("impl", IMPLS)
+def test_per_replica_bn_is_not_the_whole_batch(impl, kind):
+    """The negative control: each replica normalises its 8 examples with their own statistics, so the outputs
+    differ from the global batch's by far more than round-off, and the replicas' moving statistics drift apart;
+    inference and saving use replica 0's copy (what a mirrored variable reads outside a replica)."""
+    bn = BNConfig(impl=impl, momentum=0.8, sync=False)
+    shape, strategy = SHAPES[kind], mirrored(2)
+    gamma, beta = np.ones(shape[-1]), np.zeros(shape[-1])
+    with strategy.scope():
+        layer = bn_layer(bn, shape, gamma, beta)
+    reference = NumpyBN(bn, gamma, beta)
+    x = batches(shape, 1)[0]
+    outputs = per_replica(strategy, lambda part: layer(part, training=True), x)
+    assert np.max(np.abs(np.concatenate(outputs) - reference.train(x.astype(np.float64)))) > 0.05
+    half = len(x) // 2
+    for i, part in enumerate((x[:half], x[half:])):  # each replica equals the reference on its own slice
+        np.testing.assert_allclose(outputs[i], NumpyBN(bn, gamma, beta).train(part.astype(np.float64)), atol=1e-5)
+    first, second = replica_values(layer.moving_mean)
+    assert np.max(np.abs(first - second)) > 0.01
+    np.testing.assert_array_equal(layer.moving_mean.numpy(), first)
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_synchronized_variance_of_inputs_with_a_large_mean(impl):
+    """Inputs with mean/std = 1000 on 2 replicas: the nn layer's two-pass variance stays within 1e-4 of the
+    float64 reference; Keras' one pass, E[x^2] - E[x]^2 in float32, does not (the limit docs/distribute.md states)."""
+    bn = BNConfig(impl=impl, momentum=0.0, sync=True)  # momentum 0: the moving variance is the batch variance
+    shape, strategy = (64, 4), mirrored(2)
+    x = (1000.0 + np.random.default_rng(2).normal(size=shape)).astype(np.float32)
+    with strategy.scope():
+        layer = bn_layer(bn, shape, np.ones(4), np.zeros(4))
+    per_replica(strategy, lambda part: layer(part, training=True), x)
+    expected = x.astype(np.float64).var(axis=0)
+    error = np.max(np.abs(replica_values(layer.moving_variance)[0] - expected) / expected)
+    if impl == "nn":
+        assert error < 1e-4
+    else:
+        assert error > 1e-2, f"Keras' synchronized variance is now within {error:.1e}: update docs/distribute.md"
+
+
+def one_device_and_replicas(config, mnist, replicas: int) -> tuple[Engine, Engine]:
+    single = Engine(build_model(config.model, config.bn, config.seed), config, mnist)
+    config = with_replicas(config, replicas)
+    strategy = distribution.make_strategy(config.distribute)
+    with strategy.scope():
+        model = build_model(config.model, config.bn, config.seed, distributed=True)
+        return single, Engine(model, config, mnist, strategy)
+
+
+def gradients(engine: Engine, images: np.ndarray, labels: np.ndarray) -> list[np.ndarray]:
+    """Every trainable variable's gradient of the global batch's mean loss: on one device, or summed over the
+    replicas' slices with each replica's loss scaled by its share of the global batch."""
+    if engine.strategy is None:
+        with tf.GradientTape() as tape:
+            loss = engine.loss(tf.constant(labels), engine.model(images, training=True))
+        return [g.numpy() for g in tape.gradient(loss, engine.model.trainable_variables)]
+    strategy, size = engine.strategy, len(images) // engine.strategy.num_replicas_in_sync
+
+    def on_replica():
+        context = tf.distribute.get_replica_context()
+        start = context.replica_id_in_sync_group * size
+        with tf.GradientTape() as tape:
+            logits = engine.model(tf.constant(images)[start:][:size], training=True)
+            loss = engine.loss(tf.constant(labels)[start:][:size], logits) / context.num_replicas_in_sync
+        return context.all_reduce("SUM", tape.gradient(loss, engine.model.trainable_variables))
+
+    results = strategy.run(tf.function(on_replica))
+    return [strategy.experimental_local_results(g)[0].numpy() for g in results]
+
+
+NETS = {  # arch -> (config overrides, steps); batch 48: 24 or 12 examples per replica
+    "fc": (("bn.momentum=0.9",), 10),
+    "conv": (("train.batch_size=48", "train.jit=off"), 3),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("replicas", (2, 4))
+@pytest.mark.parametrize("impl", IMPLS)
+@pytest.mark.parametrize("arch", NETS)
+def test_net_on_replicas_trains_as_one_device(tiny_mnist, arch, impl, replicas):
+    """The Lesson's FC net and the 19-layer conv net, batch 48: every gradient at the start (each replica's loss
+    scaled by its share of the global batch, summed), then steps of the compiled loop under the strategy: the
+    losses, and every variable (moving statistics included) on every replica, equal one device's."""
+    overrides, steps = NETS[arch]
+    base = ("train.batch_size=48", "log.histograms=false", f"bn.impl={impl}")
+    config = load_config("fc" if arch == "fc" else "conv", (*base, *overrides))
+    single, distributed = one_device_and_replicas(config, tiny_mnist, replicas)
+    batch = np.arange(config.train.batch_size)
+    for expected, found in zip(
+        gradients(single, tiny_mnist.train_x[batch], tiny_mnist.train_y[batch]),
+        gradients(distributed, tiny_mnist.train_x[batch], tiny_mnist.train_y[batch]),
+    ):
+        np.testing.assert_allclose(found, expected, rtol=1e-4, atol=1e-4 * np.max(np.abs(expected)))
+    chunks = single.train_steps(0, steps), distributed.train_steps(0, steps)
+    assert chunks[1].mean_loss == pytest.approx(chunks[0].mean_loss, rel=1e-5)
+    assert chunks[1].steps_done == steps
+    assert chunks[1].accuracy == chunks[0].accuracy
+    for expected, variable in zip(single.model.variables, distributed.model.variables):
+        for copy in replica_values(variable):
+            scale = np.max(np.abs(expected.numpy()))
+            np.testing.assert_allclose(copy, expected.numpy(), rtol=1e-4, atol=1e-4 * scale, err_msg=variable.path)
+    assert single.evaluate("val") == pytest.approx(distributed.evaluate("val"), rel=1e-5)
+
+
+def test_nn_layer_saves_its_synchronization():
+    assert NnBatchNorm.from_config(NnBatchNorm(synchronized=True).get_config()).synchronized
