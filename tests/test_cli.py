@@ -46,9 +46,13 @@ def test_version():
         (["train", "--set", "train.stepz=3"], "--set: train.stepz: unknown key (did you mean 'train.steps'?)"),
         (["compare", "--config", "missing.yaml"], "missing.yaml: cannot read config"),
         (["train", "--set", "train.batch_size=0"], "train.batch_size = 0: expected a positive integer"),
+        (["train", "--replicas", "7"], "train.batch_size = 64: 7 replicas need a batch size they divide"),
+        (["compare", "--set", "distribute.replicas=2"], "distribute.replicas = 2: expected 1 with distribute.strategy"),
+        (["train", "--set", "distribute.strategy=multi_worker"], "distribute.strategy multi_worker needs TF_CONFIG"),
     ],
 )
-def test_bad_input_is_one_line_and_exit_2(args, message):
+def test_bad_input_is_one_line_and_exit_2(args, message, monkeypatch):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()

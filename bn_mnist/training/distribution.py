@@ -13,7 +13,8 @@ import contextlib
 import functools
 import json
 import os
-import threading
+import subprocess
+import sys
 from typing import Any
 
 from bn_mnist.config import DistributeConfig
@@ -65,11 +66,21 @@ def cluster_from_environment() -> dict:
     return {"workers": list(workers), "index": index}
 
 
+WATCHDOG = """import os, signal, sys, time
+parent, seconds, line = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
+time.sleep(seconds)
+if os.getppid() == parent:  # still waiting (the parent ends this watchdog once it is through)
+    os.write(2, line.encode())
+    os.kill(parent, signal.SIGKILL)
+"""
+
+
 def start_multi_worker(distribute: DistributeConfig, console_fd: int) -> None:
     """Make this process's MultiWorkerMirroredStrategy (ring collectives, each with `distribute.timeout`).
 
-    TensorFlow waits for every peer without a deadline when making it, so a watchdog does: after the timeout it
-    writes one line and ends this process (a thread blocked in TensorFlow cannot be interrupted)."""
+    TensorFlow waits for every peer without a deadline when making it, inside one call that holds Python's lock (no
+    Python thread or signal handler runs meanwhile, and it ignores SIGTERM). So a watchdog process does: after the
+    timeout it writes one line to the user's stderr and kills this process (exit status 137)."""
     global _multi_worker
     import tensorflow as tf
 
@@ -79,17 +90,25 @@ def start_multi_worker(distribute: DistributeConfig, console_fd: int) -> None:
         f"bn-mnist: error: multi_worker: worker {cluster['index']} could not reach its peers ({peers}) within "
         f"{distribute.timeout:g} s (distribute.timeout); start every worker of TF_CONFIG\n"
     )
-    watchdog = threading.Timer(distribute.timeout, lambda: (os.write(console_fd, line.encode()), os._exit(2)))
-    watchdog.daemon = True
-    watchdog.start()
+    watchdog = subprocess.Popen(
+        [sys.executable, "-c", WATCHDOG, str(os.getpid()), str(distribute.timeout), line],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=console_fd,
+    )
     options = tf.distribute.experimental.CommunicationOptions(
         implementation=tf.distribute.experimental.CommunicationImplementation.RING,
         timeout_seconds=distribute.timeout,
     )
     try:
         _multi_worker = tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
+    except tf.errors.OpError as error:  # a peer answered, then failed: TensorFlow's reason, on one line
+        raise DistributeError(
+            line.removeprefix("bn-mnist: error: ").strip() + f": {error.message.splitlines()[0]}"
+        ) from None
     finally:
-        watchdog.cancel()
+        watchdog.kill()
+        watchdog.wait()
 
 
 def make_strategy(distribute: DistributeConfig) -> Any:
