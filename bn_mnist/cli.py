@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from bn_mnist.config import Config, TrainConfig, load_config, shipped_configs, with_replicas
-from bn_mnist.errors import BnMnistError
+from bn_mnist.errors import BnMnistError, ConfigError
 from bn_mnist.reproduction import EXPERIMENTS  # names only: --help needs no TensorFlow
 from bn_mnist.tf_startup import start_tensorflow
 
@@ -159,15 +159,29 @@ def train(config: Config, out: Path | None) -> None:
     show_default=True,
     help="Seeds per network, from --seed on: the table gives mean ± SD (min..max) over them.",
 )
+@click.option(
+    "--arms",
+    type=click.Choice(["bn", "sync"]),
+    default="bn",
+    show_default=True,
+    help="bn: with and without BN. sync: BN on one device against synchronized and per-replica BN on --replicas N "
+    "replicas (the same global batch).",
+)
 @backend_options
 @run_options
-def compare(config: Config, out: Path | None, seeds: int, backend: Callable[[], Backend]) -> None:
-    """Train the network with and without BN from the same start, over seeds; plot and tabulate both."""
+def compare(config: Config, out: Path | None, seeds: int, arms: str, backend: Callable[[], Backend]) -> None:
+    """Train the network with and without BN (or BN across replicas) from the same start, over seeds; plot and
+    tabulate them."""
     from bn_mnist import compare as comparison
     from bn_mnist.outdir import new_run_dir
 
-    out = out or new_run_dir(RUNS_ROOT, f"{config.name}-compare")
-    summary = comparison.run(config, out, seeds=seeds, backend=backend())
+    chosen = comparison.BN_ARMS
+    if arms == "sync":
+        if config.distribute.replicas == 1:
+            raise ConfigError("--arms sync compares N replicas with one device: give --replicas N (N > 1)")
+        chosen = comparison.sync_arms(config.distribute.replicas, config.train.batch_size)
+    out = out or new_run_dir(RUNS_ROOT, f"{config.name}-compare{'-sync' if arms == 'sync' else ''}")
+    summary = comparison.run(config, out, seeds=seeds, backend=backend(), arms=chosen)
     click.echo(comparison.console_table(summary))
     click.echo(f"plot: {out / comparison.PLOT_FILE}  report: {out / comparison.REPORT_FILE}")
 

@@ -1,20 +1,22 @@
-"""`compare.run(config, out_dir)`: the same network trained with and without BN, from the same start, over seeds.
+"""`compare.run(config, out_dir)`: the same network trained with and without BN, from the same start, over seeds
+(or, with `sync_arms`, BN on one device against synchronized and per-replica BN on N replicas).
 
-For each seed both runs start from the same kernels (seeded per layer in `nets/models.py`) and draw the identical
-sequence of batches (`engine.batch_order`): the difference between a pair is BN alone. The runs train in parallel
-worker processes (`training/runner.py`), as `reproduce` trains its runs. One seed is one sample: the table says
-so, and `--seeds N` gives the spread.
+For each seed every arm starts from the same kernels (seeded per layer in `nets/models.py`) and draws the identical
+sequence of batches (`engine.batch_order`): the difference between the arms is the one setting they change. The runs
+train in parallel worker processes (`training/runner.py`), as `reproduce` trains its runs. One seed is one sample:
+the table says so, and `--seeds N` gives the spread.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bn_mnist import outdir, stats
-from bn_mnist.config import Config, with_bn
+from bn_mnist.config import Config, with_bn, with_replicas
 from bn_mnist.console import Log, stderr_log
 from bn_mnist.data import Mnist, load_mnist
 from bn_mnist.plots.convergence import curves_of, plot_convergence
@@ -39,6 +41,38 @@ QUANTITIES = (  # (row title, RunSummary field, format)
 
 
 @dataclass(frozen=True)
+class Arm:
+    """One column of a comparison: its label, and the config it trains, made from the command's config."""
+
+    label: str
+    configure: Callable[[Config], Config]
+
+
+BN_ARMS = {  # the default comparison: the config with and without BN (sub-directory -> arm)
+    arm: Arm(label, lambda config, enabled=(arm == "bn"): with_bn(config, enabled)) for arm, label in ARMS.items()
+}
+
+
+def sync_arms(replicas: int, batch_size: int) -> dict[str, Arm]:
+    """BN over the global batch on one device, against N replicas with synchronized and with per-replica BN: the
+    same batches and updates, only whose statistics BN normalises with differs."""
+
+    def on_replicas(sync: bool) -> Callable[[Config], Config]:
+        return lambda config: dataclasses.replace(
+            with_replicas(config, replicas), bn=dataclasses.replace(config.bn, enabled=True, sync=sync)
+        )
+
+    share = batch_size // replicas
+    return {
+        "one_device": Arm(
+            f"BN, one device (batch {batch_size})", lambda config: with_bn(with_replicas(config, 1), True)
+        ),
+        "sync": Arm(f"synchronized BN, {replicas} x {share}", on_replicas(True)),
+        "per_replica": Arm(f"per-replica BN, {replicas} x {share}", on_replicas(False)),
+    }
+
+
+@dataclass(frozen=True)
 class CompareSummary:
     """A comparison's summary.json: the config's name, the seeds, each arm's run summary per seed, and per
     validation-accuracy threshold each arm's first logged step at or above it, per seed (None: never)."""
@@ -47,6 +81,7 @@ class CompareSummary:
     seeds: list[int]
     runs: dict[str, list[RunSummary]]  # arm -> one summary per seed, in `seeds` order
     steps_to_accuracy: dict[str, dict[str, list[int | None]]]  # str(threshold) -> arm -> per seed
+    labels: dict[str, str] = field(default_factory=lambda: dict(ARMS))  # arm -> its column title
 
     def write(self, out_dir: Path) -> None:
         runlog.write_json(out_dir / runlog.SUMMARY_FILE, dataclasses.asdict(self))
@@ -62,12 +97,12 @@ def run_key(arm: str, seed: int) -> str:
     return f"{arm}-seed{seed}"
 
 
-def plan(config: Config, seeds: int) -> list[runner.RunSpec]:
-    """Both arms for seeds config.seed .. config.seed + seeds - 1."""
+def plan(config: Config, seeds: int, arms: dict[str, Arm] = BN_ARMS) -> list[runner.RunSpec]:
+    """Every arm for seeds config.seed .. config.seed + seeds - 1."""
     return [
-        runner.RunSpec(run_key(arm, seed), with_bn(dataclasses.replace(config, seed=seed), arm == "bn"))
+        runner.RunSpec(run_key(key, seed), arm.configure(dataclasses.replace(config, seed=seed)))
         for seed in range(config.seed, config.seed + seeds)
-        for arm in ARMS
+        for key, arm in arms.items()
     ]
 
 
@@ -87,14 +122,14 @@ def cell(values: list[Any], spec: str) -> str:
     return f"{fmt(found.mean, spec)} ± {fmt(found.sd, spec)} ({fmt(found.min, spec)}..{fmt(found.max, spec)})"
 
 
-def table_rows(summary: CompareSummary) -> list[tuple[str, str, str]]:
-    """(quantity, with BN, without BN) rows shared by the console table and report.md."""
+def table_rows(summary: CompareSummary) -> list[tuple[str, ...]]:
+    """(quantity, one cell per arm) rows shared by the console table and report.md."""
     rows = [
-        (title, *(cell([getattr(run, field) for run in summary.runs[arm]], spec) for arm in ARMS))
-        for title, field, spec in QUANTITIES
+        (title, *(cell([getattr(run, name) for run in summary.runs[arm]], spec) for arm in summary.labels))
+        for title, name, spec in QUANTITIES
     ]
     reach = [
-        (f"first step with val. accuracy >= {float(threshold):.0%}", *(cell(steps[arm], "d") for arm in ARMS))
+        (f"first step with val. accuracy >= {float(threshold):.0%}", *(cell(steps[arm], "d") for arm in summary.labels))
         for threshold, steps in summary.steps_to_accuracy.items()
     ]
     return rows[:4] + reach + rows[4:]
@@ -111,8 +146,8 @@ def sample_note(summary: CompareSummary) -> str:
 
 def console_table(summary: CompareSummary) -> str:
     rows = table_rows(summary)
-    header = ("", *ARMS.values())
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(3)]
+    header = ("", *summary.labels.values())
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     lines = [
         "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths)))
         for row in [header, *rows]
@@ -132,22 +167,23 @@ def execution_line(execution: Execution | None) -> str:
 
 
 def markdown_report(config: Config, summary: CompareSummary) -> str:
+    arms, net = list(summary.labels), f"{config.model.arch} net, {config.train.steps} steps"
     lines = [
-        f"# BN vs no BN: {config.name} ({config.model.arch} net, {config.train.steps} steps)",
+        f"# {' vs '.join(summary.labels.values())}: {config.name} ({net})",
         "",
-        "Each pair of runs starts from the same initial weights and sees the same batches; only BN differs. "
-        f"{sample_note(summary).capitalize()}.",
+        "For each seed every run starts from the same initial weights and sees the same batches; only the compared "
+        f"setting differs. {sample_note(summary).capitalize()}.",
         "",
-        f"| | {' | '.join(ARMS.values())} |",
-        "|---|---:|---:|",
-        *(f"| {a} | {b} | {c} |" for a, b, c in table_rows(summary)),
+        f"| | {' | '.join(summary.labels.values())} |",
+        "|---|" + "---:|" * len(arms),
+        *("| " + " | ".join(row) + " |" for row in table_rows(summary)),
         "",
         f"![convergence]({PLOT_FILE})",
         "",
-        f"Runs: {', '.join(f'`{run_key(arm, s)}/`' for s in summary.seeds for arm in ARMS)} "
+        f"Runs: {', '.join(f'`{run_key(arm, s)}/`' for s in summary.seeds for arm in arms)} "
         "(`tensorboard --logdir .` shows them all); the resolved config is in each `config.yaml`.",
         "",
-        f"Executed with: {execution_line(summary.runs['bn'][0].execution)}.",
+        f"Executed with: {execution_line(summary.runs[arms[0]][0].execution)}.",
     ]
     return "\n".join(lines) + "\n"
 
@@ -159,25 +195,30 @@ def run(
     log: Log = stderr_log,
     seeds: int = 1,
     backend: runner.Backend | None = None,
+    arms: dict[str, Arm] = BN_ARMS,
 ) -> CompareSummary:
-    """Train the BN and the non-BN network for `seeds` seeds from config.seed on, in parallel on `backend`
-    (default: local worker processes); write every run, convergence.png, summary.json and report.md."""
+    """Train every arm (default: the network with and without BN) for `seeds` seeds from config.seed on, in parallel
+    on `backend` (default: local worker processes); write every run, convergence.png, summary.json and report.md."""
+    specs = plan(config, seeds, arms)  # a bad arm config fails here, before anything is read or written
     outdir.refuse_used_out_dir(Path(out_dir))
     mnist = mnist or load_mnist(config.data.dir, log)  # bad input fails here, before anything is written
     with outdir.claimed(Path(out_dir)) as out_dir:
-        summaries = runner.run_all(plan(config, seeds), out_dir, mnist, log, backend)
-        return summarise(config, out_dir, seeds, summaries)
+        summaries = runner.run_all(specs, out_dir, mnist, log, backend)
+        return summarise(config, out_dir, seeds, summaries, {key: arm.label for key, arm in arms.items()})
 
 
-def summarise(config: Config, out_dir: Path, seeds: int, summaries: dict[str, RunSummary]) -> CompareSummary:
+def summarise(
+    config: Config, out_dir: Path, seeds: int, summaries: dict[str, RunSummary], labels: dict[str, str]
+) -> CompareSummary:
     """Tabulate and plot the finished runs; write convergence.png, summary.json and report.md."""
     seed_list = list(range(config.seed, config.seed + seeds))
-    records = {arm: [runlog.read_metrics(out_dir / run_key(arm, s)) for s in seed_list] for arm in ARMS}
+    records = {arm: [runlog.read_metrics(out_dir / run_key(arm, s)) for s in seed_list] for arm in labels}
     summary = CompareSummary(
         config.name,
         seed_list,
-        {arm: [summaries[run_key(arm, s)] for s in seed_list] for arm in ARMS},
-        {str(t): {arm: [runlog.first_step_reaching(r, t) for r in records[arm]] for arm in ARMS} for t in THRESHOLDS},
+        {arm: [summaries[run_key(arm, s)] for s in seed_list] for arm in labels},
+        {str(t): {arm: [runlog.first_step_reaching(r, t) for r in records[arm]] for arm in labels} for t in THRESHOLDS},
+        labels,
     )
     seeds_text = f"seed {seed_list[0]}, one sample" if seeds == 1 else f"seeds {seed_list[0]}..{seed_list[-1]}"
     title = (
@@ -185,8 +226,8 @@ def summarise(config: Config, out_dir: Path, seeds: int, summaries: dict[str, Ru
         f"({seeds_text})"
     )
     plot_convergence(
-        {ARMS[arm]: [curves_of(r, runlog.VAL_ACCURACY) for r in records[arm]] for arm in ARMS},
-        {ARMS[arm]: [curves_of(r, runlog.TRAIN_LOSS) for r in records[arm]] for arm in ARMS},
+        {labels[arm]: [curves_of(r, runlog.VAL_ACCURACY) for r in records[arm]] for arm in labels},
+        {labels[arm]: [curves_of(r, runlog.TRAIN_LOSS) for r in records[arm]] for arm in labels},
         out_dir / PLOT_FILE,
         title,
     )

@@ -89,3 +89,29 @@ def test_the_root_holds_the_hparams_experiment_and_the_plot_as_an_image(two_seed
     np.testing.assert_array_equal(
         matplotlib.image.imread(io.BytesIO(png)), matplotlib.image.imread(out / compare.PLOT_FILE)
     )
+
+
+@pytest.mark.slow  # spawned worker processes, one of them with 4 logical CPU devices
+def test_sync_arms_one_device_synchronized_and_per_replica(tiny_mnist, tmp_path):
+    """`--arms sync` on 4 replicas of 15: the synchronized run is the one-device run (every logged metric, to
+    round-off), the per-replica run is another experiment; one column per arm in the table, report and figure."""
+    from bn_mnist.config import load_config, with_replicas
+
+    config = with_replicas(load_config("fc", ("train.steps=40", "train.eval_every=20", "train.log_every=10")), 4)
+    arms = compare.sync_arms(4, config.train.batch_size)
+    summary = compare.run(config, tmp_path, tiny_mnist, log=lambda _: None, arms=arms)
+    assert list(summary.labels.values()) == [
+        "BN, one device (batch 60)",
+        "synchronized BN, 4 x 15",
+        "per-replica BN, 4 x 15",
+    ]
+    assert [summary.runs[arm][0].replicas for arm in arms] == [1, 4, 4]
+    records = {arm: runlog.read_metrics(tmp_path / compare.run_key(arm, 0)) for arm in arms}
+    one, synced, own = (runlog.series(records[arm], runlog.VAL_LOSS)[1] for arm in arms)
+    np.testing.assert_allclose(synced, one, rtol=1e-4)
+    assert max(abs(a - b) / b for a, b in zip(own[1:], one[1:])) > 1e-3  # measured: 1.5e-3 (sync: below 1e-4)
+    assert len(compare.table_rows(summary)[0]) == 4 and "per-replica BN, 4 x 15" in compare.console_table(summary)
+    assert "|---|---:|---:|---:|" in (tmp_path / compare.REPORT_FILE).read_text()
+    image = matplotlib.image.imread(tmp_path / compare.PLOT_FILE)
+    green = np.all(np.abs(image[..., :3] - matplotlib.colors.to_rgb("tab:green")) < 0.05, axis=-1).sum()
+    assert green > 200

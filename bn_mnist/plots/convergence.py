@@ -12,7 +12,7 @@ from bn_mnist.plots.seed_curves import SEEDS_NOTE, Curve, draw_seeds
 from bn_mnist.training import runlog
 
 MARKED_THRESHOLDS = (0.5, 0.9)
-COLORS = ("tab:blue", "tab:orange")  # runlog.ARMS order: with BN, without
+COLORS = ("tab:blue", "tab:orange", "tab:green")  # in the comparison's arm order (BN first, then without)
 
 
 def mark_thresholds(axis: plt.Axes, curve: Curve, color: str) -> None:
@@ -32,7 +32,7 @@ def mark_thresholds(axis: plt.Axes, curve: Curve, color: str) -> None:
 
 
 def plot_convergence(accuracy: dict[str, list[Curve]], loss: dict[str, list[Curve]], path: Path, title: str) -> Path:
-    """Write a PNG of validation accuracy and training loss, one colour per network (labels in ARMS order)."""
+    """Write a PNG of validation accuracy and training loss, one colour per arm (in the comparison's order)."""
     figure, (acc_axis, loss_axis) = plt.subplots(1, 2, figsize=(11, 4.6))
     draw_seeds(acc_axis, accuracy, COLORS)
     draw_seeds(loss_axis, loss, COLORS)
