@@ -5,6 +5,7 @@
     python scripts/bench.py --threads 1             # the engine at train.threads, as every command runs it
     python scripts/bench.py --end-to-end --out runs/bench-end-to-end.json   # whole commands, ~4 min a repeat
     python scripts/bench.py --inspection --out runs/bench-inspection.json   # log.histograms' cost, ~2 min a repeat
+    python scripts/bench.py --replicas --out runs/bench-replicas.json       # data parallelism, ~1 min a repeat
 
 For each network (fc, conv) with and without BN, four engines train the identical model on the identical data:
 this project's engine with XLA on and off (`train.jit`), `model.fit` as a user writes it (default settings) and
@@ -34,11 +35,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from bn_mnist.config import Config, load_config, with_bn
+from bn_mnist.config import Config, load_config, with_bn, with_replicas
 from bn_mnist.data import Mnist, load_mnist
 from bn_mnist.nets.models import build_model
 from bn_mnist.tf_startup import start_tensorflow
-from bn_mnist.training.engine import Engine, make_loss, make_optimizer, use_jit
+from bn_mnist.training import distribution
+from bn_mnist.training.engine import build_engine, make_loss, make_optimizer, use_jit
 from bn_mnist.training.runlog import SUMMARY_FILE
 
 ENGINES = ("engine_jit_on", "engine_jit_off", "fit_default", "fit_tuned")
@@ -67,7 +69,7 @@ def step_flops(model: keras.Model, batch_size: int) -> int:
 def engine_runner(config: Config, mnist: Mnist, jit: str, chunk: int) -> Callable[[], int]:
     """A callable training the next `chunk` steps with this project's engine; returns the steps it ran."""
     config = replace(config, train=replace(config.train, jit=jit))
-    engine = Engine(build_model(config.model, config.bn, config.seed), config, mnist)
+    engine = build_engine(config, mnist, distribution.make_strategy(config.distribute))
     done = 0
 
     def run() -> int:
@@ -331,6 +333,64 @@ def inspection_cost(repeats: int, log=print) -> dict:
     }
 
 
+REPLICA_COUNTS = (1, 2, 4)
+REPLICA_CHUNKS = {"fc": 300, "conv": 20}  # steps per timed call
+
+
+def replica_configs(network: str, steps: int) -> dict[str, Config]:
+    """The network with BN on one device, and on 2 and 4 mirrored replicas with synchronized and per-replica BN
+    (global batch as configured, so every variant trains the same batches)."""
+    config = load_config(network, (f"train.steps={steps}",))
+    variants = {"1": config}
+    for replicas in REPLICA_COUNTS[1:]:
+        for sync in (True, False):
+            variant = with_replicas(config, replicas)
+            variants[f"{replicas}_{'sync' if sync else 'per_replica'}"] = replace(
+                variant, bn=replace(config.bn, sync=sync)
+            )
+    return variants
+
+
+def replica_speed(mnist: Mnist, repeats: int, chunks: dict[str, int] = REPLICA_CHUNKS, log=print) -> dict:
+    """Steps/s of the engine on 1, 2 and 4 replicas (logical CPU devices here), synchronized and per-replica BN,
+    round-robin over repeats after a warm-up; ratios to one device and the cost of synchronizing BN."""
+    runners = {}
+    for network, chunk in chunks.items():
+        for name, config in replica_configs(network, (repeats + 1) * chunk).items():
+            run = engine_runner(config, mnist, config.train.jit, chunk)
+            run()  # warm-up: tracing and compilation are not timed
+            runners[f"{network}_{name}"] = {"run": run, "samples": []}
+            log(f"warm-up {network} {name} done")
+    for repeat in range(repeats):
+        for entry in runners.values():
+            entry["samples"].append(timed(entry["run"]))
+        log(f"repeat {repeat + 1}/{repeats} done")
+    median = {name: statistics.median(entry["samples"]) for name, entry in runners.items()}
+    return {
+        "repeats": repeats,
+        "chunk_steps": chunks,
+        "samples": {name: entry["samples"] for name, entry in runners.items()},
+        "steps_per_second": median,
+        "vs_one_device": {name: value / median[f"{name.split('_')[0]}_1"] for name, value in median.items()},
+        "sync_vs_per_replica": {
+            f"{network}_{n}": median[f"{network}_{n}_per_replica"] / median[f"{network}_{n}_sync"]
+            for network in chunks
+            for n in REPLICA_COUNTS[1:]
+        },
+    }
+
+
+def replica_table(results: dict) -> str:
+    lines = [f"{'variant':20} {'steps/s':>8} {'vs 1 device':>12}  samples"]
+    for name, samples in results["samples"].items():
+        lines.append(
+            f"{name:20} {results['steps_per_second'][name]:>8.1f} {results['vs_one_device'][name]:>11.2f}x  "
+            + ", ".join(f"{v:.1f}" for v in samples)
+        )
+    costs = ", ".join(f"{name} {ratio:.2f}x" for name, ratio in results["sync_vs_per_replica"].items())
+    return "\n".join([*lines, f"time per step, synchronized / per-replica BN: {costs}"])
+
+
 def samples_table(results: dict) -> list[str]:
     lines = [f"{'command':20} {'median s':>9}  samples"]
     for name, values in results["samples"].items():
@@ -372,13 +432,19 @@ def main() -> None:
         "--inspection", action="store_true", help="whole compares with log.histograms on and off: its cost"
     )
     parser.add_argument(
+        "--replicas", action="store_true", help="the engine on 1, 2 and 4 replicas, synchronized and per-replica BN"
+    )
+    parser.add_argument(
         "--threads",
         type=int,
         help="TensorFlow threads for every engine and the roofline (train.threads is 1; default: TensorFlow's own)",
     )
     args = parser.parse_args()
-    start_tensorflow(args.threads)
-    if args.end_to_end:
+    start_tensorflow(args.threads, logical_cpus=max(REPLICA_COUNTS) if args.replicas else 1)
+    if args.replicas:
+        results = replica_speed(load_mnist(), args.repeats)
+        print(replica_table(results))
+    elif args.end_to_end:
         results = end_to_end(args.repeats)
         print(end_to_end_table(results))
     elif args.inspection:

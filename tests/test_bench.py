@@ -49,3 +49,14 @@ def test_benchmark_times_every_engine_round_robin(bench, tiny_mnist):
         assert len(row["samples"]) == 2 and min(row["samples"]) > 0
         assert row["min"] <= row["steps_per_second"] <= row["max"]
     assert "fit_default" in bench["console_table"](results)
+
+
+@pytest.mark.slow  # it trains ten engines, eight of them data-parallel
+def test_replica_speed_times_every_variant(bench, tiny_mnist):
+    results = bench["replica_speed"](tiny_mnist, repeats=2, chunks={"fc": 5}, log=lambda line: None)
+    expected = {"fc_1", *(f"fc_{n}_{bn}" for n in (2, 4) for bn in ("sync", "per_replica"))}
+    assert set(results["samples"]) == expected and results["vs_one_device"]["fc_1"] == 1.0
+    assert all(len(values) == 2 and min(values) > 0 for values in results["samples"].values())
+    ratio = results["steps_per_second"]["fc_2_per_replica"] / results["steps_per_second"]["fc_2_sync"]
+    assert results["sync_vs_per_replica"]["fc_2"] == ratio
+    assert "synchronized / per-replica BN" in bench["replica_table"](results)

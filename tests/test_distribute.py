@@ -12,9 +12,8 @@ from test_bn import NumpyBN
 
 from bn_mnist.config import BNConfig, load_config, with_replicas
 from bn_mnist.nets.bn import NnBatchNorm, batch_norm
-from bn_mnist.nets.models import build_model
 from bn_mnist.training import distribution
-from bn_mnist.training.engine import Engine
+from bn_mnist.training.engine import Engine, build_engine
 
 SHAPES = {"dense": (16, 5), "conv": (16, 6, 6, 3)}
 IMPLS = ("keras", "nn")
@@ -121,12 +120,9 @@ def test_synchronized_variance_of_inputs_with_a_large_mean(impl):
 
 
 def one_device_and_replicas(config, mnist, replicas: int) -> tuple[Engine, Engine]:
-    single = Engine(build_model(config.model, config.bn, config.seed), config, mnist)
-    config = with_replicas(config, replicas)
-    strategy = distribution.make_strategy(config.distribute)
-    with strategy.scope():
-        model = build_model(config.model, config.bn, config.seed, distributed=True)
-        return single, Engine(model, config, mnist, strategy)
+    config_on_replicas = with_replicas(config, replicas)
+    strategy = distribution.make_strategy(config_on_replicas.distribute)
+    return build_engine(config, mnist), build_engine(config_on_replicas, mnist, strategy)
 
 
 def gradients(engine: Engine, images: np.ndarray, labels: np.ndarray) -> list[np.ndarray]:
@@ -161,7 +157,8 @@ def assert_gradients_equal(single: Engine, distributed: Engine, mnist, rtol: flo
         )
 
 
-@pytest.mark.parametrize("replicas", REPLICAS)
+@pytest.mark.slow  # ~3 s each: two engines compiled
+@pytest.mark.parametrize("replicas", (2, 4))
 @pytest.mark.parametrize("impl", IMPLS)
 def test_fc_net_on_replicas_trains_as_one_device(tiny_mnist, impl, replicas):
     """The Lesson's FC net, batch 48: every gradient at the start (each replica's loss scaled by its share of the

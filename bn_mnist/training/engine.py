@@ -16,7 +16,8 @@ import tensorflow as tf
 from bn_mnist.config import Config
 from bn_mnist.data import Mnist
 from bn_mnist.nets.bn import inverse_class_frequency
-from bn_mnist.nets.models import uses_example_weights
+from bn_mnist.nets.models import build_model, uses_example_weights
+from bn_mnist.training import distribution
 
 EVAL_BATCH = 1000  # divides 5,000 and 10,000, so evaluation traces one shape
 
@@ -199,3 +200,11 @@ class Engine:
             raise ValueError(f"{labels.shape[0]} {split} examples do not split into batches of {batch_size}")
         loss_sum, correct_sum = self._evaluate(images, labels, batch_size)
         return float(loss_sum) / int(labels.shape[0]), float(correct_sum) / int(labels.shape[0])
+
+
+def build_engine(config: Config, mnist: Mnist, strategy: tf.distribute.Strategy | None = None) -> Engine:
+    """The config's network and its Engine: on one device, or made in `strategy`'s scope (variables mirrored on every
+    replica) for data-parallel training."""
+    with distribution.scope(strategy):
+        model = build_model(config.model, config.bn, config.seed, distributed=strategy is not None)
+        return Engine(model, config, mnist, strategy)

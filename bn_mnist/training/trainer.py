@@ -28,12 +28,11 @@ from bn_mnist.console import Log, stderr_log
 from bn_mnist.data import Mnist, load_mnist
 from bn_mnist.data.mnist import binarized
 from bn_mnist.errors import Interrupted
-from bn_mnist.nets.models import build_model
 from bn_mnist.tensorboard import hparams
 from bn_mnist.tensorboard.inspection import Inspector
 from bn_mnist.tf_startup import start_tensorflow
 from bn_mnist.training import distribution, execution, runlog
-from bn_mnist.training.engine import Engine, use_jit
+from bn_mnist.training.engine import Engine, build_engine, use_jit
 
 SINGLE_SAMPLES = 100  # the Solutions' "accuracy on 100 samples": test images 0..99, one at a time
 
@@ -214,9 +213,7 @@ def train_into(
     """`run`'s training, into a claimed out_dir, on one device or under `strategy`."""
     save_config(config, out_dir / runlog.CONFIG_FILE)
     make_deterministic(config.seed)
-    with distribution.scope(strategy):
-        model = build_model(config.model, config.bn, config.seed, distributed=strategy is not None)
-        engine = Engine(model, config, mnist, strategy)
+    engine = build_engine(config, mnist, strategy)
     label = "BN" if config.bn.enabled else "no BN"
     if config.distributed:
         label += f", {config.distribute.replicas} {config.distribute.strategy} replicas"
