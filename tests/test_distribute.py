@@ -4,6 +4,8 @@ replica BN is not (the negative control); Keras' one-pass synchronized variance 
 
 from __future__ import annotations
 
+import re
+
 import keras
 import numpy as np
 import pytest
@@ -11,8 +13,9 @@ import tensorflow as tf
 from test_bn import NumpyBN
 
 from bn_mnist.config import BNConfig, load_config, with_replicas
+from bn_mnist.errors import ConfigError
 from bn_mnist.nets.bn import NnBatchNorm, batch_norm
-from bn_mnist.training import distribution
+from bn_mnist.training import distribution, runner
 from bn_mnist.training.engine import Engine, build_engine
 
 SHAPES = {"dense": (16, 5), "conv": (16, 6, 6, 3)}
@@ -196,6 +199,27 @@ def test_conv_net_gradients_on_replicas_equal_one_device_in_float64(tiny_mnist, 
     single, distributed = one_device_and_replicas(config, tiny_mnist, replicas)
     assert single.model.trainable_variables[0].dtype == "float64"
     assert_gradients_equal(single, distributed, tiny_mnist, rtol=1e-9)
+
+
+def test_configs_a_strategy_cannot_train_are_refused(tmp_path):
+    with pytest.raises(ConfigError, match=re.escape("train.batch_size = 60: 7 replicas need a batch size they divide")):
+        with_replicas(load_config("fc"), 7)
+    with pytest.raises(ConfigError, match=re.escape("bn.batch_weights = 'inverse_class_frequency': weights")):
+        load_config(
+            "fc",
+            (
+                "bn.impl=nn",
+                "bn.batch_weights=inverse_class_frequency",
+                "distribute.replicas=2",
+                "distribute.strategy=mirrored",
+            ),
+        )
+    multi_worker = load_config("fc", ("distribute.strategy=multi_worker", "distribute.replicas=2"))
+    with pytest.raises(ConfigError, match=re.escape("k: distribute.strategy multi_worker trains one run across")):
+        runner.run_all([runner.RunSpec("k", multi_worker)], tmp_path, None, log=lambda _: None)
+    assert not list(tmp_path.iterdir())
+    assert with_replicas(multi_worker, 4).distribute.strategy == "multi_worker"
+    assert with_replicas(with_replicas(load_config(), 4), 1).distribute.strategy == "none"
 
 
 def test_nn_layer_saves_its_synchronization():

@@ -54,7 +54,8 @@ def make_optimizer(config: Config) -> keras.optimizers.Optimizer:
 
 def use_jit(config: Config) -> bool:
     """XLA pays for the FC net and hurts the conv net on CPU (scripts/bench.py measures it). Under a distribute
-    strategy the loop runs without it: TensorFlow cannot compile one function across the replicas' devices."""
+    strategy the loop runs without it: the strategy places a copy of each step on every replica's device, and an
+    XLA-compiled function is one program for one device."""
     if config.distributed:
         return False
     if config.train.jit == "auto":
