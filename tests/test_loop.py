@@ -31,8 +31,8 @@ def simple_training(config, mnist, steps: int):
     [
         ("fc", "on", "keras", ()),
         ("fc", "off", "nn", ()),
-        ("conv", "off", "keras", ()),
-        ("conv", "off", "nn", ()),
+        pytest.param("conv", "off", "keras", (), marks=pytest.mark.slow),  # ~3 s each: the fast loop has the fc ones
+        pytest.param("conv", "off", "nn", (), marks=pytest.mark.slow),
         ("fc", "on", "nn", ("bn.batch_weights=inverse_class_frequency",)),  # a two-input model under XLA
     ],
 )
