@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -42,6 +43,7 @@ def tf_config(ports: list[int], index: int) -> str:
 def run_in_own_network(commands: list[list[str]], envs: list[dict[str, str]], work: Path, timeout: float) -> list[dict]:
     """Run the commands at once in a new network namespace with only the loopback up; returns each one's exit code,
     stdout and stderr. On timeout the namespace's whole process group is killed (by its id) and the test fails."""
+    assert shutil.which("unshare") and shutil.which("ip"), "the multi-worker test needs unshare and ip (iproute2)"
     lines = ["ip link set lo up"]
     for i, (command, env) in enumerate(zip(commands, envs)):
         assignments = " ".join(f"{key}={shlex.quote(value)}" for key, value in env.items())
