@@ -83,7 +83,7 @@ def test_synchronized_bn_on_replicas_equals_numpy_on_the_whole_batch(impl, kind,
 
 @pytest.mark.parametrize("kind", SHAPES)
 @pytest.mark.parametrize("impl", IMPLS)
-def test_per_replica_bn_is_not_the_whole_batch(impl, kind):
+def test_per_replica_bn_is_not_the_whole_batch(impl, kind, tmp_path):
     """The negative control: each replica normalises its 8 examples with their own statistics, so the outputs
     differ from the global batch's by far more than round-off, and the replicas' moving statistics drift apart;
     inference and saving use replica 0's copy (what a mirrored variable reads outside a replica)."""
@@ -101,7 +101,12 @@ def test_per_replica_bn_is_not_the_whole_batch(impl, kind):
         np.testing.assert_allclose(outputs[i], NumpyBN(bn, gamma, beta).train(part.astype(np.float64)), atol=1e-5)
     first, second = replica_values(layer.moving_mean)
     assert np.max(np.abs(first - second)) > 0.01
-    np.testing.assert_array_equal(layer.moving_mean.numpy(), first)
+    replica0 = NumpyBN(bn, gamma, beta)
+    replica0.mean, replica0.var = first, replica_values(layer.moving_variance)[0]
+    np.testing.assert_allclose(layer(x, training=False).numpy(), replica0.infer(x.astype(np.float64)), atol=1e-5)
+    keras.Sequential([keras.Input(shape[1:]), layer]).save(tmp_path / "model.keras")
+    saved = keras.models.load_model(tmp_path / "model.keras").layers[-1]
+    np.testing.assert_array_equal(saved.moving_mean.numpy(), first)
 
 
 @pytest.mark.parametrize("impl", IMPLS)

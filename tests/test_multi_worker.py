@@ -18,6 +18,8 @@ import subprocess
 import time
 from pathlib import Path
 
+import keras
+import numpy as np
 import pytest
 
 pytestmark = pytest.mark.slow
@@ -79,7 +81,8 @@ def without_timing(records: list[dict]) -> list[dict]:
 
 def test_two_workers_train_the_mirrored_run(real_mnist, bn_mnist_script, tmp_path):
     """Worker 0 (the chief) writes the run; worker 1 writes nothing the user sees; the metrics at every logged
-    step equal those of `--replicas 2` on one machine (the same global batch of 60, 30 per replica)."""
+    step and the saved model (BN's moving statistics included) equal those of `--replicas 2` on one machine (the
+    same global batch of 60, 30 per replica)."""
     ports = free_ports(2)
     commands = [[bn_mnist_script, "train", *SHORT, *MULTI_WORKER, "--out", str(tmp_path / f"w{i}")] for i in range(2)]
     envs = [{"TF_CONFIG": tf_config(ports, i)} for i in range(2)]
@@ -101,6 +104,9 @@ def test_two_workers_train_the_mirrored_run(real_mnist, bn_mnist_script, tmp_pat
         assert got.keys() == want.keys()
         for key in want:
             assert got[key] == pytest.approx(want[key], rel=1e-5, abs=1e-7), key
+    chief, one_machine = (keras.models.load_model(tmp_path / name / "model.keras") for name in ("w0", "mirrored"))
+    for saved, expected in zip(chief.weights, one_machine.weights):  # BN's moving statistics included
+        np.testing.assert_allclose(saved.numpy(), expected.numpy(), rtol=1e-5, atol=1e-7, err_msg=saved.path)
     summary = json.loads((tmp_path / "w0" / "summary.json").read_text())
     assert summary["replicas"] == 2 and summary["final_val_accuracy"] == found[-1]["val/accuracy"]
 
