@@ -49,6 +49,7 @@ def test_version():
         (["train", "--replicas", "7"], "train.batch_size = 64: 7 replicas need a batch size they divide"),
         (["compare", "--set", "distribute.replicas=2"], "distribute.replicas = 2: expected 1 with distribute.strategy"),
         (["train", "--set", "distribute.strategy=multi_worker"], "distribute.strategy multi_worker needs TF_CONFIG"),
+        (["compare", "--arms", "sync"], "--arms sync compares N replicas with one device: give --replicas N"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args, message, monkeypatch):
