@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from bn_mnist.config import Config, TrainConfig, load_config, shipped_configs, with_replicas
-from bn_mnist.errors import BnMnistError, ConfigError
+from bn_mnist.errors import BnMnistError
 from bn_mnist.reproduction import EXPERIMENTS  # names only: --help needs no TensorFlow
 from bn_mnist.tf_startup import start_tensorflow
 
@@ -175,11 +175,7 @@ def compare(config: Config, out: Path | None, seeds: int, arms: str, backend: Ca
     from bn_mnist import compare as comparison
     from bn_mnist.outdir import new_run_dir
 
-    chosen = comparison.BN_ARMS
-    if arms == "sync":
-        if config.distribute.replicas == 1:
-            raise ConfigError("--arms sync compares N replicas with one device: give --replicas N (N > 1)")
-        chosen = comparison.sync_arms(config.distribute.replicas, config.train.batch_size)
+    chosen = comparison.arms_for(arms, config)
     out = out or new_run_dir(RUNS_ROOT, f"{config.name}-compare{'-sync' if arms == 'sync' else ''}")
     summary = comparison.run(config, out, seeds=seeds, backend=backend(), arms=chosen)
     click.echo(comparison.console_table(summary))

@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from bn_mnist import outdir, stats
-from bn_mnist.config import Config, with_bn, with_replicas
+from bn_mnist.config import Config, with_bn, with_bn_on_replicas
 from bn_mnist.console import Log, stderr_log
 from bn_mnist.data import Mnist, load_mnist
+from bn_mnist.errors import ConfigError
 from bn_mnist.plots.convergence import curves_of, plot_convergence
 from bn_mnist.tensorboard import images
 from bn_mnist.training import runlog, runner
@@ -57,19 +58,24 @@ def sync_arms(replicas: int, batch_size: int) -> dict[str, Arm]:
     """BN over the global batch on one device, against N replicas with synchronized and with per-replica BN: the
     same batches and updates, only whose statistics BN normalises with differs."""
 
-    def on_replicas(sync: bool) -> Callable[[Config], Config]:
-        return lambda config: dataclasses.replace(
-            with_replicas(config, replicas), bn=dataclasses.replace(config.bn, enabled=True, sync=sync)
-        )
+    def bn_on(count: int, sync: bool) -> Callable[[Config], Config]:
+        return lambda config: with_bn_on_replicas(config, count, sync)
 
     share = batch_size // replicas
     return {
-        "one_device": Arm(
-            f"BN, one device (batch {batch_size})", lambda config: with_bn(with_replicas(config, 1), True)
-        ),
-        "sync": Arm(f"synchronized BN, {replicas} x {share}", on_replicas(True)),
-        "per_replica": Arm(f"per-replica BN, {replicas} x {share}", on_replicas(False)),
+        "one_device": Arm(f"BN, one device (batch {batch_size})", bn_on(1, True)),
+        "sync": Arm(f"synchronized BN, {replicas} x {share}", bn_on(replicas, True)),
+        "per_replica": Arm(f"per-replica BN, {replicas} x {share}", bn_on(replicas, False)),
     }
+
+
+def arms_for(kind: str, config: Config) -> dict[str, Arm]:
+    """`--arms`: bn (with and without BN) or sync (one device against the config's distribute.replicas)."""
+    if kind == "bn":
+        return BN_ARMS
+    if config.distribute.replicas == 1:
+        raise ConfigError("--arms sync compares N replicas with one device: give --replicas N (N > 1)")
+    return sync_arms(config.distribute.replicas, config.train.batch_size)
 
 
 @dataclass(frozen=True)

@@ -367,6 +367,13 @@ def with_replicas(config: Config, replicas: int) -> Config:
     )
 
 
+def with_bn_on_replicas(config: Config, replicas: int, sync: bool) -> Config:
+    """The same config with BN, on `replicas` replicas, its statistics synchronized across them or per replica."""
+    return dataclasses.replace(
+        with_replicas(config, replicas), bn=dataclasses.replace(config.bn, enabled=True, sync=sync)
+    )
+
+
 def with_bn(config: Config, enabled: bool) -> Config:
     """The same config with BN switched on or off."""
     return dataclasses.replace(config, bn=dataclasses.replace(config.bn, enabled=enabled))

@@ -35,7 +35,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from bn_mnist.config import Config, load_config, with_bn, with_replicas
+from bn_mnist.config import Config, load_config, with_bn, with_bn_on_replicas
 from bn_mnist.data import Mnist, load_mnist
 from bn_mnist.nets.models import build_model
 from bn_mnist.tf_startup import start_tensorflow
@@ -344,10 +344,7 @@ def replica_configs(network: str, steps: int) -> dict[str, Config]:
     variants = {"1": config}
     for replicas in REPLICA_COUNTS[1:]:
         for sync in (True, False):
-            variant = with_replicas(config, replicas)
-            variants[f"{replicas}_{'sync' if sync else 'per_replica'}"] = replace(
-                variant, bn=replace(config.bn, sync=sync)
-            )
+            variants[f"{replicas}_{'sync' if sync else 'per_replica'}"] = with_bn_on_replicas(config, replicas, sync)
     return variants
 
 

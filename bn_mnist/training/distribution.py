@@ -153,9 +153,7 @@ def mirrored_strategy(devices: tuple[str, ...]) -> Any:
 
 def is_chief(strategy: Any) -> bool:
     """Whether this process writes the run's output: always, except a multi-worker run's workers other than 0."""
-    if strategy is None or strategy is not _multi_worker:
-        return True
-    return cluster_from_environment()["index"] == 0
+    return strategy is None or strategy is not _multi_worker or strategy.cluster_resolver.task_id == 0
 
 
 def scope(strategy: Any) -> contextlib.AbstractContextManager:
