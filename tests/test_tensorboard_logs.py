@@ -58,6 +58,9 @@ def test_inspection_measures_what_numpy_and_a_plain_tape_measure_and_changes_not
     preactivations = numpy_bn_preactivations(engine.model, images)
     np.testing.assert_allclose(found.histograms["preactivation/dense01"], preactivations, rtol=1e-4, atol=1e-4)
     assert found.scalars["dead_relu/dense01"] == pytest.approx(1 - np.mean((preactivations > 0).any(axis=0)))
+    outputs = np.maximum(preactivations, 0)  # the layer's output: ReLU of BN's
+    assert found.scalars["activation_mean/dense01"] == pytest.approx(outputs.mean(), rel=1e-4)
+    assert found.scalars["activation_std/dense01"] == pytest.approx(outputs.std(), rel=1e-4)
     kernel = np.asarray(engine.model.get_layer("dense2").kernel)
     assert found.scalars["weight_norm/dense02"] == pytest.approx(np.linalg.norm(kernel), rel=1e-6)
     np.testing.assert_array_equal(found.histograms["weights/dense02"], kernel)
@@ -66,10 +69,12 @@ def test_inspection_measures_what_numpy_and_a_plain_tape_measure_and_changes_not
     )
 
     with tf.GradientTape() as tape:  # the reference: an ordinary training-mode call (it moves BN's statistics)
-        loss = engine.loss(labels, engine.model(images, training=True))
+        logits = engine.model(images, training=True)
+        loss = engine.loss(labels, logits)
     kernels = [engine.model.get_layer(name).kernel for name in ("dense1", "dense2", "dense3", "logits")]
     for name, gradient in zip(("dense01", "dense02", "dense03", "logits"), tape.gradient(loss, kernels)):
         assert found.scalars[f"gradient_norm/{name}"] == pytest.approx(float(tf.norm(gradient)), rel=1e-4)
+    assert found.scalars["activation_std/logits"] == pytest.approx(float(np.std(logits)), rel=1e-4)
 
 
 def test_inspection_never_changes_the_numbers(tiny_mnist, tiny_fc_config, tmp_path):

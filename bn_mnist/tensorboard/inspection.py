@@ -2,7 +2,8 @@
 
 Per layer: histograms of the activation's input on a fixed validation batch (the BN paper's percentile plot,
 generalised to every layer), of the kernel, and of BN's gamma, beta, moving mean and moving variance; scalars of the
-kernel's norm, its gradient's norm and the fraction of dead ReLUs. These show why the 19-layer conv net without BN
+kernel's norm, its gradient's norm, the mean and standard deviation of the layer's output and the fraction of dead
+ReLUs. These show why the 19-layer conv net without BN
 does not learn in 800 steps. Everything comes from one training-mode forward and backward pass on the fixed batch
 (what a training step computes: BN normalises with the batch's statistics), taken through `stateless_call`, so
 measuring never changes training: no BN statistic, weight or optimizer slot moves.
@@ -65,11 +66,15 @@ class Inspector:
             loss = self.loss(labels, logits)
         gradients = tape.gradient(loss, [trainable[i] for i in self.kernel_index])
         dead = [dead_fraction(output) for output in activations] if self.relu else []
-        return preactivations, dead, [tf.norm(gradient) for gradient in gradients]
+        moments = [tf.nn.moments(output, axes=list(range(output.shape.rank))) for output in [*activations, logits]]
+        return preactivations, dead, [tf.norm(gradient) for gradient in gradients], moments
 
     def measure(self) -> Inspection:
-        preactivations, dead, gradient_norms = self._measure(self.inputs, self.labels)
+        preactivations, dead, gradient_norms, moments = self._measure(self.inputs, self.labels)
         scalars, histograms = {}, {}
+        for name, (mean, variance) in zip([*self.activated, "logits"], moments):
+            scalars[tags.per_layer(tags.ACTIVATION_MEAN, name)] = float(mean)
+            scalars[tags.per_layer(tags.ACTIVATION_STD, name)] = float(tf.sqrt(variance))
         for layer, gradient_norm in zip(self.layers, gradient_norms):
             scalars[tags.per_layer(tags.WEIGHT_NORM, layer.name)] = float(tf.norm(layer.kernel))
             scalars[tags.per_layer(tags.GRADIENT_NORM, layer.name)] = float(gradient_norm)
