@@ -1,4 +1,4 @@
-"""`explain`'s measurements on problems whose answers are known by hand, and the probe that must not disturb training."""
+"""`explain`'s measurements on problems with answers known by hand, and the probe that must not disturb training."""
 
 from __future__ import annotations
 
