@@ -12,6 +12,7 @@ import click
 
 from bn_mnist.config import Config, TrainConfig, load_config, shipped_configs, with_replicas
 from bn_mnist.errors import BnMnistError
+from bn_mnist.explain import STUDIES  # names only: --help needs no TensorFlow
 from bn_mnist.reproduction import EXPERIMENTS  # names only: --help needs no TensorFlow
 from bn_mnist.tf_startup import start_tensorflow
 
@@ -243,3 +244,46 @@ def reproduce(
     experiments = EXPERIMENTS if experiment == "all" else (experiment,)
     results = reproduction.run(experiments, seeds, out, quick, backend(), data_dir)
     click.echo(f"{headline(results)}{' (--quick run)' if quick else ''}; report: {out / reproduction.REPORT_FILE}")
+
+
+@main.command()
+@click.argument("study", nargs=-1, type=click.Choice(STUDIES))
+@click.option(
+    "--seeds",
+    type=click.IntRange(min=1),
+    help="Seeds 0..N-1 for every run (default: 5 for the FC runs, 3 for the conv runs; 2 with --quick). Every "
+    "number reported is over them.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output directory; finished runs in it are reused (default: runs/explain[-quick]).",
+)
+@click.option(
+    "--quick",
+    is_flag=True,
+    help="A smoke run (a few minutes): thin grids, a quarter of the steps, 2 seeds unless --seeds.",
+)
+@backend_options
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory with mnist.npz or the four IDX files.",
+)
+@user_errors
+def explain(
+    study: tuple[str, ...],
+    seeds: int | None,
+    out: Path | None,
+    quick: bool,
+    backend: Callable[[], Backend],
+    data_dir: Path | None,
+) -> None:
+    """Measure why BN helps: STUDY is any of lr, init, inside, landscape, ics, batch (default: all)."""
+    start_tensorflow(TrainConfig.threads)  # the main process only reads runs and draws, as the workers train
+    from bn_mnist.explain import explain as explanation
+
+    out = out or RUNS_ROOT / ("explain-quick" if quick else "explain")
+    results = explanation.run(study or STUDIES, seeds, out, quick, backend(), data_dir)
+    figures = ", ".join(str(out / name) for name in results["figures"].values())
+    click.echo(f"report: {out / explanation.REPORT_FILE}; figures: {figures}")

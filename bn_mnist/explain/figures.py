@@ -1,0 +1,165 @@
+"""`explain`'s figures, one PNG per study, drawn from results.json's numbers alone.
+
+Everywhere: a line is the mean over seeds, the shaded band spans the seeds' min..max, dots are single seeds;
+BN is blue, no BN orange, Batch Renorm green (as `compare`'s figures).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from bn_mnist.explain import probes
+from bn_mnist.explain.studies import ARM_LABELS
+from bn_mnist.plots import save
+from bn_mnist.tensorboard import tags
+
+Json = dict
+ARM_COLORS = {"bn": "tab:blue", "no_bn": "tab:orange", "renorm": "tab:green"}
+BAND_NOTE = "line: mean over seeds; band: min..max"
+DOTS_NOTE = "dots: seeds"
+
+
+def field(spreads: list[Json | None], name: str) -> np.ndarray:
+    return np.array([np.nan if s is None else s[name] for s in spreads], dtype=float)
+
+
+def draw_spread(axis: plt.Axes, x: list, spreads: list[Json | None], arm: str, label: str | None = None) -> None:
+    """Mean over seeds as a line with markers, min..max as a band."""
+    color = ARM_COLORS[arm]
+    axis.fill_between(x, field(spreads, "min"), field(spreads, "max"), color=color, alpha=0.2, linewidth=0)
+    axis.plot(x, field(spreads, "mean"), "o-", color=color, markersize=4, label=label or ARM_LABELS[arm])
+
+
+def draw_seed_dots(axis: plt.Axes, x: list, points: list[Json], arm: str) -> None:
+    for value, point in zip(x, points):
+        seeds = [v for v in point["seeds"] if v is not None]
+        axis.scatter([value] * len(seeds), seeds, color=ARM_COLORS[arm], s=9, alpha=0.6, zorder=3)
+
+
+def grid_figure(study: Json, path: Path, xlabel: str, title: str) -> Path:
+    """Final validation accuracy against the swept value, per panel, BN and no BN; the threshold dashed."""
+    panels = study["panels"]
+    figure, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4), squeeze=False)
+    for axis, panel in zip(axes[0], panels.values()):
+        for arm, found in panel["arms"].items():
+            points = found["points"]
+            draw_spread(axis, panel["values"], [p["val_accuracy"] for p in points], arm)
+            draw_seed_dots(axis, panel["values"], points, arm)
+        axis.axhline(study["threshold"], color="gray", linestyle="--", linewidth=1)
+        axis.set(xscale="log", ylim=(0, 1), xlabel=xlabel, ylabel="final validation accuracy", title=panel["title"])
+        axis.grid(alpha=0.3)
+        axis.legend(loc="lower left")
+    figure.suptitle(f"{title} ({BAND_NOTE}; {DOTS_NOTE}; dashed: {study['threshold']:g})")
+    return save(figure, path)
+
+
+INSIDE_PANELS = (
+    (tags.ACTIVATION_STD, "output SD per layer", "log"),
+    (tags.GRADIENT_NORM, "kernel gradient norm", "log"),
+    (tags.DEAD_RELU, "dead ReLU fraction", "linear"),
+)
+
+
+def inside_figure(study: Json, path: Path) -> Path:
+    """Per network (rows): each layer's output SD, gradient norm and dead-ReLU fraction, at step 0 (dashed) and at
+    the end (solid)."""
+    figure, axes = plt.subplots(len(study), len(INSIDE_PANELS), figsize=(15, 4 * len(study)), squeeze=False)
+    for row, (net, arms) in zip(axes, study.items()):
+        for axis, (kind, title, scale) in zip(row, INSIDE_PANELS):
+            for arm, found in arms.items():
+                for moment, style in (("start", "--"), ("end", "-")):
+                    layers = found[moment][kind]
+                    means = field(list(layers.values()), "mean")
+                    step = found["steps"][0 if moment == "start" else 1]
+                    label = f"{ARM_LABELS[arm]}, step {step}"
+                    axis.plot(range(len(layers)), means, style, marker=".", color=ARM_COLORS[arm], label=label)
+                    axis.fill_between(
+                        range(len(layers)),
+                        field(list(layers.values()), "min"),
+                        field(list(layers.values()), "max"),
+                        color=ARM_COLORS[arm],
+                        alpha=0.12,
+                        linewidth=0,
+                    )
+            names = list(arms["bn"]["start"][kind])
+            axis.set_xticks(range(len(names)), names, rotation=90, fontsize=7)
+            axis.set(yscale=scale, title=f"{net}: {title}")
+            axis.grid(alpha=0.3)
+        row[0].legend(fontsize=8)
+    figure.suptitle("Inside the network on a fixed validation batch, training mode (mean over seeds; band: min..max)")
+    return save(figure, path)
+
+
+LANDSCAPE_PANELS = (
+    (probes.LOSS_RANGE, "loss range along the gradient"),
+    (probes.GRADIENT_CHANGE, "gradient change (predictiveness)"),
+    (probes.BETA, "effective β-smoothness"),
+)
+
+
+def landscape_figure(study: Json, path: Path) -> Path:
+    figure, axes = plt.subplots(1, len(LANDSCAPE_PANELS), figsize=(15, 4))
+    for axis, (name, title) in zip(axes, LANDSCAPE_PANELS):
+        for arm in ("bn", "no_bn"):
+            curve = study[name][arm]["curve"]
+            draw_spread(axis, curve["step"], curve["value"], arm)
+        axis.set(yscale="log", xlabel="training step", title=title)
+        axis.grid(alpha=0.3)
+        axis.legend()
+    multiples = ", ".join(f"{m:g}" for m in study["step_multiples"])
+    figure.suptitle(
+        f"Loss landscape along the gradient (Santurkar et al. §3), FC ReLU, SGD {study['learning_rate']:g}; "
+        f"steps of {multiples} x the learning rate ({BAND_NOTE})"
+    )
+    return save(figure, path)
+
+
+def ics_figure(study: Json, path: Path) -> Path:
+    figure, axes = plt.subplots(1, 2, figsize=(10, 4))
+    layers = study["layers"]
+    for axis, (kind, title, scale) in zip(
+        axes, ((probes.ICS_L2, "l2 difference ‖G - G'‖", "log"), (probes.ICS_COSINE, "cosine(G, G')", "linear"))
+    ):
+        for arm in ("bn", "no_bn"):
+            draw_spread(axis, list(range(len(layers))), [study[kind][layer][arm] for layer in layers], arm)
+        axis.set_xticks(range(len(layers)), layers)
+        axis.set(yscale=scale, xlabel="layer", title=title)
+        axis.grid(alpha=0.3)
+        axis.legend()
+    figure.suptitle("Internal covariate shift (Santurkar et al. Def. 2.1), median over training per seed")
+    return save(figure, path)
+
+
+def batch_figure(study: Json, path: Path) -> Path:
+    figure, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for axis, (name, title) in zip(
+        axes, (("val_accuracy", "final validation accuracy"), ("single_sample_accuracy", "single-sample accuracy"))
+    ):
+        for arm, points in study["arms"].items():
+            draw_spread(axis, study["sizes"], [p[name] for p in points], arm)
+        axis.set(xscale="log", ylim=(0, 1), xlabel="batch size", title=title)
+        axis.set_xticks(study["sizes"], [str(s) for s in study["sizes"]])
+        axis.grid(alpha=0.3)
+        axis.legend(loc="lower right")
+    setting = f"{study['examples']:,} examples seen, FC ReLU, SGD {study['learning_rate']:g}"
+    figure.suptitle(f"Batch size, {setting} ({BAND_NOTE})")
+    return save(figure, path)
+
+
+def figure(name: str, study: Json, out_dir: Path) -> Path:
+    """Draw one study's figure into out_dir as <name>.png."""
+    path = out_dir / f"{name}.png"
+    if name == "lr":
+        return grid_figure(study, path, "learning rate", "Learning-rate range")
+    if name == "init":
+        return grid_figure(study, path, "initial weight SD", "Initialisation scale")
+    if name == "inside":
+        return inside_figure(study, path)
+    if name == "landscape":
+        return landscape_figure(study, path)
+    if name == "ics":
+        return ics_figure(study, path)
+    return batch_figure(study, path)

@@ -1,0 +1,111 @@
+"""`bn-mnist explain --quick` on real MNIST as the installed script (what CI runs), every output read back: results.json
+fields against the run files, the report's sections, the figures as images, the TensorBoard logs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import matplotlib.image
+import numpy as np
+import pytest
+import tb_events
+
+from bn_mnist.explain import STUDIES, probes, studies
+from bn_mnist.tensorboard import tags
+from bn_mnist.training import runlog
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def quick(real_mnist, bn_mnist_script, tmp_path_factory):
+    out = tmp_path_factory.mktemp("explain") / "quick"
+    done = subprocess.run(
+        [bn_mnist_script, "explain", "--quick", "--out", str(out)], capture_output=True, text=True, timeout=900
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return out, done, json.loads((out / "results.json").read_text())
+
+
+def test_every_study_has_its_figure_report_section_and_numbers(quick):
+    out, done, results = quick
+    assert results["meta"]["studies"] == list(STUDIES) and results["meta"]["quick"] is True
+    assert results["meta"]["seeds"] == {"fc": 2, "conv": 2}
+    report = (out / "report.md").read_text()
+    assert report.startswith("# Why does BN help? (quick run)")
+    for heading in (
+        "Learning-rate range",
+        "Initialisation scale",
+        "Inside the network",
+        "Loss landscape",
+        "Internal covariate shift",
+        "Batch size",
+    ):
+        assert f"## {heading}" in report
+    assert report.count("Claim tested:") == 6
+    for study, name in results["figures"].items():
+        assert f"]({name})" in report and str(out / name) in done.stdout
+        image = matplotlib.image.imread(out / name)
+        assert image.shape[0] > 300 and image.shape[1] > 600 and np.std(image) > 0.05, study
+    root = tb_events.tensors(out, "images")
+    assert set(root) == {f"plots/{study}" for study in STUDIES}
+
+
+def test_grid_numbers_are_the_runs_numbers(quick):
+    out, _, results = quick
+    panel = results["studies"]["lr"]["panels"]["fc-relu"]
+    for arm, found in panel["arms"].items():
+        for value, point in zip(panel["values"], found["points"]):
+            key = f"lr/fc-relu/learning_rate{value:g}/{arm}"
+            finals = [runlog.RunSummary.read(out / f"{key}-seed{s}").final_val_accuracy for s in range(2)]
+            assert point["seeds"] == finals
+            assert point["trains"]["k"] == sum(v >= studies.REACH for v in finals)
+            assert point["val_accuracy"]["mean"] == pytest.approx(np.mean(finals))
+        usable = [v for v, p in zip(panel["values"], found["points"]) if p["trains"]["k"] == 2]  # 2 seeds: both
+        assert found["usable"]["values"] == usable
+    # the sweep really changed the learning rate: the largest diverges without BN in every seed
+    assert panel["arms"]["no_bn"]["points"][-1]["diverged"]["k"] == 2
+
+
+def test_inside_numbers_come_from_the_logged_layers(quick):
+    out, _, results = quick
+    conv = results["studies"]["inside"]["conv"]
+    assert list(conv["no_bn"]["start"][tags.ACTIVATION_STD]) == [f"conv{i:02d}" for i in range(1, 20)] + [
+        "dense20",
+        "logits",
+    ]
+    first = runlog.read_metrics(out / "inside/conv/no_bn-seed1")[0]
+    assert first["step"] == 0
+    assert conv["no_bn"]["start"][tags.DEAD_RELU]["conv19"]["max"] >= first[tags.per_layer(tags.DEAD_RELU, "conv19")]
+    # the vanishing signal the report names: without BN the 19th layer's output is orders of magnitude below the 1st's
+    std = conv["no_bn"]["start"][tags.ACTIVATION_STD]
+    assert std["conv19"]["mean"] < 1e-3 * std["conv01"]["mean"]
+    assert conv["bn"]["start"][tags.ACTIVATION_STD]["conv19"]["mean"] > 0.1
+    histograms = tb_events.tensors(out / "inside/conv/bn-seed0", "histograms")
+    assert "preactivation/conv19" in histograms
+
+
+def test_landscape_and_covariate_shift_numbers(quick):
+    out, _, results = quick
+    landscape, ics = results["studies"]["landscape"], results["studies"]["ics"]
+    curve = landscape[probes.BETA]["bn"]["curve"]
+    logged = runlog.series(runlog.read_metrics(out / "smoothness/bn-seed0"), probes.BETA)
+    assert curve["step"] == logged[0] and len(curve["step"]) == studies.EVALUATIONS + 1
+    assert curve["value"][-1]["min"] <= logged[1][-1] <= curve["value"][-1]["max"]
+    assert ics["layers"] == ["dense01", "dense02", "dense03", "logits"]
+    for arm in ("bn", "no_bn"):  # nothing before the first layer: no shift, by definition
+        assert ics[probes.ICS_L2]["dense01"][arm]["max"] == 0.0
+        assert ics[probes.ICS_COSINE]["dense01"][arm]["min"] == pytest.approx(1.0)
+        assert ics[probes.ICS_L2]["logits"][arm]["min"] > 0
+    events = tb_events.accumulator(out / "smoothness/no_bn-seed1")
+    assert len(events.Tensors(probes.BETA)) == studies.EVALUATIONS + 1
+
+
+def test_batch_study_sees_the_same_examples_at_every_size(quick):
+    out, _, results = quick
+    batch = results["studies"]["batch"]
+    for size in batch["sizes"]:
+        summary = runlog.RunSummary.read(out / f"batch/b{size}/renorm-seed0")
+        assert summary.steps * size == batch["examples"]
+    assert set(batch["arms"]) == {"bn", "no_bn", "renorm"}

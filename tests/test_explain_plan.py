@@ -1,0 +1,72 @@
+"""`explain`'s plan and read-outs, without training: the runs each study needs, and the rules its numbers follow."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from bn_mnist.cli import main
+from bn_mnist.config import to_dict
+from bn_mnist.explain import STUDIES, analysis, studies
+from bn_mnist.explain.probes import SmoothnessProbe
+
+
+@pytest.mark.parametrize("quick", [True, False])
+def test_each_seeds_bn_and_non_bn_runs_differ_only_in_bn(quick):
+    specs = {spec.key: spec for spec in studies.plan(STUDIES, studies.seed_counts(None, quick), quick)}
+    pairs = [key for key in specs if "/bn-seed" in key]
+    assert pairs
+    for key in pairs:
+        bn, no_bn = to_dict(specs[key].config), to_dict(specs[key.replace("/bn-seed", "/no_bn-seed")].config)
+        assert {k: v for k, v in bn.items() if k != "bn"} == {k: v for k, v in no_bn.items() if k != "bn"}
+        assert bn["bn"]["enabled"] and not no_bn["bn"]["enabled"]
+
+
+def test_grid_runs_sweep_exactly_their_key():
+    specs = studies.plan(("lr", "init"), {"fc": 1, "conv": 1}, quick=False)
+    rates = {spec.config.train.learning_rate for spec in specs if spec.key.startswith("lr/fc-relu/")}
+    stds = {spec.config.model.init_std for spec in specs if spec.key.startswith("init/fc-sigmoid/")}
+    assert rates == set(studies.FC_RATES) and stds == set(studies.INIT_STDS)
+    conv = [spec.config for spec in specs if spec.key.startswith("lr/conv/")]
+    assert {c.train.optimizer for c in conv} == {"adam"} and {c.train.steps for c in conv} == {studies.CONV_STEPS}
+    assert all(spec.config.model.activation == "sigmoid" for spec in specs if "fc-sigmoid" in spec.key)
+
+
+def test_landscape_and_ics_share_their_probed_runs_and_batch_runs_see_the_same_examples():
+    counts = studies.seed_counts(3, quick=False)
+    assert studies.plan(("landscape",), counts, False) == studies.plan(("ics",), counts, False)
+    assert all(spec.probe is SmoothnessProbe for spec in studies.plan(("landscape",), counts, False))
+    batch = studies.plan(("batch",), counts, False)
+    assert {spec.config.train.steps * spec.config.train.batch_size for spec in batch} == {120_000}
+    assert {spec.config.train.batch_size for spec in batch} == set(studies.BATCH_SIZES)
+    renorm = [spec.config.bn for spec in batch if "/renorm-" in spec.key]
+    assert renorm and all(bn.renorm and bn.renorm_clipping.rmax == 3.0 for bn in renorm)
+
+
+def test_seed_counts():
+    assert studies.seed_counts(None, quick=False) == {"fc": 5, "conv": 3}
+    assert studies.seed_counts(None, quick=True) == {"fc": 2, "conv": 2}  # never one: no spread
+    assert studies.seed_counts(4, quick=True) == {"fc": 4, "conv": 4}
+
+
+def point(k: int, n: int = 4) -> dict:
+    return {"trains": {"k": k, "n": n}}
+
+
+def test_the_usable_range_needs_more_than_half_of_the_seeds():
+    values = [0.001, 0.01, 0.1, 1.0, 10.0]
+    found = analysis.usable_range(values, [point(0), point(3), point(2), point(4), point(1)])
+    assert found["values"] == [0.01, 1.0]  # 2 of 4 is not more than half
+    assert found["low"] == 0.01 and found["high"] == 1.0 and found["decades"] == pytest.approx(2.0)
+    assert analysis.usable_range(values, [point(0)] * 5) == {"values": [], "low": None, "high": None, "decades": None}
+
+
+def test_an_unknown_study_is_one_clear_error():
+    result = CliRunner().invoke(main, ["explain", "landscpe"])
+    assert result.exit_code == 2
+    assert "'landscpe' is not one of 'lr', 'init', 'inside', 'landscape', 'ics', 'batch'" in result.output
+
+
+def test_explain_help_names_the_studies():
+    result = CliRunner().invoke(main, ["explain", "--help"])
+    assert result.exit_code == 0 and "lr, init, inside, landscape, ics, batch" in result.output
