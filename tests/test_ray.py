@@ -4,6 +4,7 @@ directory; and the one-line errors without Ray or without a reachable cluster.""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import signal
@@ -18,6 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 from bn_mnist.cli import main
+from bn_mnist.explain import probes, studies
 from bn_mnist.outdir import LOCK_FILE
 from bn_mnist.reproduction import reproduce
 from bn_mnist.training import runlog, runner
@@ -251,3 +253,23 @@ def test_ray_address_comes_from_the_environment_as_ray_users_expect(monkeypatch,
     monkeypatch.setenv("RAY_ADDRESS", "not-an-address")
     result = CliRunner().invoke(main, ["reproduce", "pitfall", "--out", str(tmp_path / "out")])
     assert result.exit_code == 2 and "--ray 'not-an-address': expected auto, local or HOST:PORT" in result.output
+
+
+@pytest.mark.slow
+def test_explains_probed_runs_on_the_cluster_equal_the_local_runner(cluster, tiny_mnist, tmp_path):
+    """The landscape study's runs carry a probe class into the Ray workers; its numbers are the local runner's."""
+    short = {"steps": 40, "eval_every": 10, "log_every": 10}
+    specs = [
+        dataclasses.replace(
+            spec, config=dataclasses.replace(spec.config, train=dataclasses.replace(spec.config.train, **short))
+        )
+        for spec in studies.plan(("landscape",), studies.seed_counts(2, quick=True), quick=True)
+    ]
+    runner.run_all(specs, tmp_path / "local", tiny_mnist, lambda _: None)
+    try:
+        runner.run_all(specs, tmp_path / "ray", tiny_mnist, lambda _: None, connected(cluster.address))
+    finally:
+        disconnect()
+    on_ray, local = run_files(tmp_path / "ray", specs), run_files(tmp_path / "local", specs)
+    assert on_ray == local
+    assert all(probes.BETA in record for metrics, _ in local.values() for record in metrics)

@@ -5,6 +5,7 @@ cluster; a rerun reuses finished runs), turned into numbers by `analysis.py`, fi
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from bn_mnist import outdir
 from bn_mnist.console import Log, stderr_log
 from bn_mnist.data import Mnist, load_mnist
 from bn_mnist.explain import STUDIES, analysis, figures, report, studies
-from bn_mnist.reproduction.reproduce import execution_of, read_runs, software
+from bn_mnist.reproduction.reproduce import software
 from bn_mnist.tensorboard import images
 from bn_mnist.training import runlog, runner
 from bn_mnist.training.runner import RunSpec
@@ -66,17 +67,18 @@ def write_results(
     """The studies' numbers, figures and report from the finished runs (see `run`)."""
     runs = analysis.Runs(out_dir)
     ordered = tuple(study for study in STUDIES if study in chosen)
-    summaries = read_runs(out_dir, specs)
+    summaries = [runs.summary(spec.key) for spec in specs]
+    execution = summaries[0].execution  # the runner gives every run the same settings
     results: dict[str, Any] = {
         "meta": {
             "studies": list(ordered),
             "seeds": counts,
             "quick": quick,
             "runs": len(specs),
-            "train_seconds": sum(run.summary.train_seconds for run in summaries.values()),
+            "train_seconds": sum(summary.train_seconds for summary in summaries),
             "command": command_line(ordered, seeds, out_dir, quick),
             "software": software(),
-            "execution": execution_of(summaries),
+            "execution": dataclasses.asdict(execution) if execution else None,
             "wall_seconds": None,
         },
         "studies": {study: analysis.analyse(study, runs, counts, quick) for study in ordered},

@@ -117,15 +117,18 @@ def landscape_figure(study: Json, path: Path) -> Path:
     return save(figure, path)
 
 
+ICS_PANELS = ((probes.ICS_L2, "l2 difference ‖G - G'‖", "log"), (probes.ICS_COSINE, "cosine(G, G')", "linear"))
+
+
 def ics_figure(study: Json, path: Path) -> Path:
+    """Per layer, BN and no BN. The l2 panel leaves out the first layer: 0 by definition, off a log axis."""
     figure, axes = plt.subplots(1, 2, figsize=(10, 4))
     layers = study["layers"]
-    for axis, (kind, title, scale) in zip(
-        axes, ((probes.ICS_L2, "l2 difference ‖G - G'‖", "log"), (probes.ICS_COSINE, "cosine(G, G')", "linear"))
-    ):
+    for axis, (kind, title, scale) in zip(axes, ICS_PANELS):
+        shown = range(1 if scale == "log" else 0, len(layers))
         for arm in ("bn", "no_bn"):
-            draw_spread(axis, list(range(len(layers))), [study[kind][layer][arm] for layer in layers], arm)
-        axis.set_xticks(range(len(layers)), layers)
+            draw_spread(axis, list(shown), [study[kind][layers[i]][arm] for i in shown], arm)
+        axis.set_xticks(list(shown), [layers[i] for i in shown])
         axis.set(yscale=scale, xlabel="layer", title=title)
         axis.grid(alpha=0.3)
         axis.legend()
@@ -142,6 +145,7 @@ def batch_figure(study: Json, path: Path) -> Path:
             draw_spread(axis, study["sizes"], [p[name] for p in points], arm)
         axis.set(xscale="log", ylim=(0, 1), xlabel="batch size", title=title)
         axis.set_xticks(study["sizes"], [str(s) for s in study["sizes"]])
+        axis.minorticks_off()
         axis.grid(alpha=0.3)
         axis.legend(loc="lower right")
     setting = f"{study['examples']:,} examples seen, FC ReLU, SGD {study['learning_rate']:g}"
