@@ -79,6 +79,8 @@ def write_results(
             "command": command_line(ordered, seeds, out_dir, quick),
             "software": software(),
             "execution": dataclasses.asdict(execution) if execution else None,
+            "steps": {arch: studies.steps_for(arch, quick) for arch in studies.DEFAULT_SEEDS},
+            "evaluations": studies.EVALUATIONS,
             "wall_seconds": None,
         },
         "studies": {study: analysis.analyse(study, runs, counts, quick) for study in ordered},

@@ -341,4 +341,25 @@ def markdown(results: Json) -> str:
     ]
     for name in meta["studies"]:
         lines += section(name, results["studies"][name], results["figures"][name])
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + settings(meta)) + "\n"
+
+
+def settings(meta: Json) -> list[str]:
+    execution = meta.get("execution") or {}
+    return [
+        "## Settings",
+        "",
+        f"- FC runs: the Lesson's 784-100-100-100-10 net, batches of 60 (except in the batch study), softmax "
+        f"cross-entropy, SGD, weights normal with SD 0.05 unless swept, {meta['steps']['fc']:,} steps. Conv runs: the "
+        f"Solutions' 19 conv layers + dense 100 + 10, batches of 64, sigmoid cross-entropy, Adam, "
+        f"{meta['steps']['conv']:,} steps. Validation accuracy on all 5,000 validation images "
+        f"{meta['evaluations']} times per run and at step 0, in inference mode (population statistics).",
+        "- Held fixed within a seed: the initial weights and the order of the batches, for every arm; across seeds "
+        "only the seed changes. A run that diverges (non-finite loss) stops there and is scored as it stands.",
+        "- Execution (each run's summary.json): XLA for the FC runs, not for the conv ones (train.jit auto); "
+        + ", ".join(f"{k} {v}" for k, v in execution.items() if k != "xla")
+        + ".",
+        "- Every run's config.yaml, TensorBoard events, metrics.jsonl, summary.json and model.keras are under the "
+        "output directory (`tensorboard --logdir <out>`; the figures are in its IMAGES tab).",
+        "",
+    ]
