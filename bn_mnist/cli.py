@@ -129,6 +129,33 @@ def backend_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return workers(ray(user_errors(with_backend)))
 
 
+def plan_options(command_name: str, seeds: str, quick: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """--seeds, --out, --quick, the back-end's options and --data-dir, for a command that trains a plan of runs."""
+    options = (
+        click.option("--seeds", type=click.IntRange(min=1), help=seeds),
+        click.option(
+            "--out",
+            type=click.Path(file_okay=False, path_type=Path),
+            help=f"Output directory; finished runs in it are reused (default: runs/{command_name}[-quick]).",
+        ),
+        click.option("--quick", is_flag=True, help=quick),
+        backend_options,
+        click.option(
+            "--data-dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            help="Directory with mnist.npz or the four IDX files.",
+        ),
+    )
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        command = user_errors(command)
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="bn-mnist")
 def main() -> None:
@@ -204,29 +231,12 @@ def data(data_dir: Path | None) -> None:
 
 @main.command()
 @click.argument("experiment", type=click.Choice(["all", *EXPERIMENTS]), default="all")
-@click.option(
-    "--seeds",
-    type=click.IntRange(min=1),
-    help="Seeds 0..N-1 for every run (default: 10 for the conv runs, the 2,000-step rows and the pitfall, 5 for "
+@plan_options(
+    "reproduce",
+    seeds="Seeds 0..N-1 for every run (default: 10 for the conv runs, the 2,000-step rows and the pitfall, 5 for "
     "the 50,000-step runs; 1 with --quick). Spreads and verdicts are over them.",
+    quick="A smoke run: the Lesson's 50,000-batch rows run 5,000 batches, one seed unless --seeds.",
 )
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Output directory; finished runs in it are reused (default: runs/reproduce[-quick]).",
-)
-@click.option(
-    "--quick",
-    is_flag=True,
-    help="A smoke run: the Lesson's 50,000-batch rows run 5,000 batches, one seed unless --seeds.",
-)
-@backend_options
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Directory with mnist.npz or the four IDX files.",
-)
-@user_errors
 def reproduce(
     experiment: str,
     seeds: int | None,
@@ -248,29 +258,12 @@ def reproduce(
 
 @main.command()
 @click.argument("study", nargs=-1, type=click.Choice(STUDIES))
-@click.option(
-    "--seeds",
-    type=click.IntRange(min=1),
-    help="Seeds 0..N-1 for every run (default: 5 for the FC runs, 3 for the conv runs; 2 with --quick). Every "
+@plan_options(
+    "explain",
+    seeds="Seeds 0..N-1 for every run (default: 5 for the FC runs, 3 for the conv runs; 2 with --quick). Every "
     "number reported is over them.",
+    quick="A smoke run (a few minutes): thin grids, a quarter of the steps, 2 seeds unless --seeds.",
 )
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Output directory; finished runs in it are reused (default: runs/explain[-quick]).",
-)
-@click.option(
-    "--quick",
-    is_flag=True,
-    help="A smoke run (a few minutes): thin grids, a quarter of the steps, 2 seeds unless --seeds.",
-)
-@backend_options
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Directory with mnist.npz or the four IDX files.",
-)
-@user_errors
 def explain(
     study: tuple[str, ...],
     seeds: int | None,

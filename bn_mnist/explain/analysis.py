@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import statistics
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -209,14 +210,11 @@ def batch_study(runs: Runs, counts: dict[str, int], quick: bool) -> Json:
     }
 
 
-def analyse(study: str, runs: Runs, counts: dict[str, int], quick: bool) -> Json:
-    """One study's numbers (all its runs are finished in runs.out_dir)."""
-    if study in studies.GRID_STUDIES:
-        return grid_study(runs, study, counts, quick)
-    if study == "inside":
-        return inside_study(runs, counts)
-    if study == "landscape":
-        return landscape_study(runs, counts)
-    if study == "ics":
-        return ics_study(runs, counts)
-    return batch_study(runs, counts, quick)
+ANALYSES: dict[str, Callable[[Runs, dict[str, int], bool], Json]] = {
+    "lr": lambda runs, counts, quick: grid_study(runs, "lr", counts, quick),
+    "init": lambda runs, counts, quick: grid_study(runs, "init", counts, quick),
+    "inside": lambda runs, counts, quick: inside_study(runs, counts),
+    "landscape": lambda runs, counts, quick: landscape_study(runs, counts),
+    "ics": lambda runs, counts, quick: ics_study(runs, counts),
+    "batch": batch_study,
+}  # study -> its numbers from finished runs

@@ -14,20 +14,13 @@ from bn_mnist import outdir
 from bn_mnist.console import Log, stderr_log
 from bn_mnist.data import Mnist, load_mnist
 from bn_mnist.explain import STUDIES, analysis, figures, report, studies
-from bn_mnist.reproduction.reproduce import software
+from bn_mnist.reproduction.reproduce import command_line, software
 from bn_mnist.tensorboard import images
 from bn_mnist.training import runlog, runner
 from bn_mnist.training.runner import RunSpec
 
 RESULTS_FILE = "results.json"
 REPORT_FILE = "report.md"
-
-
-def command_line(chosen: tuple[str, ...], seeds: int | None, out_dir: Path, quick: bool) -> str:
-    """The command that (re)creates these results."""
-    selected = "" if chosen == STUDIES else " " + " ".join(chosen)
-    options = (f" --seeds {seeds}" if seeds else "") + f" --out {out_dir}" + (" --quick" if quick else "")
-    return f"bn-mnist explain{selected}{options}"
 
 
 def run(
@@ -76,14 +69,14 @@ def write_results(
             "quick": quick,
             "runs": len(specs),
             "train_seconds": sum(summary.train_seconds for summary in summaries),
-            "command": command_line(ordered, seeds, out_dir, quick),
+            "command": command_line("explain", "" if ordered == STUDIES else " ".join(ordered), seeds, out_dir, quick),
             "software": software(),
             "execution": dataclasses.asdict(execution) if execution else None,
             "steps": {arch: studies.steps_for(arch, quick) for arch in studies.DEFAULT_SEEDS},
             "evaluations": studies.EVALUATIONS,
             "wall_seconds": None,
         },
-        "studies": {study: analysis.analyse(study, runs, counts, quick) for study in ordered},
+        "studies": {study: analysis.ANALYSES[study](runs, counts, quick) for study in ordered},
     }
     drawn = {study: figures.figure(study, results["studies"][study], out_dir) for study in ordered}
     results["figures"] = {study: path.name for study, path in drawn.items()}

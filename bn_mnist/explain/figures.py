@@ -6,6 +6,7 @@ BN is blue, no BN orange, Batch Renorm green (as `compare`'s figures).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -153,17 +154,16 @@ def batch_figure(study: Json, path: Path) -> Path:
     return save(figure, path)
 
 
+DRAWINGS: dict[str, Callable[[Json, Path], Path]] = {
+    "lr": lambda study, path: grid_figure(study, path, "learning rate", "Learning-rate range"),
+    "init": lambda study, path: grid_figure(study, path, "initial weight SD", "Initialisation scale"),
+    "inside": inside_figure,
+    "landscape": landscape_figure,
+    "ics": ics_figure,
+    "batch": batch_figure,
+}
+
+
 def figure(name: str, study: Json, out_dir: Path) -> Path:
     """Draw one study's figure into out_dir as <name>.png."""
-    path = out_dir / f"{name}.png"
-    if name == "lr":
-        return grid_figure(study, path, "learning rate", "Learning-rate range")
-    if name == "init":
-        return grid_figure(study, path, "initial weight SD", "Initialisation scale")
-    if name == "inside":
-        return inside_figure(study, path)
-    if name == "landscape":
-        return landscape_figure(study, path)
-    if name == "ics":
-        return ics_figure(study, path)
-    return batch_figure(study, path)
+    return DRAWINGS[name](study, out_dir / f"{name}.png")

@@ -3,6 +3,7 @@ whose numbers are the results'), the published claim it tests, the figure and a 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from bn_mnist.explain import probes
@@ -294,32 +295,28 @@ def batch_section(study: Json, figure: str) -> list[str]:
     return [*lines, ""]
 
 
-def section(name: str, study: Json, figure: str) -> list[str]:
-    if name == "lr":
-        return grid_section(
-            study,
-            figure,
-            "Learning-rate range",
-            "learning rate",
-            "Final validation accuracy over a log-spaced grid of learning rates, with and without BN.",
-            "BN widens the range of usable learning rates (Bjorck et al. 2018)",
-        )
-    if name == "init":
-        return grid_section(
-            study,
-            figure,
-            "Initialisation scale",
-            "initial weight SD",
-            "Final validation accuracy over initial weight SDs from 0.01 to 5 (the Lesson's bad weights).",
-            "BN makes training insensitive to the initial scale (the Lesson's bad-weight rows)",
-        )
-    if name == "inside":
-        return inside_section(study, figure)
-    if name == "landscape":
-        return landscape_section(study, figure)
-    if name == "ics":
-        return ics_section(study, figure)
-    return batch_section(study, figure)
+SECTIONS: dict[str, Callable[[Json, str], list[str]]] = {
+    "lr": lambda study, figure: grid_section(
+        study,
+        figure,
+        "Learning-rate range",
+        "learning rate",
+        "Final validation accuracy over a log-spaced grid of learning rates, with and without BN.",
+        "BN widens the range of usable learning rates (Bjorck et al. 2018)",
+    ),
+    "init": lambda study, figure: grid_section(
+        study,
+        figure,
+        "Initialisation scale",
+        "initial weight SD",
+        "Final validation accuracy over initial weight SDs from 0.01 to 5 (the Lesson's bad weights).",
+        "BN makes training insensitive to the initial scale (the Lesson's bad-weight rows)",
+    ),
+    "inside": inside_section,
+    "landscape": landscape_section,
+    "ics": ics_section,
+    "batch": batch_section,
+}
 
 
 def markdown(results: Json) -> str:
@@ -340,7 +337,7 @@ def markdown(results: Json) -> str:
         "",
     ]
     for name in meta["studies"]:
-        lines += section(name, results["studies"][name], results["figures"][name])
+        lines += SECTIONS[name](results["studies"][name], results["figures"][name])
     return "\n".join(lines + settings(meta)) + "\n"
 
 

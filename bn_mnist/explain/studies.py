@@ -178,17 +178,17 @@ def batch_specs(counts: dict[str, int], quick: bool) -> list[RunSpec]:
     ]
 
 
-def study_specs(study: str, counts: dict[str, int], quick: bool) -> list[RunSpec]:
-    if study in GRID_STUDIES:
-        return grid_specs(study, counts, quick)
-    if study == "inside":
-        return inside_specs(counts, quick)
-    if study in ("landscape", "ics"):
-        return smoothness_specs(counts, quick)
-    return batch_specs(counts, quick)
+SPECS = {  # study -> the runs it needs, given the seed counts and quick
+    "lr": lambda counts, quick: grid_specs("lr", counts, quick),
+    "init": lambda counts, quick: grid_specs("init", counts, quick),
+    "inside": inside_specs,
+    "landscape": smoothness_specs,
+    "ics": smoothness_specs,
+    "batch": batch_specs,
+}
 
 
 def plan(studies: tuple[str, ...], counts: dict[str, int], quick: bool) -> list[RunSpec]:
     """Every run the studies need, each once, slowest first (so parallel workers finish together)."""
-    unique = {spec.key: spec for study in studies for spec in study_specs(study, counts, quick)}
+    unique = {spec.key: spec for study in studies for spec in SPECS[study](counts, quick)}
     return sorted(unique.values(), key=lambda spec: -expected_cost(spec.config))

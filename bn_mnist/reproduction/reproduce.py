@@ -225,11 +225,10 @@ def reported_experiments(asked: tuple[str, ...], counts: dict[str, int], out_dir
     return tuple(e for e in EXPERIMENTS if e in asked or runner.all_finished(plan((e,), counts, quick), out_dir))
 
 
-def command_line(experiments: tuple[str, ...], seeds: int | None, out_dir: Path, quick: bool) -> str:
-    """The command that (re)creates these results."""
-    selected = "all" if experiments == EXPERIMENTS else " ".join(experiments)
+def command_line(command: str, selected: str, seeds: int | None, out_dir: Path, quick: bool) -> str:
+    """The command that (re)creates these results: `bn-mnist <command> <selected> [--seeds N] --out DIR [--quick]`."""
     options = (f" --seeds {seeds}" if seeds else "") + f" --out {out_dir}" + (" --quick" if quick else "")
-    return f"bn-mnist reproduce {selected}{options}"
+    return f"bn-mnist {command}{' ' + selected if selected else ''}{options}"
 
 
 def run(
@@ -283,7 +282,9 @@ def write_results(
             "quick_lesson_steps": QUICK_LESSON_STEPS if quick else None,
             "runs": len(reported_runs),
             "train_seconds": sum(run.summary.train_seconds for run in runs.values()),
-            "command": command_line(experiments, seeds, out_dir, quick),
+            "command": command_line(
+                "reproduce", "all" if experiments == EXPERIMENTS else " ".join(experiments), seeds, out_dir, quick
+            ),
             "software": software(),
             "execution": execution_of(runs),
             "wall_seconds": None,
