@@ -7,8 +7,9 @@ from click.testing import CliRunner
 
 from bn_mnist.cli import main
 from bn_mnist.config import to_dict
-from bn_mnist.explain import STUDIES, analysis, studies
+from bn_mnist.explain import STUDIES, analysis, report, studies
 from bn_mnist.explain.probes import SmoothnessProbe
+from bn_mnist.tensorboard import tags
 
 
 @pytest.mark.parametrize("quick", [True, False])
@@ -70,3 +71,34 @@ def test_an_unknown_study_is_one_clear_error():
 def test_explain_help_names_the_studies():
     result = CliRunner().invoke(main, ["explain", "--help"])
     assert result.exit_code == 0 and "lr, init, inside, landscape, ics, batch" in result.output
+
+
+def inside_arm(sd_first: float, sd_last: float, dead_end: float) -> dict:
+    """One arm of the inside study's numbers, as analysis writes them: two conv layers, a dense one, the logits."""
+
+    def layers(**values: float) -> dict:
+        return {name: {"mean": value, "sd": None, "min": value, "max": value, "n": 1} for name, value in values.items()}
+
+    moment = {
+        tags.ACTIVATION_STD: layers(conv01=sd_first, conv19=sd_last, dense20=0.5, logits=sd_last),
+        tags.DEAD_RELU: layers(conv01=0.0, conv19=0.1, dense20=0.0),
+        tags.GRADIENT_NORM: layers(conv01=1e-3, conv19=1e-3, dense20=1e-3, logits=1e-3),
+    }
+    end = {**moment, tags.DEAD_RELU: layers(conv01=0.0, conv19=dead_end, dense20=0.0)}
+    return {"steps": [0, 800], "start": moment, "end": end, "val_accuracy": None}
+
+
+@pytest.mark.parametrize(
+    ("sd_last", "dead_end", "cause"),
+    [
+        (1e-7, 0.6, "The signal vanishes with depth"),  # the deepest conv layer's SD 1e-6 of the first's
+        (0.05, 0.6, "Most of the deepest layer's ReLUs die"),
+        (0.05, 0.2, "Neither a vanishing signal nor dead units"),
+    ],
+)
+def test_the_inside_answer_follows_from_the_numbers(sd_last, dead_end, cause):
+    answer = report.inside_answer(
+        "conv", {"bn": inside_arm(0.6, 0.6, 0.0), "no_bn": inside_arm(0.1, sd_last, dead_end)}
+    )
+    assert cause in answer
+    assert f"to {report.sci(sd_last)} (conv19)" in answer  # the deepest layer of the first's kind, not dense20
