@@ -37,7 +37,9 @@ def percent(value: float | None) -> str:
 
 
 def k_of_n(found: Json) -> str:
-    return f"{found['k']}/{found['n']}"
+    """k of n seeds, with the 95% Wilson interval of the fraction."""
+    low, high = found["wilson_95"]
+    return f"{found['k']}/{found['n']} ({low:.2f}..{high:.2f})"
 
 
 def span(usable: Json, total: int) -> str:
@@ -332,8 +334,10 @@ def markdown(results: Json) -> str:
         ),
         f"Made by `{meta['command']}`: {meta['runs']} runs ({seeds}); {meta['train_seconds'] / 60:.0f} min of "
         f"training summed over runs; {meta['wall_seconds'] / 60:.1f} min of wall time. Every number is over seeds "
-        "(mean ± SD (min..max), n; or k of n seeds); the BN and the non-BN run of a seed start from the same weights "
-        "and see the same batches. Software: " + ", ".join(f"{k} {v}" for k, v in meta["software"].items()) + ".",
+        "(mean ± SD (min..max), n; or k/n seeds with a property and the 95% Wilson interval of that fraction); the "
+        "BN and the non-BN run of a seed start from the same weights and see the same batches. Software: "
+        + ", ".join(f"{k} {v}" for k, v in meta["software"].items())
+        + ".",
         "",
     ]
     for name in meta["studies"]:
