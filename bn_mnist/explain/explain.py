@@ -44,8 +44,9 @@ def run(
     counts = studies.seed_counts(seeds, quick)
     specs = studies.plan(chosen, counts, quick)
     with outdir.locked(out_dir):
+        reused = sum(runner.saved_summary(out_dir / spec.key, spec.config) is not None for spec in specs)
         runner.run_all(specs, out_dir, mnist, log, backend)
-        return write_results(chosen, seeds, counts, out_dir, quick, specs, started)
+        return write_results(chosen, seeds, counts, out_dir, quick, specs, started, reused)
 
 
 def write_results(
@@ -56,6 +57,7 @@ def write_results(
     quick: bool,
     specs: list[RunSpec],
     started: float,
+    reused: int,
 ) -> dict[str, Any]:
     """The studies' numbers, figures and report from the finished runs (see `run`)."""
     runs = analysis.Runs(out_dir)
@@ -68,6 +70,7 @@ def write_results(
             "seeds": counts,
             "quick": quick,
             "runs": len(specs),
+            "runs_reused": reused,  # finished in out_dir before this command: its wall time did not train them
             "train_seconds": sum(summary.train_seconds for summary in summaries),
             "command": command_line("explain", "" if ordered == STUDIES else " ".join(ordered), seeds, out_dir, quick),
             "software": software(),

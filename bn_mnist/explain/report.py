@@ -333,7 +333,8 @@ def markdown(results: Json) -> str:
             else []
         ),
         f"Made by `{meta['command']}`: {meta['runs']} runs ({seeds}); {meta['train_seconds'] / 60:.0f} min of "
-        f"training summed over runs; {meta['wall_seconds'] / 60:.1f} min of wall time. Every number is over seeds "
+        f"training summed over runs; {meta['wall_seconds'] / 60:.1f} min of wall time ({meta['runs_reused']} of the "
+        "runs were already in its directory and were reused). Every number is over seeds "
         "(mean ± SD (min..max), n; or k/n seeds with a property and the 95% Wilson interval of that fraction); the "
         "BN and the non-BN run of a seed start from the same weights and see the same batches. Software: "
         + ", ".join(f"{k} {v}" for k, v in meta["software"].items())
