@@ -32,6 +32,9 @@ def test_every_study_has_its_figure_report_section_and_numbers(quick):
     out, done, results = quick
     assert results["meta"]["studies"] == list(STUDIES) and results["meta"]["quick"] is True
     assert results["meta"]["seeds"] == {"fc": 2, "conv": 2}
+    planned = studies.plan(STUDIES, studies.seed_counts(None, quick=True), quick=True)
+    assert results["meta"]["runs"] == len(planned) and results["meta"]["runs_reused"] == 0
+    assert all(list((out / spec.key).glob("events.out.tfevents.*")) for spec in planned)  # TensorBoard logs per run
     report = (out / "report.md").read_text()
     assert report.startswith("# Why does BN help? (quick run)")
     for heading in (
