@@ -40,6 +40,8 @@ def test_landscape_and_ics_share_their_probed_runs_and_batch_runs_see_the_same_e
     batch = studies.plan(("batch",), counts, False)
     assert {spec.config.train.steps * spec.config.train.batch_size for spec in batch} == {120_000}
     assert {spec.config.train.batch_size for spec in batch} == set(studies.BATCH_SIZES)
+    for spec in batch:  # the learning rate scales with the batch: 0.1 at the Lesson's 60
+        assert spec.config.train.learning_rate == pytest.approx(0.1 * spec.config.train.batch_size / 60)
     renorm = [spec.config.bn for spec in batch if "/renorm-" in spec.key]
     assert renorm and all(bn.renorm and bn.renorm_clipping.rmax == 3.0 for bn in renorm)
 

@@ -148,7 +148,7 @@ def paired(runs: Runs, seeds: int, name: str, bn_smaller: bool = True) -> Json:
     holds = []
     for seed in range(seeds):
         bn, no_bn = (seed_level(runs, run_key("smoothness", arm, seed), name) for arm in ("bn", "no_bn"))
-        holds.append(bn is not None and no_bn is not None and (bn < no_bn) == bn_smaller)
+        holds.append(bn is not None and no_bn is not None and (bn < no_bn if bn_smaller else bn > no_bn))
     return fraction(holds)
 
 
@@ -202,7 +202,7 @@ def batch_study(runs: Runs, counts: dict[str, int], quick: bool) -> Json:
     return {
         "sizes": sizes,
         "examples": studies.steps_for("fc", quick) * studies.FC_BASE["train"]["batch_size"],
-        "learning_rate": studies.FC_LEARNING_RATE,
+        "learning_rates": [studies.batch_learning_rate(size) for size in sizes],
         "arms": {
             arm: [outcomes(runs, [run_key(f"batch/b{size}", arm, s) for s in range(counts["fc"])]) for size in sizes]
             for arm in studies.ARMS

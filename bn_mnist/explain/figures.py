@@ -149,7 +149,8 @@ def batch_figure(study: Json, path: Path) -> Path:
         axis.minorticks_off()
         axis.grid(alpha=0.3)
         axis.legend(loc="lower right")
-    setting = f"{study['examples']:,} examples seen, FC ReLU, SGD {study['learning_rate']:g}"
+    rates = f"{study['learning_rates'][0]:.2g}..{study['learning_rates'][-1]:g}"
+    setting = f"{study['examples']:,} examples seen, FC ReLU, SGD {rates} (scaled with the batch)"
     figure.suptitle(f"Batch size, {setting} ({BAND_NOTE})")
     return save(figure, path)
 

@@ -164,13 +164,27 @@ def batch_sizes(quick: bool) -> tuple[int, ...]:
     return QUICK_BATCH_SIZES if quick else BATCH_SIZES
 
 
+def batch_learning_rate(size: int) -> float:
+    """FC_LEARNING_RATE at the Lesson's batch of 60, scaled linearly with the batch (Goyal et al. 2017): without BN
+    every batch size then takes the same path in expectation, so what changes with the batch is BN's doing. At a
+    fixed 0.1, batches of 2 failed with and without BN alike (measured: README, "Why does BN help?")."""
+    return FC_LEARNING_RATE * size / FC_BASE["train"]["batch_size"]
+
+
 def batch_specs(counts: dict[str, int], quick: bool) -> list[RunSpec]:
     """The FC net at each batch size for the same number of examples (the budget of batches of 60)."""
     examples = steps_for("fc", quick) * FC_BASE["train"]["batch_size"]
     return [
         RunSpec(
             run_key(f"batch/b{size}", arm, seed),
-            config_of("explain-batch", FC_AT_RATE, arm, seed, examples // size, {"train": {"batch_size": size}}),
+            config_of(
+                "explain-batch",
+                FC_BASE,
+                arm,
+                seed,
+                examples // size,
+                {"train": {"batch_size": size, "learning_rate": batch_learning_rate(size)}},
+            ),
         )
         for size in batch_sizes(quick)
         for arm in ARMS
