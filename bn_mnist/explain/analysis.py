@@ -98,22 +98,17 @@ def grid_study(runs: Runs, study: str, counts: dict[str, int], quick: bool) -> J
     }
 
 
-def at_step(metrics: list[Json], step: int) -> Json:
-    return next(record for record in metrics if record["step"] == step)
-
-
 def layer_names(record: Json, kind: str) -> list[str]:
     """The layers a per-layer tag has in a record, in the network's order (the names sort that way)."""
     return sorted(name.split("/", 1)[1] for name in record if name.startswith(f"{kind}/"))
 
 
 def inside_arm(runs: Runs, net: str, arm: str, seeds: int) -> Json:
-    """Per measurement and layer, at step 0 and at the last step: the spread over seeds."""
+    """Per measurement and layer, at step 0 and at each run's last evaluation: the spread over seeds."""
     keys = [run_key(f"inside/{net}", arm, seed) for seed in range(seeds)]
-    last = runs.summary(keys[0]).steps
-    found: Json = {"steps": [0, last], **outcomes(runs, keys)}
-    for step, label in ((0, "start"), (last, "end")):
-        records = [at_step(runs.metrics(key), step) for key in keys]
+    found: Json = {"steps": [0, max(runs.summary(key).steps for key in keys)], **outcomes(runs, keys)}
+    for index, label in ((0, "start"), (-1, "end")):
+        records = [runs.metrics(key)[index] for key in keys]  # step 0 is always logged first; a run ends evaluated
         found[label] = {
             kind: {
                 layer: spread([record.get(tags.per_layer(kind, layer)) for record in records])
