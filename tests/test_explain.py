@@ -95,7 +95,7 @@ def test_landscape_and_covariate_shift_numbers(quick):
     landscape, ics = results["studies"]["landscape"], results["studies"]["ics"]
     curve = landscape[probes.BETA]["bn"]["curve"]
     logged = runlog.series(runlog.read_metrics(out / "smoothness/bn-seed0"), probes.BETA)
-    assert curve["step"] == logged[0] and len(curve["step"]) == studies.EVALUATIONS + 1
+    assert curve["step"] == logged[0] and len(curve["step"]) == studies.QUICK_EVALUATIONS + 1
     assert curve["value"][-1]["min"] <= logged[1][-1] <= curve["value"][-1]["max"]
     assert ics["layers"] == ["dense01", "dense02", "dense03", "logits"]
     for arm in ("bn", "no_bn"):  # nothing before the first layer: no shift, by definition
@@ -103,7 +103,7 @@ def test_landscape_and_covariate_shift_numbers(quick):
         assert ics[probes.ICS_COSINE]["dense01"][arm]["min"] == pytest.approx(1.0)
         assert ics[probes.ICS_L2]["logits"][arm]["min"] > 0
     events = tb_events.accumulator(out / "smoothness/no_bn-seed1")
-    assert len(events.Tensors(probes.BETA)) == studies.EVALUATIONS + 1
+    assert len(events.Tensors(probes.BETA)) == studies.QUICK_EVALUATIONS + 1
 
 
 def test_batch_study_sees_the_same_examples_at_every_size(quick):

@@ -76,7 +76,7 @@ def write_results(
             "software": software(),
             "execution": dataclasses.asdict(execution) if execution else None,
             "steps": {arch: studies.steps_for(arch, quick) for arch in studies.DEFAULT_SEEDS},
-            "evaluations": studies.EVALUATIONS,
+            "evaluations": studies.evaluations(quick),
             "wall_seconds": None,
         },
         "studies": {study: analysis.ANALYSES[study](runs, counts, quick) for study in ordered},

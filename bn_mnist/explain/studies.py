@@ -19,7 +19,7 @@ FC_BASE = read_config_file(find_config("fc"))  # the Lesson's net: ReLU, SGD 0.0
 CONV_BASE = read_config_file(find_config("conv"))  # the Solutions' net: Adam 0.002, batches of 64
 FC_STEPS, QUICK_FC_STEPS = 2_000, 500
 CONV_STEPS, QUICK_CONV_STEPS = 800, 200
-EVALUATIONS = 20  # evaluation points per run (plus step 0)
+EVALUATIONS, QUICK_EVALUATIONS = 20, 10  # evaluation points per run (plus step 0): a conv one costs ~0.4 s
 DEFAULT_SEEDS = {"fc": 5, "conv": 3}  # FC runs take seconds, conv runs ~30 s each on one core
 QUICK_SEEDS = 2  # never one: a spread needs two
 REACH = 0.90  # "trains": final validation accuracy at least this
@@ -100,9 +100,14 @@ def steps_for(arch: str, quick: bool) -> int:
     return QUICK_FC_STEPS if quick else FC_STEPS
 
 
-def config_of(name: str, base: dict, arm: str, seed: int, steps: int, extra: dict | None = None) -> Config:
-    """A run's config: base, then the arm's BN, seed, steps with EVALUATIONS evaluation points, and `extra`."""
-    every = max(1, steps // EVALUATIONS)
+def evaluations(quick: bool) -> int:
+    return QUICK_EVALUATIONS if quick else EVALUATIONS
+
+
+def config_of(name: str, base: dict, arm: str, seed: int, steps: int, quick: bool, extra: dict | None = None) -> Config:
+    """A run's config: base, then the arm's BN, seed, steps with `evaluations(quick)` evaluation points, and
+    `extra`."""
+    every = max(1, steps // evaluations(quick))
     run = {
         "name": name,
         "seed": seed,
@@ -128,7 +133,7 @@ def grid_specs(study: str, counts: dict[str, int], quick: bool) -> list[RunSpec]
             for arm in ("bn", "no_bn"):
                 for seed in range(counts[panel.arch]):
                     config = config_of(
-                        f"explain-{study}-{panel.name}", panel.base, arm, seed, steps, dotted(panel.key, value)
+                        f"explain-{study}-{panel.name}", panel.base, arm, seed, steps, quick, dotted(panel.key, value)
                     )
                     specs.append(RunSpec(run_key(group, arm, seed), config))
     return specs
@@ -139,7 +144,9 @@ def inside_specs(counts: dict[str, int], quick: bool) -> list[RunSpec]:
     return [
         RunSpec(
             run_key(f"inside/{net}", arm, seed),
-            config_of(f"explain-inside-{net}", base, arm, seed, steps_for(net, quick), {"log": {"histograms": True}}),
+            config_of(
+                f"explain-inside-{net}", base, arm, seed, steps_for(net, quick), quick, {"log": {"histograms": True}}
+            ),
         )
         for net, base in INSIDE_NETS.items()
         for arm in ("bn", "no_bn")
@@ -152,7 +159,7 @@ def smoothness_specs(counts: dict[str, int], quick: bool) -> list[RunSpec]:
     return [
         RunSpec(
             run_key("smoothness", arm, seed),
-            config_of("explain-smoothness", FC_AT_RATE, arm, seed, steps_for("fc", quick)),
+            config_of("explain-smoothness", FC_AT_RATE, arm, seed, steps_for("fc", quick), quick),
             probe=SmoothnessProbe,
         )
         for arm in ("bn", "no_bn")
@@ -183,6 +190,7 @@ def batch_specs(counts: dict[str, int], quick: bool) -> list[RunSpec]:
                 arm,
                 seed,
                 examples // size,
+                quick,
                 {"train": {"batch_size": size, "learning_rate": batch_learning_rate(size)}},
             ),
         )
