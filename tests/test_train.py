@@ -59,7 +59,8 @@ def test_run_writes_every_output_and_they_agree(tiny_mnist, tiny_fc_config, tmp_
     reached = runlog.first_step_reaching(records, 0.9)
     final |= {"final/steps_to_val_accuracy_90"} if reached is not None else set()  # left out when never reached
     dead = {f"dead_relu/{layer}" for layer in layers}
-    assert set(scalars) == set(runlog.SCALARS) | per_layer | dead | final
+    outputs = {f"{kind}/{layer}" for kind in ("activation_mean", "activation_std") for layer in (*layers, "logits")}
+    assert set(scalars) == set(runlog.SCALARS) | per_layer | dead | outputs | final
     assert sorted(scalars[runlog.VAL_ACCURACY]) == [0, 20, 40]
     assert sorted(scalars[runlog.TRAIN_LOSS]) == [10, 20, 30, 40]
     for record in records:
