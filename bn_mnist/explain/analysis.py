@@ -11,12 +11,12 @@ import dataclasses
 import math
 import statistics
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from bn_mnist import stats
 from bn_mnist.explain import probes, studies
 from bn_mnist.explain.studies import Panel, run_key, value_key
+from bn_mnist.reproduction.reproduce import RunFiles
 from bn_mnist.tensorboard import tags
 from bn_mnist.training import runlog
 
@@ -25,23 +25,7 @@ INSIDE_TAGS = (tags.ACTIVATION_MEAN, tags.ACTIVATION_STD, tags.DEAD_RELU, tags.G
 LANDSCAPE_TAGS = (probes.LOSS_RANGE, probes.GRADIENT_CHANGE, probes.BETA)
 
 
-class Runs:
-    """The finished runs of one output directory, each read once."""
-
-    def __init__(self, out_dir: Path):
-        self.out_dir = out_dir
-        self._summaries: dict[str, runlog.RunSummary] = {}
-        self._metrics: dict[str, list[Json]] = {}
-
-    def summary(self, key: str) -> runlog.RunSummary:
-        if key not in self._summaries:
-            self._summaries[key] = runlog.RunSummary.read(self.out_dir / key)
-        return self._summaries[key]
-
-    def metrics(self, key: str) -> list[Json]:
-        if key not in self._metrics:
-            self._metrics[key] = runlog.read_metrics(self.out_dir / key)
-        return self._metrics[key]
+Runs = dict[str, RunFiles]  # every finished run of the studies, read once (`reproduce.read_runs`)
 
 
 def spread(values: list[Any]) -> Json | None:
@@ -55,7 +39,7 @@ def fraction(holds: list[bool]) -> Json:
 
 def outcomes(runs: Runs, keys: list[str]) -> Json:
     """Final validation and single-sample accuracy over seeds, how often the run diverged and how often it trained."""
-    summaries = [runs.summary(key) for key in keys]
+    summaries = [runs[key].summary for key in keys]
     accuracies = [summary.final_val_accuracy for summary in summaries]
     return {
         "val_accuracy": spread(accuracies),
@@ -106,9 +90,9 @@ def layer_names(record: Json, kind: str) -> list[str]:
 def inside_arm(runs: Runs, net: str, arm: str, seeds: int) -> Json:
     """Per measurement and layer, at step 0 and at each run's last evaluation: the spread over seeds."""
     keys = [run_key(f"inside/{net}", arm, seed) for seed in range(seeds)]
-    found: Json = {"steps": [0, max(runs.summary(key).steps for key in keys)], **outcomes(runs, keys)}
+    found: Json = {"steps": [0, max(runs[key].summary.steps for key in keys)], **outcomes(runs, keys)}
     for index, label in ((0, "start"), (-1, "end")):
-        records = [runs.metrics(key)[index] for key in keys]  # step 0 is always logged first; a run ends evaluated
+        records = [runs[key].metrics[index] for key in keys]  # step 0 is always logged first; a run ends evaluated
         found[label] = {
             kind: {
                 layer: spread([record.get(tags.per_layer(kind, layer)) for record in records])
@@ -127,14 +111,14 @@ def inside_study(runs: Runs, counts: dict[str, int]) -> Json:
 
 def series_over_seeds(runs: Runs, keys: list[str], name: str) -> Json:
     """One measurement at every evaluation step, the spread over seeds at each."""
-    steps = runlog.series(runs.metrics(keys[0]), name)[0]
-    by_seed = [runlog.series(runs.metrics(key), name)[1] for key in keys]
+    steps = runlog.series(runs[keys[0]].metrics, name)[0]
+    by_seed = [runlog.series(runs[key].metrics, name)[1] for key in keys]
     return {"step": steps, "value": [spread(list(values)) for values in zip(*by_seed)]}
 
 
 def seed_level(runs: Runs, key: str, name: str) -> float | None:
     """A run's measurement summarised over training: the median over the evaluation points after step 0."""
-    values = stats.numbers(runlog.series(runs.metrics(key), name)[1][1:])
+    values = stats.numbers(runlog.series(runs[key].metrics, name)[1][1:])
     return statistics.median(values) if values else None
 
 
@@ -171,7 +155,7 @@ def landscape_study(runs: Runs, counts: dict[str, int]) -> Json:
 
 def ics_study(runs: Runs, counts: dict[str, int]) -> Json:
     seeds = counts["fc"]
-    layers = layer_names(runs.metrics(run_key("smoothness", "bn", 0))[0], probes.ICS_L2)
+    layers = layer_names(runs[run_key("smoothness", "bn", 0)].metrics[0], probes.ICS_L2)
     found: Json = {"layers": layers, "learning_rate": studies.FC_LEARNING_RATE}
     for kind, bn_smaller in ((probes.ICS_L2, True), (probes.ICS_COSINE, False)):
         found[kind] = {

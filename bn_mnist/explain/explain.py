@@ -14,7 +14,7 @@ from bn_mnist import outdir
 from bn_mnist.console import Log, stderr_log
 from bn_mnist.data import Mnist, load_mnist
 from bn_mnist.explain import STUDIES, analysis, figures, report, studies
-from bn_mnist.reproduction.reproduce import command_line, software
+from bn_mnist.reproduction.reproduce import command_line, read_runs, software
 from bn_mnist.tensorboard import images
 from bn_mnist.training import runlog, runner
 from bn_mnist.training.runner import RunSpec
@@ -60,9 +60,9 @@ def write_results(
     reused: int,
 ) -> dict[str, Any]:
     """The studies' numbers, figures and report from the finished runs (see `run`)."""
-    runs = analysis.Runs(out_dir)
+    runs = read_runs(out_dir, specs)
     ordered = tuple(study for study in STUDIES if study in chosen)
-    summaries = [runs.summary(spec.key) for spec in specs]
+    summaries = [run.summary for run in runs.values()]
     execution = summaries[0].execution  # the runner gives every run the same settings
     results: dict[str, Any] = {
         "meta": {
