@@ -249,11 +249,13 @@ def reproduce(
     start_tensorflow(TrainConfig.threads)  # the main process evaluates the pitfall's models as the workers train
     from bn_mnist.reproduction import reproduce as reproduction
     from bn_mnist.reproduction.claims import headline
+    from bn_mnist.reproduction.experiments import Budget
 
     out = out or RUNS_ROOT / ("reproduce-quick" if quick else "reproduce")
     experiments = EXPERIMENTS if experiment == "all" else (experiment,)
-    results = reproduction.run(experiments, seeds, out, quick, backend(), data_dir)
-    click.echo(f"{headline(results)}{' (--quick run)' if quick else ''}; report: {out / reproduction.REPORT_FILE}")
+    results = reproduction.run(experiments, Budget.choose(seeds, quick), out, backend(), data_dir)
+    line = f"{headline(results.counts)}{' (--quick run)' if quick else ''}"
+    click.echo(f"{line}; report: {out / reproduction.REPORT_FILE}")
 
 
 @main.command()
@@ -275,8 +277,21 @@ def explain(
     """Measure why BN helps: STUDY is any of lr, init, inside, landscape, ics, batch (default: all)."""
     start_tensorflow(TrainConfig.threads)  # the main process only reads runs and draws, as the workers train
     from bn_mnist.explain import explain as explanation
+    from bn_mnist.explain.studies import Budget
 
     out = out or RUNS_ROOT / ("explain-quick" if quick else "explain")
-    results = explanation.run(study or STUDIES, seeds, out, quick, backend(), data_dir)
-    figures = ", ".join(str(out / name) for name in results["figures"].values())
+    results = explanation.run(study or STUDIES, Budget.choose(seeds, quick), out, backend(), data_dir)
+    figures = ", ".join(str(out / name) for name in results.figures.values())
     click.echo(f"report: {out / explanation.REPORT_FILE}; figures: {figures}")
+
+
+@main.command()
+@click.argument("out_dir", metavar="DIR", type=click.Path(file_okay=False, path_type=Path))
+@user_errors
+def report(out_dir: Path) -> None:
+    """Make report.md and the figures of a compare, reproduce or explain output DIR again from its results.json or
+    summary.json alone (after a change to the report's code, or on results copied without their runs)."""
+    from bn_mnist.rebuild import rebuild
+
+    written = rebuild(out_dir)
+    click.echo(f"rebuilt {len(written)} files in {out_dir}: {', '.join(path.name for path in written)}")

@@ -1,34 +1,39 @@
 """`compare.run(config, out_dir)`: the same network trained with and without BN, from the same start, over seeds
-(or, with `sync_arms`, BN on one device against synchronized and per-replica BN on N replicas).
+(or, with `lab.arms.across_replicas`, BN on one device against synchronized and per-replica BN on N replicas).
 
 For each seed every arm starts from the same kernels (seeded per layer in `nets/models.py`) and draws the identical
 sequence of batches (`engine.batch_order`): the difference between the arms is the one setting they change. The runs
 train in parallel worker processes (`training/runner.py`), as `reproduce` trains its runs. One seed is one sample:
-the table says so, and `--seeds N` gives the spread.
+the table says so, and `--seeds N` gives the spread. summary.json holds everything the table, report.md and the
+figure show, so `rebuild` makes them again from it alone.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bn_mnist import outdir, stats
-from bn_mnist.config import Config, with_bn, with_bn_on_replicas
+from bn_mnist import outdir, records, runfiles
+from bn_mnist.config import Config
 from bn_mnist.console import Log, stderr_log
 from bn_mnist.data import Mnist, load_mnist
-from bn_mnist.errors import ConfigError
+from bn_mnist.errors import ConfigError, ResultsError
+from bn_mnist.lab import stats
+from bn_mnist.lab.arms import WITH_AND_WITHOUT, Arm, across_replicas
 from bn_mnist.plots.convergence import curves_of, plot_convergence
+from bn_mnist.plots.seed_curves import Curve, Series
+from bn_mnist.records import SCHEMA_VERSION, Record
+from bn_mnist.runfiles import Execution, RunSummary
 from bn_mnist.tensorboard import images
-from bn_mnist.training import runlog, runner
-from bn_mnist.training.execution import Execution
-from bn_mnist.training.runlog import ARMS, RunSummary
+from bn_mnist.training import runner
+from bn_mnist.training.runspec import RunSpec
 
 THRESHOLDS = (0.5, 0.9, 0.95)
 PLOT_FILE = "convergence.png"
 REPORT_FILE = "report.md"
+CURVES = (runfiles.VAL_ACCURACY, runfiles.TRAIN_LOSS)  # what the figure draws
 QUANTITIES = (  # (row title, RunSummary field, format)
     ("final validation accuracy", "final_val_accuracy", ".4f"),
     ("final test accuracy", "final_test_accuracy", ".4f"),
@@ -41,91 +46,64 @@ QUANTITIES = (  # (row title, RunSummary field, format)
 )
 
 
-@dataclass(frozen=True)
-class Arm:
-    """One column of a comparison: its label, and the config it trains, made from the command's config."""
-
-    label: str
-    configure: Callable[[Config], Config]
-
-
-BN_ARMS = {  # the default comparison: the config with and without BN (sub-directory -> arm)
-    arm: Arm(label, lambda config, enabled=(arm == "bn"): with_bn(config, enabled)) for arm, label in ARMS.items()
-}
-
-
-def sync_arms(replicas: int, batch_size: int) -> dict[str, Arm]:
-    """BN over the global batch on one device, against N replicas with synchronized and with per-replica BN: the
-    same batches and updates, only whose statistics BN normalises with differs."""
-
-    def bn_on(count: int, sync: bool) -> Callable[[Config], Config]:
-        return lambda config: with_bn_on_replicas(config, count, sync)
-
-    share = batch_size // replicas
-    return {
-        "one_device": Arm(f"BN, one device (batch {batch_size})", bn_on(1, True)),
-        "sync": Arm(f"synchronized BN, {replicas} x {share}", bn_on(replicas, True)),
-        "per_replica": Arm(f"per-replica BN, {replicas} x {share}", bn_on(replicas, False)),
-    }
-
-
-def arms_for(kind: str, config: Config) -> dict[str, Arm]:
+def arms_for(kind: str, config: Config) -> tuple[Arm, ...]:
     """`--arms`: bn (with and without BN) or sync (one device against the config's distribute.replicas)."""
     if kind == "bn":
-        return BN_ARMS
+        return WITH_AND_WITHOUT
     if config.distribute.replicas == 1:
         raise ConfigError("--arms sync compares N replicas with one device: give --replicas N (N > 1)")
-    return sync_arms(config.distribute.replicas, config.train.batch_size)
+    return across_replicas(config.distribute.replicas, config.train.batch_size)
 
 
 @dataclass(frozen=True)
-class CompareSummary:
-    """A comparison's summary.json: the config's name, the seeds, each arm's run summary per seed, and per
-    validation-accuracy threshold each arm's first logged step at or above it, per seed (None: never)."""
+class CompareSummary(Record):
+    """A comparison's summary.json: the config's name, the seeds, each arm's run summary per seed, per
+    validation-accuracy threshold each arm's first logged step at or above it, per seed (None: never); and what the
+    report and figure need besides (each arm's label and colour, the titles, every seed's curves)."""
 
     config: str
     seeds: list[int]
     runs: dict[str, list[RunSummary]]  # arm -> one summary per seed, in `seeds` order
     steps_to_accuracy: dict[str, dict[str, list[int | None]]]  # str(threshold) -> arm -> per seed
-    labels: dict[str, str] = field(default_factory=lambda: dict(ARMS))  # arm -> its column title
+    labels: dict[str, str] = field(default_factory=lambda: {arm.key: arm.label for arm in WITH_AND_WITHOUT})
+    colours: dict[str, str] = field(default_factory=lambda: {arm.key: arm.colour for arm in WITH_AND_WITHOUT})
+    network: str = ""  # e.g. "conv net, 800 steps"
+    title: str = ""  # the figure's
+    curves: dict[str, list[dict[str, Curve]]] = field(default_factory=dict)  # arm -> per seed -> metric -> curve
+    schema: int = SCHEMA_VERSION
 
     def write(self, out_dir: Path) -> None:
-        runlog.write_json(out_dir / runlog.SUMMARY_FILE, dataclasses.asdict(self))
+        records.write_json(out_dir / runfiles.SUMMARY_FILE, self.to_dict())
 
     @classmethod
     def read(cls, out_dir: Path) -> CompareSummary:
-        raw = runlog.read_json(out_dir / runlog.SUMMARY_FILE)
-        runs = {arm: [RunSummary.from_dict(run) for run in seeds] for arm, seeds in raw["runs"].items()}
-        return cls(**{**raw, "runs": runs})
+        return cls.from_dict(records.read_json(out_dir / runfiles.SUMMARY_FILE))
 
 
-def run_key(arm: str, seed: int) -> str:
-    return f"{arm}-seed{seed}"
-
-
-def plan(config: Config, seeds: int, arms: dict[str, Arm] = BN_ARMS) -> list[runner.RunSpec]:
+def plan(config: Config, seeds: int, arms: tuple[Arm, ...] = WITH_AND_WITHOUT) -> list[RunSpec]:
     """Every arm for seeds config.seed .. config.seed + seeds - 1."""
     return [
-        runner.RunSpec(run_key(key, seed), arm.configure(dataclasses.replace(config, seed=seed)))
+        RunSpec(seed_key(arm.key, seed), arm.configure(dataclasses.replace(config, seed=seed)))
         for seed in range(config.seed, config.seed + seeds)
-        for key, arm in arms.items()
+        for arm in arms
     ]
 
 
-def fmt(value: Any, spec: str) -> str:
+def formatted(value: Any, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
 
 def cell(values: list[Any], spec: str) -> str:
     """One value as it is; several as mean ± SD (min..max), or per seed when they are steps."""
     if len(values) == 1:
-        return fmt(values[0], spec)
+        return formatted(values[0], spec)
     if spec == "d":
-        return " / ".join(fmt(v, spec) for v in values)
+        return " / ".join(formatted(v, spec) for v in values)
     found = stats.spread(values)
     if found is None:
         return "-"
-    return f"{fmt(found.mean, spec)} ± {fmt(found.sd, spec)} ({fmt(found.min, spec)}..{fmt(found.max, spec)})"
+    mean, sd, low, high = (formatted(value, spec) for value in (found.mean, found.sd, found.min, found.max))
+    return f"{mean} ± {sd} ({low}..{high})"
 
 
 def table_rows(summary: CompareSummary) -> list[tuple[str, ...]]:
@@ -172,10 +150,10 @@ def execution_line(execution: Execution | None) -> str:
     )
 
 
-def markdown_report(config: Config, summary: CompareSummary) -> str:
-    arms, net = list(summary.labels), f"{config.model.arch} net, {config.train.steps} steps"
+def markdown_report(summary: CompareSummary) -> str:
+    arms = list(summary.labels)
     lines = [
-        f"# {' vs '.join(summary.labels.values())}: {config.name} ({net})",
+        f"# {' vs '.join(summary.labels.values())}: {summary.config} ({summary.network})",
         "",
         "For each seed every run starts from the same initial weights and sees the same batches; only the compared "
         f"setting differs. {sample_note(summary).capitalize()}.",
@@ -186,12 +164,17 @@ def markdown_report(config: Config, summary: CompareSummary) -> str:
         "",
         f"![convergence]({PLOT_FILE})",
         "",
-        f"Runs: {', '.join(f'`{run_key(arm, s)}/`' for s in summary.seeds for arm in arms)} "
+        f"Runs: {', '.join(f'`{seed_key(arm, s)}/`' for s in summary.seeds for arm in arms)} "
         "(`tensorboard --logdir .` shows them all); the resolved config is in each `config.yaml`.",
         "",
         f"Executed with: {execution_line(summary.runs[arms[0]][0].execution)}.",
     ]
     return "\n".join(lines) + "\n"
+
+
+def seed_key(arm: str, seed: int) -> str:
+    """A comparison's run directory: `<arm>-seed<n>`."""
+    return f"{arm}-seed{seed}"
 
 
 def run(
@@ -201,7 +184,7 @@ def run(
     log: Log = stderr_log,
     seeds: int = 1,
     backend: runner.Backend | None = None,
-    arms: dict[str, Arm] = BN_ARMS,
+    arms: tuple[Arm, ...] = WITH_AND_WITHOUT,
 ) -> CompareSummary:
     """Train every arm (default: the network with and without BN) for `seeds` seeds from config.seed on, in parallel
     on `backend` (default: local worker processes); write every run, convergence.png, summary.json and report.md."""
@@ -210,34 +193,55 @@ def run(
     mnist = mnist or load_mnist(config.data.dir, log)  # bad input fails here, before anything is written
     with outdir.claimed(Path(out_dir)) as out_dir:
         summaries = runner.run_all(specs, out_dir, mnist, log, backend)
-        return summarise(config, out_dir, seeds, summaries, {key: arm.label for key, arm in arms.items()})
+        summary = summarise(config, out_dir, seeds, summaries, arms)
+        summary.write(out_dir)
+        render(summary, out_dir)
+        images.write_plots(out_dir, {"convergence": out_dir / PLOT_FILE})
+        return summary
 
 
 def summarise(
-    config: Config, out_dir: Path, seeds: int, summaries: dict[str, RunSummary], labels: dict[str, str]
+    config: Config, out_dir: Path, seeds: int, summaries: dict[str, RunSummary], arms: tuple[Arm, ...]
 ) -> CompareSummary:
-    """Tabulate and plot the finished runs; write convergence.png, summary.json and report.md."""
+    """The finished runs as one summary: their summaries, steps to each threshold, and every seed's curves."""
     seed_list = list(range(config.seed, config.seed + seeds))
-    records = {arm: [runlog.read_metrics(out_dir / run_key(arm, s)) for s in seed_list] for arm in labels}
-    summary = CompareSummary(
-        config.name,
-        seed_list,
-        {arm: [summaries[run_key(arm, s)] for s in seed_list] for arm in labels},
-        {str(t): {arm: [runlog.first_step_reaching(r, t) for r in records[arm]] for arm in labels} for t in THRESHOLDS},
-        labels,
-    )
+    metrics = {arm.key: [runfiles.read_metrics(out_dir / seed_key(arm.key, s)) for s in seed_list] for arm in arms}
     seeds_text = f"seed {seed_list[0]}, one sample" if seeds == 1 else f"seeds {seed_list[0]}..{seed_list[-1]}"
-    title = (
-        f"{config.name}: {config.model.arch} net, {config.model.activation}, lr {config.train.learning_rate} "
-        f"({seeds_text})"
+    return CompareSummary(
+        config=config.name,
+        seeds=seed_list,
+        runs={arm.key: [summaries[seed_key(arm.key, s)] for s in seed_list] for arm in arms},
+        steps_to_accuracy={
+            str(t): {arm: [runfiles.first_step_reaching(m, t) for m in found] for arm, found in metrics.items()}
+            for t in THRESHOLDS
+        },
+        labels={arm.key: arm.label for arm in arms},
+        colours={arm.key: arm.colour for arm in arms},
+        network=f"{config.model.arch} net, {config.train.steps} steps",
+        title=(
+            f"{config.name}: {config.model.arch} net, {config.model.activation}, lr {config.train.learning_rate} "
+            f"({seeds_text})"
+        ),
+        curves={arm: [{name: curves_of(m, name) for name in CURVES} for m in found] for arm, found in metrics.items()},
     )
-    plot_convergence(
-        {labels[arm]: [curves_of(r, runlog.VAL_ACCURACY) for r in records[arm]] for arm in labels},
-        {labels[arm]: [curves_of(r, runlog.TRAIN_LOSS) for r in records[arm]] for arm in labels},
-        out_dir / PLOT_FILE,
-        title,
-    )
-    images.write_plots(out_dir, {"convergence": out_dir / PLOT_FILE})
-    summary.write(out_dir)
-    (out_dir / REPORT_FILE).write_text(markdown_report(config, summary), encoding="utf-8")
-    return summary
+
+
+def render(summary: CompareSummary, out_dir: Path) -> list[Path]:
+    """convergence.png and report.md of a comparison; returns the files written."""
+    if not summary.curves:
+        raise ResultsError(f"{out_dir / runfiles.SUMMARY_FILE}: made before summaries kept their curves; rerun compare")
+
+    def series(name: str) -> list[Series]:
+        return [
+            Series(summary.labels[arm], summary.colours[arm], [curves[name] for curves in summary.curves[arm]])
+            for arm in summary.labels
+        ]
+
+    plot_convergence(series(runfiles.VAL_ACCURACY), series(runfiles.TRAIN_LOSS), out_dir / PLOT_FILE, summary.title)
+    (out_dir / REPORT_FILE).write_text(markdown_report(summary), encoding="utf-8")
+    return [out_dir / PLOT_FILE, out_dir / REPORT_FILE]
+
+
+def rebuild(out_dir: Path, raw: dict[str, Any]) -> list[Path]:
+    """The figure and report.md again, from summary.json alone; returns the files written."""
+    return render(CompareSummary.from_dict(raw), out_dir)

@@ -200,6 +200,18 @@ class Config:
         """Whether the run trains on several replicas through a tf.distribute strategy."""
         return self.distribute.strategy != "none"
 
+    @property
+    def xla(self) -> bool:
+        """Whether the training loop is XLA-compiled: XLA pays for the FC net and hurts the conv net on CPU
+        (`python -m bn_mnist.bench` measures it). Under a distribute strategy the loop runs without it: the strategy
+        places a copy of each step on every replica's device, and an XLA-compiled function is one program for one
+        device."""
+        if self.distributed:
+            return False
+        if self.train.jit == "auto":
+            return self.model.arch == "fc"
+        return self.train.jit == "on"
+
 
 def _type_ok(value: Any, annotation: Any) -> bool:
     """Strict YAML type check: bools are not ints, ints are accepted as floats."""

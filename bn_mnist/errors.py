@@ -29,6 +29,16 @@ class OutputError(BnMnistError):
     """The output directory cannot be used without overwriting earlier results."""
 
 
+class ResultsError(BnMnistError):
+    """A results or summary file does not hold the records it should (another version's, or damaged)."""
+
+
+class DistributeError(BnMnistError):
+    """A strategy cannot be made: no TF_CONFIG, too few devices, or peers that do not answer."""
+
+    exit_code = 2
+
+
 class ClusterError(BnMnistError):
     """A Ray cluster cannot be used: Ray is not installed, the address is unreachable, or runs were lost on it."""
 

@@ -5,17 +5,25 @@ level 3 leaves lines such as "Could not find cuda drivers on your machine" and, 
 "failed call to cuInit" on every machine without a GPU. Here stderr's file descriptor is captured while TensorFlow
 imports and finds its devices, and every captured line is written back except the informational ones and a cuInit
 failure on a machine that has no CUDA driver at all (where it is expected, not an error).
+
+What must be set before the runtime starts is set here too: the thread counts, the logical CPU devices of
+mirrored runs, and a multi-worker run's strategy (`multi_worker`, made once per process; `training/distribution.py`
+hands it out).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
+import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from bn_mnist.errors import DistributeError
 
 if TYPE_CHECKING:
     from bn_mnist.config import DistributeConfig
@@ -60,12 +68,97 @@ def filtered_stderr(keep: Callable[[list[str]], list[str]] = lines_to_keep) -> I
                 print(line, file=sys.stderr)
 
 
+multi_worker: Any = None  # this process's MultiWorkerMirroredStrategy (at most one may exist)
+
+
+def logical_cpus(distribute: DistributeConfig) -> int:
+    """How many logical CPU devices a process needs for runs like this one (GPUs, when present, are used instead)."""
+    return distribute.replicas if distribute.strategy == "mirrored" else 1
+
+
+def prepare(distribute: DistributeConfig | None, logical_cpu_count: int, console_fd: int) -> None:
+    """Before TensorFlow's runtime starts: split the CPU into as many devices as `logical_cpu_count` and the config
+    need (when there is no GPU), and make the multi-worker strategy when the config asks for one (its failures are
+    written to `console_fd`)."""
+    import tensorflow as tf
+
+    count = max(logical_cpu_count, logical_cpus(distribute) if distribute is not None else 1)
+    if count > 1 and not tf.config.list_physical_devices("GPU"):
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        with contextlib.suppress(RuntimeError):  # the runtime was started elsewhere: it keeps its devices
+            tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * count)
+    if distribute is not None and distribute.strategy == "multi_worker":
+        start_multi_worker(distribute, console_fd)
+
+
+def cluster_from_environment() -> dict:
+    """The cluster and this task from TF_CONFIG, checked enough to fail with a clear line instead of a hang."""
+    raw = os.environ.get("TF_CONFIG")
+    if not raw:
+        raise DistributeError(
+            "distribute.strategy multi_worker needs TF_CONFIG (the cluster's workers and this task), e.g. TF_CONFIG="
+            '\'{"cluster": {"worker": ["host1:port", "host2:port"]}, "task": {"type": "worker", "index": 0}}\''
+        )
+    try:
+        tf_config = json.loads(raw)
+        workers = tf_config["cluster"]["worker"]
+        index = int(tf_config["task"]["index"])
+    except (ValueError, KeyError, TypeError) as error:
+        raise DistributeError(f"TF_CONFIG is not a cluster with workers and a task index ({error!r})") from None
+    return {"workers": list(workers), "index": index}
+
+
+WATCHDOG = """import os, signal, sys, time
+parent, seconds, line = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
+time.sleep(seconds)
+if os.getppid() == parent:  # still waiting (the parent ends this watchdog once it is through)
+    os.write(2, line.encode())
+    os.kill(parent, signal.SIGKILL)
+"""
+
+
+def start_multi_worker(distribute: DistributeConfig, console_fd: int) -> None:
+    """Make this process's MultiWorkerMirroredStrategy (ring collectives, each with `distribute.timeout`).
+
+    TensorFlow waits for every peer without a deadline when making it, inside one call that holds Python's lock (no
+    Python thread or signal handler runs meanwhile, and it ignores SIGTERM). So a watchdog process does: after the
+    timeout it writes one line to the user's stderr and kills this process (exit status 137)."""
+    global multi_worker
+    import tensorflow as tf
+
+    cluster = cluster_from_environment()
+    peers = ", ".join(address for i, address in enumerate(cluster["workers"]) if i != cluster["index"])
+    line = (
+        f"bn-mnist: error: multi_worker: worker {cluster['index']} could not reach its peers ({peers}) within "
+        f"{distribute.timeout:g} s (distribute.timeout); start every worker of TF_CONFIG\n"
+    )
+    watchdog = subprocess.Popen(
+        [sys.executable, "-c", WATCHDOG, str(os.getpid()), str(distribute.timeout), line],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=console_fd,
+    )
+    options = tf.distribute.experimental.CommunicationOptions(
+        implementation=tf.distribute.experimental.CommunicationImplementation.RING,
+        timeout_seconds=distribute.timeout,
+    )
+    try:
+        multi_worker = tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
+    except tf.errors.OpError as error:  # a peer answered, then failed: TensorFlow's reason, on one line
+        raise DistributeError(
+            line.removeprefix("bn-mnist: error: ").strip() + f": {error.message.splitlines()[0]}"
+        ) from None
+    finally:
+        watchdog.kill()
+        watchdog.wait()
+
+
 def start_tensorflow(
     threads: int | None = None, distribute: DistributeConfig | None = None, logical_cpus: int = 1
 ) -> int | None:
     """Import TensorFlow and initialise its runtime quietly, with `threads` intra- and inter-op threads when given,
     `logical_cpus` CPU devices (for mirrored runs on a machine without GPUs) and, when `distribute` asks for it, the
-    multi-worker strategy (`training/distribution.py`).
+    multi-worker strategy (`training/distribution.py` uses it).
 
     These can only be set before the runtime starts: a later call with other values changes nothing.
     Returns the intra-op thread count the runtime has (0: TensorFlow's default).
@@ -78,13 +171,11 @@ def start_tensorflow(
             with filtered_stderr():
                 import tensorflow as tf
 
-                from bn_mnist.training import distribution
-
                 if threads is not None:
                     with contextlib.suppress(RuntimeError):  # the runtime was started elsewhere: it keeps its threads
                         tf.config.threading.set_intra_op_parallelism_threads(threads)
                         tf.config.threading.set_inter_op_parallelism_threads(threads)
-                distribution.prepare(distribute, logical_cpus, console_fd)
+                prepare(distribute, logical_cpus, console_fd)
                 tf.constant(0).numpy()  # the first op initialises the runtime and its devices (and tries CUDA)
         finally:
             os.close(console_fd)

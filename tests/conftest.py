@@ -17,7 +17,7 @@ import pytest
 
 from bn_mnist.config import load_config
 from bn_mnist.data import Mnist, load_mnist
-from bn_mnist.reproduction.experiments import plan, seed_counts
+from bn_mnist.reproduction.experiments import Budget, plan
 
 
 def synthetic_images(labels: np.ndarray, seed: int) -> np.ndarray:
@@ -57,12 +57,10 @@ def short_plan():
     """The pitfall and paper experiments' runs for two seeds, shortened to 40 steps with 20 evaluations (the paper's
     drift windows): a small reproduction plan for tiny_mnist."""
     short = {"steps": 40, "eval_every": 2, "log_every": 2}
-    return [
-        dataclasses.replace(
-            spec, config=dataclasses.replace(spec.config, train=dataclasses.replace(spec.config.train, **short))
-        )
-        for spec in plan(("pitfall", "paper"), seed_counts(2, quick=True), quick=True)
-    ]
+    planned = plan(("pitfall", "paper"), Budget.choose(2, quick=True))
+    return planned.with_configs(
+        lambda config: dataclasses.replace(config, train=dataclasses.replace(config.train, **short))
+    )
 
 
 @pytest.fixture(scope="session")

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from bn_mnist import runfiles
 from bn_mnist.cli import main
 from bn_mnist.data import sources
-from bn_mnist.training import runlog
 
 FC = "fc"  # a shipped config, by name
 SHORT = ("--set", "train.steps=30", "--set", "train.eval_every=10", "--set", "train.log_every=10")
@@ -90,7 +90,7 @@ def test_the_same_command_works_once_the_data_dir_exists(real_mnist, tmp_path, m
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     assert "mnist: read from my data #2 (checksum ok)" in result.output
-    config = (tmp_path / "r1" / ("" if command == "train" else "bn-seed0") / runlog.CONFIG_FILE).read_text()
+    config = (tmp_path / "r1" / ("" if command == "train" else "bn-seed0") / runfiles.CONFIG_FILE).read_text()
     assert "dir: 'my data #2'" in config
 
 
@@ -99,11 +99,11 @@ def test_train_through_the_runner(real_mnist, tmp_path):
         main, ["train", "--no-bn", "--config", FC, *SHORT, "--seed", "5", "--out", str(tmp_path)]
     )
     assert result.exit_code == 0, result.output
-    summary = json.loads((tmp_path / runlog.SUMMARY_FILE).read_text())
+    summary = json.loads((tmp_path / runfiles.SUMMARY_FILE).read_text())
     assert (summary["bn"], summary["seed"], summary["steps"]) == (False, 5, 30)
-    last_val = [r for r in runlog.read_metrics(tmp_path) if runlog.VAL_ACCURACY in r][-1]
+    last_val = [r for r in runfiles.read_metrics(tmp_path) if runfiles.VAL_ACCURACY in r][-1]
     assert last_val == {"step": 30, **{k: last_val[k] for k in last_val if k != "step"}}
-    assert last_val[runlog.VAL_ACCURACY] == summary["final_val_accuracy"]
+    assert last_val[runfiles.VAL_ACCURACY] == summary["final_val_accuracy"]
     assert f"final validation accuracy {summary['final_val_accuracy']:.4f}" in result.output
     again = CliRunner().invoke(main, ["train", "--no-bn", "--config", FC, *SHORT, "--out", str(tmp_path)])
     assert again.exit_code == 1 and "not empty" in again.output  # the first run is kept
@@ -129,7 +129,7 @@ def test_console_script_compare_from_elsewhere_with_a_clean_console(real_mnist, 
     result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600, check=False)
     assert result.returncode == 0, result.stderr
     assert "final validation accuracy" in result.stdout and (out / "convergence.png").is_file()
-    assert "model:\n  arch: conv" in (out / "bn-seed0" / runlog.CONFIG_FILE).read_text()
+    assert "model:\n  arch: conv" in (out / "bn-seed0" / runfiles.CONFIG_FILE).read_text()
     assert not [line for line in result.stderr.splitlines() if any(word in line for word in TF_CHATTER)]
     assert result.stderr.splitlines()[0].startswith("mnist: cache ")
 
@@ -176,9 +176,9 @@ def test_ctrl_c_keeps_finished_results(real_mnist, bn_mnist_script, tmp_path):
     assert process.returncode == 130
     last = stderr.strip().splitlines()[-1]
     assert last.startswith("bn-mnist: interrupted at step ") and str(out) in last
-    summary = json.loads((out / runlog.SUMMARY_FILE).read_text())
+    summary = json.loads((out / runfiles.SUMMARY_FILE).read_text())
     assert summary["interrupted"] is True and 0 < summary["steps"] < 50000
-    assert runlog.read_metrics(out)[-1]["step"] <= summary["steps"]
+    assert runfiles.read_metrics(out)[-1]["step"] <= summary["steps"]
 
 
 @pytest.mark.slow  # builds the wheel

@@ -11,8 +11,10 @@ import numpy as np
 import pytest
 import tb_events
 
-from bn_mnist import compare
-from bn_mnist.training import runlog
+from bn_mnist import compare, runfiles
+from bn_mnist.lab.arms import WITH_AND_WITHOUT, across_replicas
+
+ARM_KEYS = [arm.key for arm in WITH_AND_WITHOUT]  # bn, no_bn
 
 
 @pytest.fixture(scope="module")
@@ -28,13 +30,13 @@ def two_seeds(tiny_mnist, tmp_path_factory):
 def test_compare_over_two_seeds_writes_every_run_and_the_summary(two_seeds):
     out, summary = two_seeds
     assert compare.CompareSummary.read(out) == summary and summary.seeds == [3, 4]
-    for arm in runlog.ARMS:
+    for arm in ARM_KEYS:
         assert [run.seed for run in summary.runs[arm]] == [3, 4]
         assert [run.bn for run in summary.runs[arm]] == [arm == "bn"] * 2
         for seed in summary.seeds:
-            run_dir = out / compare.run_key(arm, seed)
-            assert (run_dir / runlog.METRICS_FILE).is_file() and list(run_dir.glob("events.out.tfevents.*"))
-            accuracies = runlog.series(runlog.read_metrics(run_dir), runlog.VAL_ACCURACY)
+            run_dir = out / compare.seed_key(arm, seed)
+            assert (run_dir / runfiles.METRICS_FILE).is_file() and list(run_dir.glob("events.out.tfevents.*"))
+            accuracies = runfiles.series(runfiles.read_metrics(run_dir), runfiles.VAL_ACCURACY)
             for threshold, steps in summary.steps_to_accuracy.items():
                 reached = [s for s, a in zip(*accuracies) if a >= float(threshold)]
                 assert steps[arm][seed - 3] == (reached[0] if reached else None)
@@ -69,7 +71,7 @@ def test_the_figure_and_report(two_seeds):
 
 
 def test_one_seed_is_labelled_a_sample():
-    run = runlog.RunSummary(
+    run = runfiles.RunSummary(
         True, "keras", True, "fc", 0, True, 40, 1.0, 40.0, None, False, 0.9, final_val_accuracy=0.91
     )
     summary = compare.CompareSummary("fc", [0], {"bn": [run], "no_bn": [run]}, {"0.5": {"bn": [20], "no_bn": [None]}})
@@ -82,8 +84,8 @@ def test_the_root_holds_the_hparams_experiment_and_the_plot_as_an_image(two_seed
     out, _ = two_seeds
     domains = tb_events.domains(out)
     assert domains["bn"] == [False, True] and domains["seed"] == [3, 4] and domains["name"] == ["fc"]
-    for arm in runlog.ARMS:
-        session = tb_events.session(out / compare.run_key(arm, 4))
+    for arm in ARM_KEYS:
+        session = tb_events.session(out / compare.seed_key(arm, 4))
         assert session["bn"] is (arm == "bn") and session["seed"] == 4
     _, _, png = tb_events.tensors(out, "images")["plots/convergence"][0]
     np.testing.assert_array_equal(
@@ -98,16 +100,16 @@ def test_sync_arms_one_device_synchronized_and_per_replica(tiny_mnist, tmp_path)
     from bn_mnist.config import load_config, with_replicas
 
     config = with_replicas(load_config("fc", ("train.steps=40", "train.eval_every=20", "train.log_every=10")), 4)
-    arms = compare.sync_arms(4, config.train.batch_size)
-    summary = compare.run(config, tmp_path, tiny_mnist, log=lambda _: None, arms=arms)
+    arms = [arm.key for arm in across_replicas(4, config.train.batch_size)]
+    summary = compare.run(config, tmp_path, tiny_mnist, log=lambda _: None, arms=across_replicas(4, 60))
     assert list(summary.labels.values()) == [
         "BN, one device (batch 60)",
         "synchronized BN, 4 x 15",
         "per-replica BN, 4 x 15",
     ]
     assert [summary.runs[arm][0].replicas for arm in arms] == [1, 4, 4]
-    records = {arm: runlog.read_metrics(tmp_path / compare.run_key(arm, 0)) for arm in arms}
-    one, synced, own = (runlog.series(records[arm], runlog.VAL_LOSS)[1] for arm in arms)
+    records = {arm: runfiles.read_metrics(tmp_path / compare.seed_key(arm, 0)) for arm in arms}
+    one, synced, own = (runfiles.series(records[arm], runfiles.VAL_LOSS)[1] for arm in arms)
     np.testing.assert_allclose(synced, one, rtol=1e-4)
     assert max(abs(a - b) / b for a, b in zip(own[1:], one[1:])) > 1e-3  # measured: 1.5e-3 (sync: below 1e-4)
     assert len(compare.table_rows(summary)[0]) == 4 and "per-replica BN, 4 x 15" in compare.console_table(summary)

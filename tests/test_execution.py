@@ -13,15 +13,17 @@ import matplotlib.image
 import numpy as np
 import pytest
 
+from bn_mnist import runfiles
 from bn_mnist.config import load_config
-from bn_mnist.reproduction.experiments import LESSON, conv_config, lesson_config
-from bn_mnist.training import runlog, runner
+from bn_mnist.lab.arms import BN, BN_KERAS, BN_NN
+from bn_mnist.reproduction.experiments import LESSON, Budget, conv_config, lesson_config
+from bn_mnist.training import runner
 
 SHORT = {"steps": 30, "eval_every": 10, "log_every": 10}
 CASES = {  # name -> (shipped config for train/compare, the reproduction's config of the same run)
-    "conv-keras": ("conv", conv_config("bn_keras", 0)),
-    "conv-nn": ("conv-nn", conv_config("bn_nn", 0)),
-    "fc": ("fc", lesson_config(LESSON[0], "bn", 0, quick=False)),
+    "conv-keras": ("conv", conv_config(BN_KERAS, 0)),
+    "conv-nn": ("conv-nn", conv_config(BN_NN, 0)),
+    "fc": ("fc", lesson_config(LESSON[0], BN, 0, Budget.choose(None, quick=False))),
 }
 
 
@@ -38,9 +40,9 @@ def cli(script, *args, cwd):
 
 def metrics_without_time(run_dir):
     """metrics.jsonl (every logged value) and the summary's outcome, without wall-clock fields."""
-    summary = json.loads((run_dir / runlog.SUMMARY_FILE).read_text())
+    summary = json.loads((run_dir / runfiles.SUMMARY_FILE).read_text())
     outcome = {k: summary[k] for k in ("final_val_accuracy", "final_test_accuracy", "single_sample_accuracy")}
-    return runlog.read_metrics(run_dir), outcome, summary["execution"]["intra_op_threads"]
+    return runfiles.read_metrics(run_dir), outcome, summary["execution"]["intra_op_threads"]
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -78,7 +80,7 @@ def test_a_multi_seed_compare_on_real_mnist(real_mnist, bn_mnist_script, tmp_pat
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    summary = json.loads((out / runlog.SUMMARY_FILE).read_text())
+    summary = json.loads((out / runfiles.SUMMARY_FILE).read_text())
     finals = [run["final_val_accuracy"] for run in summary["runs"]["bn"]]
     line = next(line for line in result.stdout.splitlines() if line.startswith("final validation accuracy"))
     spread = f"{statistics.fmean(finals):.4f} ± {statistics.stdev(finals):.4f} ({min(finals):.4f}..{max(finals):.4f})"

@@ -5,19 +5,22 @@ from __future__ import annotations
 import dataclasses
 
 from bn_mnist.config import load_config
+from bn_mnist.lab.arms import BN, BN_KERAS, BN_NN, NO_BN
 from bn_mnist.reproduction import EXPERIMENTS
 from bn_mnist.reproduction.experiments import (
     LESSON,
     LESSON_STEPS,
     QUICK_LESSON_STEPS,
     SHORT_STEPS,
+    Budget,
     conv_config,
     lesson_config,
     paper_config,
     plan,
     roundoff_config,
-    seed_counts,
 )
+
+FULL, QUICK = Budget.choose(None, quick=False), Budget.choose(None, quick=True)
 
 
 def test_lesson_has_18_rows_over_15_settings_and_the_published_repeats():
@@ -29,7 +32,7 @@ def test_lesson_has_18_rows_over_15_settings_and_the_published_repeats():
 
 def test_lesson_row_1_is_configs_fc_yaml():
     shipped = load_config("fc")
-    ours = lesson_config(LESSON[0], "bn", seed=0, quick=False)
+    ours = lesson_config(LESSON[0], BN, 0, FULL)
     assert (
         dataclasses.replace(
             ours, name=shipped.name, train=dataclasses.replace(ours.train, log_every=shipped.train.log_every)
@@ -39,24 +42,24 @@ def test_lesson_row_1_is_configs_fc_yaml():
 
 
 def test_conv_runs_are_the_shipped_conv_configs():
-    assert dataclasses.replace(conv_config("bn_keras", 0), name="conv") == load_config("conv")
-    assert dataclasses.replace(conv_config("bn_nn", 0), name="conv-nn") == load_config("conv-nn")
-    assert conv_config("no_bn", 0).bn.enabled is False
+    assert dataclasses.replace(conv_config(BN_KERAS, 0), name="conv") == load_config("conv")
+    assert dataclasses.replace(conv_config(BN_NN, 0), name="conv-nn") == load_config("conv-nn")
+    assert conv_config(NO_BN, 0).bn.enabled is False
 
 
 def test_bad_weights_and_steps_follow_the_row():
-    bad = lesson_config(LESSON[12], "no_bn", seed=2, quick=False)  # row 13: bad, lr 1, relu
+    bad = lesson_config(LESSON[12], NO_BN, 2, FULL)  # row 13: bad, lr 1, relu
     assert (bad.model.init_std, bad.train.learning_rate, bad.seed, bad.bn.enabled) == (5.0, 1.0, 2, False)
     assert bad.train.steps == LESSON_STEPS and bad.train.eval_every == 500
-    assert lesson_config(LESSON[12], "bn", 0, quick=True).train.steps == QUICK_LESSON_STEPS
-    short = lesson_config(LESSON[1], "bn", 0, quick=True)  # the 2,000-batch rows are short already
+    assert lesson_config(LESSON[12], BN, 0, QUICK).train.steps == QUICK_LESSON_STEPS
+    short = lesson_config(LESSON[1], BN, 0, QUICK)  # the 2,000-batch rows are short already
     assert (short.train.steps, short.train.eval_every) == (SHORT_STEPS, 50)
 
 
 def test_default_plan_seeds_and_each_run_once_slowest_first():
-    counts = seed_counts(None, quick=False)
-    assert counts == {"conv": 10, "short": 10, "long": 5} and seed_counts(None, quick=True) == dict.fromkeys(counts, 1)
-    specs = plan(EXPERIMENTS, counts, quick=False)
+    assert FULL.seeds == {"conv": 10, "short": 10, "long": 5} and QUICK.seeds == dict.fromkeys(FULL.seeds, 1)
+    assert Budget.choose(3, quick=True).seeds == dict.fromkeys(FULL.seeds, 3)
+    specs = plan(EXPERIMENTS, FULL).specs()
     conv, roundoff, long_settings, short_settings = 3 * 10, 3, 12, 3
     assert len(specs) == conv + roundoff + long_settings * 2 * 5 + short_settings * 2 * 10 + 2 * 5  # + paper
     assert len({spec.key for spec in specs}) == len(specs)
@@ -64,14 +67,14 @@ def test_default_plan_seeds_and_each_run_once_slowest_first():
     assert sorted(spec.key for spec in specs if spec.probe) == sorted(
         f"paper/{net}-seed{seed}" for net in ("bn", "no_bn") for seed in range(5)
     )
-    assert {spec.key for spec in plan(("pitfall",), seed_counts(2, quick=True), quick=True)} == {
+    assert {spec.key for spec in plan(("pitfall",), Budget.choose(2, quick=True)).specs()} == {
         "lesson/good-lr0.01-relu-2k/bn-seed0",
         "lesson/good-lr0.01-relu-2k/bn-seed1",
     }
 
 
 def test_the_paper_runs_follow_the_paper():
-    config = paper_config("no_bn", seed=1, quick=False)
+    config = paper_config(NO_BN, 1, FULL)
     assert (config.model.arch, config.model.activation, config.data.binarize) == ("fc", "sigmoid", True)
     assert (config.train.batch_size, config.train.steps, config.train.optimizer) == (60, 50_000, "sgd")
     assert config.train.learning_rate == 0.1 and config.bn.enabled is False and config.seed == 1
@@ -79,7 +82,7 @@ def test_the_paper_runs_follow_the_paper():
 
 def test_the_roundoff_runs_differ_from_the_conv_runs_in_threads_only():
     assert roundoff_config(2) == dataclasses.replace(
-        conv_config("bn_keras", 2),
+        conv_config(BN_KERAS, 2),
         name="conv-roundoff",
-        train=dataclasses.replace(conv_config("bn_keras", 2).train, threads=2),
+        train=dataclasses.replace(conv_config(BN_KERAS, 2).train, threads=2),
     )

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import tb_events
 
-from bn_mnist.explain import STUDIES, probes, studies
+from bn_mnist import runfiles
+from bn_mnist.explain import STUDIES, studies
 from bn_mnist.tensorboard import tags
-from bn_mnist.training import runlog
 
 pytestmark = pytest.mark.slow
 
@@ -62,7 +62,7 @@ def test_grid_numbers_are_the_runs_numbers(quick):
     for arm, found in panel["arms"].items():
         for value, point in zip(panel["values"], found["points"]):
             key = f"lr/fc-relu/learning_rate{value:g}/{arm}"
-            finals = [runlog.RunSummary.read(out / f"{key}-seed{s}").final_val_accuracy for s in range(2)]
+            finals = [runfiles.RunSummary.read(out / f"{key}-seed{s}").final_val_accuracy for s in range(2)]
             assert point["seeds"] == finals
             assert point["trains"]["k"] == sum(v >= studies.REACH for v in finals)
             assert point["val_accuracy"]["mean"] == pytest.approx(np.mean(finals))
@@ -80,7 +80,7 @@ def test_inside_numbers_come_from_the_logged_layers(quick):
         "dense20",
         "logits",
     ]
-    first = runlog.read_metrics(out / "inside/conv/no_bn-seed1")[0]
+    first = runfiles.read_metrics(out / "inside/conv/no_bn-seed1")[0]
     assert first["step"] == 0
     assert conv["no_bn"]["start"][tags.DEAD_RELU]["conv19"]["max"] >= first[tags.per_layer(tags.DEAD_RELU, "conv19")]
     # the vanishing signal the report names: without BN the 19th layer's output is orders of magnitude below the 1st's
@@ -94,23 +94,23 @@ def test_inside_numbers_come_from_the_logged_layers(quick):
 def test_landscape_and_covariate_shift_numbers(quick):
     out, _, results = quick
     landscape, ics = results["studies"]["landscape"], results["studies"]["ics"]
-    curve = landscape[probes.BETA]["bn"]["curve"]
-    logged = runlog.series(runlog.read_metrics(out / "smoothness/bn-seed0"), probes.BETA)
+    curve = landscape[tags.BETA]["bn"]["curve"]
+    logged = runfiles.series(runfiles.read_metrics(out / "smoothness/bn-seed0"), tags.BETA)
     assert curve["step"] == logged[0] and len(curve["step"]) == studies.QUICK_EVALUATIONS + 1
     assert curve["value"][-1]["min"] <= logged[1][-1] <= curve["value"][-1]["max"]
     assert ics["layers"] == ["dense01", "dense02", "dense03", "logits"]
     for arm in ("bn", "no_bn"):  # nothing before the first layer: no shift, by definition
-        assert ics[probes.ICS_L2]["dense01"][arm]["max"] == 0.0
-        assert ics[probes.ICS_COSINE]["dense01"][arm]["min"] == pytest.approx(1.0)
-        assert ics[probes.ICS_L2]["logits"][arm]["min"] > 0
+        assert ics[tags.ICS_L2]["dense01"][arm]["max"] == 0.0
+        assert ics[tags.ICS_COSINE]["dense01"][arm]["min"] == pytest.approx(1.0)
+        assert ics[tags.ICS_L2]["logits"][arm]["min"] > 0
     events = tb_events.accumulator(out / "smoothness/no_bn-seed1")
-    assert len(events.Tensors(probes.BETA)) == studies.QUICK_EVALUATIONS + 1
+    assert len(events.Tensors(tags.BETA)) == studies.QUICK_EVALUATIONS + 1
 
 
 def test_batch_study_sees_the_same_examples_at_every_size(quick):
     out, _, results = quick
     batch = results["studies"]["batch"]
     for size in batch["sizes"]:
-        summary = runlog.RunSummary.read(out / f"batch/b{size}/renorm-seed0")
+        summary = runfiles.RunSummary.read(out / f"batch/b{size}/renorm-seed0")
         assert summary.steps * size == batch["examples"]
     assert set(batch["arms"]) == {"bn", "no_bn", "renorm"}

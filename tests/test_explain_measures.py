@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from bn_mnist import runfiles
 from bn_mnist.explain import measures
 from bn_mnist.explain.probes import SmoothnessProbe, layer_parameters
 from bn_mnist.nets.models import build_model
-from bn_mnist.training import runlog, trainer
+from bn_mnist.training import trainer
 
 
 def quadratic(curvatures: np.ndarray) -> measures.LossAndGradients:
@@ -111,9 +112,9 @@ def test_the_smoothness_probe_leaves_training_unchanged(tiny_mnist, tiny_fc_conf
     )
     without = trainer.run(config, tmp_path / "without", tiny_mnist)
     probed = trainer.run(config, tmp_path / "with", tiny_mnist, probe=SmoothnessProbe())
-    plain, measured = runlog.read_metrics(tmp_path / "without"), runlog.read_metrics(tmp_path / "with")
+    plain, measured = runfiles.read_metrics(tmp_path / "without"), runfiles.read_metrics(tmp_path / "with")
     assert [{k: r[k] for k in p} for p, r in zip(plain, measured)] == plain  # every value, bit for bit
     assert any("landscape/beta_smoothness" in record for record in measured)
     assert without.final_val_accuracy == probed.final_val_accuracy
-    a, b = (keras.models.load_model(tmp_path / d / runlog.MODEL_FILE) for d in ("without", "with"))
+    a, b = (keras.models.load_model(tmp_path / d / runfiles.MODEL_FILE) for d in ("without", "with"))
     assert all(np.array_equal(x, y) for x, y in zip(a.get_weights(), b.get_weights()))  # moving statistics included

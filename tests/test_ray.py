@@ -18,11 +18,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from bn_mnist import runfiles
 from bn_mnist.cli import main
-from bn_mnist.explain import probes, studies
+from bn_mnist.explain import studies
 from bn_mnist.outdir import LOCK_FILE
 from bn_mnist.reproduction import reproduce
-from bn_mnist.training import runlog, runner
+from bn_mnist.tensorboard import tags
+from bn_mnist.training import runner
 
 NODE = {"num_cpus": 1, "node_ip_address": "127.0.0.1", "object_store_memory": 400 * 2**20}
 QUICK = ("reproduce", "pitfall", "--quick", "--seeds", "6")  # six ~1 s runs of the Lesson's net on real MNIST
@@ -64,11 +66,11 @@ def run_files(out, specs):
     """Every run's metrics.jsonl values and summary outcome, without wall-clock fields."""
     return {
         spec.key: (
-            runlog.read_metrics(out / spec.key),
+            runfiles.read_metrics(out / spec.key),
             {
                 k: v
-                for k, v in json.loads((out / spec.key / runlog.SUMMARY_FILE).read_text()).items()
-                if k not in runlog.WALL_CLOCK_FIELDS
+                for k, v in json.loads((out / spec.key / runfiles.SUMMARY_FILE).read_text()).items()
+                if k not in runfiles.WALL_CLOCK_FIELDS
             },
         )
         for spec in specs
@@ -167,7 +169,7 @@ def test_ctrl_c_on_the_cluster_keeps_finished_runs_and_the_rerun_resumes(
     assert process.returncode == 130, stderr
     finished = int(re.search(r"bn-mnist: interrupted: (\d+) of 6 runs are finished in ", stderr).group(1))
     assert finished >= 1 and stderr.strip().splitlines()[-1].endswith("run the same command again to resume")
-    on_disk = [path.parent for path in out.rglob(runlog.SUMMARY_FILE)]
+    on_disk = [path.parent for path in out.rglob(runfiles.SUMMARY_FILE)]
     assert len(on_disk) == finished and not list(out.rglob("*.incoming"))
 
     resumed = subprocess.run(
@@ -176,7 +178,7 @@ def test_ctrl_c_on_the_cluster_keeps_finished_runs_and_the_rerun_resumes(
     )  # fmt: skip
     assert resumed.returncode == 0, resumed.stderr
     assert f"{finished} of 6 runs already finished" in resumed.stderr
-    assert "report:" in resumed.stdout and len(list(out.rglob(runlog.SUMMARY_FILE))) == 6
+    assert "report:" in resumed.stdout and len(list(out.rglob(runfiles.SUMMARY_FILE))) == 6
 
 
 @pytest.mark.parametrize("where", ["local", "ray"])
@@ -272,4 +274,4 @@ def test_explains_probed_runs_on_the_cluster_equal_the_local_runner(cluster, tin
         disconnect()
     on_ray, local = run_files(tmp_path / "ray", specs), run_files(tmp_path / "local", specs)
     assert on_ray == local
-    assert all(probes.BETA in record for metrics, _ in local.values() for record in metrics)
+    assert all(tags.BETA in record for metrics, _ in local.values() for record in metrics)

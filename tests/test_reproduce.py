@@ -16,10 +16,11 @@ import pytest
 import tb_events
 from click.testing import CliRunner
 
+from bn_mnist import runfiles
 from bn_mnist.cli import main
-from bn_mnist.reproduction import EXPERIMENTS, probes
-from bn_mnist.reproduction.experiments import plan, seed_counts
-from bn_mnist.training import runlog
+from bn_mnist.reproduction import EXPERIMENTS, experiments
+from bn_mnist.reproduction.experiments import Budget, plan
+from bn_mnist.tensorboard import tags
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +81,7 @@ def test_final_accuracy_claims_read_the_run_files(quick):
         (name, values), *_ = claim["values"].items()
         network, field = name.split(".")
         for seed, value in enumerate(values):
-            on_disk = json.loads((run_dir_of(out, claim["scope"], network, seed) / runlog.SUMMARY_FILE).read_text())
+            on_disk = json.loads((run_dir_of(out, claim["scope"], network, seed) / runfiles.SUMMARY_FILE).read_text())
             assert value == on_disk[SUMMARY_FIELDS[field]]
         if "holds" in claim:
             assert claim["holds"] == [v <= 0.15 for v in values]
@@ -105,12 +106,12 @@ def test_robust_claims_hold_even_in_a_quick_run(quick):
     """Claims that do not depend on the 50,000-batch length, checked against the raw run files."""
     out = quick[0]
     results = json.loads((out / "results.json").read_text())
-    no_bn = runlog.series(runlog.read_metrics(out / "conv" / "no_bn-seed0"), runlog.VAL_ACCURACY)[1]
+    no_bn = runfiles.series(runfiles.read_metrics(out / "conv" / "no_bn-seed0"), runfiles.VAL_ACCURACY)[1]
     assert max(no_bn) < 0.15 and remark(results, "conv", "every logged")["verdict"] == "ALWAYS"
     pitfall = results["records"]["pitfall"][0]
     assert pitfall["single_batch_stats"] <= 0.15 < 0.9 <= pitfall["single_population"]
     assert remark(results, "pitfall", "one class for all")["verdict"] == "ALWAYS"
-    row8 = json.loads((out / "lesson" / "good-lr2-relu" / "no_bn-seed0" / runlog.SUMMARY_FILE).read_text())
+    row8 = json.loads((out / "lesson" / "good-lr2-relu" / "no_bn-seed0" / runfiles.SUMMARY_FILE).read_text())
     assert row8["final_val_accuracy"] <= 0.15
     assert remark(results, "lesson/good-lr2-relu", "no BN: final validation")["verdict"] == "ALWAYS"
 
@@ -125,12 +126,12 @@ def test_report_figures_and_event_files(quick):
         assert f"]({name})" in report
         image = matplotlib.image.imread(out / name)
         assert image.shape[0] > 300 and image.shape[1] > 600 and np.std(image) > 0.05
-    for spec in plan(EXPERIMENTS, seed_counts(None, quick=True), quick=True):
+    for spec in plan(EXPERIMENTS, Budget.choose(None, quick=True)).specs():
         assert list((out / spec.key).glob("events.out.tfevents.*")), spec.key
     events = tb_events.accumulator(out / "paper" / "bn-seed0")
-    median = events.Tensors(probes.percentile_tag(50))
+    median = events.Tensors(tags.percentile_tag(50))
     assert len(median) == len(results["curves"]["paper/bn-seed0"]["val"]["step"]) == 101
-    assert len(events.Tensors(probes.DRIFT)) == 101 - 2 * probes.DRIFT_WINDOW  # once two windows exist
+    assert len(events.Tensors(tags.DRIFT)) == 101 - 2 * experiments.DRIFT_WINDOW  # once two windows exist
 
 
 def test_tensorboard_at_the_root_has_every_figure_and_every_row_as_a_setting(quick):
@@ -141,7 +142,7 @@ def test_tensorboard_at_the_root_has_every_figure_and_every_row_as_a_setting(qui
     for name, file in results["figures"].items():
         _, _, png = root_images[f"plots/{name}"][0]
         assert matplotlib.image.imread(io.BytesIO(png)).shape == matplotlib.image.imread(out / file).shape
-    names = {spec.config.name for spec in plan(EXPERIMENTS, seed_counts(None, quick=True), quick=True)}
+    names = {spec.config.name for spec in plan(EXPERIMENTS, Budget.choose(None, quick=True)).specs()}
     domains = tb_events.domains(out)
     assert set(domains["name"]) == names and domains["learning_rate"] == [0.002, 0.01, 0.1, 1.0, 2.0]
     assert tb_events.session(out / "lesson" / "bad-lr1-sigmoid" / "bn-seed0")["init_std"] == 5.0

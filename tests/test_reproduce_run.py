@@ -7,8 +7,8 @@ import json
 
 import pytest
 
+from bn_mnist import runfiles
 from bn_mnist.reproduction import claims, reproduce
-from bn_mnist.training import runlog
 
 
 @pytest.mark.slow  # a spawned worker process imports TensorFlow
@@ -27,14 +27,14 @@ def test_reproduce_run_on_a_small_plan(tiny_mnist, short_plan, tmp_path):
         assert {"fraction", "wilson_95", "verdict"} <= set(remark) and remark["n"] == 2
     assert results["meta"]["runs"] == 6 and set(results["figures"]) == {"paper"}
     for spec in short_plan:
-        summary = runlog.RunSummary.read(tmp_path / spec.key)
+        summary = runfiles.RunSummary.read(tmp_path / spec.key)
         assert (
             summary.steps == spec.config.train.steps == 40
             and not summary.interrupted
             and summary.execution.intra_op_threads == 1
         )
     paper = results["records"]["paper"][1]
-    bn_run = runlog.RunSummary.read(tmp_path / "paper" / "bn-seed1")
+    bn_run = runfiles.RunSummary.read(tmp_path / "paper" / "bn-seed1")
     assert paper["bn.test"] == bn_run.final_test_accuracy and paper["bn.drift"] is not None
     report = (tmp_path / reproduce.REPORT_FILE).read_text()
     assert "## Lesson: the inference pitfall" in report and "](paper.png)" in report

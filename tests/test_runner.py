@@ -6,8 +6,9 @@ import dataclasses
 
 import pytest
 
+from bn_mnist import runfiles
 from bn_mnist.errors import OutputError
-from bn_mnist.training import runlog, runner
+from bn_mnist.training import runner
 from bn_mnist.training import trainer as train
 
 
@@ -27,7 +28,7 @@ def test_a_finished_run_is_reused_and_another_config_is_refused(tiny_mnist, tiny
     longer = dataclasses.replace(tiny_fc_config, train=dataclasses.replace(tiny_fc_config.train, steps=80))
     with pytest.raises(OutputError, match=r"holds a run of another config \(train.steps: 80 here, 40 there\)"):
         runner.finished_summary(run_dir, longer, print)
-    assert (run_dir / runlog.SUMMARY_FILE).exists()  # refused, and nothing deleted
+    assert (run_dir / runfiles.SUMMARY_FILE).exists()  # refused, and nothing deleted
 
 
 def test_an_interrupted_run_is_cleared_for_a_fresh_start(tiny_mnist, tiny_fc_config, tmp_path):

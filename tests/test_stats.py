@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from bn_mnist import stats
+from bn_mnist.lab import stats
 
 
 def test_spread_uses_the_sample_sd_and_skips_what_is_not_a_number():

@@ -14,20 +14,21 @@ import pytest
 import tb_events
 import tensorflow as tf
 
+from bn_mnist import runfiles
 from bn_mnist.config import LogConfig, load_config, save_config
 from bn_mnist.nets.models import build_model
-from bn_mnist.tensorboard import hparams, images, inspection
-from bn_mnist.training import runlog
+from bn_mnist.tensorboard import hparams, images, tags, writer
+from bn_mnist.training import inspection
 from bn_mnist.training import trainer as train
 from bn_mnist.training.engine import Engine
 
 
 def test_histogram_buckets_are_tensorboards_format_over_the_finite_values():
-    buckets = runlog.histogram(np.array([0.0, 1.0, 2.0, 3.0, np.nan, np.inf]), buckets=3)
+    buckets = writer.histogram(np.array([0.0, 1.0, 2.0, 3.0, np.nan, np.inf]), buckets=3)
     np.testing.assert_array_equal(buckets, [[0, 1, 1], [1, 2, 1], [2, 3, 2]])  # [left, right, count]; last closed
-    constant = runlog.histogram(np.zeros((4, 5)), buckets=2)
+    constant = writer.histogram(np.zeros((4, 5)), buckets=2)
     np.testing.assert_array_equal(constant, [[0, 0.5, 20], [0.5, 1, 0]])
-    assert runlog.histogram(np.array([np.nan]), buckets=2)[:, 2].sum() == 0  # all NaN: an empty histogram
+    assert writer.histogram(np.array([np.nan]), buckets=2)[:, 2].sum() == 0  # all NaN: an empty histogram
 
 
 def test_a_unit_is_dead_when_it_is_zero_for_every_example():
@@ -50,11 +51,11 @@ def test_inspection_measures_what_numpy_and_a_plain_tape_measure_and_changes_not
     engine = Engine(build_model(config.model, config.bn, config.seed), config, tiny_mnist)
     engine.train_steps(0, 5)  # moving statistics away from their initial values
     before = [np.array(v) for v in engine.model.variables + engine.optimizer.variables]
-    found = inspection.Inspector(engine, config).measure()
+    found = inspection.Inspector()(train.measurement_context(engine, config))
     after = [np.array(v) for v in engine.model.variables + engine.optimizer.variables]
     assert all(np.array_equal(a, b) for a, b in zip(before, after))  # no statistic, weight or slot moved
 
-    images, labels = tiny_mnist.val_x[: inspection.INSPECT_BATCH], tiny_mnist.val_y[: inspection.INSPECT_BATCH]
+    images, labels = tiny_mnist.val_x[: tags.INSPECT_BATCH], tiny_mnist.val_y[: tags.INSPECT_BATCH]
     preactivations = numpy_bn_preactivations(engine.model, images)
     np.testing.assert_allclose(found.histograms["preactivation/dense01"], preactivations, rtol=1e-4, atol=1e-4)
     assert found.scalars["dead_relu/dense01"] == pytest.approx(1 - np.mean((preactivations > 0).any(axis=0)))
@@ -82,10 +83,10 @@ def test_inspection_never_changes_the_numbers(tiny_mnist, tiny_fc_config, tmp_pa
     config = dataclasses.replace(tiny_fc_config, bn=dataclasses.replace(tiny_fc_config.bn, impl="nn"), train=no_xla)
     quiet = train.run(config, tmp_path / "off", tiny_mnist, log=lambda _: None)
     inspected = train.run(dataclasses.replace(config, log=LogConfig()), tmp_path / "on", tiny_mnist, lambda _: None)
-    off, on = runlog.read_metrics(tmp_path / "off"), runlog.read_metrics(tmp_path / "on")
+    off, on = runfiles.read_metrics(tmp_path / "off"), runfiles.read_metrics(tmp_path / "on")
     assert [{key: record[key] for key in off_record} for record, off_record in zip(on, off)] == off
     assert len(on[0]) > len(off[0])  # the per-layer scalars are there
-    timing = runlog.WALL_CLOCK_FIELDS
+    timing = runfiles.WALL_CLOCK_FIELDS
     assert dataclasses.replace(inspected, **dict.fromkeys(timing, 0)) == dataclasses.replace(
         quiet, **dict.fromkeys(timing, 0)
     )
@@ -95,7 +96,7 @@ def test_inspection_never_changes_the_numbers(tiny_mnist, tiny_fc_config, tmp_pa
 def test_a_run_is_an_hparams_session_and_a_multi_run_output_an_experiment(tmp_path):
     config = load_config("fc", ("bn.enabled=false", "seed=7"))
     (tmp_path / "run").mkdir()
-    log_file = runlog.RunLog(tmp_path / "run")
+    log_file = writer.RunLog(tmp_path / "run")
     hparams.write_session(log_file, config)
     log_file.close()
     session = tb_events.session(tmp_path / "run")
@@ -103,7 +104,7 @@ def test_a_run_is_an_hparams_session_and_a_multi_run_output_an_experiment(tmp_pa
     assert session["bn.impl"] == "none" and session["learning_rate"] == 0.01 and session["seed"] == 7
     assert session["batch_size"] == 60 and session["xla"] is True and session["threads"] == 1
 
-    save_config(config, tmp_path / "run" / runlog.CONFIG_FILE)  # a run already there counts too
+    save_config(config, tmp_path / "run" / runfiles.CONFIG_FILE)  # a run already there counts too
     planned = {"a": load_config("fc", ("seed=0",)), "b": load_config("conv", ("seed=1",))}
     hparams.write_experiment(tmp_path, planned)
     hparams.write_experiment(tmp_path, planned)

@@ -17,14 +17,15 @@ import pytest
 import served
 from selenium import webdriver
 
-from bn_mnist import compare
+from bn_mnist import compare, runfiles
 from bn_mnist.config import load_config
+from bn_mnist.lab.arms import WITH_AND_WITHOUT
 from bn_mnist.tensorboard import hparams
-from bn_mnist.training import runlog
 from bn_mnist.training import trainer as train
 
 pytestmark = pytest.mark.slow
-RUNS = [compare.run_key(arm, 0) for arm in runlog.ARMS]  # bn-seed0, no_bn-seed0
+ARM_KEYS = [arm.key for arm in WITH_AND_WITHOUT]
+RUNS = [compare.seed_key(arm, 0) for arm in ARM_KEYS]  # bn-seed0, no_bn-seed0
 ALL_STATUSES = ["STATUS_UNKNOWN", "STATUS_SUCCESS", "STATUS_FAILURE", "STATUS_RUNNING"]  # hparams API sessions: UNKNOWN
 
 
@@ -72,9 +73,9 @@ def test_every_served_scalar_is_the_value_in_metrics_jsonl(board, compared):
     out, summary = compared
     tags = board.get("/data/plugin/scalars/tags")
     for run in RUNS:
-        records = runlog.read_metrics(out / run)
+        records = runfiles.read_metrics(out / run)
         logged = {name for record in records for name in record if name != "step"}
-        assert logged <= set(tags[run]) and {runlog.VAL_ACCURACY, "gradient_norm/conv01"} <= logged
+        assert logged <= set(tags[run]) and {runfiles.VAL_ACCURACY, "gradient_norm/conv01"} <= logged
         for tag in logged:
             points = board.get(f"/data/plugin/scalars/scalars?{query(run=run, tag=tag)}")
             expected = [[r["step"], float32(r[tag])] for r in records if tag in r]
@@ -95,8 +96,8 @@ def test_the_hparams_dashboard_lists_both_runs_with_settings_and_outcome(board, 
     assert groups["totalSize"] == 2
     by_run = {group["sessions"][0]["name"]: group for group in groups["sessionGroups"]}
     assert set(by_run) == set(RUNS)
-    for arm in runlog.ARMS:
-        group, run = by_run[compare.run_key(arm, 0)], summary.runs[arm][0]
+    for arm in ARM_KEYS:
+        group, run = by_run[compare.seed_key(arm, 0)], summary.runs[arm][0]
         assert group["hparams"]["bn"] is (arm == "bn") and group["hparams"]["arch"] == "conv"
         assert group["hparams"]["bn.impl"] == ("keras" if arm == "bn" else "none")
         metrics = metric_values(group)

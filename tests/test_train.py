@@ -11,11 +11,14 @@ import numpy as np
 import pytest
 import tb_events
 
+from bn_mnist import runfiles
 from bn_mnist.config import LogConfig, load_config
 from bn_mnist.errors import Interrupted, OutputError
-from bn_mnist.training import runlog
+from bn_mnist.reproduction import experiments
+from bn_mnist.tensorboard import tags
 from bn_mnist.training import trainer as train
 from bn_mnist.training.engine import batch_order
+from bn_mnist.training.measurement import Context, Measured
 
 
 @pytest.mark.parametrize(
@@ -45,30 +48,30 @@ def test_run_writes_every_output_and_they_agree(tiny_mnist, tiny_fc_config, tmp_
     config = dataclasses.replace(tiny_fc_config, log=LogConfig())  # the default: inspection on
     summary = train.run(config, tmp_path / "run", tiny_mnist, log=lambda _: None)
     run_dir = tmp_path / "run"
-    assert load_config(run_dir / runlog.CONFIG_FILE) == config
-    assert runlog.RunSummary.read(run_dir) == summary
-    assert json.loads((run_dir / runlog.SUMMARY_FILE).read_text())["final_val_accuracy"] == summary.final_val_accuracy
+    assert load_config(run_dir / runfiles.CONFIG_FILE) == config
+    assert runfiles.RunSummary.read(run_dir) == summary
+    assert json.loads((run_dir / runfiles.SUMMARY_FILE).read_text())["final_val_accuracy"] == summary.final_val_accuracy
     assert summary.compile_seconds > 0 and summary.steps_per_second == summary.steps / summary.train_seconds
     assert summary.steps == 40 and summary.bn is True and summary.final_val_accuracy > 0.5
 
-    records = runlog.read_metrics(run_dir)
+    records = runfiles.read_metrics(run_dir)
     scalars = tb_events.scalars(run_dir)
     layers = ("dense01", "dense02", "dense03")
     per_layer = {f"{kind}/{layer}" for kind in ("weight_norm", "gradient_norm") for layer in (*layers, "logits")}
     final = {"final/val_accuracy", "final/test_accuracy", "final/single_sample_accuracy", "final/diverged"}
-    reached = runlog.first_step_reaching(records, 0.9)
+    reached = runfiles.first_step_reaching(records, 0.9)
     final |= {"final/steps_to_val_accuracy_90"} if reached is not None else set()  # left out when never reached
     dead = {f"dead_relu/{layer}" for layer in layers}
     outputs = {f"{kind}/{layer}" for kind in ("activation_mean", "activation_std") for layer in (*layers, "logits")}
-    assert set(scalars) == set(runlog.SCALARS) | per_layer | dead | outputs | final
-    assert sorted(scalars[runlog.VAL_ACCURACY]) == [0, 20, 40]
-    assert sorted(scalars[runlog.TRAIN_LOSS]) == [10, 20, 30, 40]
+    assert set(scalars) == set(runfiles.SCALARS) | per_layer | dead | outputs | final
+    assert sorted(scalars[runfiles.VAL_ACCURACY]) == [0, 20, 40]
+    assert sorted(scalars[runfiles.TRAIN_LOSS]) == [10, 20, 30, 40]
     for record in records:
         for name, value in record.items():
             if name != "step":
                 assert scalars[name][record["step"]] == pytest.approx(value)
-    assert scalars[runlog.VAL_ACCURACY][40] == pytest.approx(summary.final_val_accuracy)
-    assert scalars[runlog.TEST_ACCURACY][40] == pytest.approx(summary.final_test_accuracy)
+    assert scalars[runfiles.VAL_ACCURACY][40] == pytest.approx(summary.final_val_accuracy)
+    assert scalars[runfiles.TEST_ACCURACY][40] == pytest.approx(summary.final_test_accuracy)
     assert scalars["final/val_accuracy"] == {40: pytest.approx(summary.final_val_accuracy)}
     assert scalars["final/single_sample_accuracy"] == {40: pytest.approx(summary.single_sample_accuracy)}
     assert scalars["final/diverged"] == {40: 0.0}
@@ -77,7 +80,7 @@ def test_run_writes_every_output_and_they_agree(tiny_mnist, tiny_fc_config, tmp_
 def test_same_seed_same_numbers_other_seed_other_numbers(tiny_mnist, tiny_fc_config, tmp_path):
     def metrics(config, name):
         train.run(config, tmp_path / name, tiny_mnist, log=lambda _: None)
-        return runlog.read_metrics(tmp_path / name)
+        return runfiles.read_metrics(tmp_path / name)
 
     first, again = metrics(tiny_fc_config, "a"), metrics(tiny_fc_config, "b")
     assert first == again
@@ -95,11 +98,11 @@ def test_divergence_is_recorded_not_raised(tiny_mnist, tiny_fc_config, tmp_path)
     assert summary.steps == summary.diverged_at_step  # stopped at once, inside the compiled loop
     assert any(line.startswith(f"diverged at step {summary.diverged_at_step}") for line in lines)
     assert summary.final_val_accuracy < 0.3  # scored as it stands: a broken net, but a number
-    losses = [r[runlog.TRAIN_LOSS] for r in runlog.read_metrics(tmp_path / "nan") if runlog.TRAIN_LOSS in r]
+    losses = [r[runfiles.TRAIN_LOSS] for r in runfiles.read_metrics(tmp_path / "nan") if runfiles.TRAIN_LOSS in r]
     assert losses[-1] is None  # JSON null, not NaN
     import keras
 
-    weights = keras.models.load_model(tmp_path / "nan" / runlog.MODEL_FILE).get_weights()
+    weights = keras.models.load_model(tmp_path / "nan" / runfiles.MODEL_FILE).get_weights()
     assert not all(np.isfinite(w).all() for w in weights)  # the non-finite step's update was applied (documented)
     histograms = tb_events.tensors(tmp_path / "nan", "histograms")  # inspection on (the default) with NaN weights
     assert histograms and all(np.isfinite(h).all() for steps in histograms.values() for h in steps.values())
@@ -122,31 +125,33 @@ def test_paper_probe_logs_the_sigmoid_input_percentiles(tiny_mnist, tiny_fc_conf
 
     config = dataclasses.replace(tiny_fc_config, model=dataclasses.replace(tiny_fc_config.model, activation="sigmoid"))
     train.run(config, tmp_path / "run", tiny_mnist, log=lambda _: None, probe=probes.PaperProbe())
-    records = runlog.read_metrics(tmp_path / "run")
-    evaluated = [r for r in records if runlog.VAL_ACCURACY in r]
-    assert all(runlog.TEST_ACCURACY in r and probes.percentile_tag(50) in r for r in evaluated)
-    model = keras.models.load_model(tmp_path / "run" / runlog.MODEL_FILE)
+    records = runfiles.read_metrics(tmp_path / "run")
+    evaluated = [r for r in records if runfiles.VAL_ACCURACY in r]
+    assert all(runfiles.TEST_ACCURACY in r and tags.percentile_tag(50) in r for r in evaluated)
+    model = keras.models.load_model(tmp_path / "run" / runfiles.MODEL_FILE)
     inputs = keras.Model(model.input, model.get_layer(probes.LAYER).input)
-    unit = np.asarray(inputs(tiny_mnist.val_x[: probes.BATCH], training=False))[:, probes.UNIT]
-    expected = np.percentile(unit, probes.PERCENTILES)
-    logged = [evaluated[-1][probes.percentile_tag(p)] for p in probes.PERCENTILES]
+    unit = np.asarray(inputs(tiny_mnist.val_x[: experiments.BATCH], training=False))[:, experiments.UNIT]
+    expected = np.percentile(unit, experiments.PERCENTILES)
+    logged = [evaluated[-1][tags.percentile_tag(p)] for p in experiments.PERCENTILES]
     np.testing.assert_allclose(logged, expected, rtol=1e-5, atol=1e-6)
     assert logged[0] < logged[1] < logged[2]
-    test_points = [r["step"] for r in records if runlog.TEST_ACCURACY in r]
+    test_points = [r["step"] for r in records if runfiles.TEST_ACCURACY in r]
     assert len(test_points) == len(set(test_points))  # the probe's test accuracy is written once per step
 
 
 class CtrlCAt:
-    """A probe that presses Ctrl-C (SIGINT to this process) at one evaluation step."""
+    """A probe (a `Measurement`) that presses Ctrl-C (SIGINT to this process) at one evaluation step."""
+
+    wants_test_accuracy = False
 
     def __init__(self, step: int):
         self.step, self.evaluations = step, 0
 
-    def __call__(self, engine) -> dict[str, float]:
+    def __call__(self, context: Context) -> Measured:
         if self.evaluations * 20 == self.step:  # evaluated at steps 0, 20, 40 (eval_every=20)
             os.kill(os.getpid(), signal.SIGINT)
         self.evaluations += 1
-        return {}
+        return Measured({})
 
 
 def test_ctrl_c_during_the_last_chunk_keeps_a_finished_run_finished(tiny_mnist, tiny_fc_config, tmp_path):
@@ -157,9 +162,9 @@ def test_ctrl_c_during_the_last_chunk_keeps_a_finished_run_finished(tiny_mnist, 
 def test_ctrl_c_stops_before_the_next_chunk_and_keeps_what_is_done(tiny_mnist, tiny_fc_config, tmp_path):
     with pytest.raises(Interrupted, match=f"interrupted at step 20: results so far are in {tmp_path / 'run'}"):
         train.run(tiny_fc_config, tmp_path / "run", tiny_mnist, log=lambda _: None, probe=CtrlCAt(20))
-    summary = runlog.RunSummary.read(tmp_path / "run")
+    summary = runfiles.RunSummary.read(tmp_path / "run")
     assert (summary.steps, summary.interrupted, summary.final_val_accuracy) == (20, True, None)
-    assert runlog.read_metrics(tmp_path / "run")[-1]["step"] == 20
+    assert runfiles.read_metrics(tmp_path / "run")[-1]["step"] == 20
 
 
 @pytest.mark.parametrize("impl", ["keras", "nn"])
@@ -175,7 +180,7 @@ def test_the_forgotten_update_trains_identically_but_infers_with_the_initial_sta
         config = dataclasses.replace(config, bn=dataclasses.replace(config.bn, update_moving_stats=update))
         lines = []
         summary = train.run(config, tmp_path / name, tiny_mnist, log=lines.append)
-        return summary, keras.models.load_model(tmp_path / name / runlog.MODEL_FILE), lines
+        return summary, keras.models.load_model(tmp_path / name / runfiles.MODEL_FILE), lines
 
     good, good_model, _ = trained(True, "updated")
     bad, bad_model, lines = trained(False, "forgotten")
@@ -204,4 +209,4 @@ def test_the_conv_net_is_deterministic(tiny_mnist, tmp_path, impl):
     config = load_config("conv", overrides)
     for name in ("a", "b"):
         train.run(config, tmp_path / name, tiny_mnist, log=lambda _: None)
-    assert runlog.read_metrics(tmp_path / "a") == runlog.read_metrics(tmp_path / "b")
+    assert runfiles.read_metrics(tmp_path / "a") == runfiles.read_metrics(tmp_path / "b")

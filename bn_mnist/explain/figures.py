@@ -1,59 +1,67 @@
-"""`explain`'s figures, one PNG per study, drawn from results.json's numbers alone.
+"""`explain`'s figures, one PNG per study, drawn from the typed results alone.
 
-Everywhere: a line is the mean over seeds, the shaded band spans the seeds' min..max, dots are single seeds;
-BN is blue, no BN orange, Batch Renorm green (as `compare`'s figures).
+Everywhere: a line is the mean over seeds, the shaded band spans the seeds' min..max, dots are single seeds; each
+arm has its colour and name from `lab.arms` (as in `compare`'s figures).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
 
-from bn_mnist.explain import probes
-from bn_mnist.explain.studies import ARM_LABELS
+from bn_mnist.explain.results import (
+    BatchStudy,
+    GridStudy,
+    IcsStudy,
+    InsideStudy,
+    LandscapeStudy,
+    Outcomes,
+    Studies,
+)
+from bn_mnist.explain.studies import PAIRED_ARMS
+from bn_mnist.lab.arms import RENORM, Arm, by_key
+from bn_mnist.lab.stats import Spread
 from bn_mnist.plots import save
 from bn_mnist.tensorboard import tags
 
-Json = dict
-ARM_COLORS = {"bn": "tab:blue", "no_bn": "tab:orange", "renorm": "tab:green"}
+ARMS = by_key((*PAIRED_ARMS, RENORM))
 BAND_NOTE = "line: mean over seeds; band: min..max"
 DOTS_NOTE = "dots: seeds"
 
 
-def field(spreads: list[Json | None], name: str) -> np.ndarray:
-    return np.array([np.nan if s is None else s[name] for s in spreads], dtype=float)
+def field(spreads: list[Spread | None], name: str) -> np.ndarray:
+    return np.array([np.nan if s is None else getattr(s, name) for s in spreads], dtype=float)
 
 
-def draw_spread(axis: plt.Axes, x: list, spreads: list[Json | None], arm: str, label: str | None = None) -> None:
+def draw_spread(axis: plt.Axes, x: list, spreads: list[Spread | None], arm: Arm) -> None:
     """Mean over seeds as a line with markers, min..max as a band."""
-    color = ARM_COLORS[arm]
-    axis.fill_between(x, field(spreads, "min"), field(spreads, "max"), color=color, alpha=0.2, linewidth=0)
-    axis.plot(x, field(spreads, "mean"), "o-", color=color, markersize=4, label=label or ARM_LABELS[arm])
+    axis.fill_between(x, field(spreads, "min"), field(spreads, "max"), color=arm.colour, alpha=0.2, linewidth=0)
+    axis.plot(x, field(spreads, "mean"), "o-", color=arm.colour, markersize=4, label=arm.short)
 
 
-def draw_seed_dots(axis: plt.Axes, x: list, points: list[Json], arm: str) -> None:
+def draw_seed_dots(axis: plt.Axes, x: list, points: list[Outcomes], arm: Arm) -> None:
     for value, point in zip(x, points):
-        seeds = [v for v in point["seeds"] if v is not None]
-        axis.scatter([value] * len(seeds), seeds, color=ARM_COLORS[arm], s=9, alpha=0.6, zorder=3)
+        seeds = [v for v in point.seeds if v is not None]
+        axis.scatter([value] * len(seeds), seeds, color=arm.colour, s=9, alpha=0.6, zorder=3)
 
 
-def grid_figure(study: Json, path: Path, xlabel: str, title: str) -> Path:
+def grid_figure(study: GridStudy, path: Path, xlabel: str, title: str) -> Path:
     """Final validation accuracy against the swept value, per panel, BN and no BN; the threshold dashed."""
-    panels = study["panels"]
+    panels = study.panels
     figure, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4), squeeze=False)
     for axis, panel in zip(axes[0], panels.values()):
-        for arm, found in panel["arms"].items():
-            points = found["points"]
-            draw_spread(axis, panel["values"], [p["val_accuracy"] for p in points], arm)
-            draw_seed_dots(axis, panel["values"], points, arm)
-        axis.axhline(study["threshold"], color="gray", linestyle="--", linewidth=1)
-        axis.set(xscale="log", ylim=(0, 1), xlabel=xlabel, ylabel="final validation accuracy", title=panel["title"])
+        for key, found in panel.arms.items():
+            draw_spread(axis, panel.values, [p.val_accuracy for p in found.points], ARMS[key])
+            draw_seed_dots(axis, panel.values, found.points, ARMS[key])
+        axis.axhline(study.threshold, color="gray", linestyle="--", linewidth=1)
+        axis.set(xscale="log", ylim=(0, 1), xlabel=xlabel, ylabel="final validation accuracy", title=panel.title)
         axis.grid(alpha=0.3)
         axis.legend(loc="lower left")
-    figure.suptitle(f"{title} ({BAND_NOTE}; {DOTS_NOTE}; dashed: {study['threshold']:g})")
+    figure.suptitle(f"{title} ({BAND_NOTE}; {DOTS_NOTE}; dashed: {study.threshold:g})")
     return save(figure, path)
 
 
@@ -64,28 +72,29 @@ INSIDE_PANELS = (
 )
 
 
-def inside_figure(study: Json, path: Path) -> Path:
+def inside_figure(study: InsideStudy, path: Path) -> Path:
     """Per network (rows): each layer's output SD, gradient norm and dead-ReLU fraction, at step 0 (dashed) and at
     the end (solid)."""
     figure, axes = plt.subplots(len(study), len(INSIDE_PANELS), figsize=(15, 4 * len(study)), squeeze=False)
     for row, (net, arms) in zip(axes, study.items()):
         for axis, (kind, title, scale) in zip(row, INSIDE_PANELS):
-            for arm, found in arms.items():
+            for key, found in arms.items():
+                arm = ARMS[key]
                 for moment, style in (("start", "--"), ("end", "-")):
-                    layers = found[moment][kind]
+                    layers = getattr(found, moment)[kind]
                     means = field(list(layers.values()), "mean")
-                    step = found["steps"][0 if moment == "start" else 1]
-                    label = f"{ARM_LABELS[arm]}, step {step}"
-                    axis.plot(range(len(layers)), means, style, marker=".", color=ARM_COLORS[arm], label=label)
+                    step = found.steps[0 if moment == "start" else 1]
+                    label = f"{arm.short}, step {step}"
+                    axis.plot(range(len(layers)), means, style, marker=".", color=arm.colour, label=label)
                     axis.fill_between(
                         range(len(layers)),
                         field(list(layers.values()), "min"),
                         field(list(layers.values()), "max"),
-                        color=ARM_COLORS[arm],
+                        color=arm.colour,
                         alpha=0.12,
                         linewidth=0,
                     )
-            names = list(arms["bn"]["start"][kind])
+            names = list(next(iter(arms.values())).start[kind])
             axis.set_xticks(range(len(names)), names, rotation=90, fontsize=7)
             axis.set(yscale=scale, title=f"{net}: {title}")
             axis.grid(alpha=0.3)
@@ -94,41 +103,42 @@ def inside_figure(study: Json, path: Path) -> Path:
     return save(figure, path)
 
 
-LANDSCAPE_PANELS = (
-    (probes.LOSS_RANGE, "loss range along the gradient"),
-    (probes.GRADIENT_CHANGE, "gradient change (predictiveness)"),
-    (probes.BETA, "effective β-smoothness"),
-)
+LANDSCAPE_TITLES = {
+    tags.LOSS_RANGE: "loss range along the gradient",
+    tags.GRADIENT_CHANGE: "gradient change (predictiveness)",
+    tags.BETA: "effective β-smoothness",
+}
 
 
-def landscape_figure(study: Json, path: Path) -> Path:
-    figure, axes = plt.subplots(1, len(LANDSCAPE_PANELS), figsize=(15, 4))
-    for axis, (name, title) in zip(axes, LANDSCAPE_PANELS):
-        for arm in ("bn", "no_bn"):
-            curve = study[name][arm]["curve"]
-            draw_spread(axis, curve["step"], curve["value"], arm)
-        axis.set(yscale="log", xlabel="training step", title=title)
+def landscape_figure(study: LandscapeStudy, path: Path) -> Path:
+    figure, axes = plt.subplots(1, len(LANDSCAPE_TITLES), figsize=(15, 4))
+    for axis, (name, measure) in zip(axes, study.measures().items()):
+        for key in PAIRED_ARMS:
+            curve = getattr(measure, key.key).curve
+            draw_spread(axis, curve.step, curve.value, key)
+        axis.set(yscale="log", xlabel="training step", title=LANDSCAPE_TITLES[name])
         axis.grid(alpha=0.3)
         axis.legend()
-    multiples = ", ".join(f"{m:g}" for m in study["step_multiples"])
+    multiples = ", ".join(f"{m:g}" for m in study.step_multiples)
     figure.suptitle(
-        f"Loss landscape along the gradient (Santurkar et al. §3), FC ReLU, SGD {study['learning_rate']:g}; "
+        f"Loss landscape along the gradient (Santurkar et al. §3), FC ReLU, SGD {study.learning_rate:g}; "
         f"steps of {multiples} x the learning rate ({BAND_NOTE})"
     )
     return save(figure, path)
 
 
-ICS_PANELS = ((probes.ICS_L2, "l2 difference ‖G - G'‖", "log"), (probes.ICS_COSINE, "cosine(G, G')", "linear"))
+ICS_PANELS = (("l2", "l2 difference ‖G - G'‖", "log"), ("cosine", "cosine(G, G')", "linear"))
 
 
-def ics_figure(study: Json, path: Path) -> Path:
+def ics_figure(study: IcsStudy, path: Path) -> Path:
     """Per layer, BN and no BN. The l2 panel leaves out the first layer: 0 by definition, off a log axis."""
     figure, axes = plt.subplots(1, 2, figsize=(10, 4))
-    layers = study["layers"]
+    layers = study.layers
     for axis, (kind, title, scale) in zip(axes, ICS_PANELS):
         shown = range(1 if scale == "log" else 0, len(layers))
-        for arm in ("bn", "no_bn"):
-            draw_spread(axis, list(shown), [study[kind][layers[i]][arm] for i in shown], arm)
+        for arm in PAIRED_ARMS:
+            shifts = getattr(study, kind)
+            draw_spread(axis, list(shown), [getattr(shifts[layers[i]], arm.key) for i in shown], arm)
         axis.set_xticks(list(shown), [layers[i] for i in shown])
         axis.set(yscale=scale, xlabel="layer", title=title)
         axis.grid(alpha=0.3)
@@ -137,25 +147,25 @@ def ics_figure(study: Json, path: Path) -> Path:
     return save(figure, path)
 
 
-def batch_figure(study: Json, path: Path) -> Path:
+def batch_figure(study: BatchStudy, path: Path) -> Path:
     figure, axes = plt.subplots(1, 2, figsize=(10, 4))
     for axis, (name, title) in zip(
         axes, (("val_accuracy", "final validation accuracy"), ("single_sample_accuracy", "single-sample accuracy"))
     ):
-        for arm, points in study["arms"].items():
-            draw_spread(axis, study["sizes"], [p[name] for p in points], arm)
+        for key, points in study.arms.items():
+            draw_spread(axis, study.sizes, [getattr(p, name) for p in points], ARMS[key])
         axis.set(xscale="log", ylim=(0, 1), xlabel="batch size", title=title)
-        axis.set_xticks(study["sizes"], [str(s) for s in study["sizes"]])
+        axis.set_xticks(study.sizes, [str(s) for s in study.sizes])
         axis.minorticks_off()
         axis.grid(alpha=0.3)
         axis.legend(loc="lower right")
-    rates = f"{study['learning_rates'][0]:.2g}..{study['learning_rates'][-1]:g}"
-    setting = f"{study['examples']:,} examples seen, FC ReLU, SGD {rates} (scaled with the batch)"
+    rates = f"{study.learning_rates[0]:.2g}..{study.learning_rates[-1]:g}"
+    setting = f"{study.examples:,} examples seen, FC ReLU, SGD {rates} (scaled with the batch)"
     figure.suptitle(f"Batch size, {setting} ({BAND_NOTE})")
     return save(figure, path)
 
 
-DRAWINGS: dict[str, Callable[[Json, Path], Path]] = {
+DRAWINGS: dict[str, Callable[[Any, Path], Path]] = {
     "lr": lambda study, path: grid_figure(study, path, "learning rate", "Learning-rate range"),
     "init": lambda study, path: grid_figure(study, path, "initial weight SD", "Initialisation scale"),
     "inside": inside_figure,
@@ -165,6 +175,6 @@ DRAWINGS: dict[str, Callable[[Json, Path], Path]] = {
 }
 
 
-def figure(name: str, study: Json, out_dir: Path) -> Path:
-    """Draw one study's figure into out_dir as <name>.png."""
-    return DRAWINGS[name](study, out_dir / f"{name}.png")
+def figures(chosen: list[str], studies: Studies, out_dir: Path) -> dict[str, Path]:
+    """Draw each chosen study's figure into out_dir as <study>.png."""
+    return {name: DRAWINGS[name](getattr(studies, name), out_dir / f"{name}.png") for name in chosen}

@@ -13,17 +13,10 @@ import keras
 import tensorflow as tf
 
 from bn_mnist.explain import measures
+from bn_mnist.explain.studies import STEP_MULTIPLES
+from bn_mnist.nets import naming
 from bn_mnist.tensorboard import tags
-from bn_mnist.tensorboard.inspection import WEIGHTED_LAYERS
-from bn_mnist.training.engine import Engine
-
-STEP_MULTIPLES = (0.5, 1.0, 2.0, 4.0)  # step sizes along the gradient, in units of the learning rate
-LOSS = "landscape/loss"
-LOSS_RANGE = "landscape/loss_range"
-GRADIENT_CHANGE = "landscape/gradient_change"
-BETA = "landscape/beta_smoothness"
-ICS_L2 = "ics_l2"  # per layer: ics_l2/dense01 ...
-ICS_COSINE = "ics_cosine"
+from bn_mnist.training.measurement import Context, Measured
 
 
 def layer_parameters(model: keras.Model) -> tuple[list[list[int]], list[int], list[str]]:
@@ -31,12 +24,9 @@ def layer_parameters(model: keras.Model) -> tuple[list[list[int]], list[int], li
     included; the index of its kernel; its name."""
     index = {id(variable): i for i, variable in enumerate(model.trainable_variables)}
     groups, kernels, names = [], [], []
-    for layer in model.layers:
-        if not isinstance(layer, WEIGHTED_LAYERS):
-            continue
-        owned = list(layer.trainable_weights)
-        if f"bn_{layer.name}" in {other.name for other in model.layers}:
-            owned += model.get_layer(f"bn_{layer.name}").trainable_weights
+    for layer in naming.weighted_layers(model):
+        bn = naming.bn_of(model, layer.name)
+        owned = list(layer.trainable_weights) + (list(bn.trainable_weights) if bn else [])
         groups.append([index[id(variable)] for variable in owned])
         kernels.append(index[id(layer.kernel)])
         names.append(layer.name)
@@ -44,25 +34,26 @@ def layer_parameters(model: keras.Model) -> tuple[list[list[int]], list[int], li
 
 
 class SmoothnessProbe:
-    """Santurkar et al.'s landscape measures and internal covariate shift, per evaluation point (see the module)."""
+    """Santurkar et al.'s landscape measures and internal covariate shift, per evaluation point (a `Measurement`;
+    see the module)."""
+
+    wants_test_accuracy = False
 
     def __init__(self) -> None:
         self._measure = None
 
-    def _build(self, engine: Engine) -> None:
-        model = engine.model
-        batch = engine.order[0]  # (B,) the run's first training batch, fixed for the whole run
-        labels = tf.gather(engine.labels, batch)
-        inputs = engine.model_inputs(tf.gather(engine.images, batch), labels)
-        learning_rate = float(engine.optimizer.learning_rate)
+    def _build(self, context: Context) -> None:
+        model, batch, learning_rate = context.model, context.first_batch, context.learning_rate
         groups, kernels, self.names = layer_parameters(model)
 
         def loss_and_gradients(trainable: measures.Tensors) -> tuple[tf.Tensor, measures.Tensors]:
             non_trainable = [variable.value for variable in model.non_trainable_variables]
             with tf.GradientTape() as tape:
                 tape.watch(trainable)
-                logits, _ = model.stateless_call(trainable, non_trainable, inputs, training=True)  # updates dropped
-                loss = engine.loss(labels, logits)
+                logits, _ = model.stateless_call(
+                    trainable, non_trainable, batch.inputs, training=True
+                )  # updates dropped
+                loss = context.loss(batch.labels, logits)
             return loss, tape.gradient(loss, trainable)
 
         def measure():
@@ -74,17 +65,17 @@ class SmoothnessProbe:
 
         self._measure = tf.function(measure)
 
-    def __call__(self, engine: Engine) -> dict[str, float]:
+    def __call__(self, context: Context) -> Measured:
         if self._measure is None:
-            self._build(engine)
+            self._build(context)
         found, shift = self._measure()
         values = {
-            LOSS: float(found.loss),
-            LOSS_RANGE: float(found.loss_range),
-            GRADIENT_CHANGE: float(found.gradient_change),
-            BETA: float(found.beta_smoothness),
+            tags.LOSS: float(found.loss),
+            tags.LOSS_RANGE: float(found.loss_range),
+            tags.GRADIENT_CHANGE: float(found.gradient_change),
+            tags.BETA: float(found.beta_smoothness),
         }
         for name, l2, cosine in zip(self.names, shift.l2, shift.cosine):
-            values[tags.per_layer(ICS_L2, name)] = float(l2)
-            values[tags.per_layer(ICS_COSINE, name)] = float(cosine)
-        return values
+            values[tags.per_layer(tags.ICS_L2, name)] = float(l2)
+            values[tags.per_layer(tags.ICS_COSINE, name)] = float(cosine)
+        return Measured(values)

@@ -1,168 +1,134 @@
-"""`explain`'s report.md from results.json alone: per study, what is measured and what we found (two sentences
-whose numbers are the results'), the published claim it tests, the figure and a table."""
+"""`explain`'s report.md, rendered from the typed results alone (`explain.rebuild` makes it again from
+results.json): per study, what is measured and what we found (two sentences whose numbers are the results'), the
+claim it tests with the verdict `claims` gave, the figure and a table. It judges nothing."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-from bn_mnist.explain import probes
-from bn_mnist.explain.studies import ARM_LABELS
-from bn_mnist.reproduction.report import fmt, spread
+from bn_mnist.config import Config, from_dict
+from bn_mnist.explain import claims
+from bn_mnist.explain.claims import deepest_of_kind, layer_mean
+from bn_mnist.explain.results import (
+    BatchStudy,
+    GridPanel,
+    GridStudy,
+    IcsStudy,
+    InsideAnswer,
+    InsideArm,
+    InsideStudy,
+    LandscapeStudy,
+    Meta,
+    Results,
+    Usable,
+    Verdict,
+)
+from bn_mnist.explain.studies import CONV_BASE, FC_BASE
+from bn_mnist.lab.arms import BN, NO_BN, RENORM, by_key
+from bn_mnist.lab.stats import Spread
+from bn_mnist.lab.text import k_of_n, number, percent, sci, sci_spread, seeds_text, spread_text
 from bn_mnist.tensorboard import tags
 
-Json = dict[str, Any]
+ARMS = by_key((BN, NO_BN, RENORM))
 
 
-def sci(value: float | None) -> str:
-    """A measurement spanning orders of magnitude: 2 significant digits."""
-    return "-" if value is None else f"{value:.2g}"
+def mean(found: Spread | None) -> float | None:
+    return None if found is None else found.mean
 
 
-def mean(found: Json | None) -> float | None:
-    return None if found is None else found["mean"]
+def bold(verdict: Verdict) -> str:
+    return f"**{verdict.word}**"
 
 
-def sci_spread(found: Json | None) -> str:
-    if found is None:
-        return "-"
-    return f"{sci(found['mean'])} ({sci(found['min'])}..{sci(found['max'])}), n={found['n']}"
-
-
-VANISHED = 1e-3  # the deepest layer's output SD below this fraction of the first's at step 0: the signal vanished
-
-
-def percent(value: float | None) -> str:
-    return "-" if value is None else f"{value:.0%}"
-
-
-def k_of_n(found: Json) -> str:
-    """k of n seeds, with the 95% Wilson interval of the fraction."""
-    low, high = found["wilson_95"]
-    return f"{found['k']}/{found['n']} ({low:.2f}..{high:.2f})"
-
-
-def span(usable: Json, total: int) -> str:
-    if not usable["values"]:
+def span(usable: Usable, total: int) -> str:
+    if not usable.values:
         return f"at none of the {total} values"
-    if usable["low"] == usable["high"]:
-        return f"at {usable['low']:g} only (1 of {total} values)"
-    return f"from {usable['low']:g} to {usable['high']:g} ({len(usable['values'])} of {total} values)"
+    if usable.low == usable.high:
+        return f"at {usable.low:g} only (1 of {total} values)"
+    return f"from {usable.low:g} to {usable.high:g} ({len(usable.values)} of {total} values)"
 
 
-def lowest(panel: Json, arm: str) -> str:
+def lowest(panel: GridPanel, arm: str) -> str:
     """The arm's lowest mean final accuracy over the grid, and where."""
-    means = [point["val_accuracy"]["mean"] for point in panel["arms"][arm]["points"]]
+    means = [point.val_accuracy.mean if point.val_accuracy else float("nan") for point in panel.arms[arm].points]
     worst = min(range(len(means)), key=means.__getitem__)
-    return f"{fmt(means[worst])} at {panel['values'][worst]:g}"
+    return f"{number(means[worst])} at {panel.values[worst]:g}"
 
 
-def grid_sentences(study: Json, swept: str) -> tuple[str, list[bool], list[bool]]:
-    """Per panel where BN and no BN train and BN's worst point; per panel whether BN's range is wider than without
-    BN, and whether BN trains at every value of the grid."""
-    parts, wider, everywhere = [], [], []
-    for panel in study["panels"].values():
-        total = len(panel["values"])
-        bn, no_bn = panel["arms"]["bn"]["usable"], panel["arms"]["no_bn"]["usable"]
+def grid_found(study: GridStudy, swept: str) -> str:
+    """Per panel where BN and no BN train, and each one's worst point."""
+    parts = []
+    for panel in study.panels.values():
+        total = len(panel.values)
+        bn, no_bn = panel.arms[BN.key].usable, panel.arms[NO_BN.key].usable
         parts.append(
-            f"{panel['title']}: with BN {span(bn, total)}, without {span(no_bn, total)} (lowest mean: with BN "
-            f"{lowest(panel, 'bn')}, without {lowest(panel, 'no_bn')})"
+            f"{panel.title}: with BN {span(bn, total)}, without {span(no_bn, total)} (lowest mean: with BN "
+            f"{lowest(panel, BN.key)}, without {lowest(panel, NO_BN.key)})"
         )
-        wider.append(len(bn["values"]) > len(no_bn["values"]))
-        everywhere.append(len(bn["values"]) == total)
-    found = f"Where the network trains (>= {study['threshold']:g} in more than half of the seeds) by {swept}: "
-    return found + "; ".join(parts) + ".", wider, everywhere
+    return f"Where the network trains (>= {study.threshold:g} in more than half of the seeds) by {swept}: " + (
+        "; ".join(parts) + "."
+    )
 
 
-def verdict(every: bool, some: bool) -> str:
-    return "**supported**" if every else "**partly supported**" if some else "**not supported**"
-
-
-def grid_table(panel: Json, swept: str) -> list[str]:
+def grid_table(panel: GridPanel, swept: str) -> list[str]:
     lines = [
         f"| {swept} | "
-        + " | ".join(f"{ARM_LABELS[a]}: final val. acc. | trains | diverged" for a in panel["arms"])
+        + " | ".join(f"{ARMS[a].short}: final val. acc. | trains | diverged" for a in panel.arms)
         + " |",
-        "|---" * (1 + 3 * len(panel["arms"])) + "|",
+        "|---" * (1 + 3 * len(panel.arms)) + "|",
     ]
-    for i, value in enumerate(panel["values"]):
+    for i, value in enumerate(panel.values):
         cells = []
-        for found in panel["arms"].values():
-            point = found["points"][i]
-            cells += [spread(point["val_accuracy"]), k_of_n(point["trains"]), k_of_n(point["diverged"])]
+        for found in panel.arms.values():
+            point = found.points[i]
+            cells += [spread_text(point.val_accuracy), k_of_n(point.trains), k_of_n(point.diverged)]
         lines.append(f"| {value:g} | " + " | ".join(cells) + " |")
     return lines
 
 
-def grid_section(study: Json, figure: str, title: str, swept: str, measured: str, claim: str) -> list[str]:
-    """`claim` "wider": BN's usable range is wider than without in every panel (supported) or some (partly);
-    "insensitive": BN trains at every value in every panel (supported), else its range is wider (partly)."""
-    found, wider, everywhere = grid_sentences(study, swept)
-    if claim == "wider":
-        tested, judged = (
-            "BN widens the range of usable learning rates (Bjorck et al. 2018)",
-            verdict(all(wider), any(wider)),
-        )
-    else:
-        tested = "BN makes training insensitive to the initial scale (the Lesson's bad-weight rows)"
-        judged = verdict(all(everywhere), any(wider))
-    lines = [f"## {title}", "", measured + " " + found, "", f"Claim tested: {tested}: {judged} here.", ""]
-    lines += [f"![{title}]({figure})", ""]
-    for panel in study["panels"].values():
-        lines += [f"**{panel['title']}**", "", *grid_table(panel, swept), ""]
+def grid_section(study: GridStudy, verdict: Verdict, figure: str, title: str, swept: str, measured: str) -> list[str]:
+    lines = [f"## {title}", "", measured + " " + grid_found(study, swept), ""]
+    lines += [f"Claim tested: {verdict.claim}: {bold(verdict)} here.", "", f"![{title}]({figure})", ""]
+    for panel in study.panels.values():
+        lines += [f"**{panel.title}**", "", *grid_table(panel, swept), ""]
     return lines
 
 
-def layer_value(found: Json, moment: str, kind: str, layer: str) -> float | None:
-    return mean(found[moment][kind].get(layer))
-
-
-def deepest_of_kind(layers: list[str]) -> str:
-    """The last layer of the first layer's kind: conv19 in the conv net, dense03 in the FC net."""
-    kind = layers[0].rstrip("0123456789")
-    return [layer for layer in layers if layer.rstrip("0123456789") == kind][-1]
-
-
-def inside_answer(net: str, arms: Json) -> str:
-    """What happens inside one network without BN, against BN, in numbers; and which explanation they support."""
-    no_bn, bn = arms["no_bn"], arms["bn"]
-    layers = list(no_bn["start"][tags.ACTIVATION_STD])
+def inside_numbers(net: str, no_bn: InsideArm, bn: InsideArm) -> str:
+    """What happens inside one network without BN, against BN, in numbers."""
+    layers = list(no_bn.start[tags.ACTIVATION_STD])
     first, last = layers[0], deepest_of_kind(layers)
-
-    def value(found: Json, moment: str, kind: str, layer: str) -> float | None:
-        return layer_value(found, moment, kind, layer)
-
-    shrink = value(no_bn, "start", tags.ACTIVATION_STD, last) / value(no_bn, "start", tags.ACTIVATION_STD, first)
-    dead_start = value(no_bn, "start", tags.DEAD_RELU, last)
-    dead_end = value(no_bn, "end", tags.DEAD_RELU, last)
-    sd, gradient = tags.ACTIVATION_STD, tags.GRADIENT_NORM
-    numbers = (
-        f"**{net}**, without BN: at step 0 the output SD falls from {sci(value(no_bn, 'start', sd, first))} "
-        f"({first}) to {sci(value(no_bn, 'start', sd, last))} ({last}), a factor {sci(shrink)}, and the logits' SD "
-        f"is {sci(value(no_bn, 'start', sd, 'logits'))} (with BN {sci(value(bn, 'start', sd, last))} at {last}, "
-        f"logits {sci(value(bn, 'start', sd, 'logits'))}); the gradient reaching {first} has norm "
-        f"{sci(value(no_bn, 'start', gradient, first))} (with BN {sci(value(bn, 'start', gradient, first))}); "
-        f"{percent(dead_start)} of {last}'s ReLUs are dead at step 0 and {percent(dead_end)} at step "
-        f"{no_bn['steps'][1]:,} (with BN {percent(value(bn, 'end', tags.DEAD_RELU, last))}); final validation "
-        f"accuracy {spread(no_bn['val_accuracy'])} (with BN {spread(bn['val_accuracy'])})."
+    sd, gradient, dead = tags.ACTIVATION_STD, tags.GRADIENT_NORM, tags.DEAD_RELU
+    shrink = layer_mean(no_bn, "start", sd, last) / layer_mean(no_bn, "start", sd, first)
+    return (
+        f"**{net}**, without BN: at step 0 the output SD falls from {sci(layer_mean(no_bn, 'start', sd, first))} "
+        f"({first}) to {sci(layer_mean(no_bn, 'start', sd, last))} ({last}), a factor {sci(shrink)}, and the "
+        f"logits' SD is {sci(layer_mean(no_bn, 'start', sd, 'logits'))} (with BN "
+        f"{sci(layer_mean(bn, 'start', sd, last))} at {last}, logits {sci(layer_mean(bn, 'start', sd, 'logits'))}); "
+        f"the gradient reaching {first} has norm {sci(layer_mean(no_bn, 'start', gradient, first))} (with BN "
+        f"{sci(layer_mean(bn, 'start', gradient, first))}); {percent(layer_mean(no_bn, 'start', dead, last))} of "
+        f"{last}'s ReLUs are dead at step 0 and {percent(layer_mean(no_bn, 'end', dead, last))} at step "
+        f"{no_bn.steps[1]:,} (with BN {percent(layer_mean(bn, 'end', dead, last))}); final validation accuracy "
+        f"{spread_text(no_bn.val_accuracy)} (with BN {spread_text(bn.val_accuracy)})."
     )
-    if shrink < VANISHED:
-        cause = (
-            f"The signal vanishes with depth before training starts ({percent(dead_start)} dead ReLUs then, so not "
-            "dead units): the output hardly depends on the image and the early layers' gradients are orders of "
-            "magnitude below BN's; the ReLUs that die later follow."
-        )
-    elif dead_end is not None and dead_end > 0.5:
-        cause = "Most of the deepest layer's ReLUs die during training."
-    else:
-        cause = "Neither a vanishing signal nor dead units stop it: it learns, more slowly than with BN."
-    return numbers + " " + cause
 
 
-def inside_table(net: str, arms: Json) -> list[str]:
+def inside_answer(net: str, arms: dict[str, InsideArm], answer: InsideAnswer) -> str:
+    """The numbers, then the answer `claims.inside_answer` gave."""
+    no_bn, bn = arms[NO_BN.key], arms[BN.key]
+    last = deepest_of_kind(list(no_bn.start[tags.ACTIVATION_STD]))
+    cause = claims.INSIDE_CAUSES[answer.cause].format(
+        dead_start=percent(layer_mean(no_bn, "start", tags.DEAD_RELU, last))
+    )
+    return inside_numbers(net, no_bn, bn) + " " + cause
+
+
+def inside_table(net: str, arms: dict[str, InsideArm]) -> list[str]:
     kinds = (tags.ACTIVATION_MEAN, tags.ACTIVATION_STD, tags.DEAD_RELU, tags.GRADIENT_NORM)
     header = " | ".join(
-        f"{ARM_LABELS[arm]} {kind} step {arms[arm]['steps'][i]}" for arm in arms for kind in kinds for i in (0, 1)
+        f"{ARMS[arm].short} {kind} step {arms[arm].steps[i]}" for arm in arms for kind in kinds for i in (0, 1)
     )
     lines = [
         f"**{net}** (mean over seeds)",
@@ -170,9 +136,9 @@ def inside_table(net: str, arms: Json) -> list[str]:
         f"| layer | {header} |",
         "|---" * (1 + 2 * len(kinds) * len(arms)) + "|",
     ]
-    for layer in arms["bn"]["start"][tags.ACTIVATION_STD]:
+    for layer in arms[BN.key].start[tags.ACTIVATION_STD]:
         cells = [
-            sci(layer_value(found, moment, kind, layer))
+            sci(layer_mean(found, moment, kind, layer))
             for found in arms.values()
             for kind in kinds
             for moment in ("start", "end")
@@ -181,15 +147,16 @@ def inside_table(net: str, arms: Json) -> list[str]:
     return [*lines, ""]
 
 
-def inside_section(study: Json, figure: str) -> list[str]:
+def inside_section(study: InsideStudy, answers: dict[str, InsideAnswer], figure: str) -> list[str]:
     lines = [
         "## Inside the network",
         "",
-        "Measured on a fixed batch of 256 validation images in training mode (what a training step computes), at step "
-        "0 and at the end: each layer's output mean and SD, the fraction of its ReLUs that are 0 for every example, "
-        "and the norm of its kernel's gradient: why does the 19-layer conv net without BN not learn in 800 batches?",
+        f"Measured on a fixed batch of {tags.INSPECT_BATCH} validation images in training mode (what a training step "
+        "computes), at step 0 and at the end: each layer's output mean and SD, the fraction of its ReLUs that are 0 "
+        "for every example, and the norm of its kernel's gradient: why does the 19-layer conv net without BN not "
+        "learn in 800 batches?",
         "",
-        *(line for net, arms in study.items() for line in (inside_answer(net, arms), "")),
+        *(line for net, arms in study.items() for line in (inside_answer(net, arms, answers[net]), "")),
         f"![inside]({figure})",
         "",
     ]
@@ -199,74 +166,68 @@ def inside_section(study: Json, figure: str) -> list[str]:
 
 
 LANDSCAPE_NAMES = {
-    probes.LOSS_RANGE: "loss range",
-    probes.GRADIENT_CHANGE: "gradient change",
-    probes.BETA: "effective β-smoothness",
+    tags.LOSS_RANGE: "loss range",
+    tags.GRADIENT_CHANGE: "gradient change",
+    tags.BETA: "effective β-smoothness",
 }
 
 
-def landscape_section(study: Json, figure: str) -> list[str]:
+def landscape_section(study: LandscapeStudy, verdict: Verdict, figure: str) -> list[str]:
+    measures = study.measures()
     parts = [
-        f"{label} {sci(mean(study[name]['bn']['median_over_training']))} with BN vs "
-        f"{sci(mean(study[name]['no_bn']['median_over_training']))} without (BN smaller in "
-        f"{k_of_n(study[name]['bn_smaller'])} seeds)"
-        for name, label in LANDSCAPE_NAMES.items()
+        f"{LANDSCAPE_NAMES[name]} {sci(mean(m.bn.median_over_training))} with BN vs "
+        f"{sci(mean(m.no_bn.median_over_training))} without (BN smaller in {k_of_n(m.bn_smaller)} seeds)"
+        for name, m in measures.items()
     ]
-    every = all(study[name]["bn_smaller"]["k"] == study[name]["bn_smaller"]["n"] for name in LANDSCAPE_NAMES)
-    some = any(2 * study[name]["bn_smaller"]["k"] > study[name]["bn_smaller"]["n"] for name in LANDSCAPE_NAMES)
-    multiples = ", ".join(f"{m:g}" for m in study["step_multiples"])
+    multiples = ", ".join(f"{m:g}" for m in study.step_multiples)
     lines = [
         "## Loss landscape along the gradient",
         "",
-        f"At every evaluation of the FC net (ReLU, SGD {study['learning_rate']:g}) we step from the current weights "
+        f"At every evaluation of the FC net (ReLU, SGD {study.learning_rate:g}) we step from the current weights "
         f"along the gradient of the run's first training batch by {multiples} x the learning rate and record the "
         "loss's range, the largest change of the gradient and that change per distance moved (Santurkar et al. "
         "§3.1), statelessly. Medians over training, mean over seeds: " + "; ".join(parts) + ".",
         "",
-        f"Claim tested: BN makes the landscape smoother (Santurkar et al. 2018): {verdict(every, some)} here.",
+        f"Claim tested: {verdict.claim}: {bold(verdict)} here.",
         "",
         f"![landscape]({figure})",
         "",
         "| measure | BN | no BN | BN smaller |",
         "|---|---|---|---|",
     ]
-    for name, label in LANDSCAPE_NAMES.items():
-        found = study[name]
+    for name, m in measures.items():
         lines.append(
-            f"| {label} | {sci_spread(found['bn']['median_over_training'])} | "
-            f"{sci_spread(found['no_bn']['median_over_training'])} | {k_of_n(found['bn_smaller'])} |"
+            f"| {LANDSCAPE_NAMES[name]} | {sci_spread(m.bn.median_over_training)} | "
+            f"{sci_spread(m.no_bn.median_over_training)} | {k_of_n(m.bn_smaller)} |"
         )
-    outcomes = study["outcomes"]
+    outcomes = study.outcomes
     lines += [
         "",
-        f"Final validation accuracy: BN {spread(outcomes['bn']['val_accuracy'])}, no BN "
-        f"{spread(outcomes['no_bn']['val_accuracy'])}.",
+        f"Final validation accuracy: BN {spread_text(outcomes[BN.key].val_accuracy)}, no BN "
+        f"{spread_text(outcomes[NO_BN.key].val_accuracy)}.",
         "",
     ]
     return lines
 
 
-def ics_section(study: Json, figure: str) -> list[str]:
-    l2, cosine = study[probes.ICS_L2], study[probes.ICS_COSINE]
-    layers = study["layers"]
-    smaller = sum(2 * l2[layer]["bn_better"]["k"] > l2[layer]["bn_better"]["n"] for layer in layers[1:])
-    closer = sum(2 * cosine[layer]["bn_better"]["k"] > cosine[layer]["bn_better"]["n"] for layer in layers[1:])
+def ics_verdict(verdict: Verdict) -> str:
+    joined = f" ({verdict.detail})" if verdict.word == claims.SUPPORTED else f": {verdict.detail}"
+    return f"{bold(verdict)} here{joined}"
+
+
+def ics_section(study: IcsStudy, verdict: Verdict, figure: str) -> list[str]:
+    layers, counts = study.layers, verdict.counts
     lines = [
         "## Internal covariate shift",
         "",
         f"For each layer, the gradient of its kernel G on a batch and G' after the layers before it took their SGD "
-        f"step ({study['learning_rate']:g}) on the same batch (Santurkar et al. Definition 2.1), on the same runs as "
-        f"the landscape; per seed the median over training. With BN the l2 difference is smaller in {smaller} of "
-        f"{len(layers) - 1} layers after the first (in most seeds) and the cosine closer to 1 in {closer}; the first "
-        "layer has nothing before it (0 and 1 by definition).",
+        f"step ({study.learning_rate:g}) on the same batch (Santurkar et al. Definition 2.1), on the same runs as "
+        f"the landscape; per seed the median over training. With BN the l2 difference is smaller in "
+        f"{counts['l2_smaller']} of {len(layers) - 1} layers after the first (in most seeds) and the cosine closer "
+        f"to 1 in {counts['cosine_closer']}; the first layer has nothing before it (0 and 1 by definition).",
         "",
-        "Claim tested: BN does not necessarily reduce internal covariate shift (Santurkar et al. 2018): "
-        + (
-            "**supported** here (BN does not reduce it in every layer)"
-            if min(smaller, closer) < len(layers) - 1
-            else "**not supported** here: BN reduces it in every layer, by both measures"
-        )
-        + ". The l2 difference scales with the gradients' size, which BN changes; the cosine does not.",
+        f"Claim tested: {verdict.claim}: {ics_verdict(verdict)}. The l2 difference scales with the gradients' size, "
+        "which BN changes; the cosine does not.",
         "",
         f"![ics]({figure})",
         "",
@@ -274,39 +235,23 @@ def ics_section(study: Json, figure: str) -> list[str]:
         "|---|---|---|---|---|---|---|",
     ]
     for layer in layers:
+        l2, cosine = study.l2[layer], study.cosine[layer]
         lines.append(
-            f"| {layer} | {sci_spread(l2[layer]['bn'])} | {sci_spread(l2[layer]['no_bn'])} | "
-            f"{k_of_n(l2[layer]['bn_better'])} | {spread(cosine[layer]['bn'])} | {spread(cosine[layer]['no_bn'])} | "
-            f"{k_of_n(cosine[layer]['bn_better'])} |"
+            f"| {layer} | {sci_spread(l2.bn)} | {sci_spread(l2.no_bn)} | {k_of_n(l2.bn_better)} | "
+            f"{spread_text(cosine.bn)} | {spread_text(cosine.no_bn)} | {k_of_n(cosine.bn_better)} |"
         )
     return [*lines, ""]
 
 
-def apart(below: Json, above: Json) -> bool:
-    """Every seed of `below` under every seed of `above`."""
-    return below["max"] < above["min"]
-
-
-def batch_verdict(arms: Json) -> str:
-    """Supported: at the smallest batch BN is below BN at the largest and below no BN, in every seed, and Batch
-    Renorm is above BN there in every seed; partly: only the first."""
-    bn, renorm, no_bn = arms["bn"], arms["renorm"], arms["no_bn"]
-    depends = apart(bn[0]["val_accuracy"], bn[-1]["val_accuracy"]) and apart(
-        bn[0]["val_accuracy"], no_bn[0]["val_accuracy"]
-    )
-    reduced = apart(bn[0]["val_accuracy"], renorm[0]["val_accuracy"])
-    return verdict(depends and reduced, depends)
-
-
-def batch_section(study: Json, figure: str) -> list[str]:
-    sizes, arms, rates = study["sizes"], study["arms"], study["learning_rates"]
+def batch_section(study: BatchStudy, verdict: Verdict, figure: str) -> list[str]:
+    sizes, arms, rates = study.sizes, study.arms, study.learning_rates
     smallest, largest = 0, len(sizes) - 1
 
     def at(arm: str, index: int, name: str = "val_accuracy") -> str:
-        return fmt(mean(arms[arm][index][name]))
+        return number(mean(getattr(arms[arm][index], name)))
 
     found = "; ".join(
-        f"{ARM_LABELS[arm]} {at(arm, smallest)} at batch {sizes[smallest]} and {at(arm, largest)} at "
+        f"{ARMS[arm].short} {at(arm, smallest)} at batch {sizes[smallest]} and {at(arm, largest)} at "
         f"{sizes[largest]} (single-sample {at(arm, smallest, 'single_sample_accuracy')} and "
         f"{at(arm, largest, 'single_sample_accuracy')})"
         for arm in arms
@@ -314,88 +259,91 @@ def batch_section(study: Json, figure: str) -> list[str]:
     lines = [
         "## Batch size",
         "",
-        f"The FC net (ReLU, SGD) at batch sizes {', '.join(map(str, sizes))}, each for {study['examples']:,} "
+        f"The FC net (ReLU, SGD) at batch sizes {', '.join(map(str, sizes))}, each for {study.examples:,} "
         f"examples, with BN, Batch Renormalization (r in [1/3, 3], |d| <= 5) and without; the learning rate is "
         f"{rates[-1]:g} at {sizes[-1]} and scales with the batch ({rates[0]:.2g} at {sizes[0]}), so that without BN "
         "every size takes the same path in expectation. "
         f"Mean final validation accuracy: {found}.",
         "",
-        f"Claim tested: BN depends on the batch size, and Batch Renormalization reduces that dependence (Ioffe 2017): "
-        f"{batch_verdict(arms)} here.",
+        f"Claim tested: {verdict.claim}: {bold(verdict)} here.",
         "",
         f"![batch]({figure})",
         "",
-        "| batch | " + " | ".join(f"{ARM_LABELS[a]}: final val. acc. | single-sample | diverged" for a in arms) + " |",
+        "| batch | " + " | ".join(f"{ARMS[a].short}: final val. acc. | single-sample | diverged" for a in arms) + " |",
         "|---" * (1 + 3 * len(arms)) + "|",
     ]
     for i, size in enumerate(sizes):
         cells = []
         for points in arms.values():
             point = points[i]
-            cells += [spread(point["val_accuracy"]), spread(point["single_sample_accuracy"]), k_of_n(point["diverged"])]
+            cells += [
+                spread_text(point.val_accuracy),
+                spread_text(point.single_sample_accuracy),
+                k_of_n(point.diverged),
+            ]
         lines.append(f"| {size} | " + " | ".join(cells) + " |")
     return [*lines, ""]
 
 
-SECTIONS: dict[str, Callable[[Json, str], list[str]]] = {
-    "lr": lambda study, figure: grid_section(
-        study,
+SECTIONS: dict[str, Callable[[Results, str], list[str]]] = {
+    "lr": lambda results, figure: grid_section(
+        results.studies.lr,
+        results.verdicts.lr,
         figure,
         "Learning-rate range",
         "learning rate",
         "Final validation accuracy over a log-spaced grid of learning rates, with and without BN.",
-        "wider",
     ),
-    "init": lambda study, figure: grid_section(
-        study,
+    "init": lambda results, figure: grid_section(
+        results.studies.init,
+        results.verdicts.init,
         figure,
         "Initialisation scale",
         "initial weight SD",
         "Final validation accuracy over initial weight SDs from 0.01 to 5 (the Lesson's bad weights).",
-        "insensitive",
     ),
-    "inside": inside_section,
-    "landscape": landscape_section,
-    "ics": ics_section,
-    "batch": batch_section,
+    "inside": lambda results, figure: inside_section(results.studies.inside, results.verdicts.inside, figure),
+    "landscape": lambda results, figure: landscape_section(
+        results.studies.landscape, results.verdicts.landscape, figure
+    ),
+    "ics": lambda results, figure: ics_section(results.studies.ics, results.verdicts.ics, figure),
+    "batch": lambda results, figure: batch_section(results.studies.batch, results.verdicts.batch, figure),
 }
 
 
-def markdown(results: Json) -> str:
-    meta = results["meta"]
-    seeds = ", ".join(f"{n} for the {kind} runs" for kind, n in meta["seeds"].items())
+def markdown(results: Results) -> str:
+    meta = results.meta
+    seeds = ", ".join(f"{n} for the {kind} runs" for kind, n in meta.seeds.items())
+    quick = f"{seeds_text(meta.seeds)}, thin grids and a quarter of the steps"
     lines = [
-        f"# Why does BN help?{' (quick run)' if meta['quick'] else ''}",
+        f"# Why does BN help?{' (quick run)' if meta.quick else ''}",
         "",
-        *(
-            ["> **--quick run**: two seeds, thin grids and a quarter of the steps: a smoke test, not evidence.", ""]
-            if meta["quick"]
-            else []
-        ),
-        f"Made by `{meta['command']}`: {meta['runs']} runs ({seeds}); {meta['train_seconds'] / 60:.0f} min of "
-        f"training summed over runs; {meta['wall_seconds'] / 60:.1f} min of wall time ({meta['runs_reused']} of the "
+        *([f"> **--quick run**: {quick}: a smoke test, not evidence.", ""] if meta.quick else []),
+        f"Made by `{meta.command}`: {meta.runs} runs ({seeds}); {meta.train_seconds / 60:.0f} min of "
+        f"training summed over runs; {meta.wall_seconds / 60:.1f} min of wall time ({meta.runs_reused} of the "
         "runs were already in its directory and were reused). Every number is over seeds "
         "(mean ± SD (min..max), n; or k/n seeds with a property and the 95% Wilson interval of that fraction); the "
         "BN and the non-BN run of a seed start from the same weights and see the same batches. Software: "
-        + ", ".join(f"{k} {v}" for k, v in meta["software"].items())
+        + ", ".join(f"{k} {v}" for k, v in meta.software.items())
         + ".",
         "",
     ]
-    for name in meta["studies"]:
-        lines += SECTIONS[name](results["studies"][name], results["figures"][name])
+    for name in meta.studies:
+        lines += SECTIONS[name](results, results.figures[name])
     return "\n".join(lines + settings(meta)) + "\n"
 
 
-def settings(meta: Json) -> list[str]:
-    execution = meta.get("execution") or {}
+def settings(meta: Meta) -> list[str]:
+    execution: dict[str, Any] = dataclasses.asdict(meta.execution) if meta.execution else {}
+    fc, conv = (from_dict(Config, base).train for base in (FC_BASE, CONV_BASE))
     return [
         "## Settings",
         "",
-        f"- FC runs: the Lesson's 784-100-100-100-10 net, batches of 60 (except in the batch study), softmax "
-        f"cross-entropy, SGD, weights normal with SD 0.05 unless swept, {meta['steps']['fc']:,} steps. Conv runs: the "
-        f"Solutions' 19 conv layers + dense 100 + 10, batches of 64, sigmoid cross-entropy, Adam, "
-        f"{meta['steps']['conv']:,} steps. Validation accuracy on all 5,000 validation images "
-        f"{meta['evaluations']} times per run and at step 0, in inference mode (population statistics).",
+        f"- FC runs: the Lesson's 784-100-100-100-10 net, batches of {fc.batch_size} (except in the batch study), "
+        f"softmax cross-entropy, SGD, weights normal with SD 0.05 unless swept, {meta.steps['fc']:,} steps. Conv "
+        f"runs: the Solutions' 19 conv layers + dense 100 + 10, batches of {conv.batch_size}, sigmoid "
+        f"cross-entropy, Adam, {meta.steps['conv']:,} steps. Validation accuracy on all 5,000 validation images "
+        f"{meta.evaluations} times per run and at step 0, in inference mode (population statistics).",
         "- Held fixed within a seed: the initial weights and the order of the batches, for every arm; across seeds "
         "only the seed changes. A run that diverges (non-finite loss) stops there and is scored as it stands.",
         "- Execution (each run's summary.json): XLA for the FC runs, not for the conv ones (train.jit auto); "

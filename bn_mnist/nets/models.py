@@ -1,10 +1,10 @@
 """The tutorial's two networks, with or without batch normalization.
 
 Without BN a hidden layer is `layer(bias) -> activation`; with BN it is `layer(no bias) -> BN -> activation`
-(tutorial-facts §2, §3), or one of the alternative orders `bn.placement` and `bn.use_bias` select. The output
-layer never has BN. With `bn.batch_weights` the model takes `[images, example_weights]`. Every kernel
-initializer is seeded from the run seed and the layer's index only, so the BN and the non-BN network of one seed
-start from the same weights.
+(tutorial-facts §2, §3), or one of the alternative orders `bn.placement` and `bn.use_bias` select. The output layer
+never has BN. Layers are named as `naming.py` says. With `bn.batch_weights` the model takes `[images,
+example_weights]`. Every kernel initializer is seeded from the run seed and the layer's index only, so the BN and
+the non-BN network of one seed start from the same weights.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import dataclasses
 import keras
 
 from bn_mnist.config import BNConfig, ModelConfig
+from bn_mnist.nets import naming
 from bn_mnist.nets.bn import batch_norm
 
 FC_UNITS = (100, 100, 100)  # the BN paper's MNIST net
@@ -42,10 +43,10 @@ def has_bias(bn: BNConfig) -> bool:
 
 def normalize_and_activate(x, bn: BNConfig, activation: str, name: str, weights=None):
     """BN then the activation (the tutorial's order), or the activation then BN (`after_activation`)."""
-    activate = keras.layers.Activation(activation, name=f"act_{name}")
+    activate = keras.layers.Activation(activation, name=naming.activation_name(name))
     if not bn.enabled:
         return activate(x)
-    normalize = batch_norm(bn, f"bn_{name}")
+    normalize = batch_norm(bn, naming.bn_name(name))
 
     def normalized(y):
         return normalize(y if weights is None else [y, weights])

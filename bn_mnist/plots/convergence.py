@@ -7,18 +7,19 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
+from bn_mnist import runfiles
 from bn_mnist.plots import save
-from bn_mnist.plots.seed_curves import SEEDS_NOTE, Curve, draw_seeds
-from bn_mnist.training import runlog
+from bn_mnist.plots.seed_curves import SEEDS_NOTE, Curve, Series, draw_seeds
 
 MARKED_THRESHOLDS = (0.5, 0.9)
-COLORS = ("tab:blue", "tab:orange", "tab:green")  # in the comparison's arm order (BN first, then without)
 
 
 def mark_thresholds(axis: plt.Axes, curve: Curve, color: str) -> None:
     """Mark the first step at or above each threshold on a single run's curve."""
     for threshold in MARKED_THRESHOLDS:
-        step, value = next(((s, v) for s, v in zip(curve["step"], curve["value"]) if v >= threshold), (None, None))
+        step, value = next(
+            ((s, v) for s, v in zip(curve.step, curve.value) if v is not None and v >= threshold), (None, None)
+        )
         if step is not None:
             axis.plot([step], [value], "o", color=color, markersize=6)
             axis.annotate(
@@ -31,14 +32,14 @@ def mark_thresholds(axis: plt.Axes, curve: Curve, color: str) -> None:
             )
 
 
-def plot_convergence(accuracy: dict[str, list[Curve]], loss: dict[str, list[Curve]], path: Path, title: str) -> Path:
-    """Write a PNG of validation accuracy and training loss, one colour per arm (in the comparison's order)."""
+def plot_convergence(accuracy: list[Series], loss: list[Series], path: Path, title: str) -> Path:
+    """Write a PNG of validation accuracy and training loss, one colour per arm."""
     figure, (acc_axis, loss_axis) = plt.subplots(1, 2, figsize=(11, 4.6))
-    draw_seeds(acc_axis, accuracy, COLORS)
-    draw_seeds(loss_axis, loss, COLORS)
-    for curves, color in zip(accuracy.values(), COLORS):
-        if len(curves) == 1:
-            mark_thresholds(acc_axis, curves[0], color)
+    draw_seeds(acc_axis, accuracy)
+    draw_seeds(loss_axis, loss)
+    for series in accuracy:
+        if len(series.curves) == 1:
+            mark_thresholds(acc_axis, series.curves[0], series.colour)
     acc_axis.set(
         title="Validation Accuracy During Training", xlabel="training step", ylabel="validation accuracy", ylim=(0, 1)
     )
@@ -46,12 +47,12 @@ def plot_convergence(accuracy: dict[str, list[Curve]], loss: dict[str, list[Curv
     for axis in (acc_axis, loss_axis):
         axis.grid(True, alpha=0.4)
         axis.legend(loc="best", fontsize=8)
-    seeds = max(len(curves) for curves in accuracy.values())
+    seeds = max(len(series.curves) for series in accuracy)
     figure.suptitle(title + (f"\n{SEEDS_NOTE}" if seeds > 1 else ""))
     return save(figure, path)
 
 
 def curves_of(records: list[dict], name: str) -> Curve:
     """One metric of one run's metrics.jsonl records as a curve."""
-    steps, values = runlog.series(records, name)
-    return {"step": steps, "value": values}
+    steps, values = runfiles.series(records, name)
+    return Curve(steps, [runfiles.finite_or_none(value) for value in values])

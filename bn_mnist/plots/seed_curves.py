@@ -4,28 +4,54 @@ last value, which is how it scores from then on."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 
 from bn_mnist.plots import save
+from bn_mnist.records import Record
 
-Curve = dict[str, list]  # {"step": [...], "value": [...]} as in results.json
-Points = tuple[list[int], list[float]]  # published (steps, values)
-COLORS = ("tab:orange", "tab:blue", "tab:green")
 SEEDS_NOTE = "thin lines: each seed; bold: the median over seeds"
+
+
+@dataclass(frozen=True)
+class Curve(Record):
+    """One metric of one run against the training step (None: a diverged run's value)."""
+
+    step: list[int]
+    value: list[float | None]
+
+
+@dataclass(frozen=True)
+class Series:
+    """One arm's curves over seeds, as a figure draws them."""
+
+    label: str
+    colour: str
+    curves: list[Curve]
+
+
+@dataclass(frozen=True)
+class Published:
+    """Published points of one arm: (steps, values)."""
+
+    label: str
+    colour: str
+    steps: list[int]
+    values: list[float]
 
 
 def curve_values(curve: Curve) -> list[float]:
     """A curve's values with NaN where results.json has null (a diverged run's value)."""
-    return [np.nan if v is None else v for v in curve["value"]]
+    return [np.nan if v is None else v for v in curve.value]
 
 
 def seed_matrix(curves: list[Curve], steps: list[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """A (seeds, steps) array over `steps` (default: the longest curve's); a run that stopped early (diverged) is
     held at its last value, which is how it scores from then on."""
-    steps = steps or max((c["step"] for c in curves), key=len)
+    steps = steps or max((c.step for c in curves), key=len)
     rows = []
     for c in curves:
         values = curve_values(c)
@@ -33,30 +59,30 @@ def seed_matrix(curves: list[Curve], steps: list[int] | None = None) -> tuple[np
     return np.asarray(steps), np.asarray(rows, dtype=float)
 
 
-def draw_seeds(axis: plt.Axes, series: dict[str, list[Curve]], colors: tuple[str, ...] = COLORS) -> None:
-    """Each label's seeds thin and their median bold, in one colour per label, all over the longest run's steps."""
-    longest = max((c["step"] for curves in series.values() for c in curves), key=len)
-    for (label, curves), color in zip(series.items(), colors):
-        steps, values = seed_matrix(curves, longest)
-        if len(curves) > 1:
+def draw_seeds(axis: plt.Axes, series: list[Series]) -> None:
+    """Each arm's seeds thin and their median bold, in the arm's colour, all over the longest run's steps."""
+    longest = max((c.step for one in series for c in one.curves), key=len)
+    for one in series:
+        steps, values = seed_matrix(one.curves, longest)
+        if len(one.curves) > 1:
             for row in values:
-                axis.plot(steps, row, color=color, linewidth=0.7, alpha=0.35)
-        count = f"median of {len(curves)} seeds" if len(curves) > 1 else "one seed"
-        axis.plot(steps, np.nanmedian(values, axis=0), color=color, linewidth=2, label=f"{label} ({count})")
+                axis.plot(steps, row, color=one.colour, linewidth=0.7, alpha=0.35)
+        count = f"median of {len(one.curves)} seeds" if len(one.curves) > 1 else "one seed"
+        axis.plot(steps, np.nanmedian(values, axis=0), color=one.colour, linewidth=2, label=f"{one.label} ({count})")
 
 
-def draw_published(axis: plt.Axes, published: dict[str, Points], colors: tuple[str, ...] = COLORS) -> None:
+def draw_published(axis: plt.Axes, published: list[Published]) -> None:
     """Published points as open markers joined by a dashed line, in the colours of `draw_seeds`."""
-    for (label, (steps, values)), color in zip(published.items(), colors):
+    for points in published:
         axis.plot(
-            steps,
-            values,
+            points.steps,
+            points.values,
             "o--",
-            color=color,
+            color=points.colour,
             alpha=0.8,
             markersize=5,
             markerfacecolor="white",
-            label=f"{label} (published)",
+            label=f"{points.label} (published)",
         )
 
 
@@ -65,14 +91,12 @@ def accuracy_axis(axis: plt.Axes, title: str, ylabel: str = "validation accuracy
     axis.grid(True, alpha=0.4)
 
 
-def plot_seed_curves(
-    series: dict[str, list[Curve]], path: Path, title: str, published: dict[str, Points] | None = None
-) -> Path:
+def plot_seed_curves(series: list[Series], path: Path, title: str, published: list[Published] | None = None) -> Path:
     """Validation accuracy against step, one colour per network, every seed and the median; published points (the
     tutorial's evaluations and its final value) as open markers."""
     figure, axis = plt.subplots(figsize=(7.5, 4.6))
     draw_seeds(axis, series)
-    draw_published(axis, published or {})
+    draw_published(axis, published or [])
     accuracy_axis(axis, f"Validation Accuracy During Training\n({SEEDS_NOTE})")
     axis.title.set_fontsize(10)
     axis.legend(loc="best", fontsize=8)
@@ -80,7 +104,7 @@ def plot_seed_curves(
     return save(figure, path)
 
 
-def plot_grid(panels: dict[str, tuple[dict[str, list[Curve]], dict[str, Points]]], path: Path, title: str) -> Path:
+def plot_grid(panels: dict[str, tuple[list[Series], list[Published]]], path: Path, title: str) -> Path:
     """One small panel per setting (its seeds and published final values), four to a row, one legend below."""
     rows = -(-len(panels) // 4)
     figure, axes = plt.subplots(rows, 4, figsize=(16, 3.3 * rows + 0.9), squeeze=False)

@@ -14,11 +14,19 @@ import dataclasses
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
-from bn_mnist import stats
-from bn_mnist.reproduction.experiments import CONV, CONV_STEPS, LESSON, PITFALL_IMAGES, LessonRow
-from bn_mnist.reproduction.records import (
+from bn_mnist.lab import stats
+from bn_mnist.lab.arms import BN, BN_KERAS, BN_NN, NO_BN
+from bn_mnist.reproduction.experiments import (
+    CONV,
+    CONV_STEPS,
+    LESSON,
+    LESSON_ARMS,
+    PITFALL_IMAGES,
+    LessonRow,
+    lesson_scope,
+)
+from bn_mnist.reproduction.fields import (
     DIVERGED,
     DRIFT,
     FULL_BATCH_STATS,
@@ -35,16 +43,17 @@ from bn_mnist.reproduction.records import (
     TEST,
     VAL,
     VAL_LAST,
-    Record,
+    SeedRecord,
     key,
     val_at,
 )
+from bn_mnist.reproduction.results import JudgedNumber, JudgedRemark
 
 PAIRED_ROWS = (17, 18)  # their BN numbers are the second draw of rows 13 and 15: judged in the pair's remark
 FAILED = 0.15  # "does not learn": at most 15% (the Solutions' "most likely less than 15%")
-SHORT_NAMES = {"bn": "BN", "no_bn": "no BN", "bn_keras": "BN (keras)", "bn_nn": "BN (nn)"}
-bn, no_bn = functools.partial(key, "bn"), functools.partial(key, "no_bn")  # bn(VAL) == "bn.val"
-Check = Callable[[Record], bool]
+SHORT_NAMES = {arm.key: arm.short for arm in (BN, NO_BN, BN_KERAS, BN_NN)}
+bn, no_bn = functools.partial(key, BN.key), functools.partial(key, NO_BN.key)  # bn(VAL) == "bn.val"
+Check = Callable[[SeedRecord], bool]
 
 
 @dataclass(frozen=True)
@@ -107,19 +116,15 @@ def published(scope: str, source: str, what: str, field: str, value: float, note
     return Number(scope, source, what, field, value, note)
 
 
-def lesson_scope(row: LessonRow) -> str:
-    return f"lesson/{row.setting}"
-
-
 def lesson_numbers(row: LessonRow) -> list[Number | Remark]:
     """The numbers a Lesson row printed: validation and test accuracy of both networks (of no BN only for rows
     17 and 18, whose BN outcome is judged with its pair's)."""
-    scope, source = lesson_scope(row), f"Lesson row {row.row}"
-    networks = ("no_bn",) if row.row in PAIRED_ROWS else ("no_bn", "bn")
+    scope, source = lesson_scope(row.setting), f"Lesson row {row.row}"
+    arms = (NO_BN,) if row.row in PAIRED_ROWS else LESSON_ARMS
     return [
-        published(scope, source, f"{SHORT_NAMES[net]}: final {what} accuracy", key(net, field), value)
-        for net in networks
-        for (what, field), value in zip((("validation", VAL), ("test", TEST)), getattr(row, net))
+        published(scope, source, f"{arm.short}: final {what} accuracy", key(arm.key, field), value)
+        for arm in arms
+        for (what, field), value in zip((("validation", VAL), ("test", TEST)), row.published(arm))
     ]
 
 
@@ -130,7 +135,7 @@ def joined(first: str, second: str) -> str:
     return f"{first}; {second}"
 
 
-def merged(claims: list[Number | Remark]) -> list[Number | Remark]:
+def one_remark_per_rule(claims: list[Number | Remark]) -> list[Number | Remark]:
     """Claims with one remark per (scope, rule): rows that repeat a setting and both printed a failed run make one
     property claim about the same runs, with both sources."""
     out: list[Number | Remark] = []
@@ -170,7 +175,7 @@ def reaches_after(net: str, field: str, steps: int) -> tuple[str, Check, tuple[s
 
 
 def never_learns(what: str = "no BN") -> tuple[str, Check, tuple[str, ...]]:
-    field = key("no_bn" if what == "no BN" else "bn", MAX_VAL)
+    field = key(NO_BN.key if what == NO_BN.short else BN.key, MAX_VAL)
     return f"{what} never above {FAILED} at any evaluation", lambda r: r[field] <= FAILED, (field,)
 
 
@@ -316,31 +321,31 @@ def lesson_claims() -> list[Number | Remark]:
     by_row = {row.row: row for row in LESSON}
     for rows, said, (rule, check, keys) in LESSON_REMARKS:
         source = "Lesson row" + ("s " + " and ".join(map(str, rows)) if len(rows) > 1 else f" {rows[0]}")
-        claims.append(Remark(lesson_scope(by_row[rows[0]]), source, f'"{said}"', rule, check, keys))
+        claims.append(Remark(lesson_scope(by_row[rows[0]].setting), source, f'"{said}"', rule, check, keys))
     return claims
 
 
 def conv_claims() -> list[Number | Remark]:
     claims: list[Number | Remark] = []
     for row in CONV:
-        source, name = f"Solutions table, {row.label}", SHORT_NAMES[row.key]
-        if row.key != "no_bn":  # no BN's points are all ~0.10: the text's "every evaluation < 0.15" covers them
+        source, name, arm = f"Solutions table, {row.label}", row.arm.short, row.arm.key
+        if row.arm != NO_BN:  # no BN's points are all ~0.10: the text's "every evaluation < 0.15" covers them
             note = "the tutorial's point follows one more step than ours"
             claims += [
                 published(
                     "conv",
                     source,
                     f"{name}: validation accuracy at batch {step}",
-                    key(row.key, val_at(step)),
+                    key(arm, val_at(step)),
                     value,
                     note,
                 )
                 for step, value in zip(CONV_STEPS, row.curve)
             ]
         claims += [
-            published("conv", source, f"{name}: final validation accuracy", key(row.key, VAL), row.val),
-            published("conv", source, f"{name}: final test accuracy", key(row.key, TEST), row.test),
-            published("conv", source, f"{name}: accuracy on 100 single test images", key(row.key, SINGLE), row.single),
+            published("conv", source, f"{name}: final validation accuracy", key(arm, VAL), row.val),
+            published("conv", source, f"{name}: final test accuracy", key(arm, TEST), row.test),
+            published("conv", source, f"{name}: accuracy on 100 single test images", key(arm, SINGLE), row.single),
         ]
     text = "Solutions text"
     return [
@@ -350,40 +355,40 @@ def conv_claims() -> list[Number | Remark]:
             text,
             '"probably won\'t be much better than 10% (most likely less than 15%)"',
             f"no BN: every logged validation accuracy < {FAILED}",
-            lambda r: r[key("no_bn", MAX_VAL)] < FAILED,
-            (key("no_bn", MAX_VAL),),
+            lambda r: r[key(NO_BN.key, MAX_VAL)] < FAILED,
+            (key(NO_BN.key, MAX_VAL),),
         ),
         Remark(
             "conv",
             text,
             '"you\'ll be able to train this same network to over 90% in that same number of batches"',
             "BN (keras): final validation >= 0.90",
-            lambda r: r[key("bn_keras", VAL)] >= 0.9,
-            (key("bn_keras", VAL), key("bn_keras", VAL_LAST)),
+            lambda r: r[key(BN_KERAS.key, VAL)] >= 0.9,
+            (key(BN_KERAS.key, VAL), key(BN_KERAS.key, VAL_LAST)),
         ),
         Remark(
             "conv",
             text,
             '"validation accuracy is almost 94% after only 500 batches"',
             "BN (keras): validation at batch 500 >= 0.93",
-            lambda r: (r[key("bn_keras", val_at(500))] or 0) >= 0.93,
-            (key("bn_keras", val_at(500)),),
+            lambda r: (r[key(BN_KERAS.key, val_at(500))] or 0) >= 0.93,
+            (key(BN_KERAS.key, val_at(500)),),
         ),
         Remark(
             "conv",
             text,
             '"the model with batch normalization quickly reaches a high accuracy" (tf.nn net)',
             "BN (nn): final validation >= 0.90",
-            lambda r: r[key("bn_nn", VAL)] >= 0.9,
-            (key("bn_nn", VAL), key("bn_nn", VAL_LAST)),
+            lambda r: r[key(BN_NN.key, VAL)] >= 0.9,
+            (key(BN_NN.key, VAL), key(BN_NN.key, VAL_LAST)),
         ),
         Remark(
             "conv",
             text,
             '"it doesn\'t seem to learn anything for the first 250 batches" (tf.nn net)',
             f"BN (nn): validation accuracy at batch 200 <= {FAILED}",
-            lambda r: (r[key("bn_nn", val_at(200))] or 0) <= FAILED,
-            (key("bn_nn", val_at(200)),),
+            lambda r: (r[key(BN_NN.key, val_at(200))] or 0) <= FAILED,
+            (key(BN_NN.key, val_at(200)),),
         ),
     ]
 
@@ -452,10 +457,10 @@ def paper_claims() -> list[Remark]:
 
 
 def all_claims() -> list[Number | Remark]:
-    return merged([*conv_claims(), *lesson_claims(), *pitfall_claims(), *paper_claims()])
+    return one_remark_per_rule([*conv_claims(), *lesson_claims(), *pitfall_claims(), *paper_claims()])
 
 
-def judge_number(claim: Number, seeds: list[Record]) -> dict[str, Any] | None:
+def judge_number(claim: Number, seeds: list[SeedRecord]) -> JudgedNumber | None:
     verdict = stats.judge_number(claim.published, [r[claim.key] for r in seeds])
     if verdict is None:
         return None
@@ -463,30 +468,33 @@ def judge_number(claim: Number, seeds: list[Record]) -> dict[str, Any] | None:
     last = claim.key.removesuffix(f".{VAL}") + f".{VAL_LAST}" if claim.key.endswith(f".{VAL}") else None
     if last and last in seeds[0]:
         values[last] = [r[last] for r in seeds]  # the endpoint alone is noisy: the mean of the last evaluations too
-    return {
-        "scope": claim.scope,
-        "source": claim.source,
-        "what": claim.what,
-        "note": claim.note,
-        **dataclasses.asdict(verdict),
-        "values": values,
-    }
+    return JudgedNumber(
+        scope=claim.scope, source=claim.source, what=claim.what, note=claim.note, values=values, **vars(verdict)
+    )
 
 
-def judge_remark(claim: Remark, seeds: list[Record]) -> dict[str, Any]:
+def judge_remark(claim: Remark, seeds: list[SeedRecord]) -> JudgedRemark:
     holds = [bool(claim.holds(record)) for record in seeds]
-    return {
-        "scope": claim.scope,
-        "source": claim.source,
-        "said": claim.said,
-        "rule": claim.rule,
-        **dataclasses.asdict(stats.judge_fraction(holds)),
-        "holds": holds,
-        "values": {k: [r.get(k) for r in seeds] for k in claim.keys},
-    }
+    return JudgedRemark(
+        scope=claim.scope,
+        source=claim.source,
+        said=claim.said,
+        rule=claim.rule,
+        holds=holds,
+        values={k: [r.get(k) for r in seeds] for k in claim.keys},
+        **vars(stats.judge_fraction(holds)),
+    )
 
 
-def judge(records: dict[str, list[Record]]) -> dict[str, list[dict[str, Any]]]:
+@dataclass(frozen=True)
+class Judged:
+    """Every judged claim: the published numbers and the remarks."""
+
+    numbers: list[JudgedNumber]
+    remarks: list[JudgedRemark]
+
+
+def judge(records: dict[str, list[SeedRecord]]) -> Judged:
     """Every claim whose scope has records: the published numbers and the remarks, each with its verdict."""
     numbers, remarks = [], []
     for claim in all_claims():
@@ -498,22 +506,23 @@ def judge(records: dict[str, list[Record]]) -> dict[str, list[dict[str, Any]]]:
             numbers += [judged] if judged else []
         else:
             remarks.append(judge_remark(claim, seeds))
-    return {"numbers": numbers, "remarks": remarks}
+    return Judged(numbers, remarks)
 
 
 NUMBER_VERDICTS = (stats.TYPICAL, stats.LUCKY, stats.UNLUCKY, stats.NOT_REPRODUCED, stats.ONE_SAMPLE)
 REMARK_VERDICTS = (stats.ALWAYS, stats.USUALLY, stats.SOMETIMES, stats.NEVER)
 
 
-def count_verdicts(judged: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, int]]:
+def count_verdicts(judged: Judged) -> dict[str, dict[str, int]]:
     """How many numbers and remarks got each verdict (the console line and the report both say it)."""
     return {
-        kind: {word: sum(v["verdict"] == word for v in judged[kind]) for word in words}
-        for kind, words in (("numbers", NUMBER_VERDICTS), ("remarks", REMARK_VERDICTS))
+        "numbers": {word: sum(v.verdict == word for v in judged.numbers) for word in NUMBER_VERDICTS},
+        "remarks": {word: sum(v.verdict == word for v in judged.remarks) for word in REMARK_VERDICTS},
     }
 
 
-def headline(judged: dict[str, list[dict[str, Any]]]) -> str:
-    counts = count_verdicts(judged)
+def headline(counts: dict[str, dict[str, int]]) -> str:
+    """The console's line: how many numbers and remarks got each verdict."""
     parts = [", ".join(f"{n} {word}" for word, n in counts[kind].items() if n) or "none" for kind in counts]
-    return f"{len(judged['numbers'])} published numbers: {parts[0]}; {len(judged['remarks'])} remarks: {parts[1]}"
+    numbers, remarks = (sum(counts[kind].values()) for kind in counts)
+    return f"{numbers} published numbers: {parts[0]}; {remarks} remarks: {parts[1]}"

@@ -1,29 +1,54 @@
 """The tutorial's published experiments as data (tutorial-facts §2, §3; checked against the English notebooks) and
 the configs that rerun them.
 
-Each run of a reproduction is a `RunSpec`: where it lives under the output directory and its full config.
-Lesson rows that repeat a setting (4/5, 13/17, 15/18) share their runs: a repeat is another draw of luck, which
-the seeds provide. The tutorial evaluates after the step whose index is a multiple of 100 (or 500, 50): its
-"batch k" point follows k + 1 training steps, ours at step k follows k; the report pairs them and says so.
+Each run of a reproduction is in its `Plan` (what it is for, where it lives under the output directory, its full
+config); its `Budget` (seeds per kind of run, the Lesson's long-run length) is chosen once. Lesson rows that repeat
+a setting (4/5, 13/17, 15/18) share their runs: a repeat is another draw of luck, which the seeds provide. The
+tutorial evaluates after the step whose index is a multiple of 100 (or 500, 50): its "batch k" point follows k + 1
+training steps, ours at step k follows k; the report pairs them and says so.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bn_mnist.config import Config, ModelConfig, find_config, from_dict, merged, read_config_file
-from bn_mnist.reproduction.probes import PaperProbe
-from bn_mnist.training.runlog import ARMS
-from bn_mnist.training.runner import RunSpec
+from bn_mnist.lab.arms import BN, BN_KERAS, BN_NN, NO_BN, ROUNDOFF, Arm
+from bn_mnist.lab.plan import Plan, RunId, seeds_per_kind
+from bn_mnist.records import Record
+
+if TYPE_CHECKING:
+    from bn_mnist.training.measurement import Measurement
 
 LESSON_STEPS = 50_000  # the Lesson's default run
 QUICK_LESSON_STEPS = 5_000  # --quick: the 50,000-batch runs cut to a tenth (2,000-batch rows stay as they are)
 SHORT_STEPS = 2_000  # the Lesson's "short" rows
-NETWORKS = ("no_bn", "bn")  # the Lesson's two networks, sub-directory names
-NETWORK_LABELS = ARMS
+LESSON_ARMS = (NO_BN, BN)  # the Lesson's two networks, in its tables' order
 # Seeds per kind of run. The conv runs (800 steps), the 2,000-step rows and the pitfall are cheap: 10 seeds. The
 # 50,000-step runs get 5, which keeps `reproduce all` within an hour on 2 cores (measured: see the report).
 DEFAULT_SEEDS = {"conv": 10, "short": 10, "long": 5}
+QUICK_SEEDS = 1
+
+
+@dataclass(frozen=True)
+class Budget(Record):
+    """How much a reproduction trains, chosen once from the command's --seeds and --quick."""
+
+    seeds: dict[str, int]  # per kind of run: conv, short (2,000-step rows, the pitfall), long (50,000 steps, paper)
+    lesson_steps: int  # the Lesson's long rows and the paper's runs
+    quick: bool = False  # a smoke run: the report and figures say so
+    seeds_option: int | None = None  # --seeds as given (the command line that recreates the results repeats it)
+
+    @classmethod
+    def choose(cls, seeds: int | None, quick: bool) -> Budget:
+        if quick:
+            return cls(
+                seeds_per_kind(seeds, dict.fromkeys(DEFAULT_SEEDS, QUICK_SEEDS)), QUICK_LESSON_STEPS, True, seeds
+            )
+        return cls(seeds_per_kind(seeds, DEFAULT_SEEDS), LESSON_STEPS, False, seeds)
+
 
 LESSON_BASE = read_config_file(find_config("fc"))  # the Lesson's FC net and training (tutorial-facts §2): row 1
 BAD_INIT_STD = 5.0  # the Lesson's "bad" weights; "good" ones have the schema's default std (0.05)
@@ -56,6 +81,10 @@ class LessonRow:
     def setting(self) -> str:
         weights = "bad" if self.bad_weights else "good"
         return f"{weights}-lr{self.learning_rate:g}-{self.activation}" + ("-2k" if self.short else "")
+
+    def published(self, arm: Arm) -> tuple[float, float]:
+        """The validation and test accuracy the row printed for one of its two networks."""
+        return self.bn if arm == BN else self.no_bn
 
     @property
     def title(self) -> str:
@@ -118,8 +147,12 @@ def lesson_settings() -> dict[str, LessonRow]:
     return settings
 
 
-ROUNDOFF = "bn_keras_threads2"  # the Keras BN conv run again with 2 threads: the same seed, other round-off
 ROUNDOFF_SEEDS = 3
+# The BN paper's Figure 1 (b, c), measured at every evaluation of the paper's runs (reproduction/probes.py).
+UNIT = 0  # the unit whose percentiles are logged (the paper's figure shows one)
+BATCH = 1000  # the fixed evaluation batch: the first 1,000 validation images
+PERCENTILES = (15, 50, 85)
+DRIFT_WINDOW = 10  # evaluations averaged at each end of the run (5,000 steps of a 50,000-step run)
 PITFALL_ROW = LESSON[1]  # the Lesson's inference demonstration uses row 2's BN net
 PITFALL_IMAGES = 200  # ... on its first 200 test images, one at a time
 
@@ -129,8 +162,8 @@ class ConvRow:
     """One row of the Solutions table: validation accuracy at batches 0, 100, ..., 700, then final val / test /
     100 single samples."""
 
-    key: str
-    label: str
+    arm: Arm
+    label: str  # the tutorial's name of the row
     curve: tuple[float, ...]
     val: float
     test: float
@@ -139,9 +172,9 @@ class ConvRow:
 
 CONV_STEPS = tuple(range(0, 800, 100))  # the tutorial's "batch k" evaluation follows k + 1 steps; ours at step k
 CONV = (
-    ConvRow("no_bn", "no BN", (0.0958, 0.1070, 0.0986, 0.0924, 0.1126, 0.1100, 0.0924, 0.0986), 0.1142, 0.1219, 0.13),
+    ConvRow(NO_BN, "no BN", (0.0958, 0.1070, 0.0986, 0.0924, 0.1126, 0.1100, 0.0924, 0.0986), 0.1142, 0.1219, 0.13),
     ConvRow(
-        "bn_keras",
+        BN_KERAS,
         "BN, high-level layer",
         (0.0986, 0.1126, 0.2088, 0.7110, 0.8520, 0.9378, 0.9578, 0.9530),
         0.9746,
@@ -149,7 +182,7 @@ CONV = (
         0.98,
     ),
     ConvRow(
-        "bn_nn",
+        BN_NN,
         "BN, low-level tf.nn",
         (0.0986, 0.0990, 0.0990, 0.1630, 0.3914, 0.7532, 0.9490, 0.9230),
         0.9578,
@@ -158,104 +191,97 @@ CONV = (
     ),
 )
 CONV_SETTINGS = {  # the shipped configs: the schema's defaults are the Solutions' high-level net (conv.yaml)
-    "no_bn": merged(read_config_file(find_config("conv")), {"bn": {"enabled": False}}),
-    "bn_keras": read_config_file(find_config("conv")),
-    "bn_nn": read_config_file(find_config("conv-nn")),
+    NO_BN.key: merged(read_config_file(find_config("conv")), {"bn": {"enabled": False}}),
+    BN_KERAS.key: read_config_file(find_config("conv")),
+    BN_NN.key: read_config_file(find_config("conv-nn")),
 }
 
 
-def seed_counts(seeds: int | None, quick: bool) -> dict[str, int]:
-    """Seeds per kind of run: `seeds` for all when given, one in a quick run, else DEFAULT_SEEDS."""
-    if seeds is not None:
-        return dict.fromkeys(DEFAULT_SEEDS, seeds)
-    return dict.fromkeys(DEFAULT_SEEDS, 1) if quick else dict(DEFAULT_SEEDS)
-
-
-def run_key(group: str, network: str, seed: int) -> str:
-    return f"{group}/{network}-seed{seed}"
-
-
-def long_run(setting: dict, network: str, seed: int, steps: int) -> Config:
+def long_run(setting: dict, arm: Arm, seed: int, steps: int) -> Config:
     """A Lesson-net config: the Lesson's base, a setting on top, one network and seed; 100 evaluations per run."""
     every = 50 if steps == SHORT_STEPS else steps // 100  # 500 for the full runs, 50 for the short ones: as the Lesson
-    run = {
-        "seed": seed,
-        "bn": {"enabled": network == "bn"},
-        "train": {"steps": steps, "eval_every": every, "log_every": every},
-    }
-    return from_dict(Config, merged(merged(LESSON_BASE, setting), run))
+    run = {"seed": seed, "train": {"steps": steps, "eval_every": every, "log_every": every}}
+    return arm.configure(from_dict(Config, merged(merged(LESSON_BASE, setting), run)))
 
 
-def lesson_config(row: LessonRow, network: str, seed: int, quick: bool) -> Config:
+def lesson_config(row: LessonRow, arm: Arm, seed: int, budget: Budget) -> Config:
     """The Lesson's config for one row and network; both networks of a seed start from the same weights."""
-    steps = SHORT_STEPS if row.short else QUICK_LESSON_STEPS if quick else LESSON_STEPS
+    steps = SHORT_STEPS if row.short else budget.lesson_steps
     init_std = BAD_INIT_STD if row.bad_weights else ModelConfig.init_std
     setting = {
         "name": f"lesson-{row.setting}",
         "model": {"activation": row.activation, "init_std": init_std},
         "train": {"learning_rate": row.learning_rate},
     }
-    return long_run(setting, network, seed, steps)
+    return long_run(setting, arm, seed, steps)
 
 
-def paper_config(network: str, seed: int, quick: bool) -> Config:
-    return long_run(PAPER_SETTING, network, seed, QUICK_LESSON_STEPS if quick else LESSON_STEPS)
+def paper_config(arm: Arm, seed: int, budget: Budget) -> Config:
+    return long_run(PAPER_SETTING, arm, seed, budget.lesson_steps)
 
 
-def conv_config(key: str, seed: int) -> Config:
+def conv_config(arm: Arm, seed: int) -> Config:
     """One of the Solutions' three conv runs (800 batches of 64, Adam 0.002, sigmoid cross-entropy)."""
-    return from_dict(Config, merged(CONV_SETTINGS[key], {"name": f"conv-{key}", "seed": seed}))
+    return from_dict(Config, merged(CONV_SETTINGS[arm.key], {"name": f"conv-{arm.key}", "seed": seed}))
 
 
 def roundoff_config(seed: int) -> Config:
     """The Keras BN conv run of `seed` with 2 threads instead of 1: how far round-off alone moves one run."""
-    return from_dict(
-        Config, merged(CONV_SETTINGS["bn_keras"], {"name": "conv-roundoff", "seed": seed, "train": {"threads": 2}})
-    )
+    return ROUNDOFF.configure(dataclasses.replace(conv_config(BN_KERAS, seed), name="conv-roundoff"))
 
 
-def row_seeds(row: LessonRow, counts: dict[str, int]) -> range:
-    return range(counts["short" if row.short else "long"])
+def row_seeds(row: LessonRow, budget: Budget) -> range:
+    return range(budget.seeds["short" if row.short else "long"])
 
 
-def lesson_specs(
-    rows: tuple[LessonRow, ...], networks: tuple[str, ...], counts: dict[str, int], quick: bool
-) -> list[RunSpec]:
-    return [
-        RunSpec(run_key(f"lesson/{row.setting}", network, seed), lesson_config(row, network, seed, quick))
-        for row in rows
-        for network in networks
-        for seed in row_seeds(row, counts)
-    ]
+def lesson_scope(setting: str) -> str:
+    """The directory group of a Lesson setting's runs, and the scope of its records and claims."""
+    return f"lesson/{setting}"
 
 
-def plan(experiments: tuple[str, ...], counts: dict[str, int], quick: bool) -> list[RunSpec]:
-    """Every run the experiments need, each once, slowest first (so parallel workers finish together)."""
-    specs: list[RunSpec] = []
-    if "conv" in experiments:
-        specs += [
-            RunSpec(run_key("conv", row.key, seed), conv_config(row.key, seed))
-            for row in CONV
-            for seed in range(counts["conv"])
-        ]
-        specs += [
-            RunSpec(run_key("conv", ROUNDOFF, s), roundoff_config(s))
-            for s in range(min(ROUNDOFF_SEEDS, counts["conv"]))
-        ]
-    if "lesson" in experiments:
-        specs += lesson_specs(LESSON, NETWORKS, counts, quick)
-    if "paper" in experiments:
-        specs += [
-            RunSpec(run_key("paper", net, seed), paper_config(net, seed, quick), probe=PaperProbe)
-            for net in NETWORKS
-            for seed in range(counts["long"])
-        ]
-    if "pitfall" in experiments:
-        specs += lesson_specs((PITFALL_ROW,), ("bn",), counts, quick)
-    unique = list({spec.key: spec for spec in specs}.values())
-    return sorted(unique, key=lambda spec: -expected_cost(spec.config))
+def plan_conv(plan: Plan, budget: Budget) -> None:
+    for row in CONV:
+        for seed in range(budget.seeds["conv"]):
+            plan.add(RunId("conv", row.arm.key, seed), "conv", conv_config(row.arm, seed))
+    for seed in range(min(ROUNDOFF_SEEDS, budget.seeds["conv"])):
+        plan.add(RunId("conv", ROUNDOFF.key, seed), "conv", roundoff_config(seed))
 
 
-def expected_cost(config: Config) -> float:
-    """Rough training time in FC-step units: a conv step costs ~80 FC steps here (scripts/bench.py)."""
-    return config.train.steps * (80 if config.model.arch == "conv" else 1)
+def plan_lesson(plan: Plan, budget: Budget) -> None:
+    for setting, row in lesson_settings().items():
+        for arm in LESSON_ARMS:
+            for seed in row_seeds(row, budget):
+                config = lesson_config(row, arm, seed, budget)
+                plan.add(RunId("lesson", arm.key, seed, setting), lesson_scope(setting), config)
+
+
+def plan_pitfall(plan: Plan, budget: Budget) -> None:
+    """Row 2's BN runs (the Lesson's inference demonstration), shared with the Lesson's experiment."""
+    for seed in row_seeds(PITFALL_ROW, budget):
+        config = lesson_config(PITFALL_ROW, BN, seed, budget)
+        plan.add(RunId("pitfall", BN.key, seed), lesson_scope(PITFALL_ROW.setting), config)
+
+
+def paper_probe() -> Measurement:
+    """The paper runs' probe (imported here, when a worker builds it: planning needs no TensorFlow)."""
+    from bn_mnist.reproduction.probes import PaperProbe
+
+    return PaperProbe()
+
+
+def plan_paper(plan: Plan, budget: Budget) -> None:
+    for arm in LESSON_ARMS:
+        for seed in range(budget.seeds["long"]):
+            plan.add(RunId("paper", arm.key, seed), "paper", paper_config(arm, seed, budget), probe=paper_probe)
+
+
+PLANNERS = {"conv": plan_conv, "lesson": plan_lesson, "paper": plan_paper, "pitfall": plan_pitfall}
+
+
+def plan(experiments: tuple[str, ...], budget: Budget) -> Plan:
+    """Every run the experiments need, each once."""
+    planned = Plan()
+    for experiment in ("conv", "lesson", "paper", "pitfall"):
+        if experiment in experiments:
+            PLANNERS[experiment](planned, budget)
+    return planned

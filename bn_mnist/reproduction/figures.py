@@ -1,42 +1,44 @@
-"""The reproduction's figures, made from results.json's content alone: the Solutions' conv curves with the published
-points, one figure per Lesson setting with its published final values and an overview, and the BN paper's
-Figure 1. Every seed is drawn (thin) with the median (bold): a mean of runs that split describes no run."""
+"""The reproduction's figures, made from its results alone: the Solutions' conv curves with the published points,
+one figure per Lesson setting with its published final values and an overview, and the BN paper's Figure 1. Every
+seed is drawn (thin) with the median (bold): a mean of runs that split describes no run."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import matplotlib.pyplot as plt
 
+from bn_mnist import runfiles
+from bn_mnist.lab.plan import Plan
 from bn_mnist.plots import save
 from bn_mnist.plots.seed_curves import (
     SEEDS_NOTE,
     Curve,
-    Points,
+    Published,
+    Series,
     accuracy_axis,
     curve_values,
     draw_seeds,
     plot_grid,
     plot_seed_curves,
 )
-from bn_mnist.reproduction import probes
 from bn_mnist.reproduction.experiments import (
     CONV,
     CONV_STEPS,
     LESSON,
-    NETWORK_LABELS,
-    NETWORKS,
+    LESSON_ARMS,
     PAPER_SETTING,
+    PERCENTILES,
+    UNIT,
+    Budget,
     lesson_settings,
-    run_key,
+    row_seeds,
 )
-from bn_mnist.training import runlog
+from bn_mnist.reproduction.results import Results
+from bn_mnist.tensorboard import tags
 
-Results = dict[str, Any]
 
-
-def plot_paper(test: dict[str, list[Curve]], percentiles: dict[str, dict[int, Curve]], path: Path, title: str) -> Path:
+def plot_paper(test: list[Series], percentiles: dict[str, dict[int, Curve]], path: Path, title: str) -> Path:
     """The BN paper's Fig. 1: (a) test accuracy over seeds, (b, c) percentiles of one sigmoid's input."""
     figure, axes = plt.subplots(1, 3, figsize=(15, 4.6))
     draw_seeds(axes[0], test)
@@ -45,8 +47,8 @@ def plot_paper(test: dict[str, list[Curve]], percentiles: dict[str, dict[int, Cu
     axes[0].legend(loc="lower right", fontsize=8)
     for axis, (label, curves), letter in zip(axes[1:], percentiles.items(), "bc"):
         for percentile, c in curves.items():
-            axis.plot(c["step"], curve_values(c), label=f"{percentile}th percentile")
-        axis.set(title=f"({letter}) {label}", xlabel="training step", ylabel=f"input to sigmoid unit {probes.UNIT}")
+            axis.plot(c.step, curve_values(c), label=f"{percentile}th percentile")
+        axis.set(title=f"({letter}) {label}", xlabel="training step", ylabel=f"input to sigmoid unit {UNIT}")
         axis.grid(True, alpha=0.4)
         axis.legend(loc="best", fontsize=8)
     shared = [axis.get_ylim() for axis in axes[1:]]
@@ -56,68 +58,84 @@ def plot_paper(test: dict[str, list[Curve]], percentiles: dict[str, dict[int, Cu
     return save(figure, path)
 
 
-def seed_curves(results: Results, group: str, network: str, seeds: int, name: str = "val") -> list[Curve]:
-    return [results["curves"][run_key(group, network, seed)][name] for seed in range(seeds)]
+def last_step(series: list[Series]) -> int:
+    return max(c.step[-1] for one in series for c in one.curves)
 
 
-def last_step(curves: list[Curve]) -> int:
-    return max(c["step"][-1] for c in curves)
+def quick_note(budget: Budget) -> str:
+    """What a figure's title says of a smoke run's budget."""
+    return f" (--quick: fewer steps, {budget.seeds['long']} seed(s))" if budget.quick else ""
 
 
-def lesson_panel(results: Results, setting: str, seeds: int) -> tuple[dict[str, list[Curve]], dict[str, Points]]:
-    """Every seed of both networks, and the published final validation accuracies of every row of the setting."""
-    series = {NETWORK_LABELS[net]: seed_curves(results, f"lesson/{setting}", net, seeds) for net in NETWORKS}
-    end = last_step([c for curves in series.values() for c in curves])
-    rows = [row for row in LESSON if row.setting == setting]
-    published = {NETWORK_LABELS[net]: ([end] * len(rows), [getattr(row, net)[0] for row in rows]) for net in NETWORKS}
-    return series, published
+class Figures:
+    """The figures of one results record, whose curves are found through the plan that made them."""
 
+    def __init__(self, results: Results, plan: Plan, out_dir: Path):
+        self.results, self.plan, self.out_dir = results, plan, out_dir
+        self.budget = results.meta.budget()
+        self.quick = quick_note(self.budget)
 
-def conv_figure(results: Results, out_dir: Path, quick: str) -> str:
-    seeds = results["meta"]["seeds"]["conv"]
-    series = {row.label: seed_curves(results, "conv", row.key, seeds) for row in CONV}
-    end = last_step([c for curves in series.values() for c in curves])
-    published = {row.label: ([s + 1 for s in CONV_STEPS] + [end], [*row.curve, row.val]) for row in CONV}
-    title = f"Solutions conv net{quick} (published points drawn after k + 1 steps, as the tutorial evaluated)"
-    return plot_seed_curves(series, out_dir / "conv.png", title, published).name
+    def curves(self, study: str, arm: str, seeds: range, panel: str = "", name: str = "val") -> list[Curve]:
+        return [self.results.curves[self.plan.key(study, arm, seed, panel)][name] for seed in seeds]
 
+    def conv(self) -> str:
+        seeds = range(self.budget.seeds["conv"])
+        series = [Series(row.label, row.arm.colour, self.curves("conv", row.arm.key, seeds)) for row in CONV]
+        end = last_step(series)
+        published = [
+            Published(row.label, row.arm.colour, [s + 1 for s in CONV_STEPS] + [end], [*row.curve, row.val])
+            for row in CONV
+        ]
+        title = f"Solutions conv net{self.quick} (published points drawn after k + 1 steps, as the tutorial evaluated)"
+        return plot_seed_curves(series, self.out_dir / "conv.png", title, published).name
 
-def lesson_figures(results: Results, out_dir: Path, quick: str) -> dict[str, str]:
-    made, panels = {}, {}
-    for setting, row in lesson_settings().items():
-        seeds = results["meta"]["seeds"]["short" if row.short else "long"]
-        series, published = panels[row.title] = lesson_panel(results, setting, seeds)
-        made[f"lesson-{setting}"] = plot_seed_curves(
-            series, out_dir / f"lesson-{setting}.png", f"Lesson: {row.title}{quick}", published
-        ).name
-    made["lesson-overview"] = plot_grid(
-        panels, out_dir / "lesson-overview.png", f"Lesson: validation accuracy, all settings{quick}"
-    ).name
-    return made
+    def lesson_panel(self, setting: str, seeds: range) -> tuple[list[Series], list[Published]]:
+        """Every seed of both networks, and the published final validation accuracies of every row of the setting."""
+        series = [Series(arm.label, arm.colour, self.curves("lesson", arm.key, seeds, setting)) for arm in LESSON_ARMS]
+        end, rows = last_step(series), [row for row in LESSON if row.setting == setting]
+        published = [
+            Published(arm.label, arm.colour, [end] * len(rows), [row.published(arm)[0] for row in rows])
+            for arm in LESSON_ARMS
+        ]
+        return series, published
 
+    def lesson(self) -> dict[str, str]:
+        made, panels = {}, {}
+        for setting, row in lesson_settings().items():
+            series, published = panels[row.title] = self.lesson_panel(setting, row_seeds(row, self.budget))
+            path = self.out_dir / f"lesson-{setting}.png"
+            made[f"lesson-{setting}"] = plot_seed_curves(
+                series, path, f"Lesson: {row.title}{self.quick}", published
+            ).name
+        title = f"Lesson: validation accuracy, all settings{self.quick}"
+        made["lesson-overview"] = plot_grid(panels, self.out_dir / "lesson-overview.png", title).name
+        return made
 
-def paper_figure(results: Results, out_dir: Path, quick: str) -> str:
-    seeds = results["meta"]["seeds"]["long"]
-    test = {NETWORK_LABELS[net]: seed_curves(results, "paper", net, seeds, runlog.TEST_ACCURACY) for net in NETWORKS}
-    percentiles = {
-        f"{NETWORK_LABELS[net]} (seed 0)": {
-            p: results["curves"][run_key("paper", net, 0)][probes.percentile_tag(p)] for p in probes.PERCENTILES
+    def paper(self) -> str:
+        seeds = range(self.budget.seeds["long"])
+        test = [
+            Series(arm.label, arm.colour, self.curves("paper", arm.key, seeds, name=runfiles.TEST_ACCURACY))
+            for arm in LESSON_ARMS
+        ]
+        percentiles = {
+            f"{arm.label} (seed 0)": {
+                p: self.results.curves[self.plan.key("paper", arm.key, 0)][tags.percentile_tag(p)] for p in PERCENTILES
+            }
+            for arm in LESSON_ARMS
         }
-        for net in NETWORKS
-    }
-    rate = PAPER_SETTING["train"]["learning_rate"]
-    title = f"BN paper's MNIST net: sigmoid, binary input, SGD {rate:g}, batches of 60{quick}"
-    return plot_paper(test, percentiles, out_dir / "paper.png", title).name
+        rate = PAPER_SETTING["train"]["learning_rate"]
+        title = f"BN paper's MNIST net: sigmoid, binary input, SGD {rate:g}, batches of 60{self.quick}"
+        return plot_paper(test, percentiles, self.out_dir / "paper.png", title).name
 
 
-def figures(results: Results, out_dir: Path) -> dict[str, str]:
-    """Write every figure of the selected experiments; returns name -> file name (relative to out_dir)."""
-    experiments, made = results["meta"]["experiments"], {}
-    quick = " (--quick: fewer steps, one seed)" if results["meta"]["quick"] else ""
+def figures(results: Results, plan: Plan, out_dir: Path) -> dict[str, str]:
+    """Write every figure of the reported experiments; returns name -> file name (relative to out_dir)."""
+    drawn, made = Figures(results, plan, out_dir), {}
+    experiments = results.meta.experiments
     if "conv" in experiments:
-        made["conv"] = conv_figure(results, out_dir, quick)
+        made["conv"] = drawn.conv()
     if "lesson" in experiments:
-        made.update(lesson_figures(results, out_dir, quick))
+        made.update(drawn.lesson())
     if "paper" in experiments:
-        made["paper"] = paper_figure(results, out_dir, quick)
+        made["paper"] = drawn.paper()
     return made

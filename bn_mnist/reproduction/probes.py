@@ -1,8 +1,8 @@
 """Extra measurements at every evaluation of the BN paper's runs (`reproduce paper`).
 
-Ioffe & Szegedy (2015), Figure 1: (a) test accuracy against training step, (b, c) the 15th, 50th and 85th
-percentiles of the input to one sigmoid of the last hidden layer, without and with BN, over training. The figure
-shows one unit; the drift we judge is measured on every unit of that layer and summarised by the median.
+Ioffe & Szegedy (2015), Figure 1: (a) test accuracy against training step (the trainer logs it), (b, c) the 15th,
+50th and 85th percentiles of the input to one sigmoid of the last hidden layer, without and with BN, over training.
+The figure shows one unit; the drift we judge is measured on every unit of that layer and summarised by the median.
 """
 
 from __future__ import annotations
@@ -10,20 +10,14 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from bn_mnist.nets import naming
 from bn_mnist.nets.models import FC_UNITS
-from bn_mnist.training import runlog
-from bn_mnist.training.engine import Engine
+from bn_mnist.reproduction.experiments import BATCH, DRIFT_WINDOW, PERCENTILES, UNIT
+from bn_mnist.tensorboard import tags
+from bn_mnist.training.measurement import Context, Measured
 
-UNIT = 0  # the unit whose percentiles are logged (the paper's figure shows one)
-BATCH = 1000  # the fixed evaluation batch: the first 1,000 validation images
-PERCENTILES = (15, 50, 85)
-LAYER = f"act_dense{len(FC_UNITS)}"  # the last hidden layer's activation; its input is BN's output under BN
-DRIFT_WINDOW = 10  # evaluations averaged at each end of the run (5,000 steps of a 50,000-step run)
-DRIFT = "probe/drift_median_units"
-
-
-def percentile_tag(percentile: int) -> str:
-    return f"probe/last_hidden_input_p{percentile}"
+LAYER = naming.activation_name(f"dense{len(FC_UNITS)}")  # the last hidden layer's activation; under BN its
+# input is BN's output
 
 
 def drift(history: np.ndarray) -> float:
@@ -37,23 +31,24 @@ def drift(history: np.ndarray) -> float:
 
 
 class PaperProbe:
-    """Test accuracy, unit UNIT's percentiles and (once there are two windows of evaluations) the drift over all
-    units of the last hidden layer's sigmoid inputs, in inference mode."""
+    """Unit UNIT's percentiles and (once there are two windows of evaluations) the drift over all units of the last
+    hidden layer's sigmoid inputs, in inference mode (a `Measurement`; the trainer logs the test accuracy it
+    wants beside them)."""
+
+    wants_test_accuracy = True  # Figure 1 (a): test accuracy at every evaluation
 
     def __init__(self) -> None:
         self._inputs_of_layer: keras.Model | None = None
         self._history: list[np.ndarray] = []  # per evaluation: (units, percentiles)
 
-    def __call__(self, engine: Engine) -> dict[str, float]:
+    def __call__(self, context: Context) -> Measured:
         if self._inputs_of_layer is None:  # built once: the sub-model shares the trained model's variables
-            model = engine.model
+            model = context.model
             self._inputs_of_layer = keras.Model(model.input, model.get_layer(LAYER).input)
-        images = engine.eval_sets["val"][0][:BATCH]
+        images = context.validation_images[:BATCH]
         inputs = np.asarray(self._inputs_of_layer(images, training=False))  # (BATCH, units)
         self._history.append(np.percentile(inputs, PERCENTILES, axis=0).T)  # (units, percentiles)
-        _, test_accuracy = engine.evaluate("test")
-        values = {runlog.TEST_ACCURACY: test_accuracy}
-        values.update({percentile_tag(p): float(v) for p, v in zip(PERCENTILES, self._history[-1][UNIT])})
+        values = {tags.percentile_tag(p): float(v) for p, v in zip(PERCENTILES, self._history[-1][UNIT])}
         if len(self._history) > 2 * DRIFT_WINDOW:
-            values[DRIFT] = drift(np.asarray(self._history))
-        return values
+            values[tags.DRIFT] = drift(np.asarray(self._history))
+        return Measured(values)

@@ -1,24 +1,29 @@
-"""report.md, made from results.json's content alone (so it can be rebuilt)."""
+"""report.md, rendered from the typed results alone (`reproduce.rebuild` makes it again from results.json); it
+judges nothing: every verdict is in the results."""
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
 
-from bn_mnist import stats
-from bn_mnist.reproduction import probes
+from bn_mnist.lab import stats
+from bn_mnist.lab.arms import BN, BN_KERAS, BN_NN, ROUNDOFF
+from bn_mnist.lab.text import interval, number, per_seed, seeds_text, spread_text
 from bn_mnist.reproduction.experiments import (
     BAD_INIT_STD,
+    BATCH,
+    DRIFT_WINDOW,
     LESSON,
-    NETWORK_LABELS,
-    NETWORKS,
+    LESSON_ARMS,
     PAPER_SETTING,
     PITFALL_IMAGES,
     PITFALL_ROW,
-    ROUNDOFF,
+    UNIT,
+    conv_config,
     lesson_config,
+    lesson_scope,
     lesson_settings,
 )
-from bn_mnist.reproduction.records import (
+from bn_mnist.reproduction.fields import (
     DIVERGED,
     DRIFT,
     LAST_K,
@@ -31,8 +36,7 @@ from bn_mnist.reproduction.records import (
     VAL_LAST,
     key,
 )
-
-Results = dict[str, Any]
+from bn_mnist.reproduction.results import JudgedRemark, Results
 
 VOCABULARY = [
     "**How to read the verdicts.** Each published number is one run of the tutorial's notebook: a sample, like each "
@@ -55,45 +59,20 @@ VOCABULARY = [
 ]
 
 
-def fmt(value: Any) -> str:
-    """An accuracy as .9832, a step as 1,500, a missing value (never reached, diverged) as '-'."""
-    if value is None:
-        return "-"
-    if isinstance(value, bool | int):
-        return f"{value:,}"
-    return f"{value:.4f}" if abs(value) <= 1 else f"{value:,.2f}"
-
-
-def spread(found: dict[str, Any] | None) -> str:
-    """mean ± sample SD (min..max), n."""
-    if found is None:
-        return "-"
-    deviation = f" ± {fmt(found['sd'])}" if found["sd"] is not None else ""
-    return f"{fmt(found['mean'])}{deviation} ({fmt(found['min'])}..{fmt(found['max'])}), n={found['n']}"
-
-
-def per_seed(values: list[Any]) -> str:
-    return " / ".join(fmt(value) for value in values)
-
-
-def interval(bounds: list[float] | None) -> str:
-    return "-" if bounds is None else f"{fmt(bounds[0])}..{fmt(bounds[1])}"
-
-
 def opening(results: Results) -> list[str]:
     """The few sentences a reader wants first: typical, lucky, not reproduced, and the round-off spread."""
-    numbers, remarks = results["numbers"], results["remarks"]
+    numbers, remarks = results.numbers, results.remarks
 
     def named(word: str) -> str:
-        found = [f"{n['source']}: {n['what']} {fmt(n['published'])}" for n in numbers if n["verdict"] == word]
+        found = [f"{n.source}: {n.what} {number(n.published)}" for n in numbers if n.verdict == word]
         return "; ".join(found) if found else "none"
 
-    counts = results["counts"]
+    counts = results.counts
     typical = counts["numbers"][stats.TYPICAL]
-    experiments = len(results["records"])
+    experiments = len(results.records)
     lines = [
         f"{experiments} experiments (distinct settings; repeated rows and every claim about the same runs share "
-        f"them) in {results['meta']['runs']} runs. "
+        f"them) in {results.meta.runs} runs. "
         f"Of {len(numbers)} published numbers, **{typical} are typical** of what this tool gets (inside our 90% "
         "prediction interval for one run). "
         f"**Lucky** (better than we expect of one run, within our range): {named(stats.LUCKY)}. "
@@ -105,7 +84,7 @@ def opening(results: Results) -> list[str]:
     return lines + roundoff_sentence(results)
 
 
-def remarks_sentence(remarks: list[dict[str, Any]], counts: dict[str, int]) -> str:
+def remarks_sentence(remarks: list[JudgedRemark], counts: dict[str, int]) -> str:
     """How many remarks hold for every, most, some and no seeds, naming those that do not hold for most."""
     shares = {
         stats.ALWAYS: "every seed",
@@ -114,11 +93,7 @@ def remarks_sentence(remarks: list[dict[str, Any]], counts: dict[str, int]) -> s
         stats.NEVER: "no seed",
     }
     held = ", ".join(f"{counts[word]} hold for {share}" for word, share in shares.items())
-    rare = [
-        f"{r['source']}: {r['rule']} ({r['k']}/{r['n']})"
-        for r in remarks
-        if r["verdict"] in (stats.SOMETIMES, stats.NEVER)
-    ]
+    rare = [f"{r.source}: {r.rule} ({r.k}/{r.n})" for r in remarks if r.verdict in (stats.SOMETIMES, stats.NEVER)]
     return (
         f"Of {len(remarks)} remarks of the text (and published runs that did not learn), {held}. "
         f"**Rarely or never here**: {'; '.join(rare) or 'none'}."
@@ -126,16 +101,16 @@ def remarks_sentence(remarks: list[dict[str, Any]], counts: dict[str, int]) -> s
 
 
 def roundoff_sentence(results: Results) -> list[str]:
-    records = [r for r in results["records"].get("conv", []) if key(ROUNDOFF, VAL) in r]
+    records = [r for r in results.records.get("conv", []) if key(ROUNDOFF.key, VAL) in r]
     if not records:
         return []
-    pairs = [(r[key("bn_keras", VAL)], r[key(ROUNDOFF, VAL)]) for r in records]
-    shown = "; ".join(f"seed {r['seed']}: {fmt(a)} vs {fmt(b)}" for r, (a, b) in zip(records, pairs))
+    pairs = [(r[key(BN_KERAS.key, VAL)], r[key(ROUNDOFF.key, VAL)]) for r in records]
+    shown = "; ".join(f"seed {r['seed']}: {number(a)} vs {number(b)}" for r, (a, b) in zip(records, pairs))
     mean_change = sum(abs(a - b) for a, b in pairs) / len(pairs)
     return [
         "**One run is a sample.** Round-off alone moves a run: the Keras BN conv run of the same seed, trained with "
         f"2 threads instead of 1, ends at another final validation accuracy ({shown}; mean |difference| "
-        f"{fmt(mean_change)}). Another thread count or CPU gives another sample from the same distribution; only "
+        f"{number(mean_change)}). Another thread count or CPU gives another sample from the same distribution; only "
         "the same settings on the same kind of machine give the same numbers bit for bit.",
         "",
     ]
@@ -149,14 +124,14 @@ def numbers_section(results: Results) -> list[str]:
         f"mean of the last {LAST_K} evaluations |",
         "|---|---|---|---|---:|---|---|",
     ]
-    for n in results["numbers"]:
-        last = [k for k in n["values"] if k.endswith(VAL_LAST)]  # final validation claims carry it
-        last_text = spread(results["statistics"][n["scope"]][last[0]]) if last else "-"
-        note = f" ({n['note']})" if n["note"] else ""
-        ours = {"mean": n["mean"], "sd": n["sd"], "min": n["min"], "max": n["max"], "n": n["n"]}
+    for n in results.numbers:
+        last = [k for k in n.values if k.endswith(VAL_LAST)]  # final validation claims carry it
+        last_text = spread_text(results.statistics[n.scope][last[0]]) if last else "-"
+        note = f" ({n.note})" if n.note else ""
+        ours = stats.Spread(n.n, n.mean, n.sd, n.min, n.max)
         lines.append(
-            f"| {n['source']} | {n['what']} {fmt(n['published'])}{note} | {spread(ours)} | {interval(n['interval'])} "
-            f"| {n['percentile']:.0f} | **{n['verdict']}** | {last_text} |"
+            f"| {n.source} | {n.what} {number(n.published)}{note} | {spread_text(ours)} | {interval(n.interval)} "
+            f"| {n.percentile:.0f} | **{n.verdict}** | {last_text} |"
         )
     return [*lines, ""]
 
@@ -168,12 +143,11 @@ def remarks_section(results: Results) -> list[str]:
         "| source | the tutorial | our check | seeds with it (95% Wilson) | verdict | ours, per seed |",
         "|---|---|---|---|---|---|",
     ]
-    for r in results["remarks"]:
-        values = "; ".join(f"{k}: {per_seed(v)}" for k, v in r["values"].items())
-        low, high = r["wilson_95"]
+    for r in results.remarks:
+        values = "; ".join(f"{k}: {per_seed(v)}" for k, v in r.values.items())
+        low, high = r.wilson_95
         lines.append(
-            f"| {r['source']} | {r['said']} | {r['rule']} | {r['k']}/{r['n']} ({low:.2f}..{high:.2f}) "
-            f"| **{r['verdict']}** | {values} |"
+            f"| {r.source} | {r.said} | {r.rule} | {r.k}/{r.n} ({low:.2f}..{high:.2f}) | **{r.verdict}** | {values} |"
         )
     return [*lines, ""]
 
@@ -190,15 +164,15 @@ def lesson_section(results: Results, made: dict[str, str]) -> list[str]:
         "|---|---|---|---|---|---|---|---|",
     ]
     for setting, row in lesson_settings().items():
-        scope = f"lesson/{setting}"
+        scope = lesson_scope(setting)
         rows = [r for r in LESSON if r.setting == setting]
-        for net in NETWORKS:
-            records, found = results["records"][scope], results["statistics"][scope]
+        for arm in LESSON_ARMS:
+            net, records, found = arm.key, results.records[scope], results.statistics[scope]
             diverged = [r[key(net, DIVERGED)] for r in records if r[key(net, DIVERGED)] is not None]
-            lead = f"| {', '.join(str(r.row) for r in rows)} | {row.title} |" if net == "no_bn" else "| | |"
+            lead = f"| {', '.join(str(r.row) for r in rows)} | {row.title} |" if arm == LESSON_ARMS[0] else "| | |"
             lines.append(
-                f"{lead} {NETWORK_LABELS[net]} | {' / '.join(f'{getattr(r, net)[0]:.4f}' for r in rows)} | "
-                f"{spread(found[key(net, VAL)])} | {per_seed(r[key(net, REACH80)] for r in records)} | "
+                f"{lead} {arm.label} | {' / '.join(f'{r.published(arm)[0]:.4f}' for r in rows)} | "
+                f"{spread_text(found[key(net, VAL)])} | {per_seed(r[key(net, REACH80)] for r in records)} | "
                 f"{per_seed(r[key(net, REACH90)] for r in records)} | {len(diverged)} |"
             )
     lines += ["", f"![all settings]({made['lesson-overview']})", ""]
@@ -208,7 +182,7 @@ def lesson_section(results: Results, made: dict[str, str]) -> list[str]:
 
 
 def pitfall_section(results: Results) -> list[str]:
-    records = results["records"]["pitfall"]
+    records = results.records["pitfall"]
     return [
         f"## Lesson: the inference pitfall (row {PITFALL_ROW.row}'s BN net: {PITFALL_ROW.title})",
         "",
@@ -221,7 +195,7 @@ def pitfall_section(results: Results) -> list[str]:
 
 
 def paper_section(results: Results, figure: str) -> list[str]:
-    found, records = results["statistics"]["paper"], results["records"]["paper"]
+    found, records = results.statistics["paper"], results.records["paper"]
     rate = PAPER_SETTING["train"]["learning_rate"]
     return [
         "## The BN paper's MNIST figure",
@@ -231,7 +205,7 @@ def paper_section(results: Results, figure: str) -> list[str]:
         "binary images, 50,000 steps of 60 examples. The paper gives no learning rate: we use SGD with "
         f"{rate:g}, with which the baseline learns as the paper's curve shows (the Lesson's 0.01 leaves it below "
         "0.85). (a) test accuracy at every evaluation; (b, c) the 15th, 50th and 85th percentiles of the input to "
-        f"unit {probes.UNIT} of the last hidden layer's sigmoid, on the first {probes.BATCH:,} validation images "
+        f"unit {UNIT} of the last hidden layer's sigmoid, on the first {BATCH:,} validation images "
         "(inference mode), for seed 0.",
         "",
         f"![paper]({figure})",
@@ -239,13 +213,13 @@ def paper_section(results: Results, figure: str) -> list[str]:
         "| | final test accuracy | first step with test accuracy >= 90%, per seed | drift (median over units) |",
         "|---|---|---|---|",
         *(
-            f"| {NETWORK_LABELS[net]} | {spread(found[key(net, TEST)])} | "
-            f"{per_seed(r[key(net, REACH90_TEST)] for r in records)} | {spread(found[key(net, DRIFT)])} |"
-            for net in NETWORKS
+            f"| {arm.label} | {spread_text(found[key(arm.key, TEST)])} | "
+            f"{per_seed(r[key(arm.key, REACH90_TEST)] for r in records)} | {spread_text(found[key(arm.key, DRIFT)])} |"
+            for arm in LESSON_ARMS
         ),
         "",
         f"Drift: for each of the layer's 100 units, the mean over the three percentiles of |mean of the last "
-        f"{probes.DRIFT_WINDOW} evaluations - mean of the first {probes.DRIFT_WINDOW} after step 0|; then the "
+        f"{DRIFT_WINDOW} evaluations - mean of the first {DRIFT_WINDOW} after step 0|; then the "
         "median over the units. Window means, because a single value's evaluation-to-evaluation jitter is not the "
         "shift the paper shows. (A first version used max - min of one unit; it came first and was replaced for "
         "that reason; it is not reported.)",
@@ -254,14 +228,15 @@ def paper_section(results: Results, figure: str) -> list[str]:
 
 
 def settings_section(results: Results) -> list[str]:
-    meta, lesson = results["meta"], lesson_config(LESSON[0], "bn", seed=0, quick=False)
-    steps = f"{meta['quick_lesson_steps']:,} (--quick)" if meta["quick"] else "50,000"
-    execution = meta.get("execution") or {}
+    meta = results.meta
+    lesson = lesson_config(LESSON[0], BN, 0, meta.budget())
+    steps = f"{meta.quick_lesson_steps:,} (--quick)" if meta.quick else "50,000"
+    execution = dataclasses.asdict(meta.execution) if meta.execution else {}
     threads = execution.get("intra_op_threads", "?")
     return [
         "## Settings",
         "",
-        f"- Seeds: {', '.join(f'{n} for the {kind} runs' for kind, n in meta['seeds'].items())} (kinds: conv = the "
+        f"- Seeds: {', '.join(f'{n} for the {kind} runs' for kind, n in meta.seeds.items())} (kinds: conv = the "
         "Solutions' 800-step conv runs; short = the Lesson's 2,000-step rows and the pitfall; long = the "
         "50,000-step runs and the paper's).",
         f"- Lesson: 784-100-100-100-10, {lesson.train.optimizer.upper()}, batch {lesson.train.batch_size}, "
@@ -269,9 +244,7 @@ def settings_section(results: Results) -> list[str]:
         f"BN momentum {lesson.bn.momentum} and epsilon {lesson.bn.epsilon}; {steps} batches (2,000 in the short "
         "rows), validation on all 5,000 validation images every 1/100 of the run (every 50 in the short rows). "
         "Both networks of a seed start from the same weights and see the same batches.",
-        "- Solutions: 19 conv layers + dense 100 + 10, Adam 0.002, sigmoid cross-entropy, 800 batches of 64, "
-        "validation every 100 batches; the tf.nn run uses truncated-normal (std 0.05) conv kernels and Glorot "
-        "dense layers, as the Solutions' low-level code did.",
+        solutions_line(),
         f"- Execution: every run with {threads} thread(s) in worker processes (summary.json `execution` of each "
         f"run): {', '.join(f'{k} {v}' for k, v in execution.items())}.",
         "- Every run's config.yaml, TensorBoard events, metrics.jsonl, summary.json, model.keras and train.log are "
@@ -280,25 +253,38 @@ def settings_section(results: Results) -> list[str]:
     ]
 
 
+def solutions_line() -> str:
+    """The Solutions runs' settings, from their configs."""
+    keras_net, nn_net = conv_config(BN_KERAS, 0), conv_config(BN_NN, 0)
+    train = keras_net.train
+    return (
+        f"- Solutions: 19 conv layers + dense 100 + 10, {train.optimizer.capitalize()} {train.learning_rate:g}, "
+        f"{train.loss.replace('_', ' ').replace('cross entropy', 'cross-entropy')}, {train.steps} batches of "
+        f"{train.batch_size}, validation every {train.eval_every} batches; the tf.nn run uses "
+        f"{nn_net.model.weight_init.replace('_', '-')} (std {nn_net.model.init_std:g}) conv kernels and Glorot "
+        "dense layers, as the Solutions' low-level code did."
+    )
+
+
 def markdown(results: Results) -> str:
-    meta, made = results["meta"], results["figures"]
+    meta, made = results.meta, results.figures
     quick = (
         [
-            "> **--quick run**: one seed, and the 50,000-batch runs ran "
-            f"{meta['quick_lesson_steps']:,} batches. Its verdicts say nothing about the tutorial.",
+            f"> **--quick run**: {seeds_text(meta.seeds)}, and the 50,000-batch runs ran "
+            f"{meta.quick_lesson_steps:,} batches. Its verdicts say nothing about the tutorial.",
             "",
         ]
-        if meta["quick"]
+        if meta.quick and meta.quick_lesson_steps
         else []
     )
-    versions = ", ".join(f"{name} {version}" for name, version in meta["software"].items())
+    versions = ", ".join(f"{name} {version}" for name, version in meta.software.items())
     lines = [
-        f"# Does bn-mnist reproduce the tutorial?{' (quick run)' if meta['quick'] else ''}",
+        f"# Does bn-mnist reproduce the tutorial?{' (quick run)' if meta.quick else ''}",
         "",
         *quick,
         *opening(results),
-        f"Made by `{meta['command']}`: {meta['runs']} runs; {meta['train_seconds'] / 60:.0f} min of training "
-        f"summed over runs; this command took {meta['wall_seconds'] / 60:.1f} min of wall time (runs already in "
+        f"Made by `{meta.command}`: {meta.runs} runs; {meta.train_seconds / 60:.0f} min of training "
+        f"summed over runs; this command took {meta.wall_seconds / 60:.1f} min of wall time (runs already in "
         "its directory were reused; the report covers every experiment complete there).",
         "",
         f"Software: {versions}.",
@@ -308,12 +294,12 @@ def markdown(results: Results) -> str:
         *numbers_section(results),
         *remarks_section(results),
     ]
-    if "conv" in meta["experiments"]:
+    if "conv" in meta.experiments:
         lines += ["## Solutions: the 19-layer conv net", "", f"![conv]({made['conv']})", ""]
-    if "lesson" in meta["experiments"]:
+    if "lesson" in meta.experiments:
         lines += lesson_section(results, made)
-    if "pitfall" in meta["experiments"]:
+    if "pitfall" in meta.experiments:
         lines += pitfall_section(results)
-    if "paper" in meta["experiments"]:
+    if "paper" in meta.experiments:
         lines += paper_section(results, made["paper"])
     return "\n".join(lines + settings_section(results)) + "\n"

@@ -1,104 +1,96 @@
 """`reproduce.run(...)`: rerun the tutorial's published experiments over seeds and judge every published claim.
 
-Runs are planned in `experiments.py` and trained (or reused) by `runner.py`. This module turns finished runs
-into one flat record per seed and scope (what `claims.py` judges), statistics, curves for the figures, and
-results.json; `figures.py` and `report.py` make the figures and report.md from results.json alone.
+Runs are planned in `experiments.py` and trained (or reused) through `lab.runs`. This module turns finished runs
+into one flat record per seed and scope (what `claims.py` judges), statistics and curves: the typed `Results`
+(results.py), written as results.json. `figures.py` and `report.py` render them; `rebuild` does so from
+results.json alone.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import platform
 import statistics
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import keras
 import numpy as np
 
-from bn_mnist import outdir, stats
+from bn_mnist import records, runfiles
 from bn_mnist.console import Log, stderr_log
-from bn_mnist.data import Mnist, load_mnist
-from bn_mnist.reproduction import EXPERIMENTS, claims, figures, probes, records, report
+from bn_mnist.data import Mnist
+from bn_mnist.lab import stats
+from bn_mnist.lab.arms import BN, ROUNDOFF
+from bn_mnist.lab.meta import command_line, software
+from bn_mnist.lab.plan import Plan
+from bn_mnist.lab.runs import RunFiles, read_runs, trained
+from bn_mnist.plots.seed_curves import Curve
+from bn_mnist.reproduction import EXPERIMENTS, claims, experiments, fields, figures, report
 from bn_mnist.reproduction.experiments import (
     CONV,
     CONV_STEPS,
-    NETWORKS,
+    LESSON_ARMS,
     PITFALL_IMAGES,
     PITFALL_ROW,
-    QUICK_LESSON_STEPS,
-    ROUNDOFF,
-    RunSpec,
+    Budget,
+    lesson_scope,
     lesson_settings,
-    plan,
     row_seeds,
-    run_key,
-    seed_counts,
 )
-from bn_mnist.reproduction.records import Record
-from bn_mnist.tensorboard import images
-from bn_mnist.training import runlog, runner
+from bn_mnist.reproduction.fields import SeedRecord
+from bn_mnist.reproduction.results import Meta, Results
+from bn_mnist.tensorboard import images, tags
+from bn_mnist.training import runner
 
 RESULTS_FILE = "results.json"
 REPORT_FILE = "report.md"
 
 
-class RunFiles(NamedTuple):
-    """One finished run's summary.json and metrics.jsonl, read once for every record, curve and figure."""
-
-    summary: runlog.RunSummary
-    metrics: list[dict[str, Any]]
-
-
-def read_runs(out_dir: Path, specs: list[RunSpec]) -> dict[str, RunFiles]:
-    return {
-        spec.key: RunFiles(runlog.RunSummary.read(out_dir / spec.key), runlog.read_metrics(out_dir / spec.key))
-        for spec in specs
-    }
-
-
-def run_record(run: RunFiles) -> Record:
+def run_record(run: RunFiles) -> SeedRecord:
     """What the rules and tables need from one finished run."""
     summary, metrics = run
-    accuracies = runlog.series(metrics, runlog.VAL_ACCURACY)[1]
+    accuracies = runfiles.series(metrics, runfiles.VAL_ACCURACY)[1]
     return {
-        records.VAL: summary.final_val_accuracy,
-        records.TEST: summary.final_test_accuracy,
-        records.SINGLE: summary.single_sample_accuracy,
-        records.DIVERGED: summary.diverged_at_step,
-        records.VAL_LAST: statistics.fmean(accuracies[-records.LAST_K :]),
-        records.MAX_VAL: max(accuracies),
-        **{name: runlog.first_step_reaching(metrics, threshold) for threshold, name in records.REACH.items()},
+        fields.VAL: summary.final_val_accuracy,
+        fields.TEST: summary.final_test_accuracy,
+        fields.SINGLE: summary.single_sample_accuracy,
+        fields.DIVERGED: summary.diverged_at_step,
+        fields.VAL_LAST: statistics.fmean(accuracies[-fields.LAST_K :]),
+        fields.MAX_VAL: max(accuracies),
+        **{name: runfiles.first_step_reaching(metrics, threshold) for threshold, name in fields.REACH.items()},
     }
 
 
-def curve(run: RunFiles, name: str = runlog.VAL_ACCURACY) -> dict[str, list]:
-    steps, values = runlog.series(run.metrics, name)
-    return {"step": steps, "value": [runlog.finite_or_none(v) for v in values]}
+def curve(run: RunFiles, name: str = runfiles.VAL_ACCURACY) -> Curve:
+    steps, values = runfiles.series(run.metrics, name)
+    return Curve(steps, [runfiles.finite_or_none(v) for v in values])
 
 
-def conv_records(runs: dict[str, RunFiles], seeds: range) -> list[Record]:
+def conv_records(plan: Plan, runs: dict[str, RunFiles], budget: Budget) -> list[SeedRecord]:
     seed_records = []
-    for seed in seeds:
+    for seed in range(budget.seeds["conv"]):
         parts = {}
         for row in CONV:
-            run = runs[run_key("conv", row.key, seed)]
-            at = dict(zip(*curve(run).values()))
-            parts[row.key] = {**run_record(run), **{records.val_at(step): at.get(step) for step in CONV_STEPS}}
-        if run_key("conv", ROUNDOFF, seed) in runs:  # the same seed with 2 threads
-            parts[ROUNDOFF] = run_record(runs[run_key("conv", ROUNDOFF, seed)])
-        seed_records.append(records.flat(parts, seed))
+            run = runs[plan.key("conv", row.arm.key, seed)]
+            validation = curve(run)
+            at = dict(zip(validation.step, validation.value))
+            parts[row.arm.key] = {**run_record(run), **{fields.val_at(step): at.get(step) for step in CONV_STEPS}}
+        if plan.has("conv", ROUNDOFF.key, seed):  # the same seed with 2 threads
+            parts[ROUNDOFF.key] = run_record(runs[plan.key("conv", ROUNDOFF.key, seed)])
+        seed_records.append(fields.flat(parts, seed))
     return seed_records
 
 
-def lesson_records(runs: dict[str, RunFiles], counts: dict[str, int]) -> dict[str, list[Record]]:
-    """One scope per Lesson setting ("lesson/<setting>"); rows that repeat a setting read the same records."""
+def lesson_records(plan: Plan, runs: dict[str, RunFiles], budget: Budget) -> dict[str, list[SeedRecord]]:
+    """One scope per Lesson setting; rows that repeat a setting read the same records."""
     return {
-        f"lesson/{setting}": [
-            records.flat({net: run_record(runs[run_key(f"lesson/{setting}", net, seed)]) for net in NETWORKS}, seed)
-            for seed in row_seeds(row, counts)
+        lesson_scope(setting): [
+            fields.flat(
+                {arm.key: run_record(runs[plan.key("lesson", arm.key, seed, setting)]) for arm in LESSON_ARMS}, seed
+            )
+            for seed in row_seeds(row, budget)
         ]
         for setting, row in lesson_settings().items()
     }
@@ -121,183 +113,152 @@ def pitfall_record(model_path: Path, mnist: Mnist) -> dict[str, Any]:
 
     # Population statistics first: in Keras 3, training=True also moves the moving averages.
     record = {
-        records.SINGLE_POPULATION: accuracy(single_example_predictions(model, images, False), labels),
-        records.FULL_POPULATION: full_batch(False),
+        fields.SINGLE_POPULATION: accuracy(single_example_predictions(model, images, False), labels),
+        fields.FULL_POPULATION: full_batch(False),
     }
     batch_stats = single_example_predictions(model, images, True)
     class_counts = Counter(batch_stats.tolist())
     return {
         **record,
-        records.SINGLE_BATCH_STATS: accuracy(batch_stats, labels),
-        records.SINGLE_BATCH_STATS_CLASSES: len(class_counts),
-        records.SINGLE_BATCH_STATS_CLASS: class_counts.most_common(1)[0][0],
-        records.FULL_BATCH_STATS: full_batch(True),
+        fields.SINGLE_BATCH_STATS: accuracy(batch_stats, labels),
+        fields.SINGLE_BATCH_STATS_CLASSES: len(class_counts),
+        fields.SINGLE_BATCH_STATS_CLASS: class_counts.most_common(1)[0][0],
+        fields.FULL_BATCH_STATS: full_batch(True),
     }
 
 
-def pitfall_records(out_dir: Path, seeds: range, mnist: Mnist) -> list[dict[str, Any]]:
+def pitfall_records(plan: Plan, out_dir: Path, budget: Budget, mnist: Mnist) -> list[SeedRecord]:
     return [
-        {
-            "seed": seed,
-            **pitfall_record(out_dir / run_key(f"lesson/{PITFALL_ROW.setting}", "bn", seed) / runlog.MODEL_FILE, mnist),
-        }
-        for seed in seeds
+        {"seed": seed, **pitfall_record(out_dir / plan.key("pitfall", BN.key, seed) / runfiles.MODEL_FILE, mnist)}
+        for seed in row_seeds(PITFALL_ROW, budget)
     ]
 
 
-def paper_records(runs: dict[str, RunFiles], seeds: range) -> list[Record]:
+def paper_records(plan: Plan, runs: dict[str, RunFiles], budget: Budget) -> list[SeedRecord]:
     seed_records = []
-    for seed in seeds:
+    for seed in range(budget.seeds["long"]):
         parts = {}
-        for net in NETWORKS:
-            run = runs[run_key("paper", net, seed)]
-            drifts = runlog.series(run.metrics, probes.DRIFT)[1]
-            parts[net] = {
-                records.TEST: run.summary.final_test_accuracy,
-                records.DRIFT: runlog.finite_or_none(drifts[-1]) if drifts else None,
-                records.REACH90_TEST: runlog.first_step_reaching(run.metrics, 0.9, runlog.TEST_ACCURACY),
+        for arm in LESSON_ARMS:
+            run = runs[plan.key("paper", arm.key, seed)]
+            drifts = runfiles.series(run.metrics, tags.DRIFT)[1]
+            parts[arm.key] = {
+                fields.TEST: run.summary.final_test_accuracy,
+                fields.DRIFT: runfiles.finite_or_none(drifts[-1]) if drifts else None,
+                fields.REACH90_TEST: runfiles.first_step_reaching(run.metrics, 0.9, runfiles.TEST_ACCURACY),
             }
-        seed_records.append(records.flat(parts, seed))
+        seed_records.append(fields.flat(parts, seed))
     return seed_records
 
 
-def scope_statistics(seed_records: list[Record]) -> dict[str, Any]:
+def scope_statistics(seed_records: list[SeedRecord]) -> dict[str, stats.Spread | None]:
     """Mean, sample SD, min..max and n of every numeric field over the seeds (None where no seed has a number)."""
     keys = {key: None for record in seed_records for key in record if key != "seed"}  # some only in the first seeds
-    spreads = {key: stats.spread(record.get(key) for record in seed_records) for key in keys}
-    return {key: None if spread is None else dataclasses.asdict(spread) for key, spread in spreads.items()}
+    return {key: stats.spread(record.get(key) for record in seed_records) for key in keys}
 
 
-def curves(specs: list[RunSpec], runs: dict[str, RunFiles]) -> dict[str, dict[str, list]]:
+def curves(plan: Plan, runs: dict[str, RunFiles]) -> dict[str, dict[str, Curve]]:
     """Validation curves of every run (and, for the paper's runs, test accuracy and percentiles)."""
-    probed = [runlog.TEST_ACCURACY, probes.DRIFT, *map(probes.percentile_tag, probes.PERCENTILES)]
-    result = {}
-    for spec in specs:
-        run = runs[spec.key]
-        result[spec.key] = {"val": curve(run), **{name: curve(run, name) for name in probed if spec.probe}}
-    return result
-
-
-def collect(
-    experiments: tuple[str, ...], counts: dict[str, int], runs: dict[str, RunFiles], out_dir: Path, mnist: Mnist
-) -> dict[str, list[Record]]:
-    """Per-scope records of every selected experiment (all their runs are finished)."""
-    scopes: dict[str, list[Record]] = {}
-    if "conv" in experiments:
-        scopes["conv"] = conv_records(runs, range(counts["conv"]))
-    if "lesson" in experiments:
-        scopes.update(lesson_records(runs, counts))
-    if "pitfall" in experiments:
-        scopes["pitfall"] = pitfall_records(out_dir, row_seeds(PITFALL_ROW, counts), mnist)
-    if "paper" in experiments:
-        scopes["paper"] = paper_records(runs, range(counts["long"]))
-    return scopes
-
-
-def software() -> dict[str, str]:
-    from importlib.metadata import version
-
-    import click
-    import matplotlib
-    import tensorflow as tf
-
+    probed = [runfiles.TEST_ACCURACY, tags.DRIFT, *map(tags.percentile_tag, experiments.PERCENTILES)]
     return {
-        "bn-mnist": version("bn-mnist"),
-        "python": platform.python_version(),
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-        "numpy": np.__version__,
-        "matplotlib": matplotlib.__version__,
-        "click": click.__version__,
-        "platform": platform.platform(),
+        spec.key: {"val": curve(runs[spec.key]), **{name: curve(runs[spec.key], name) for name in probed if spec.probe}}
+        for spec in plan.specs()
     }
 
 
-def execution_of(runs: dict[str, RunFiles]) -> dict[str, Any] | None:
-    """The execution settings of the runs (the runner gives every run the same), as recorded by the first."""
-    execution = next(iter(runs.values())).summary.execution if runs else None
-    return dataclasses.asdict(execution) if execution else None
+def collect(
+    chosen: tuple[str, ...], plan: Plan, budget: Budget, runs: dict[str, RunFiles], out_dir: Path, mnist: Mnist
+) -> dict[str, list[SeedRecord]]:
+    """Per-scope records of every chosen experiment (all their runs are finished)."""
+    scopes: dict[str, list[SeedRecord]] = {}
+    if "conv" in chosen:
+        scopes["conv"] = conv_records(plan, runs, budget)
+    if "lesson" in chosen:
+        scopes.update(lesson_records(plan, runs, budget))
+    if "pitfall" in chosen:
+        scopes["pitfall"] = pitfall_records(plan, out_dir, budget, mnist)
+    if "paper" in chosen:
+        scopes["paper"] = paper_records(plan, runs, budget)
+    return scopes
 
 
-def reported_experiments(asked: tuple[str, ...], counts: dict[str, int], out_dir: Path, quick: bool) -> tuple[str, ...]:
+def reported_experiments(asked: tuple[str, ...], budget: Budget, out_dir: Path) -> tuple[str, ...]:
     """The experiments asked for, and every other one already complete in out_dir: `reproduce conv` after
     `reproduce lesson` reports both."""
-    return tuple(e for e in EXPERIMENTS if e in asked or runner.all_finished(plan((e,), counts, quick), out_dir))
-
-
-def command_line(command: str, selected: str, seeds: int | None, out_dir: Path, quick: bool) -> str:
-    """The command that (re)creates these results: `bn-mnist <command> <selected> [--seeds N] --out DIR [--quick]`."""
-    options = (f" --seeds {seeds}" if seeds else "") + f" --out {out_dir}" + (" --quick" if quick else "")
-    return f"bn-mnist {command}{' ' + selected if selected else ''}{options}"
+    return tuple(
+        e for e in EXPERIMENTS if e in asked or runner.all_finished(experiments.plan((e,), budget).specs(), out_dir)
+    )
 
 
 def run(
-    experiments: tuple[str, ...],
-    seeds: int | None,
+    chosen: tuple[str, ...],
+    budget: Budget,
     out_dir: Path,
-    quick: bool = False,
     backend: runner.Backend | None = None,
     data_dir: Path | None = None,
     log: Log = stderr_log,
-    specs: list[RunSpec] | None = None,
+    plan: Plan | None = None,
     mnist: Mnist | None = None,
-) -> dict[str, Any]:
+) -> Results:
     """Train (or reuse) every run the experiments need, judge the published claims, and write results.json,
-    report.md and the figures into out_dir. `specs` replaces the planned runs (same keys, other configs: a test's
+    report.md and the figures into out_dir. `plan` replaces the planned runs (same runs, other configs: a test's
     short runs); `mnist` replaces the data of data_dir or the cache.
 
     Raises:
         Interrupted: on Ctrl-C; finished runs stay and a rerun of the same command resumes.
     """
     started = time.perf_counter()
-    outdir.refuse_in_use(out_dir)  # before the inputs load; `locked` below makes sure
-    mnist = mnist or load_mnist(data_dir, log)  # verified once; the workers get it from here
-    planned = specs or plan(experiments, seed_counts(seeds, quick), quick)
-    with outdir.locked(out_dir):
-        runner.run_all(planned, out_dir, mnist, log, backend)
-        return write_results(experiments, seeds, out_dir, quick, specs, mnist, started)
+    planned = plan or experiments.plan(chosen, budget)
+    with trained(planned.specs(), out_dir, log, backend, data_dir, mnist) as done:
+        reported = chosen if plan else reported_experiments(chosen, budget, out_dir)
+        reported_plan = plan or experiments.plan(reported, budget)
+        selected = "all" if chosen == EXPERIMENTS else " ".join(chosen)
+        command = command_line("reproduce", selected, budget.seeds_option, out_dir, budget.quick)
+        return write_results(reported, budget, reported_plan, out_dir, done.mnist, command, started)
 
 
 def write_results(
-    experiments: tuple[str, ...],
-    seeds: int | None,
-    out_dir: Path,
-    quick: bool,
-    specs: list[RunSpec] | None,
-    mnist: Mnist,
-    started: float,
-) -> dict[str, Any]:
+    reported: tuple[str, ...], budget: Budget, plan: Plan, out_dir: Path, mnist: Mnist, command: str, started: float
+) -> Results:
     """Judge the claims on the finished runs; write results.json, report.md and the figures (see `run`)."""
-    counts = seed_counts(seeds, quick)
-    reported = experiments if specs else reported_experiments(experiments, counts, out_dir, quick)
-    reported_runs = specs or plan(reported, counts, quick)
-    runs = read_runs(out_dir, reported_runs)
-    scopes = collect(reported, counts, runs, out_dir, mnist)
+    runs = read_runs(out_dir, plan.specs())
+    scopes = collect(reported, plan, budget, runs, out_dir, mnist)
     judged = claims.judge(scopes)
-    results = {
-        "meta": {
-            "experiments": list(reported),
-            "seeds": counts,
-            "quick": quick,
-            "quick_lesson_steps": QUICK_LESSON_STEPS if quick else None,
-            "runs": len(reported_runs),
-            "train_seconds": sum(run.summary.train_seconds for run in runs.values()),
-            "command": command_line(
-                "reproduce", "all" if experiments == EXPERIMENTS else " ".join(experiments), seeds, out_dir, quick
-            ),
-            "software": software(),
-            "execution": execution_of(runs),
-            "wall_seconds": None,
-        },
-        "records": scopes,
-        "statistics": {scope: scope_statistics(seed_records) for scope, seed_records in scopes.items()},
-        **judged,
-        "counts": claims.count_verdicts(judged),
-        "curves": curves(reported_runs, runs),
-    }
-    results["figures"] = figures.figures(results, out_dir)
-    images.write_plots(out_dir, {name: out_dir / file for name, file in results["figures"].items()})
-    results["meta"]["wall_seconds"] = time.perf_counter() - started
-    runlog.write_json(out_dir / RESULTS_FILE, results)
+    meta = Meta(
+        experiments=list(reported),
+        seeds=budget.seeds,
+        quick=budget.quick,
+        quick_lesson_steps=budget.lesson_steps if budget.quick else None,
+        runs=len(plan),
+        train_seconds=sum(run.summary.train_seconds for run in runs.values()),
+        command=command,
+        software=software(),
+        execution=next(iter(runs.values())).summary.execution if runs else None,
+        wall_seconds=0.0,
+    )
+    results = Results(
+        meta=meta,
+        records=scopes,
+        statistics={scope: scope_statistics(seed_records) for scope, seed_records in scopes.items()},
+        numbers=judged.numbers,
+        remarks=judged.remarks,
+        counts=claims.count_verdicts(judged),
+        curves=curves(plan, runs),
+        figures={},
+    )
+    made = figures.figures(results, plan, out_dir)
+    images.write_plots(out_dir, {name: out_dir / file for name, file in made.items()})
+    results = dataclasses.replace(
+        results, figures=made, meta=dataclasses.replace(meta, wall_seconds=time.perf_counter() - started)
+    )
+    records.write_json(out_dir / RESULTS_FILE, results.to_dict())
     (out_dir / REPORT_FILE).write_text(report.markdown(results), encoding="utf-8")
     return results
+
+
+def rebuild(out_dir: Path, raw: dict[str, Any]) -> list[Path]:
+    """report.md and every figure again, from results.json's content alone; returns the files written."""
+    results = Results.from_dict(raw)
+    plan = experiments.plan(tuple(results.meta.experiments), results.meta.budget())
+    made = figures.figures(results, plan, out_dir)
+    (out_dir / REPORT_FILE).write_text(report.markdown(results), encoding="utf-8")
+    return [out_dir / REPORT_FILE, *(out_dir / name for name in made.values())]

@@ -17,10 +17,9 @@ from tensorboard.compat.proto import summary_pb2
 from tensorboard.plugins.hparams import api as hp
 from tensorboard.plugins.hparams import metadata, plugin_data_pb2
 
+from bn_mnist import runfiles
 from bn_mnist.config import Config, load_config
-from bn_mnist.tensorboard import tags
-from bn_mnist.training import runlog
-from bn_mnist.training.engine import use_jit
+from bn_mnist.tensorboard import tags, writer
 
 EXPERIMENT_SUFFIX = ".hparams"  # the root's experiment event file: replaced, never added to, when written again
 HPARAMS: dict[str, Callable[[Config], Any]] = {  # the settings that define a run, as the dashboard names them
@@ -44,7 +43,7 @@ HPARAMS: dict[str, Callable[[Config], Any]] = {  # the settings that define a ru
     "steps": lambda c: c.train.steps,
     "seed": lambda c: c.seed,
     "threads": lambda c: c.train.threads,  # the execution settings a config controls (summary.json has the rest)
-    "xla": use_jit,
+    "xla": lambda config: config.xla,
 }
 METRICS = (  # (tag, display name)
     (tags.FINAL_VAL_ACCURACY, "final val. accuracy"),
@@ -60,28 +59,28 @@ def session(config: Config) -> dict[str, Any]:
     return {name: value(config) for name, value in HPARAMS.items()}
 
 
-def write_session(log_file: runlog.RunLog, config: Config) -> None:
+def write_session(log_file: writer.RunLog, config: Config) -> None:
     with log_file.writer.as_default():
         hp.hparams(session(config))
     log_file.writer.flush()
 
 
-def outcome(summary: runlog.RunSummary, records: list[dict[str, Any]]) -> dict[str, float]:
+def outcome(summary: runfiles.RunSummary, records: list[dict[str, Any]]) -> dict[str, float]:
     """A finished run's outcome metrics (steps to 90% is left out when the run never got there)."""
     values = {
         tags.FINAL_VAL_ACCURACY: summary.final_val_accuracy,
         tags.FINAL_TEST_ACCURACY: summary.final_test_accuracy,
         tags.FINAL_SINGLE_SAMPLE_ACCURACY: summary.single_sample_accuracy,
-        tags.FINAL_STEPS_TO_90: runlog.first_step_reaching(records, 0.9),
+        tags.FINAL_STEPS_TO_90: runfiles.first_step_reaching(records, 0.9),
         tags.FINAL_DIVERGED: float(summary.diverged_at_step is not None),
     }
     return {tag: float(value) for tag, value in values.items() if value is not None}
 
 
-def write_outcome(log_file: runlog.RunLog, summary: runlog.RunSummary) -> None:
+def write_outcome(log_file: writer.RunLog, summary: runfiles.RunSummary) -> None:
     """At the run's last step, when it finished (an interrupted run has no outcome)."""
     if not summary.interrupted:
-        log_file.write_to_tensorboard(summary.steps, outcome(summary, runlog.read_metrics(log_file.run_dir)))
+        log_file.write_to_tensorboard(summary.steps, outcome(summary, runfiles.read_metrics(log_file.run_dir)))
 
 
 def experiment(configs: Iterable[Config]) -> tuple[list[hp.HParam], list[hp.Metric]]:
@@ -111,7 +110,7 @@ def write_experiment(out_dir: Path, planned: dict[str, Config]) -> None:
     """The experiment at the root of a multi-run output, over the planned runs (key -> config) and every other run
     already under out_dir (an earlier command into the same directory may have added them); the previous
     experiment file is replaced. A planned run's saved config is its plan's (the runner refuses any other)."""
-    saved = sorted(out_dir.glob(f"**/{runlog.CONFIG_FILE}"))
+    saved = sorted(out_dir.glob(f"**/{runfiles.CONFIG_FILE}"))
     others = [load_config(path) for path in saved if path.parent.relative_to(out_dir).as_posix() not in planned]
-    with runlog.replacing_writer(out_dir, EXPERIMENT_SUFFIX):
+    with writer.replacing_writer(out_dir, EXPERIMENT_SUFFIX):
         tf.summary.experimental.write_raw_pb(experiment_summary([*planned.values(), *others]).SerializeToString())

@@ -1,4 +1,4 @@
-"""Every TensorBoard tag bn-mnist writes beyond the run's scalars (those are in `training/runlog.py`), defined once.
+"""Every TensorBoard tag bn-mnist writes beyond the run's scalars (those are in `training/runfiles.py`), defined once.
 
 Layer names in tags have their number padded to two digits (`conv01` .. `conv19`, `dense20`), so TensorBoard's
 alphabetical order is the network's order; `logits` is the output layer.
@@ -25,6 +25,17 @@ FINAL_SINGLE_SAMPLE_ACCURACY = "final/single_sample_accuracy"
 FINAL_STEPS_TO_90 = "final/steps_to_val_accuracy_90"  # first logged step with validation accuracy >= 0.9
 FINAL_DIVERGED = "final/diverged"  # 1 when the loss stopped being finite, else 0
 PLOTS = "plots"  # image summaries at the root of a multi-run output: plots/<figure name>
+INSPECT_BATCH = 256  # the inside-the-network measurements' fixed batch: the first 256 validation images
+# Scalars of the probes, at every evaluation point of the runs that have them (also in metrics.jsonl).
+# `reproduce paper` (reproduction/probes.py): the drift of the last hidden layer's sigmoid inputs, and percentiles.
+DRIFT = "probe/drift_median_units"
+# `explain landscape` and `ics` (explain/probes.py): Santurkar et al.'s measures along the gradient, and per layer.
+LOSS = "landscape/loss"
+LOSS_RANGE = "landscape/loss_range"
+GRADIENT_CHANGE = "landscape/gradient_change"
+BETA = "landscape/beta_smoothness"
+ICS_L2 = "ics_l2"  # per layer: ics_l2/dense01 ...
+ICS_COSINE = "ics_cosine"
 
 
 def layer_name(name: str) -> str:
@@ -40,6 +51,11 @@ def per_layer(kind: str, layer: str) -> str:
 def bn_tag(statistic: str, layer: str) -> str:
     """e.g. bn_tag("gamma", "conv1") -> "bn_gamma/conv01": one TensorBoard section per statistic."""
     return per_layer(f"bn_{statistic}", layer)
+
+
+def percentile_tag(percentile: int) -> str:
+    """The paper probe's percentile of one sigmoid's input: probe/last_hidden_input_p15 ..."""
+    return f"probe/last_hidden_input_p{percentile}"
 
 
 def plot(name: str) -> str:

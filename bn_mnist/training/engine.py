@@ -52,17 +52,6 @@ def make_optimizer(config: Config) -> keras.optimizers.Optimizer:
     return keras.optimizers.Adam(config.train.learning_rate, epsilon=1e-8)
 
 
-def use_jit(config: Config) -> bool:
-    """XLA pays for the FC net and hurts the conv net on CPU (scripts/bench.py measures it). Under a distribute
-    strategy the loop runs without it: the strategy places a copy of each step on every replica's device, and an
-    XLA-compiled function is one program for one device."""
-    if config.distributed:
-        return False
-    if config.train.jit == "auto":
-        return config.model.arch == "fc"
-    return config.train.jit == "on"
-
-
 def count_correct(labels: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
     """Number of argmax hits as float32 (NaN logits predict class 0, as in the tutorial's crashed runs)."""
     hits = tf.equal(tf.argmax(logits, axis=1, output_type=tf.int32), labels)
@@ -104,7 +93,7 @@ class Engine:
         order = batch_order(len(mnist.train_x), config.train.batch_size, config.train.steps, config.seed)
         self.order = tf.constant(order)  # (steps, B)
         self.weighted = uses_example_weights(config.bn)
-        jit = use_jit(config)
+        jit = config.xla
         self._train_chunk = tf.function(self._train_chunk_fn, jit_compile=jit)
         self._evaluate = tf.function(self._evaluate_fn, jit_compile=jit)
 

@@ -2,39 +2,24 @@
 
 The same config and seed give the same numbers bit for bit only with the same settings on the same kind of CPU:
 thread count changes the order of floating-point sums, oneDNN and XLA change the kernels, another CPU another
-instruction set. These are recorded with every run so that two runs can be compared knowingly.
+instruction set. These are recorded with every run so that two runs can be compared knowingly (the record,
+`Execution`, is defined with the other run files in `runfiles.py`).
 """
 
 from __future__ import annotations
 
 import os
 import platform
-from dataclasses import dataclass
 from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from bn_mnist.runfiles import Execution
+
 # Instruction-set extensions TensorFlow's CPU kernels dispatch on (x86); others are not recorded.
 CPU_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "avx_vnni", "amx_bf16")
-
-
-@dataclass(frozen=True)
-class Execution:
-    """How a run was executed (TensorFlow's deterministic ops are always on in bn-mnist's runs)."""
-
-    intra_op_threads: int  # 0: TensorFlow's default (one per core)
-    inter_op_threads: int
-    xla: bool
-    onednn: bool  # TF_ENABLE_ONEDNN_OPTS: on by default on x86 Linux
-    device: str  # e.g. "CPU" or "GPU: NVIDIA ..."
-    cpu: str
-    cpu_flags: tuple[str, ...]
-    tensorflow: str
-    keras: str
-    numpy: str
-    python: str
 
 
 def cpu_model_and_flags() -> tuple[str, tuple[str, ...]]:

@@ -18,12 +18,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from bn_mnist import tf_startup
 from bn_mnist.console import Log
 from bn_mnist.data import Mnist
 from bn_mnist.errors import BnMnistError, ClusterError
+from bn_mnist.runfiles import RunSummary
 from bn_mnist.tf_startup import filtered_stderr, start_tensorflow
-from bn_mnist.training import distribution, worker
-from bn_mnist.training.runlog import RunSummary
+from bn_mnist.training import worker
 from bn_mnist.training.runner import POLL_SECONDS, Finished, RunSpec
 from bn_mnist.training.trainer import ctrl_c_requests_stop
 
@@ -180,7 +181,7 @@ class RayBackend:
             )
 
     def submit(self, spec: RunSpec, mnist_ref: Any) -> Any:
-        threads, devices = spec.config.train.threads, distribution.logical_cpus(spec.config.distribute)
+        threads, devices = spec.config.train.threads, tf_startup.logical_cpus(spec.config.distribute)
         task = self.task.options(
             num_cpus=threads,
             max_retries=RETRIES,

@@ -12,30 +12,21 @@ import multiprocessing
 import os
 import shutil
 import time
-from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from bn_mnist import runfiles, tf_startup
 from bn_mnist.config import Config, load_config, to_dict
 from bn_mnist.console import Log
 from bn_mnist.data import Mnist
 from bn_mnist.errors import ConfigError, Interrupted, OutputError
 from bn_mnist.tensorboard import hparams
-from bn_mnist.training import distribution, runlog, trainer, worker
+from bn_mnist.training import trainer, worker
+from bn_mnist.training.runspec import RunSpec
 
 POLL_SECONDS = 0.25  # how often a back-end's wait for runs looks at the Ctrl-C flag
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    """One training run of many: its directory under the output directory, its config, and (optionally) the class
-    of a probe measuring extra scalars at every evaluation (a class, so that it pickles into worker processes)."""
-
-    key: str  # e.g. "lesson/good-lr1-relu/bn-seed0"
-    config: Config
-    probe: Callable[[], trainer.Probe] | None = None
 
 
 def cores() -> int:
@@ -54,13 +45,13 @@ def first_difference(here: dict, there: dict, prefix: str = "") -> str:
     return ""
 
 
-def saved_summary(run_dir: Path, config: Config) -> runlog.RunSummary | None:
+def saved_summary(run_dir: Path, config: Config) -> runfiles.RunSummary | None:
     """The summary of a finished run of exactly `config` in run_dir, or None; reads only.
 
     Raises:
         OutputError: run_dir holds a run of another config: results are never mixed.
     """
-    saved = run_dir / runlog.CONFIG_FILE
+    saved = run_dir / runfiles.CONFIG_FILE
     if not saved.exists():
         return None
     if load_config(saved) != config:
@@ -68,13 +59,13 @@ def saved_summary(run_dir: Path, config: Config) -> runlog.RunSummary | None:
         raise OutputError(
             f"{run_dir} holds a run of another config ({difference}): use another --out, or remove that directory"
         )
-    if not (run_dir / runlog.SUMMARY_FILE).exists():
+    if not (run_dir / runfiles.SUMMARY_FILE).exists():
         return None
-    summary = runlog.RunSummary.read(run_dir)
+    summary = runfiles.RunSummary.read(run_dir)
     return None if summary.interrupted else summary
 
 
-def finished_summary(run_dir: Path, config: Config, log: Log) -> runlog.RunSummary | None:
+def finished_summary(run_dir: Path, config: Config, log: Log) -> runfiles.RunSummary | None:
     """`saved_summary`, after clearing run_dir when it holds an unfinished run (which is then trained again)."""
     summary = saved_summary(run_dir, config)
     if summary is None and run_dir.exists():
@@ -91,7 +82,7 @@ def all_finished(specs: list[RunSpec], out_dir: Path) -> bool:
         return False
 
 
-def finished_line(spec: RunSpec, summary: runlog.RunSummary) -> str:
+def finished_line(spec: RunSpec, summary: runfiles.RunSummary) -> str:
     """One line per finished run for the console."""
     diverged = summary.diverged_at_step
     return (
@@ -110,7 +101,7 @@ def progress(done: int, total: int, elapsed: float) -> str:
 class Finished(Protocol):
     """Called by a back-end for each run it finished (and wrote into the output directory)."""
 
-    def __call__(self, spec: RunSpec, summary: runlog.RunSummary) -> None: ...
+    def __call__(self, spec: RunSpec, summary: runfiles.RunSummary) -> None: ...
 
 
 class Backend(Protocol):
@@ -146,7 +137,7 @@ def refuse_multi_worker(specs: list[RunSpec]) -> None:
 
 def run_all(
     specs: list[RunSpec], out_dir: Path, mnist: Mnist, log: Log, on: Backend | None = None
-) -> dict[str, runlog.RunSummary]:
+) -> dict[str, runfiles.RunSummary]:
     """Make every run in specs finished in out_dir, training on `on` (default: local worker processes) only those
     not finished yet; returns every run's summary.
 
@@ -161,7 +152,7 @@ def run_all(
     log(f"{len(specs) - len(todo)} of {len(specs)} runs already finished in {out_dir}")
     started = time.perf_counter()
 
-    def finished(spec: RunSpec, summary: runlog.RunSummary) -> None:
+    def finished(spec: RunSpec, summary: runfiles.RunSummary) -> None:
         summaries[spec.key] = summary
         done = sum(summaries[spec.key] is not None for spec in todo)
         log(f"[{progress(done, len(todo), time.perf_counter() - started)}] {finished_line(spec, summary)}")
@@ -186,7 +177,7 @@ class LocalBackend:
     def train(self, todo: list[RunSpec], out_dir: Path, mnist: Mnist, log: Log, finished: Finished) -> None:
         groups: dict[tuple[int, int], list[RunSpec]] = {}  # TensorFlow's threads and devices are fixed when it
         for spec in todo:  # starts: one pool per thread count and logical CPU count
-            key = (spec.config.train.threads, distribution.logical_cpus(spec.config.distribute))
+            key = (spec.config.train.threads, tf_startup.logical_cpus(spec.config.distribute))
             groups.setdefault(key, []).append(spec)
         for (threads, devices), group in groups.items():
             self.train_in_pool(group, threads, devices, out_dir, mnist, log, finished)

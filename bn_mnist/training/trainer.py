@@ -15,28 +15,26 @@ import signal
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import keras
 import tensorflow as tf
 
-from bn_mnist import outdir
+from bn_mnist import outdir, runfiles
 from bn_mnist.config import Config, save_config
 from bn_mnist.console import Log, stderr_log
 from bn_mnist.data import Mnist, load_mnist
 from bn_mnist.data.mnist import binarized
 from bn_mnist.errors import Interrupted
-from bn_mnist.tensorboard import hparams
-from bn_mnist.tensorboard.inspection import Inspector
+from bn_mnist.tensorboard import hparams, writer
 from bn_mnist.tf_startup import start_tensorflow
-from bn_mnist.training import distribution, execution, runlog
-from bn_mnist.training.engine import Engine, build_engine, use_jit
+from bn_mnist.training import distribution, execution
+from bn_mnist.training.engine import Engine, build_engine
+from bn_mnist.training.inspection import Inspector
+from bn_mnist.training.measurement import Batch, Context, Measurement
 
 SINGLE_SAMPLES = 100  # the Solutions' "accuracy on 100 samples": test images 0..99, one at a time
-
-Probe = Callable[[Engine], dict[str, float]]  # extra scalars measured at every evaluation point (reproduce's paper)
 
 
 def logging_points(steps: int, log_every: int, eval_every: int) -> list[int]:
@@ -51,19 +49,35 @@ def make_deterministic(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
-def evaluation_metrics(engine: Engine, probe: Probe | None, test: bool = False) -> dict[str, float]:
-    """Validation loss and accuracy, what the probe measures, and test accuracy when asked (once, even when the
-    probe measures it too)."""
+def evaluation_metrics(engine: Engine, test: bool) -> dict[str, float]:
+    """Validation loss and accuracy, and test accuracy when asked."""
     loss, accuracy = engine.evaluate("val")
-    values = {runlog.VAL_LOSS: loss, runlog.VAL_ACCURACY: accuracy, **(probe(engine) if probe else {})}
-    if test and runlog.TEST_ACCURACY not in values:
-        values[runlog.TEST_ACCURACY] = engine.evaluate("test")[1]
+    values = {runfiles.VAL_LOSS: loss, runfiles.VAL_ACCURACY: accuracy}
+    if test:
+        values[runfiles.TEST_ACCURACY] = engine.evaluate("test")[1]
     return values
+
+
+def measurement_context(engine: Engine, config: Config) -> Context:
+    """What a measurement sees of this run (`measurement.Context`)."""
+    batch = engine.order[0]  # (B,) the run's first training batch
+    labels = tf.gather(engine.labels, batch)
+    images, validation_labels = engine.eval_sets["val"]
+    return Context(
+        model=engine.model,
+        loss=engine.loss,
+        learning_rate=float(engine.optimizer.learning_rate),
+        activation=config.model.activation,
+        first_batch=Batch(engine.model_inputs(tf.gather(engine.images, batch), labels), labels),
+        validation_images=images,
+        validation_labels=validation_labels,
+        model_inputs=engine.model_inputs,
+    )
 
 
 def progress_line(step: int, total: int, values: dict[str, float], steps_per_second: float) -> str:
     parts = [f"step {step:>{len(str(total))}}/{total}"]
-    for name in (runlog.TRAIN_LOSS, runlog.TRAIN_ACCURACY, runlog.VAL_ACCURACY):
+    for name in (runfiles.TRAIN_LOSS, runfiles.TRAIN_ACCURACY, runfiles.VAL_ACCURACY):
         if name in values:
             parts.append(f"{name} {values[name]:.4f}")
     parts.append(f"{steps_per_second:,.0f} steps/s")
@@ -94,29 +108,50 @@ class Progress:
     diverged_at_step: int | None = None
     interrupted: bool = False
     train_accuracy: float | None = None  # training mode, the batches since the last logging point
-    inspect_seconds: float = 0.0  # measuring inside the network (log.histograms)
+    inspect_seconds: float = 0.0  # measuring at the evaluations (inside the network, probes)
     final: dict[str, float] = field(default_factory=dict)  # the metrics logged at the last step
 
 
-def inspected(inspector: Inspector | None, step: int, log_file: runlog.RunLog, progress: Progress) -> dict[str, float]:
-    """Measure inside the network (when log.histograms is on): write the histograms, return the per-layer scalars."""
-    if inspector is None:
-        return {}
-    started = time.perf_counter()
-    inspection = inspector.measure()
-    log_file.write_to_tensorboard(step, {}, inspection.histograms)
-    progress.inspect_seconds += time.perf_counter() - started
-    return inspection.scalars
+@dataclass
+class Measuring:
+    """The run's measurements and the context they see."""
+
+    measurements: list[Measurement]
+    context: Context
+
+    @property
+    def wants_test_accuracy(self) -> bool:
+        return any(measurement.wants_test_accuracy for measurement in self.measurements)
+
+    def scalars(self, step: int, log_file: writer.RunLog, progress: Progress) -> dict[str, float]:
+        """Take every measurement: write the histograms, return the scalars."""
+        if not self.measurements:
+            return {}
+        started, scalars = time.perf_counter(), {}
+        for measurement in self.measurements:
+            measured = measurement(self.context)
+            if measured.histograms:
+                log_file.write_to_tensorboard(step, {}, measured.histograms)
+            scalars.update(measured.scalars)
+        progress.inspect_seconds += time.perf_counter() - started
+        return scalars
 
 
-def train_loop(
-    engine: Engine, config: Config, log_file: runlog.RunLog, log: Log, probe: Probe | None, inspector: Inspector | None
-) -> Progress:
-    """Train to the configured step count, logging as configured, and inspecting the network at every evaluation.
-    At the last step (or the diverged one) the evaluation also measures test accuracy; Ctrl-C stops before the next
-    compiled call."""
+def evaluation(
+    engine: Engine, measuring: Measuring, step: int, log_file: writer.RunLog, progress: Progress, last: bool
+) -> dict[str, float]:
+    """An evaluation point's metrics: validation (and, at the end or when a measurement wants it, test) accuracy,
+    and every measurement's scalars."""
+    values = evaluation_metrics(engine, last or measuring.wants_test_accuracy)
+    return {**values, **measuring.scalars(step, log_file, progress)}
+
+
+def train_loop(engine: Engine, config: Config, log_file: writer.RunLog, log: Log, measuring: Measuring) -> Progress:
+    """Train to the configured step count, logging as configured, and measuring at every evaluation. At the last
+    step (or the diverged one) the evaluation also measures test accuracy; Ctrl-C stops before the next compiled
+    call."""
     progress, train = Progress(), config.train
-    log_file.write(0, {**evaluation_metrics(engine, probe), **inspected(inspector, 0, log_file, progress)})
+    log_file.write(0, evaluation(engine, measuring, 0, log_file, progress, last=False))
     with ctrl_c_requests_stop() as request:
         for point in logging_points(train.steps, train.log_every, train.eval_every):
             if request["stop"]:
@@ -127,11 +162,10 @@ def train_loop(
             progress.train_seconds += time.perf_counter() - started
             progress.steps += chunk.steps_done
             progress.train_accuracy = chunk.accuracy
-            values = {runlog.TRAIN_LOSS: chunk.mean_loss, runlog.TRAIN_ACCURACY: chunk.accuracy}
+            values = {runfiles.TRAIN_LOSS: chunk.mean_loss, runfiles.TRAIN_ACCURACY: chunk.accuracy}
             last = chunk.diverged_at is not None or point == train.steps
             if last or point % train.eval_every == 0:
-                values.update(evaluation_metrics(engine, probe, test=last))
-                values.update(inspected(inspector, progress.steps, log_file, progress))
+                values.update(evaluation(engine, measuring, progress.steps, log_file, progress, last))
                 log(progress_line(progress.steps, train.steps, values, progress.steps / progress.train_seconds))
             log_file.write(progress.steps, values)
             if chunk.diverged_at is not None:
@@ -143,25 +177,25 @@ def train_loop(
     return progress
 
 
-def summarise(config: Config, engine: Engine, progress: Progress, compile_seconds: float) -> runlog.RunSummary:
+def summarise(config: Config, engine: Engine, progress: Progress, compile_seconds: float) -> runfiles.RunSummary:
     """The run's summary; a finished run adds its final metrics and the single-sample check that exposes broken
     BN inference."""
     final = {}
     if not progress.interrupted:
         _, single = engine.evaluate("test", count=SINGLE_SAMPLES, batch_size=1)
         final = {
-            "final_val_loss": runlog.finite_or_none(progress.final[runlog.VAL_LOSS]),
-            "final_val_accuracy": progress.final[runlog.VAL_ACCURACY],
-            "final_test_accuracy": progress.final[runlog.TEST_ACCURACY],
+            "final_val_loss": runfiles.finite_or_none(progress.final[runfiles.VAL_LOSS]),
+            "final_val_accuracy": progress.final[runfiles.VAL_ACCURACY],
+            "final_test_accuracy": progress.final[runfiles.TEST_ACCURACY],
             "single_sample_accuracy": single,
         }
-    return runlog.RunSummary(
+    return runfiles.RunSummary(
         bn=config.bn.enabled,
         bn_impl=config.bn.impl if config.bn.enabled else None,
         moving_stats_updated=config.bn.enabled and config.bn.update_moving_stats,
         arch=config.model.arch,
         seed=config.seed,
-        jit=use_jit(config),
+        jit=config.xla,
         steps=progress.steps,
         train_seconds=progress.train_seconds,
         steps_per_second=progress.steps / progress.train_seconds if progress.train_seconds else 0.0,
@@ -170,17 +204,22 @@ def summarise(config: Config, engine: Engine, progress: Progress, compile_second
         final_train_accuracy=progress.train_accuracy,
         compile_seconds=compile_seconds,
         inspect_seconds=progress.inspect_seconds,
-        execution=execution.current(use_jit(config)),
+        execution=execution.current(config.xla),
         replicas=config.distribute.replicas,
         **final,
     )
 
 
 def run(
-    config: Config, out_dir: Path, mnist: Mnist | None = None, log: Log = stderr_log, probe: Probe | None = None
-) -> runlog.RunSummary:
+    config: Config,
+    out_dir: Path,
+    mnist: Mnist | None = None,
+    log: Log = stderr_log,
+    probe: Measurement | None = None,
+) -> runfiles.RunSummary:
     """Train one network as configured, writing config.yaml, event files, metrics.jsonl, model.keras and
-    summary.json; `probe` adds its scalars at every evaluation point.
+    summary.json; `probe` adds its measurements at every evaluation point (after the inside of the network's, when
+    log.histograms is on).
 
     Raises:
         Interrupted: on Ctrl-C, after writing a summary of the steps that were finished.
@@ -208,10 +247,15 @@ def run(
 
 
 def train_into(
-    config: Config, out_dir: Path, mnist: Mnist, log: Log, probe: Probe | None, strategy: tf.distribute.Strategy | None
-) -> runlog.RunSummary:
+    config: Config,
+    out_dir: Path,
+    mnist: Mnist,
+    log: Log,
+    probe: Measurement | None,
+    strategy: tf.distribute.Strategy | None,
+) -> runfiles.RunSummary:
     """`run`'s training, into a claimed out_dir, on one device or under `strategy`."""
-    save_config(config, out_dir / runlog.CONFIG_FILE)
+    save_config(config, out_dir / runfiles.CONFIG_FILE)
     make_deterministic(config.seed)
     engine = build_engine(config, mnist, strategy)
     label = "BN" if config.bn.enabled else "no BN"
@@ -232,12 +276,13 @@ def train_into(
             "UPDATE_OPS); watch single_sample_accuracy and test accuracy"
         )
     compile_seconds = engine.compile_training()
-    inspector = Inspector(engine, config) if config.log.histograms else None
-    log_file = runlog.RunLog(out_dir)
+    measurements: list[Measurement] = [Inspector()] if config.log.histograms else []
+    measuring = Measuring(measurements + ([probe] if probe else []), measurement_context(engine, config))
+    log_file = writer.RunLog(out_dir)
     try:
         hparams.write_session(log_file, config)
-        progress = train_loop(engine, config, log_file, log, probe, inspector)
-        engine.model.save(out_dir / runlog.MODEL_FILE)
+        progress = train_loop(engine, config, log_file, log, measuring)
+        engine.model.save(out_dir / runfiles.MODEL_FILE)
         summary = summarise(config, engine, progress, compile_seconds)
         hparams.write_outcome(log_file, summary)
     finally:

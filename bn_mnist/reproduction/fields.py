@@ -1,12 +1,12 @@
-"""The per-seed records of a reproduction: flat mappings such as {"seed": 0, "bn.val": 0.98, "no_bn.reach90": None},
-one per seed and scope. `reproduce` writes them, `claims` judges them, `report` prints them: every key is named
-here once, so that a rename breaks an import instead of a report."""
+"""The fields of a reproduction's per-seed records: flat mappings such as {"seed": 0, "bn.val": 0.98,
+"no_bn.reach90": None}, one per seed and scope. `reproduce` writes them, `claims` judges them, `report` prints them:
+every key is named here once, so that a rename breaks an import instead of a report."""
 
 from __future__ import annotations
 
 from typing import Any
 
-Record = dict[str, Any]
+SeedRecord = dict[str, Any]  # one seed's record of a scope
 
 # Per network (prefixed with its name by `key`): from the run's summary and metrics.
 VAL = "val"  # final validation accuracy
@@ -40,6 +40,6 @@ def val_at(step: int) -> str:
     return f"val@{step}"
 
 
-def flat(parts: dict[str, dict[str, Any]], seed: int) -> Record:
+def flat(parts: dict[str, dict[str, Any]], seed: int) -> SeedRecord:
     """{"bn": {VAL: .98}} -> {"seed": 0, "bn.val": .98}: one record per seed, as the rules read it."""
     return {"seed": seed, **{key(net, name): value for net, values in parts.items() for name, value in values.items()}}

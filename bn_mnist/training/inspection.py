@@ -11,45 +11,35 @@ measuring never changes training: no BN statistic, weight or optimizer slot move
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import keras
 import numpy as np
 import tensorflow as tf
 
-from bn_mnist.config import Config
+from bn_mnist.nets import naming
 from bn_mnist.tensorboard import tags
-from bn_mnist.training.engine import Engine
-
-INSPECT_BATCH = 256  # the first 256 validation images: the fixed batch every measurement uses
-WEIGHTED_LAYERS = (keras.layers.Dense, keras.layers.Conv2D)
-
-
-@dataclass(frozen=True)
-class Inspection:
-    """One evaluation point's measurements, keyed by their TensorBoard tags."""
-
-    scalars: dict[str, float]
-    histograms: dict[str, np.ndarray]
+from bn_mnist.training.measurement import Context, Measured
 
 
 class Inspector:
-    """Measures one model at each evaluation point; built once per run (the traced function is reused)."""
+    """Measures one model at each evaluation point (a `Measurement`); built on its first call (the traced function
+    is reused) on the fixed batch of the first `tags.INSPECT_BATCH` validation images."""
 
-    def __init__(self, engine: Engine, config: Config):
-        model = engine.model
-        self.model, self.loss = model, engine.loss
-        self.layers = [layer for layer in model.layers if isinstance(layer, WEIGHTED_LAYERS)]
-        names = {layer.name for layer in model.layers}
-        self.activated = [layer.name for layer in self.layers if f"act_{layer.name}" in names]  # logits: none
-        activations = [model.get_layer(f"act_{name}") for name in self.activated]
+    wants_test_accuracy = False
+
+    def __init__(self) -> None:
+        self._measure = None
+
+    def _build(self, context: Context) -> None:
+        model = self.model = context.model
+        self.loss = context.loss
+        self.layers = naming.weighted_layers(model)
+        self.activated = [layer.name for layer in self.layers if naming.activation_of(model, layer.name)]  # no logits
+        activations = [naming.activation_of(model, name) for name in self.activated]
         self.inside = keras.Model(  # the same layers and variables as the model, more outputs
             model.inputs, [model.output, [act.input for act in activations], [act.output for act in activations]]
         )
-        self.relu = config.model.activation == "relu"
-        images, labels = engine.eval_sets["val"]
-        self.labels = labels[:INSPECT_BATCH]
-        self.inputs = engine.model_inputs(images[:INSPECT_BATCH], self.labels)
+        self.relu = context.activation == "relu"
+        self.batch = context.validation_batch(tags.INSPECT_BATCH)
         trainable = self.inside.trainable_variables
         self.kernel_index = [next(i for i, v in enumerate(trainable) if v is layer.kernel) for layer in self.layers]
         self._measure = tf.function(self._measure_fn)
@@ -69,8 +59,10 @@ class Inspector:
         moments = [tf.nn.moments(output, axes=list(range(output.shape.rank))) for output in [*activations, logits]]
         return preactivations, dead, [tf.norm(gradient) for gradient in gradients], moments
 
-    def measure(self) -> Inspection:
-        preactivations, dead, gradient_norms, moments = self._measure(self.inputs, self.labels)
+    def __call__(self, context: Context) -> Measured:
+        if self._measure is None:
+            self._build(context)
+        preactivations, dead, gradient_norms, moments = self._measure(self.batch.inputs, self.batch.labels)
         scalars, histograms = {}, {}
         for name, (mean, variance) in zip([*self.activated, "logits"], moments):
             scalars[tags.per_layer(tags.ACTIVATION_MEAN, name)] = float(mean)
@@ -84,7 +76,7 @@ class Inspector:
         for name, fraction in zip(self.activated, dead):  # none unless the activation is ReLU
             scalars[tags.per_layer(tags.DEAD_RELU, name)] = float(fraction)
         histograms.update(bn_histograms(self.model))
-        return Inspection(scalars, histograms)
+        return Measured(scalars, histograms)
 
 
 def dead_fraction(relu_output: tf.Tensor) -> tf.Tensor:
@@ -94,13 +86,11 @@ def dead_fraction(relu_output: tf.Tensor) -> tf.Tensor:
 
 
 def bn_histograms(model: keras.Model) -> dict[str, np.ndarray]:
-    """gamma, beta, moving mean and moving variance of every BN layer (`bn_<layer>`) that has them."""
+    """gamma, beta, moving mean and moving variance of every BN layer that has them."""
     histograms = {}
-    for layer in model.layers:
-        if not layer.name.startswith("bn_"):
-            continue
+    for name, layer in naming.bn_layers(model).items():
         for statistic in tags.BN_STATISTICS:
             variable = getattr(layer, statistic, None)
             if variable is not None:
-                histograms[tags.bn_tag(statistic, layer.name.removeprefix("bn_"))] = np.asarray(variable)
+                histograms[tags.bn_tag(statistic, name)] = np.asarray(variable)
     return histograms

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 from scipy import stats as scipy_stats
 
+from bn_mnist.records import Record
+
 PREDICTION_LEVEL = 0.90
 WILSON_LEVEL = 0.95
 DECIMALS = 4  # the published numbers' precision
@@ -30,7 +32,7 @@ ALWAYS, USUALLY, SOMETIMES, NEVER = "ALWAYS", "USUALLY", "SOMETIMES", "NEVER"
 
 
 @dataclass(frozen=True)
-class Spread:
+class Spread(Record):
     """Numbers over seeds."""
 
     n: int
@@ -41,7 +43,7 @@ class Spread:
 
 
 @dataclass(frozen=True)
-class NumberVerdict:
+class NumberVerdict(Record):
     """A published number against the distribution of ours."""
 
     published: float
@@ -56,7 +58,7 @@ class NumberVerdict:
 
 
 @dataclass(frozen=True)
-class FractionVerdict:
+class FractionVerdict(Record):
     """How many of our seeds have a property."""
 
     k: int

@@ -1,0 +1,188 @@
+"""`explain`'s claims and the rules that judge them, declared here as data and functions of the study results, so
+that the verdict words are made in one place and stored in results.json; the report only prints them.
+
+A verdict word is SUPPORTED, PARTLY or NOT_SUPPORTED (the ICS claim has no partial form). Paired counts ("BN smaller
+in k of n seeds") are per seed: the BN and the non-BN run of a seed start from the same weights and batches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bn_mnist.explain.results import (
+    BatchStudy,
+    GridStudy,
+    IcsStudy,
+    InsideAnswer,
+    InsideArm,
+    InsideStudy,
+    LandscapeStudy,
+    Studies,
+    Verdict,
+    Verdicts,
+)
+from bn_mnist.lab.arms import BN, NO_BN, RENORM
+from bn_mnist.lab.stats import FractionVerdict, Spread
+from bn_mnist.tensorboard import tags
+
+SUPPORTED, PARTLY, NOT_SUPPORTED = "supported", "partly supported", "not supported"
+VANISHED = 1e-3  # the deepest layer's output SD below this fraction of the first's at step 0: the signal vanished
+VANISHING, DYING, LEARNS = "vanishing signal", "dying ReLUs", "learns"  # the inside study's answers
+INSIDE_CAUSES = {  # answer -> what the report says (the dead fraction at step 0 fills the first)
+    VANISHING: "The signal vanishes with depth before training starts ({dead_start} dead ReLUs then, so not dead "
+    "units): the output hardly depends on the image and the early layers' gradients are orders of magnitude below "
+    "BN's; the ReLUs that die later follow.",
+    DYING: "Most of the deepest layer's ReLUs die during training.",
+    LEARNS: "Neither a vanishing signal nor dead units stop it: it learns, more slowly than with BN.",
+}
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A published claim and, in words, the rule that judges it."""
+
+    text: str
+    rule: str
+
+
+CLAIMS = {
+    "lr": Claim(
+        "BN widens the range of usable learning rates (Bjorck et al. 2018)",
+        f"{SUPPORTED}: BN trains (in more than half of the seeds) at more grid values than without BN in every panel; "
+        f"{PARTLY}: in some panel",
+    ),
+    "init": Claim(
+        "BN makes training insensitive to the initial scale (the Lesson's bad-weight rows)",
+        f"{SUPPORTED}: BN trains at every grid value in every panel; {PARTLY}: BN trains at more grid values than "
+        "without BN in some panel",
+    ),
+    "landscape": Claim(
+        "BN makes the landscape smoother (Santurkar et al. 2018)",
+        f"{SUPPORTED}: BN's median is smaller in every seed by all three measures; {PARTLY}: in more than half of "
+        "the seeds by at least one",
+    ),
+    "ics": Claim(
+        "BN does not necessarily reduce internal covariate shift (Santurkar et al. 2018)",
+        f"{SUPPORTED}: in some layer after the first, BN's shift is not the smaller (l2) or its cosine not the closer "
+        f"to 1 in more than half of the seeds; {NOT_SUPPORTED}: BN reduces it in every such layer by both",
+    ),
+    "batch": Claim(
+        "BN depends on the batch size, and Batch Renormalization reduces that dependence (Ioffe 2017)",
+        f"{SUPPORTED}: at the smallest batch every BN seed ends below every BN seed at the largest and below every "
+        f"no-BN seed, and every Batch Renorm seed above every BN seed; {PARTLY}: only the first",
+    ),
+}
+
+
+def word(every: bool, some: bool) -> str:
+    return SUPPORTED if every else PARTLY if some else NOT_SUPPORTED
+
+
+def verdict(study: str, every: bool, some: bool, detail: str = "", **counts: int) -> Verdict:
+    claim = CLAIMS[study]
+    return Verdict(claim.text, claim.rule, word(every, some), detail, counts)
+
+
+def most(found: FractionVerdict) -> bool:
+    """In more than half of the seeds."""
+    return 2 * found.k > found.n
+
+
+def every(found: FractionVerdict) -> bool:
+    return found.k == found.n
+
+
+def wider(study: GridStudy) -> list[bool]:
+    """Per panel: BN trains at more grid values than without BN."""
+    return [
+        len(panel.arms[BN.key].usable.values) > len(panel.arms[NO_BN.key].usable.values)
+        for panel in study.panels.values()
+    ]
+
+
+def judge_lr(study: GridStudy) -> Verdict:
+    found = wider(study)
+    return verdict("lr", all(found), any(found), panels=len(found), wider=sum(found))
+
+
+def judge_init(study: GridStudy) -> Verdict:
+    everywhere = [len(p.arms[BN.key].usable.values) == len(p.values) for p in study.panels.values()]
+    found = wider(study)
+    return verdict("init", all(everywhere), any(found), panels=len(found), everywhere=sum(everywhere))
+
+
+def judge_landscape(study: LandscapeStudy) -> Verdict:
+    measures = [measure.bn_smaller for measure in study.measures().values()]
+    return verdict("landscape", all(map(every, measures)), any(map(most, measures)))
+
+
+def judge_ics(study: IcsStudy) -> Verdict:
+    after_first = study.layers[1:]
+    smaller = sum(most(study.l2[layer].bn_better) for layer in after_first)
+    closer = sum(most(study.cosine[layer].bn_better) for layer in after_first)
+    reduced_everywhere = min(smaller, closer) == len(after_first)
+    detail = (
+        "BN reduces it in every layer, by both measures"
+        if reduced_everywhere
+        else "BN does not reduce it in every layer"
+    )
+    return verdict("ics", not reduced_everywhere, False, detail, l2_smaller=smaller, cosine_closer=closer)
+
+
+def apart(below: Spread | None, above: Spread | None) -> bool:
+    """Every seed of `below` under every seed of `above`."""
+    return below is not None and above is not None and below.max < above.min
+
+
+def judge_batch(study: BatchStudy) -> Verdict:
+    bn, renorm, no_bn = (study.arms[arm.key] for arm in (BN, RENORM, NO_BN))
+    smallest, largest = bn[0].val_accuracy, bn[-1].val_accuracy
+    depends = apart(smallest, largest) and apart(smallest, no_bn[0].val_accuracy)
+    reduced = apart(smallest, renorm[0].val_accuracy)
+    return verdict("batch", depends and reduced, depends)
+
+
+def layer_mean(arm: InsideArm, moment: str, kind: str, layer: str) -> float | None:
+    found = getattr(arm, moment)[kind].get(layer)
+    return None if found is None else found.mean
+
+
+def deepest_of_kind(layers: list[str]) -> str:
+    """The last layer of the first layer's kind: conv19 in the conv net, dense03 in the FC net."""
+    kind = layers[0].rstrip("0123456789")
+    return [layer for layer in layers if layer.rstrip("0123456789") == kind][-1]
+
+
+def inside_answer(no_bn: InsideArm) -> InsideAnswer:
+    """Why the network without BN does (not) learn: its signal vanished at step 0 (output SD of the deepest layer of
+    the first kind below VANISHED of the first's), most of that layer's ReLUs died by the end, or neither."""
+    layers = list(no_bn.start[tags.ACTIVATION_STD])
+    first, last = layers[0], deepest_of_kind(layers)
+    first_sd, last_sd = (layer_mean(no_bn, "start", tags.ACTIVATION_STD, layer) for layer in (first, last))
+    shrink = None if first_sd is None or last_sd is None else last_sd / first_sd
+    dead_end = layer_mean(no_bn, "end", tags.DEAD_RELU, last)
+    if shrink is not None and shrink < VANISHED:
+        return InsideAnswer(VANISHING, shrink)
+    if dead_end is not None and dead_end > 0.5:
+        return InsideAnswer(DYING, shrink)
+    return InsideAnswer(LEARNS, shrink)
+
+
+def judge_inside(study: InsideStudy) -> dict[str, InsideAnswer]:
+    return {net: inside_answer(arms[NO_BN.key]) for net, arms in study.items()}
+
+
+JUDGES: dict[str, Callable[[Studies], object]] = {
+    "lr": lambda studies: judge_lr(studies.lr),
+    "init": lambda studies: judge_init(studies.init),
+    "inside": lambda studies: judge_inside(studies.inside),
+    "landscape": lambda studies: judge_landscape(studies.landscape),
+    "ics": lambda studies: judge_ics(studies.ics),
+    "batch": lambda studies: judge_batch(studies.batch),
+}
+
+
+def judge(studies: Studies, chosen: list[str]) -> Verdicts:
+    """Every chosen study's verdict (or, for the inside study, its answer)."""
+    return Verdicts(**{study: JUDGES[study](studies) for study in chosen})

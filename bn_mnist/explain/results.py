@@ -1,0 +1,197 @@
+"""`explain`'s results as typed records; results.json is their serialisation. `analysis` makes them from the
+finished runs and `claims` judges them; `figures` and `report` render them, judging nothing, so both can be rebuilt
+from results.json."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bn_mnist.lab.stats import FractionVerdict, Spread
+from bn_mnist.records import SCHEMA_VERSION, Record, named, optional
+from bn_mnist.runfiles import Execution
+from bn_mnist.tensorboard import tags
+
+
+@dataclass(frozen=True)
+class Outcomes(Record):
+    """How one setting's runs ended, over seeds."""
+
+    val_accuracy: Spread | None
+    single_sample_accuracy: Spread | None
+    seeds: list[float | None]  # final validation accuracy per seed
+    diverged: FractionVerdict
+    trains: FractionVerdict  # final validation accuracy >= studies.REACH
+
+
+@dataclass(frozen=True)
+class Usable(Record):
+    """The grid values at which a network trains in more than half of the seeds, and their span."""
+
+    values: list[float]
+    low: float | None
+    high: float | None
+    decades: float | None
+
+
+@dataclass(frozen=True)
+class GridArm(Record):
+    points: list[Outcomes]  # one per grid value
+    usable: Usable
+
+
+@dataclass(frozen=True)
+class GridPanel(Record):
+    title: str
+    key: str  # the swept config key
+    values: list[float]
+    arms: dict[str, GridArm]
+
+
+@dataclass(frozen=True)
+class GridStudy(Record):
+    threshold: float
+    panels: dict[str, GridPanel]
+
+
+LayerSpreads = dict[str, dict[str, Spread | None]]  # measurement tag kind -> layer -> over seeds
+
+
+@dataclass(frozen=True)
+class InsideArm(Outcomes):
+    """Inside one network at step 0 ("start") and at each run's last evaluation ("end")."""
+
+    steps: list[int]  # [0, the last step]
+    start: LayerSpreads
+    end: LayerSpreads
+
+
+@dataclass(frozen=True)
+class SpreadCurve(Record):
+    step: list[int]
+    value: list[Spread | None]
+
+
+@dataclass(frozen=True)
+class MeasureArm(Record):
+    curve: SpreadCurve  # at every evaluation, over seeds
+    median_over_training: Spread | None  # each seed's median over the evaluations after step 0
+
+
+@dataclass(frozen=True)
+class PairedMeasure(Record):
+    bn_smaller: FractionVerdict  # seeds whose BN run has the smaller median
+    bn: MeasureArm
+    no_bn: MeasureArm
+
+
+@dataclass(frozen=True)
+class LandscapeStudy(Record):
+    learning_rate: float
+    step_multiples: list[float]
+    loss_range: PairedMeasure = named(tags.LOSS_RANGE)
+    gradient_change: PairedMeasure = named(tags.GRADIENT_CHANGE)
+    beta_smoothness: PairedMeasure = named(tags.BETA)
+    outcomes: dict[str, Outcomes] = field(default_factory=dict)
+
+    def measures(self) -> dict[str, PairedMeasure]:
+        """Tag -> measure, in the report's order."""
+        return {
+            tags.LOSS_RANGE: self.loss_range,
+            tags.GRADIENT_CHANGE: self.gradient_change,
+            tags.BETA: self.beta_smoothness,
+        }
+
+
+@dataclass(frozen=True)
+class LayerShift(Record):
+    bn_better: FractionVerdict  # seeds whose BN run has the smaller l2 difference (the cosine closer to 1)
+    bn: Spread | None
+    no_bn: Spread | None
+
+
+@dataclass(frozen=True)
+class IcsStudy(Record):
+    layers: list[str]
+    learning_rate: float
+    l2: dict[str, LayerShift] = named(tags.ICS_L2)
+    cosine: dict[str, LayerShift] = named(tags.ICS_COSINE)
+
+
+@dataclass(frozen=True)
+class BatchStudy(Record):
+    sizes: list[int]
+    examples: int  # every size sees as many
+    learning_rates: list[float]  # per size
+    arms: dict[str, list[Outcomes]]  # arm -> one per size
+
+
+InsideStudy = dict[str, dict[str, InsideArm]]  # network -> arm -> inside it
+
+
+@dataclass(frozen=True)
+class Studies(Record):
+    """The chosen studies' numbers (a study not chosen is left out)."""
+
+    lr: GridStudy | None = optional()
+    init: GridStudy | None = optional()
+    inside: InsideStudy | None = optional()
+    landscape: LandscapeStudy | None = optional()
+    ics: IcsStudy | None = optional()
+    batch: BatchStudy | None = optional()
+
+
+@dataclass(frozen=True)
+class Verdict(Record):
+    """A claim tested by a rule declared in `claims`, and the word the rule gave."""
+
+    claim: str
+    rule: str
+    word: str
+    detail: str = ""  # what decided it, where the report says more than the word
+    counts: dict[str, int] = field(default_factory=dict)  # the numbers the rule counted
+
+
+@dataclass(frozen=True)
+class InsideAnswer(Record):
+    """Why one network without BN does (not) learn, as the numbers say (`claims.INSIDE_CAUSES`)."""
+
+    cause: str
+    shrink: float | None  # the deepest layer's output SD over the first's, at step 0, without BN
+
+
+@dataclass(frozen=True)
+class Verdicts(Record):
+    lr: Verdict | None = optional()
+    init: Verdict | None = optional()
+    inside: dict[str, InsideAnswer] | None = optional()
+    landscape: Verdict | None = optional()
+    ics: Verdict | None = optional()
+    batch: Verdict | None = optional()
+
+
+@dataclass(frozen=True)
+class Meta(Record):
+    studies: list[str]
+    seeds: dict[str, int]
+    quick: bool
+    runs: int
+    runs_reused: int  # finished in the directory before this command: its wall time did not train them
+    train_seconds: float
+    command: str
+    software: dict[str, str]
+    execution: Execution | None
+    steps: dict[str, int]
+    evaluations: int
+    wall_seconds: float
+
+
+@dataclass(frozen=True)
+class Results(Record):
+    """results.json of `bn-mnist explain`."""
+
+    meta: Meta
+    studies: Studies
+    figures: dict[str, str]  # study -> its figure's file name
+    verdicts: Verdicts = field(default_factory=Verdicts)
+    kind: str = "explain"
+    schema: int = SCHEMA_VERSION

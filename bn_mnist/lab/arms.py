@@ -1,0 +1,74 @@
+"""The arms a comparison trains, each defined once: its key (the run's sub-directory), its label (a table's column,
+a figure's legend), its short name (in a sentence or a rule), its colour (the same in every figure) and how it makes
+its config from the experiment's."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bn_mnist.config import Config, RenormClipping, with_bn, with_bn_on_replicas
+
+
+def unchanged(config: Config) -> Config:
+    return config
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One arm of a comparison."""
+
+    key: str
+    label: str
+    short: str
+    colour: str
+    configure: Callable[[Config], Config] = unchanged
+
+
+def with_renorm(config: Config) -> Config:
+    """BN with Batch Renormalization, r clipped to [1/3, 3] and |d| to 5 (Ioffe 2017's late-training limits)."""
+    clipping = RenormClipping(rmax=3.0, rmin=0.3333, dmax=5.0)
+    return dataclasses.replace(
+        config, bn=dataclasses.replace(config.bn, enabled=True, renorm=True, renorm_clipping=clipping)
+    )
+
+
+def with_threads(config: Config, threads: int) -> Config:
+    return dataclasses.replace(config, train=dataclasses.replace(config.train, threads=threads))
+
+
+BN = Arm("bn", "With Batch Norm", "BN", "tab:blue", lambda config: with_bn(config, True))
+NO_BN = Arm("no_bn", "Without Batch Norm", "no BN", "tab:orange", lambda config: with_bn(config, False))
+RENORM = Arm("renorm", "Batch Renorm", "Batch Renorm", "tab:green", with_renorm)
+# The Solutions' two BN nets (their configs are the shipped conv.yaml and conv-nn.yaml), and the Keras one again
+# with 2 threads: the same seed, other round-off.
+BN_KERAS = Arm("bn_keras", "BN, high-level layer", "BN (keras)", "tab:blue")
+BN_NN = Arm("bn_nn", "BN, low-level tf.nn", "BN (nn)", "tab:green")
+ROUNDOFF = Arm(
+    "bn_keras_threads2",
+    "BN, high-level layer, 2 threads",
+    "BN (keras, 2 threads)",
+    "tab:purple",
+    lambda config: with_threads(config, 2),
+)
+WITH_AND_WITHOUT = (BN, NO_BN)  # `compare`'s default: the config with and without BN
+
+
+def across_replicas(replicas: int, batch_size: int) -> tuple[Arm, Arm, Arm]:
+    """BN over the global batch on one device, against N replicas with synchronized and with per-replica BN: the
+    same batches and updates, only whose statistics BN normalises with differs."""
+    share = batch_size // replicas
+
+    def arm(key: str, label: str, colour: str, count: int, sync: bool) -> Arm:
+        return Arm(key, label, label, colour, lambda config: with_bn_on_replicas(config, count, sync))
+
+    return (
+        arm("one_device", f"BN, one device (batch {batch_size})", "tab:blue", 1, True),
+        arm("sync", f"synchronized BN, {replicas} x {share}", "tab:orange", replicas, True),
+        arm("per_replica", f"per-replica BN, {replicas} x {share}", "tab:green", replicas, False),
+    )
+
+
+def by_key(arms: tuple[Arm, ...]) -> dict[str, Arm]:
+    return {arm.key: arm for arm in arms}

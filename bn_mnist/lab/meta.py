@@ -1,0 +1,34 @@
+"""What a result records of its making: the command that recreates it and the software that made it."""
+
+from __future__ import annotations
+
+import platform
+from pathlib import Path
+
+
+def command_line(command: str, selected: str, seeds: int | None, out_dir: Path, quick: bool) -> str:
+    """The command that (re)creates these results: `bn-mnist <command> <selected> [--seeds N] --out DIR [--quick]`."""
+    options = (f" --seeds {seeds}" if seeds else "") + f" --out {out_dir}" + (" --quick" if quick else "")
+    return f"bn-mnist {command}{' ' + selected if selected else ''}{options}"
+
+
+def software() -> dict[str, str]:
+    """The versions that made a result (the run's own execution settings are in each summary.json)."""
+    from importlib.metadata import version
+
+    import click
+    import keras
+    import matplotlib
+    import numpy as np
+    import tensorflow as tf
+
+    return {
+        "bn-mnist": version("bn-mnist"),
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+        "matplotlib": matplotlib.__version__,
+        "click": click.__version__,
+        "platform": platform.platform(),
+    }

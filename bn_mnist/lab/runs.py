@@ -1,0 +1,58 @@
+"""Training a plan's runs into an output directory (one writer at a time; finished runs are reused) and reading
+the finished runs back, each once."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from bn_mnist import outdir, runfiles
+from bn_mnist.console import Log
+from bn_mnist.data import Mnist, load_mnist
+from bn_mnist.training import runner
+from bn_mnist.training.runspec import RunSpec
+
+
+class RunFiles(NamedTuple):
+    """One finished run's summary.json and metrics.jsonl, read once for every record, curve and figure."""
+
+    summary: runfiles.RunSummary
+    metrics: list[dict[str, Any]]
+
+
+def read_runs(out_dir: Path, specs: list[RunSpec]) -> dict[str, RunFiles]:
+    return {
+        spec.key: RunFiles(runfiles.RunSummary.read(out_dir / spec.key), runfiles.read_metrics(out_dir / spec.key))
+        for spec in specs
+    }
+
+
+class Trained(NamedTuple):
+    mnist: Mnist  # the verified data the runs trained on
+    reused: int  # runs finished in the directory before this command: its wall time did not train them
+
+
+@contextlib.contextmanager
+def trained(
+    specs: list[RunSpec],
+    out_dir: Path,
+    log: Log,
+    backend: runner.Backend | None = None,
+    data_dir: Path | None = None,
+    mnist: Mnist | None = None,
+) -> Iterator[Trained]:
+    """Train (or reuse) every run of `specs` in out_dir; the caller writes its results inside the block, while the
+    directory is still locked.
+
+    Raises:
+        OutputError: another command writes into out_dir, or it holds a run of another config.
+        Interrupted: on Ctrl-C; finished runs stay and the same command resumes.
+    """
+    outdir.refuse_in_use(out_dir)  # before the inputs load; `locked` below makes sure
+    mnist = mnist or load_mnist(data_dir, log)  # verified once; the workers get it from here
+    with outdir.locked(out_dir):
+        reused = sum(runner.saved_summary(out_dir / spec.key, spec.config) is not None for spec in specs)
+        runner.run_all(specs, out_dir, mnist, log, backend)
+        yield Trained(mnist, reused)

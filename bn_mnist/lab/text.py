@@ -1,0 +1,65 @@
+"""How numbers read in tables and reports, one function per kind of number (every report uses these)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from bn_mnist.lab.stats import FractionVerdict, Spread
+
+
+def number(value: float | int | None) -> str:
+    """An accuracy as 0.9832, a step as 1,500, a missing value (never reached, diverged) as '-'."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool | int):
+        return f"{value:,}"
+    return f"{value:.4f}" if abs(value) <= 1 else f"{value:,.2f}"
+
+
+def spread_text(found: Spread | None) -> str:
+    """mean ± sample SD (min..max), n."""
+    if found is None:
+        return "-"
+    deviation = f" ± {number(found.sd)}" if found.sd is not None else ""
+    return f"{number(found.mean)}{deviation} ({number(found.min)}..{number(found.max)}), n={found.n}"
+
+
+def per_seed(values: Iterable[float | int | None]) -> str:
+    return " / ".join(number(value) for value in values)
+
+
+def interval(bounds: tuple[float, float] | None) -> str:
+    return "-" if bounds is None else f"{number(bounds[0])}..{number(bounds[1])}"
+
+
+def sci(value: float | None) -> str:
+    """A measurement spanning orders of magnitude: 2 significant digits."""
+    return "-" if value is None else f"{value:.2g}"
+
+
+def sci_spread(found: Spread | None) -> str:
+    if found is None:
+        return "-"
+    return f"{sci(found.mean)} ({sci(found.min)}..{sci(found.max)}), n={found.n}"
+
+
+def percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+def k_of_n(found: FractionVerdict) -> str:
+    """k of n seeds, with the 95% Wilson interval of the fraction."""
+    low, high = found.wilson_95
+    return f"{found.k}/{found.n} ({low:.2f}..{high:.2f})"
+
+
+SMALL_NUMBERS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five"}
+
+
+def seeds_text(seeds: dict[str, int]) -> str:
+    """A budget's seeds in words: 'one seed', 'two seeds', or per kind of run when the kinds differ."""
+    counts = set(seeds.values())
+    if len(counts) > 1:
+        return ", ".join(f"{n} {kind} seeds" for kind, n in seeds.items())
+    count = counts.pop()
+    return f"{SMALL_NUMBERS.get(count, count)} seed{'s' if count > 1 else ''}"

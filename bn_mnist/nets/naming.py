@@ -1,0 +1,42 @@
+"""How the networks name their layers, the contract every measurement relies on: each weighted layer (Dense,
+Conv2D) is named `dense<i>`, `conv<i>` or `logits`; the activation after it is `act_<layer>` and its BN, when it has
+one, `bn_<layer>`. `models.py` builds by these names; inspection and the probes find layers by them."""
+
+from __future__ import annotations
+
+import keras
+
+WEIGHTED_LAYERS = (keras.layers.Dense, keras.layers.Conv2D)
+ACTIVATION_PREFIX, BN_PREFIX = "act_", "bn_"
+
+
+def activation_name(layer: str) -> str:
+    return f"{ACTIVATION_PREFIX}{layer}"
+
+
+def bn_name(layer: str) -> str:
+    return f"{BN_PREFIX}{layer}"
+
+
+def weighted_layers(model: keras.Model) -> list[keras.layers.Layer]:
+    """The Dense and Conv2D layers, input side first."""
+    return [layer for layer in model.layers if isinstance(layer, WEIGHTED_LAYERS)]
+
+
+def named(model: keras.Model, name: str) -> keras.layers.Layer | None:
+    return next((layer for layer in model.layers if layer.name == name), None)
+
+
+def activation_of(model: keras.Model, layer: str) -> keras.layers.Layer | None:
+    """The activation after a weighted layer (None for the logits)."""
+    return named(model, activation_name(layer))
+
+
+def bn_of(model: keras.Model, layer: str) -> keras.layers.Layer | None:
+    """A weighted layer's BN (None without BN)."""
+    return named(model, bn_name(layer))
+
+
+def bn_layers(model: keras.Model) -> dict[str, keras.layers.Layer]:
+    """Weighted layer name -> its BN layer."""
+    return {layer.name.removeprefix(BN_PREFIX): layer for layer in model.layers if layer.name.startswith(BN_PREFIX)}

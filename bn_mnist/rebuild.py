@@ -1,0 +1,48 @@
+"""`bn-mnist report DIR`: a compare, reproduce or explain output's report.md and figures made again from its
+summary.json or results.json alone (the records it holds; no run directory is read)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bn_mnist.errors import OutputError, ResultsError
+from bn_mnist.records import read_json
+
+RESULTS_FILE, SUMMARY_FILE = "results.json", "summary.json"
+
+
+def kind_of(raw: dict) -> str:
+    """Which command wrote a results file; results from before schema 1 carry no `kind` and are told apart by their
+    sections."""
+    return str(raw.get("kind") or ("explain" if "studies" in raw else "reproduce"))
+
+
+def rebuild(out_dir: Path) -> list[Path]:
+    """Rewrite out_dir's report.md and figures from its results; returns the files written.
+
+    Raises:
+        OutputError: out_dir holds no results.json or summary.json of bn-mnist.
+        ResultsError: the file does not hold the records it should.
+    """
+    if (out_dir / RESULTS_FILE).is_file():
+        path = out_dir / RESULTS_FILE
+    elif (out_dir / SUMMARY_FILE).is_file() and not (out_dir / "config.yaml").is_file():
+        path = out_dir / SUMMARY_FILE  # a comparison's (a single run's summary.json sits beside its config.yaml)
+    else:
+        raise OutputError(f"{out_dir}: no results.json (reproduce, explain) or summary.json (compare) to rebuild from")
+    try:
+        raw = read_json(path)
+    except (OSError, json.JSONDecodeError) as error:
+        raise ResultsError(f"{path}: cannot be read ({error})") from None
+    if path.name == SUMMARY_FILE:
+        from bn_mnist import compare
+
+        return compare.rebuild(out_dir, raw)
+    if kind_of(raw) == "explain":
+        from bn_mnist.explain import explain
+
+        return explain.rebuild(out_dir, raw)
+    from bn_mnist.reproduction import reproduce
+
+    return reproduce.rebuild(out_dir, raw)

@@ -1,0 +1,101 @@
+"""Typed records that cross modules, and their JSON form.
+
+A record is a frozen dataclass inheriting `Record`: `to_dict` gives plain JSON data, `from_dict` reads it back by the
+field types (nested records, lists, tuples, dicts and optional values), so a reader and a writer share one
+definition and a renamed field fails in a test, not in a report after a 30-minute run. A field may be written under
+another name (`named`: a TensorBoard tag such as "landscape/loss_range") and may be left out when None
+(`optional`). A results file carries `schema`, the version of its record definitions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from pathlib import Path
+from typing import Any, TypeVar, Union
+
+from bn_mnist.errors import ResultsError
+
+SCHEMA_VERSION = 1  # results.json's record definitions; raise it when a field changes meaning or goes away
+
+R = TypeVar("R", bound="Record")
+
+
+class Record:
+    """Mixin for frozen dataclasses that cross modules or are written to disk."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return typing.cast(dict[str, Any], plain(self))
+
+    @classmethod
+    def from_dict(cls: type[R], raw: typing.Mapping[str, Any]) -> R:
+        return typing.cast(R, build(cls, raw))
+
+
+def named(name: str) -> Any:
+    """A field written to JSON under `name` (a key that is no Python name)."""
+    return dataclasses.field(metadata={"json": name})
+
+
+def optional() -> Any:
+    """A field that defaults to None and is left out of the JSON when None."""
+    return dataclasses.field(default=None, metadata={"omit_none": True})
+
+
+def json_name(field: dataclasses.Field[Any]) -> str:
+    return str(field.metadata.get("json", field.name))
+
+
+def plain(value: Any) -> Any:
+    """A record (or container of records) as JSON data; tuples stay tuples, as `dataclasses.asdict` keeps them."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            json_name(field): plain(getattr(value, field.name))
+            for field in dataclasses.fields(value)
+            if not (field.metadata.get("omit_none") and getattr(value, field.name) is None)
+        }
+    if isinstance(value, list | tuple):
+        return type(value)(plain(item) for item in value)
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    return value
+
+
+def build(kind: Any, raw: Any) -> Any:
+    """`raw` (JSON data) as a value of type `kind`: dataclasses by their fields, containers by their items."""
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if kind is Any or raw is None:
+        return raw
+    if origin in (Union, types.UnionType):
+        kinds = [arg for arg in args if arg is not type(None)]
+        return build(kinds[0], raw) if len(kinds) == 1 else raw
+    if dataclasses.is_dataclass(kind):
+        hints = typing.get_type_hints(kind)
+        names = {json_name(field): field.name for field in dataclasses.fields(kind)}
+        unknown = [key for key in raw if key not in names]
+        if unknown:
+            raise ResultsError(f"{kind.__name__} has no field {unknown[0]!r} (known: {', '.join(names)})")
+        return kind(**{names[key]: build(hints[names[key]], value) for key, value in raw.items()})
+    if origin is list:
+        return [build(args[0], item) for item in raw]
+    if origin is tuple:
+        items = args[:1] * len(raw) if len(args) == 2 and args[1] is Ellipsis else args
+        return tuple(build(item_kind, item) for item_kind, item in zip(items, raw))
+    if origin is dict:
+        return {key: build(args[1], value) for key, value in raw.items()}
+    if kind is float and isinstance(raw, int) and not isinstance(raw, bool):
+        return float(raw)
+    return raw
+
+
+def write_json(path: Path, data: typing.Mapping[str, Any]) -> None:
+    """Write JSON whole, then rename: a reader never sees half a file."""
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))

@@ -1,0 +1,85 @@
+"""A run's writer: its scalars to TensorBoard and metrics.jsonl, its histograms and other summaries to TensorBoard
+(the names and records it writes are in `bn_mnist/runfiles.py`)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+from tensorboard.compat.proto import summary_pb2
+from tensorboard.plugins.histogram import metadata as histogram_metadata
+from tensorboard.plugins.scalar import metadata as scalar_metadata
+from tensorboard.util import tensor_util
+
+from bn_mnist.runfiles import METRICS_FILE, finite_or_none
+
+HISTOGRAM_BUCKETS = 30  # TensorBoard's default
+SCALAR_METADATA = scalar_metadata.create_summary_metadata(display_name=None, description=None)
+HISTOGRAM_METADATA = histogram_metadata.create_summary_metadata(display_name=None, description=None)
+
+
+def histogram(values: np.ndarray, buckets: int = HISTOGRAM_BUCKETS) -> np.ndarray:
+    """TensorBoard's histogram format, (buckets, 3) rows of [left edge, right edge, count], over the finite values
+    (a diverged run's NaNs are left out), computed with NumPy: 10x faster than tf.summary.histogram's eager ops."""
+    values = np.asarray(values, dtype=np.float64).ravel()
+    values = values[np.isfinite(values)]
+    low, high = (values.min(), values.max()) if values.size else (0.0, 0.0)
+    counts, edges = np.histogram(values, bins=buckets, range=(low, high if high > low else low + 1.0))
+    return np.stack([edges[:-1], edges[1:], counts], axis=1)
+
+
+class RunLog:
+    """Writes one run's scalars to TensorBoard and to metrics.jsonl (one JSON object per logging point), and its
+    histograms and other summaries to TensorBoard only."""
+
+    def __init__(self, run_dir: Path):
+        self.run_dir = run_dir
+        self.writer = tf.summary.create_file_writer(str(run_dir))
+        self.jsonl = open(run_dir / METRICS_FILE, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+
+    def write(self, step: int, values: dict[str, float]) -> None:
+        """Log scalars named by the constants above at training step `step`; flushed so Ctrl-C loses nothing."""
+        self.write_to_tensorboard(step, values)
+        record = {"step": step, **{name: finite_or_none(value) for name, value in values.items()}}
+        self.jsonl.write(json.dumps(record) + "\n")
+        self.jsonl.flush()
+
+    def write_to_tensorboard(
+        self, step: int, scalars: dict[str, float], histograms: dict[str, np.ndarray] | None = None
+    ) -> None:
+        """Scalars (float32, as tf.summary.scalar stores them) and histograms (of all the values given, any shape)
+        in one summary event: one write per logging point, not one eager op per tag (~0.5 ms each)."""
+        summary = summary_pb2.Summary()
+        for tag, value in scalars.items():
+            tensor = tensor_util.make_tensor_proto(np.float32(value))
+            summary.value.add(tag=tag, tensor=tensor, metadata=SCALAR_METADATA)
+        for tag, values in (histograms or {}).items():
+            summary.value.add(
+                tag=tag, tensor=tensor_util.make_tensor_proto(histogram(values)), metadata=HISTOGRAM_METADATA
+            )
+        with self.writer.as_default():
+            tf.summary.experimental.write_raw_pb(summary.SerializeToString(), step=step)
+        self.writer.flush()
+
+    def close(self) -> None:
+        self.writer.close()
+        self.jsonl.close()
+
+
+@contextlib.contextmanager
+def replacing_writer(directory: Path, suffix: str) -> Iterator[Any]:
+    """A summary writer, set as default, whose event file (named `*suffix`) replaces the directory's earlier one:
+    what a rerun writes at the root of an output is there once, not once per run of the command."""
+    for old in directory.glob(f"*{suffix}"):
+        old.unlink()
+    writer = tf.summary.create_file_writer(str(directory), filename_suffix=suffix)
+    try:
+        with writer.as_default(step=0):
+            yield writer
+    finally:
+        writer.close()
