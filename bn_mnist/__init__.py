@@ -1,8 +1,11 @@
 """bn-mnist: show, measure and explain what batch normalization does to training on MNIST.
 
-Where things live: `cli.py` (the commands, thin), `config.py` (every key and default) with `configs/` (shipped
-experiments), `data/` (MNIST sources, verification, split), `nets/` (BN two ways, the networks), `training/`
-(the compiled engine, one run, many runs, output files), `compare.py` (BN vs no BN), `plots/` (figures),
-`reproduction/` (`bn-mnist reproduce`: the published experiments, claims and report). `console.py` and
-`tf_startup.py` keep the terminal readable; `errors.py` holds the errors a user can act on.
+Where things live: `cli.py` (the commands, thin) and `rebuild.py` (`bn-mnist report`), `config.py` (every key and
+default) with `configs/` (shipped experiments), `records.py` (typed records and their JSON), `runfiles.py` (a run's
+files), `data/` (MNIST sources, verification, split), `nets/` (BN two ways, the networks, their layer names),
+`training/` (the compiled engine, one run, what is measured at evaluations, many runs), `tensorboard/` (the writer,
+HParams, images, tags), `plots/` (figures), `lab/` (what the multi-run commands share: arms, plans, runs, statistics,
+formats), the commands `compare.py`, `reproduction/` (`bn-mnist reproduce`) and `explain/` (`bn-mnist explain`), and
+`bench/` (speed as ratios). `console.py` and `tf_startup.py` keep the terminal readable and start TensorFlow as a
+run needs; `errors.py` holds the errors a user can act on.
 """

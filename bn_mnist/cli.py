@@ -162,10 +162,10 @@ def main() -> None:
     """Show, measure and explain what batch normalization does to training on MNIST."""
 
 
-@main.command()
+@main.command("train")
 @click.option("--bn/--no-bn", default=None, help="Train with or without batch normalization (config: bn.enabled).")
 @run_options
-def train(config: Config, out: Path | None) -> None:
+def train_command(config: Config, out: Path | None) -> None:
     """Train one network, with or without BN, and write its run directory."""
     from bn_mnist.outdir import new_run_dir
     from bn_mnist.training import trainer
@@ -179,7 +179,7 @@ def train(config: Config, out: Path | None) -> None:
     )
 
 
-@main.command()
+@main.command("compare")
 @click.option(
     "--seeds",
     type=click.IntRange(min=1),
@@ -197,27 +197,27 @@ def train(config: Config, out: Path | None) -> None:
 )
 @backend_options
 @run_options
-def compare(config: Config, out: Path | None, seeds: int, arms: str, backend: Callable[[], Backend]) -> None:
+def compare_command(config: Config, out: Path | None, seeds: int, arms: str, backend: Callable[[], Backend]) -> None:
     """Train the network with and without BN (or BN across replicas) from the same start, over seeds; plot and
     tabulate them."""
-    from bn_mnist import compare as comparison
+    from bn_mnist import compare
     from bn_mnist.outdir import new_run_dir
 
-    chosen = comparison.arms_for(arms, config)
+    chosen = compare.arms_for(arms, config)
     out = out or new_run_dir(RUNS_ROOT, f"{config.name}-compare{'-sync' if arms == 'sync' else ''}")
-    summary = comparison.run(config, out, seeds=seeds, backend=backend(), arms=chosen)
-    click.echo(comparison.console_table(summary))
-    click.echo(f"plot: {out / comparison.PLOT_FILE}  report: {out / comparison.REPORT_FILE}")
+    summary = compare.run(config, out, seeds=seeds, backend=backend(), arms=chosen)
+    click.echo(compare.console_table(summary))
+    click.echo(f"plot: {out / compare.PLOT_FILE}  report: {out / compare.REPORT_FILE}")
 
 
-@main.command()
+@main.command("data")
 @click.option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
     help="Directory with mnist.npz or the four IDX files to verify instead of the cache.",
 )
 @user_errors
-def data(data_dir: Path | None) -> None:
+def data_command(data_dir: Path | None) -> None:
     """Get, verify and cache MNIST (train and compare also do this by themselves)."""
     from bn_mnist.data import load_mnist
     from bn_mnist.data.sources import cache_dir
@@ -229,7 +229,7 @@ def data(data_dir: Path | None) -> None:
     )
 
 
-@main.command()
+@main.command("reproduce")
 @click.argument("experiment", type=click.Choice(["all", *EXPERIMENTS]), default="all")
 @plan_options(
     "reproduce",
@@ -237,7 +237,7 @@ def data(data_dir: Path | None) -> None:
     "the 50,000-step runs; 1 with --quick). Spreads and verdicts are over them.",
     quick="A smoke run: the Lesson's 50,000-batch rows run 5,000 batches, one seed unless --seeds.",
 )
-def reproduce(
+def reproduce_command(
     experiment: str,
     seeds: int | None,
     out: Path | None,
@@ -247,18 +247,18 @@ def reproduce(
 ) -> None:
     """Rerun the tutorial's published experiments over seeds; report ours next to theirs, with a verdict per claim."""
     start_tensorflow(TrainConfig.threads)  # the main process evaluates the pitfall's models as the workers train
-    from bn_mnist.reproduction import reproduce as reproduction
+    from bn_mnist.reproduction import reproduce
     from bn_mnist.reproduction.claims import headline
     from bn_mnist.reproduction.experiments import Budget
 
     out = out or RUNS_ROOT / ("reproduce-quick" if quick else "reproduce")
     experiments = EXPERIMENTS if experiment == "all" else (experiment,)
-    results = reproduction.run(experiments, Budget.choose(seeds, quick), out, backend(), data_dir)
+    results = reproduce.run(experiments, Budget.choose(seeds, quick), out, backend(), data_dir)
     line = f"{headline(results.counts)}{' (--quick run)' if quick else ''}"
-    click.echo(f"{line}; report: {out / reproduction.REPORT_FILE}")
+    click.echo(f"{line}; report: {out / reproduce.REPORT_FILE}")
 
 
-@main.command()
+@main.command("explain")
 @click.argument("study", nargs=-1, type=click.Choice(STUDIES))
 @plan_options(
     "explain",
@@ -266,7 +266,7 @@ def reproduce(
     "number reported is over them.",
     quick="A smoke run (a few minutes): thin grids, a quarter of the steps, 2 seeds unless --seeds.",
 )
-def explain(
+def explain_command(
     study: tuple[str, ...],
     seeds: int | None,
     out: Path | None,
@@ -276,19 +276,19 @@ def explain(
 ) -> None:
     """Measure why BN helps: STUDY is any of lr, init, inside, landscape, ics, batch (default: all)."""
     start_tensorflow(TrainConfig.threads)  # the main process only reads runs and draws, as the workers train
-    from bn_mnist.explain import explain as explanation
+    from bn_mnist.explain import explain
     from bn_mnist.explain.studies import Budget
 
     out = out or RUNS_ROOT / ("explain-quick" if quick else "explain")
-    results = explanation.run(study or STUDIES, Budget.choose(seeds, quick), out, backend(), data_dir)
+    results = explain.run(study or STUDIES, Budget.choose(seeds, quick), out, backend(), data_dir)
     figures = ", ".join(str(out / name) for name in results.figures.values())
-    click.echo(f"report: {out / explanation.REPORT_FILE}; figures: {figures}")
+    click.echo(f"report: {out / explain.REPORT_FILE}; figures: {figures}")
 
 
-@main.command()
+@main.command("report")
 @click.argument("out_dir", metavar="DIR", type=click.Path(file_okay=False, path_type=Path))
 @user_errors
-def report(out_dir: Path) -> None:
+def report_command(out_dir: Path) -> None:
     """Make report.md and the figures of a compare, reproduce or explain output DIR again from its results.json or
     summary.json alone (after a change to the report's code, or on results copied without their runs)."""
     from bn_mnist.rebuild import rebuild

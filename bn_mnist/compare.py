@@ -193,14 +193,14 @@ def run(
     mnist = mnist or load_mnist(config.data.dir, log)  # bad input fails here, before anything is written
     with outdir.claimed(Path(out_dir)) as out_dir:
         summaries = runner.run_all(specs, out_dir, mnist, log, backend)
-        summary = summarise(config, out_dir, seeds, summaries, arms)
+        summary = comparison_summary(config, out_dir, seeds, summaries, arms)
         summary.write(out_dir)
         render(summary, out_dir)
         images.write_plots(out_dir, {"convergence": out_dir / PLOT_FILE})
         return summary
 
 
-def summarise(
+def comparison_summary(
     config: Config, out_dir: Path, seeds: int, summaries: dict[str, RunSummary], arms: tuple[Arm, ...]
 ) -> CompareSummary:
     """The finished runs as one summary: their summaries, steps to each threshold, and every seed's curves."""

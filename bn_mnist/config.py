@@ -82,7 +82,7 @@ class RenormClipping:
 @dataclass(frozen=True)
 class BNConfig:
     enabled: bool = True  # conv and dense layers gain BN (and, by default, lose their bias)
-    impl: str = "keras"  # keras: keras.layers.BatchNormalization; nn: this project's tf.nn layer (bn_mnist/bn.py)
+    impl: str = "keras"  # keras: keras.layers.BatchNormalization; nn: this project's tf.nn layer (nets/bn.py)
     momentum: float = 0.99  # moving-average decay of the population statistics (TF1 `decay`)
     epsilon: float = 0.001  # added to the batch variance; the tutorial's value
     center: bool = True  # learn beta

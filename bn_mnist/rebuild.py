@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from bn_mnist.errors import OutputError, ResultsError
 from bn_mnist.records import read_json
@@ -12,7 +13,7 @@ from bn_mnist.records import read_json
 RESULTS_FILE, SUMMARY_FILE = "results.json", "summary.json"
 
 
-def kind_of(raw: dict) -> str:
+def kind_of(raw: dict[str, Any]) -> str:
     """Which command wrote a results file; results from before schema 1 carry no `kind` and are told apart by their
     sections."""
     return str(raw.get("kind") or ("explain" if "studies" in raw else "reproduce"))

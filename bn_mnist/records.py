@@ -21,6 +21,7 @@ from bn_mnist.errors import ResultsError
 SCHEMA_VERSION = 1  # results.json's record definitions; raise it when a field changes meaning or goes away
 
 R = TypeVar("R", bound="Record")
+T = TypeVar("T")
 
 
 class Record:
@@ -32,6 +33,17 @@ class Record:
     @classmethod
     def from_dict(cls: type[R], raw: typing.Mapping[str, Any]) -> R:
         return typing.cast(R, build(cls, raw))
+
+
+def present(value: T | None, what: str) -> T:
+    """An optional part of a record that this reader needs.
+
+    Raises:
+        ResultsError: it is missing (a results file of other studies or experiments).
+    """
+    if value is None:
+        raise ResultsError(f"the results hold no {what}")
+    return value
 
 
 def named(name: str) -> Any:
@@ -71,13 +83,16 @@ def build(kind: Any, raw: Any) -> Any:
     if origin in (Union, types.UnionType):
         kinds = [arg for arg in args if arg is not type(None)]
         return build(kinds[0], raw) if len(kinds) == 1 else raw
-    if dataclasses.is_dataclass(kind):
+    if isinstance(kind, type) and dataclasses.is_dataclass(kind):
         hints = typing.get_type_hints(kind)
         names = {json_name(field): field.name for field in dataclasses.fields(kind)}
         unknown = [key for key in raw if key not in names]
         if unknown:
             raise ResultsError(f"{kind.__name__} has no field {unknown[0]!r} (known: {', '.join(names)})")
-        return kind(**{names[key]: build(hints[names[key]], value) for key, value in raw.items()})
+        try:
+            return kind(**{names[key]: build(hints[names[key]], value) for key, value in raw.items()})
+        except TypeError as error:  # a field missing
+            raise ResultsError(f"{kind.__name__}: {error}") from None
     if origin is list:
         return [build(args[0], item) for item in raw]
     if origin is tuple:

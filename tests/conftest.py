@@ -1,4 +1,6 @@
-"""Shared fixtures: small synthetic MNIST-shaped data for fast tests, real MNIST for the end-to-end ones."""
+"""Shared fixtures: small synthetic MNIST-shaped data for fast tests, real MNIST for the end-to-end ones; and
+TensorFlow started once, before the first test, unless every test of the session is one of pure logic (those, run
+alone, never load it)."""
 
 from __future__ import annotations
 
@@ -7,17 +9,25 @@ import shutil
 import sys
 from pathlib import Path
 
-from bn_mnist.tf_startup import start_tensorflow
-
-start_tensorflow(1, logical_cpus=4)  # the schema default (train.threads): in-process runs match the CLI; 4 logical
-# CPU devices for the data-parallel tests (single-device runs use the first, as on a plain CPU)
-
 import numpy as np
 import pytest
 
 from bn_mnist.config import load_config
 from bn_mnist.data import Mnist, load_mnist
 from bn_mnist.reproduction.experiments import Budget, plan
+
+PURE_LOGIC = {"test_architecture.py", "test_claims.py", "test_config.py", "test_experiments.py", "test_report.py"}
+PURE_LOGIC |= {"test_stats.py", "test_lint.py"}  # tests that neither import nor start TensorFlow
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> None:
+    """Before the first test module that is not pure logic is imported: start TensorFlow as the CLI does (one
+    thread, the schema default, so in-process runs match it; its start-up chatter filtered) with 4 logical CPU
+    devices for the data-parallel tests (single-device runs use the first, as on a plain CPU)."""
+    if file_path.name.startswith("test_") and file_path.suffix == ".py" and file_path.name not in PURE_LOGIC:
+        from bn_mnist.tf_startup import start_tensorflow
+
+        start_tensorflow(1, logical_cpus=4)  # once: later calls change nothing
 
 
 def synthetic_images(labels: np.ndarray, seed: int) -> np.ndarray:
@@ -52,12 +62,15 @@ def tiny_fc_config():
     return load_config("fc", ("train.steps=40", "train.eval_every=20", "train.log_every=10", "log.histograms=false"))
 
 
+SHORT_BUDGET = Budget.choose(2, quick=True)  # the budget `short_plan` is planned with
+
+
 @pytest.fixture(scope="session")
 def short_plan():
     """The pitfall and paper experiments' runs for two seeds, shortened to 40 steps with 20 evaluations (the paper's
     drift windows): a small reproduction plan for tiny_mnist."""
     short = {"steps": 40, "eval_every": 2, "log_every": 2}
-    planned = plan(("pitfall", "paper"), Budget.choose(2, quick=True))
+    planned = plan(("pitfall", "paper"), SHORT_BUDGET)
     return planned.with_configs(
         lambda config: dataclasses.replace(config, train=dataclasses.replace(config.train, **short))
     )

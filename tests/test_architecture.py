@@ -5,6 +5,8 @@ in a cycle."""
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import bn_mnist
@@ -106,3 +108,23 @@ def test_no_cycle_between_packages():
 def test_the_cycle_finder_finds_one():
     assert cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert cycle({"a": {"b"}, "b": {"c"}, "c": set()}) is None
+
+
+PURE_LOGIC = (  # the claims, rules, plans, records and reports: read and tested without TensorFlow
+    "bn_mnist.config",
+    "bn_mnist.records",
+    "bn_mnist.runfiles",
+    "bn_mnist.lab.stats",
+    "bn_mnist.lab.plan",
+    "bn_mnist.reproduction.claims",
+    "bn_mnist.reproduction.report",
+    "bn_mnist.explain.claims",
+    "bn_mnist.explain.report",
+    "bn_mnist.explain.studies",
+)
+
+
+def test_pure_logic_imports_without_tensorflow():
+    code = f"import sys, {', '.join(PURE_LOGIC)}; print(sorted({{'tensorflow', 'keras'}} & set(sys.modules)))"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]"

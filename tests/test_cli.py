@@ -102,8 +102,9 @@ def test_train_through_the_runner(real_mnist, tmp_path):
     summary = json.loads((tmp_path / runfiles.SUMMARY_FILE).read_text())
     assert (summary["bn"], summary["seed"], summary["steps"]) == (False, 5, 30)
     last_val = [r for r in runfiles.read_metrics(tmp_path) if runfiles.VAL_ACCURACY in r][-1]
-    assert last_val == {"step": 30, **{k: last_val[k] for k in last_val if k != "step"}}
+    assert last_val["step"] == 30 and set(last_val) >= {runfiles.TRAIN_LOSS, runfiles.VAL_LOSS, runfiles.TEST_ACCURACY}
     assert last_val[runfiles.VAL_ACCURACY] == summary["final_val_accuracy"]
+    assert last_val[runfiles.TEST_ACCURACY] == summary["final_test_accuracy"]
     assert f"final validation accuracy {summary['final_val_accuracy']:.4f}" in result.output
     again = CliRunner().invoke(main, ["train", "--no-bn", "--config", FC, *SHORT, "--out", str(tmp_path)])
     assert again.exit_code == 1 and "not empty" in again.output  # the first run is kept

@@ -12,7 +12,7 @@ import pytest
 import tb_events
 
 from bn_mnist import runfiles
-from bn_mnist.explain import STUDIES, studies
+from bn_mnist.explain import STUDIES, claims, studies
 from bn_mnist.tensorboard import tags
 
 pytestmark = pytest.mark.slow
@@ -32,7 +32,7 @@ def test_every_study_has_its_figure_report_section_and_numbers(quick):
     out, done, results = quick
     assert results["meta"]["studies"] == list(STUDIES) and results["meta"]["quick"] is True
     assert results["meta"]["seeds"] == {"fc": 2, "conv": 2}
-    planned = studies.plan(STUDIES, studies.seed_counts(None, quick=True), quick=True)
+    planned = studies.plan(STUDIES, studies.Budget.choose(None, quick=True)).specs()
     assert results["meta"]["runs"] == len(planned) and results["meta"]["runs_reused"] == 0
     assert all(list((out / spec.key).glob("events.out.tfevents.*")) for spec in planned)  # TensorBoard logs per run
     report = (out / "report.md").read_text()
@@ -46,7 +46,14 @@ def test_every_study_has_its_figure_report_section_and_numbers(quick):
         "Batch size",
     ):
         assert f"## {heading}" in report
-    assert report.count("Claim tested:") == 5  # every study but the inside one, which answers a question instead
+    verdicts = results["verdicts"]  # every study but the inside one tests a claim; the inside one answers a question
+    assert set(verdicts) == set(STUDIES) and set(verdicts["inside"]) == {"conv", "fc"}
+    for study in set(STUDIES) - {"inside"}:
+        verdict = verdicts[study]
+        assert verdict["word"] in (claims.SUPPORTED, claims.PARTLY, claims.NOT_SUPPORTED)
+        assert f"Claim tested: {verdict['claim']}: **{verdict['word']}** here" in report, study
+    for net, answer in verdicts["inside"].items():
+        assert claims.INSIDE_CAUSES[answer["cause"]].split("{")[0] in report, net
     assert "why does the 19-layer conv net without BN not learn in 800 batches?" in report
     for study, name in results["figures"].items():
         assert f"]({name})" in report and str(out / name) in done.stdout
@@ -96,7 +103,7 @@ def test_landscape_and_covariate_shift_numbers(quick):
     landscape, ics = results["studies"]["landscape"], results["studies"]["ics"]
     curve = landscape[tags.BETA]["bn"]["curve"]
     logged = runfiles.series(runfiles.read_metrics(out / "smoothness/bn-seed0"), tags.BETA)
-    assert curve["step"] == logged[0] and len(curve["step"]) == studies.QUICK_EVALUATIONS + 1
+    assert curve["step"] == logged[0] and len(curve["step"]) == studies.QUICK.evaluations + 1
     assert curve["value"][-1]["min"] <= logged[1][-1] <= curve["value"][-1]["max"]
     assert ics["layers"] == ["dense01", "dense02", "dense03", "logits"]
     for arm in ("bn", "no_bn"):  # nothing before the first layer: no shift, by definition
@@ -104,7 +111,7 @@ def test_landscape_and_covariate_shift_numbers(quick):
         assert ics[tags.ICS_COSINE]["dense01"][arm]["min"] == pytest.approx(1.0)
         assert ics[tags.ICS_L2]["logits"][arm]["min"] > 0
     events = tb_events.accumulator(out / "smoothness/no_bn-seed1")
-    assert len(events.Tensors(tags.BETA)) == studies.QUICK_EVALUATIONS + 1
+    assert len(events.Tensors(tags.BETA)) == studies.QUICK.evaluations + 1
 
 
 def test_batch_study_sees_the_same_examples_at_every_size(quick):

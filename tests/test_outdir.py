@@ -1,5 +1,5 @@
 """Output directories: one writer at a time through an OS lock that dies with its holder; results never
-overwritten; a returned Ray run lands whole or not at all."""
+overwritten."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ import textwrap
 import pytest
 
 from bn_mnist import outdir
-from bn_mnist.errors import ClusterError, OutputError
-from bn_mnist.training import ray_backend
+from bn_mnist.errors import OutputError
 
 HOLDER = textwrap.dedent(
     """
@@ -67,36 +66,3 @@ def test_results_are_never_overwritten(tmp_path):
         outdir.claimed(tmp_path).__enter__()
     with outdir.locked(tmp_path):  # resuming commands (reproduce) lock a used directory
         pass
-
-
-def test_a_returned_run_lands_whole(tmp_path):
-    run_dir = tmp_path / "group" / "bn-seed0"
-    run_dir.parent.mkdir()
-    (run_dir.parent / ".bn-seed0.incoming").mkdir()  # left by a driver killed mid-write
-    ray_backend.write_run(run_dir, {"summary.json": b"{}", "sub/events": b"\x00\x01"})
-    assert (run_dir / "summary.json").read_bytes() == b"{}" and (run_dir / "sub" / "events").read_bytes() == b"\x00\x01"
-    assert sorted(p.name for p in run_dir.parent.iterdir()) == ["bn-seed0"]
-
-
-@pytest.mark.parametrize(
-    ("address", "parsed"),
-    [("10.0.0.5:6379", ("10.0.0.5", 6379)), ("[::1]:6379", ("::1", 6379)), ("head:1", ("head", 1))],
-)
-def test_cluster_addresses(address, parsed):
-    assert ray_backend.host_and_port(address) == parsed
-
-
-@pytest.mark.parametrize("address", ["head", ":6379", "head:port"])
-def test_a_malformed_cluster_address_is_one_line(address):
-    with pytest.raises(ClusterError, match="expected auto, local or HOST:PORT"):
-        ray_backend.host_and_port(address)
-
-
-def test_loopback_hosts():
-    assert [ray_backend.is_loopback(h) for h in ("127.0.0.1", "::1", "localhost", "10.0.0.5", "head")] == [
-        True,
-        True,
-        True,
-        False,
-        False,
-    ]

@@ -1,6 +1,7 @@
 """The Ray back-end on a real two-node Ray cluster on 127.0.0.1, started and shut down here: the same numbers as
 the local runner, a node removed mid-plan, Ctrl-C and resume through the installed script, one writer per output
-directory; and the one-line errors without Ray or without a reachable cluster."""
+directory; the one-line errors without Ray or without a reachable cluster; cluster addresses, and a returned run
+that lands whole or not at all."""
 
 from __future__ import annotations
 
@@ -17,14 +18,16 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import SHORT_BUDGET
 
 from bn_mnist import runfiles
 from bn_mnist.cli import main
+from bn_mnist.errors import ClusterError
 from bn_mnist.explain import studies
 from bn_mnist.outdir import LOCK_FILE
 from bn_mnist.reproduction import reproduce
 from bn_mnist.tensorboard import tags
-from bn_mnist.training import runner
+from bn_mnist.training import ray_backend, runner
 
 NODE = {"num_cpus": 1, "node_ip_address": "127.0.0.1", "object_store_memory": 400 * 2**20}
 QUICK = ("reproduce", "pitfall", "--quick", "--seeds", "6")  # six ~1 s runs of the Lesson's net on real MNIST
@@ -81,7 +84,9 @@ def run_files(out, specs):
 def local_plan(tiny_mnist, short_plan, tmp_path_factory):
     """The small reproduction plan of test_reproduce_run, trained by the local runner."""
     out = tmp_path_factory.mktemp("local")
-    results = reproduce.run(("pitfall", "paper"), 2, out, log=lambda _: None, specs=short_plan, mnist=tiny_mnist)
+    results = reproduce.run(
+        ("pitfall", "paper"), SHORT_BUDGET, out, log=lambda _: None, plan=short_plan, mnist=tiny_mnist
+    )
     return out, results
 
 
@@ -91,14 +96,19 @@ def test_a_plan_on_the_cluster_equals_the_local_runner(cluster, local_plan, tiny
     lines = []
     try:
         results = reproduce.run(
-            ("pitfall", "paper"), 2, tmp_path, backend=connected(cluster.address), log=lines.append, specs=short_plan,
+            ("pitfall", "paper"),
+            SHORT_BUDGET,
+            tmp_path,
+            backend=connected(cluster.address),
+            log=lines.append,
+            plan=short_plan,
             mnist=tiny_mnist,
-        )  # fmt: skip
+        )
     finally:
         disconnect()
     assert "training 6 runs on the Ray cluster at" in lines[1] and "(2 CPUs on 2 node(s))" in lines[1]
-    assert run_files(tmp_path, short_plan) == run_files(local_out, short_plan)
-    assert results["numbers"] == local_results["numbers"] and results["remarks"] == local_results["remarks"]
+    assert run_files(tmp_path, short_plan.specs()) == run_files(local_out, short_plan.specs())
+    assert results.numbers == local_results.numbers and results.remarks == local_results.remarks
     assert not list(tmp_path.rglob("*.incoming")) and not (tmp_path / LOCK_FILE).exists()
 
 
@@ -135,16 +145,21 @@ def test_a_node_removed_mid_plan_loses_no_run(local_plan, tiny_mnist, short_plan
     lines = []
     try:
         reproduce.run(
-            ("pitfall", "paper"), 2, tmp_path, backend=connected(nodes.address), log=lines.append, specs=short_plan,
+            ("pitfall", "paper"),
+            SHORT_BUDGET,
+            tmp_path,
+            backend=connected(nodes.address),
+            log=lines.append,
+            plan=short_plan,
             mnist=tiny_mnist,
-        )  # fmt: skip
+        )
     finally:
         disconnect()
         remover.join(timeout=310)
         nodes.shutdown()
     assert removed.is_set(), "the worker node never trained a run"
     assert not any("lost on the cluster" in line for line in lines), lines
-    assert run_files(tmp_path, short_plan) == run_files(local_plan[0], short_plan)
+    assert run_files(tmp_path, short_plan.specs()) == run_files(local_plan[0], short_plan.specs())
 
 
 def start(script, args, out, cwd):
@@ -174,8 +189,12 @@ def test_ctrl_c_on_the_cluster_keeps_finished_runs_and_the_rerun_resumes(
 
     resumed = subprocess.run(
         [bn_mnist_script, *QUICK, "--ray", cluster.address, "--out", str(out)],
-        cwd=tmp_path, capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert resumed.returncode == 0, resumed.stderr
     assert f"{finished} of 6 runs already finished" in resumed.stderr
     assert "report:" in resumed.stdout and len(list(out.rglob(runfiles.SUMMARY_FILE))) == 6
@@ -194,8 +213,12 @@ def test_one_writer_per_output_directory(where, command, request, real_mnist, bn
         time.sleep(0.05)
     second = subprocess.run(
         [bn_mnist_script, *command, *ray, "--out", str(out)],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert second.returncode == 1, second.stderr
     assert re.fullmatch(
         rf"bn-mnist: error: {re.escape(str(out))} is in use by pid {first.pid} on \S+ since \S+ \(.*\): wait for it "
@@ -275,3 +298,36 @@ def test_explains_probed_runs_on_the_cluster_equal_the_local_runner(cluster, tin
     on_ray, local = run_files(tmp_path / "ray", specs), run_files(tmp_path / "local", specs)
     assert on_ray == local
     assert all(tags.BETA in record for metrics, _ in local.values() for record in metrics)
+
+
+def test_a_returned_run_lands_whole(tmp_path):
+    run_dir = tmp_path / "group" / "bn-seed0"
+    run_dir.parent.mkdir()
+    (run_dir.parent / ".bn-seed0.incoming").mkdir()  # left by a driver killed mid-write
+    ray_backend.write_run(run_dir, {"summary.json": b"{}", "sub/events": b"\x00\x01"})
+    assert (run_dir / "summary.json").read_bytes() == b"{}" and (run_dir / "sub" / "events").read_bytes() == b"\x00\x01"
+    assert sorted(p.name for p in run_dir.parent.iterdir()) == ["bn-seed0"]
+
+
+@pytest.mark.parametrize(
+    ("address", "parsed"),
+    [("10.0.0.5:6379", ("10.0.0.5", 6379)), ("[::1]:6379", ("::1", 6379)), ("head:1", ("head", 1))],
+)
+def test_cluster_addresses(address, parsed):
+    assert ray_backend.host_and_port(address) == parsed
+
+
+@pytest.mark.parametrize("address", ["head", ":6379", "head:port"])
+def test_a_malformed_cluster_address_is_one_line(address):
+    with pytest.raises(ClusterError, match="expected auto, local or HOST:PORT"):
+        ray_backend.host_and_port(address)
+
+
+def test_loopback_hosts():
+    assert [ray_backend.is_loopback(h) for h in ("127.0.0.1", "::1", "localhost", "10.0.0.5", "head")] == [
+        True,
+        True,
+        True,
+        False,
+        False,
+    ]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Callable
 
 from bn_mnist import runfiles
 from bn_mnist.explain import studies
@@ -95,7 +94,7 @@ def inside_arm(runs: Runs, keys: list[str]) -> InsideArm:
             for kind in INSIDE_TAGS
         }
     steps = [0, max(runs[key].summary.steps for key in keys)]
-    return InsideArm(**vars(outcomes(runs, keys)), steps=steps, **moments)
+    return InsideArm(**vars(outcomes(runs, keys)), steps=steps, start=moments["start"], end=moments["end"])
 
 
 def inside_study(plan: Plan, runs: Runs) -> InsideStudy:
@@ -186,15 +185,13 @@ def batch_study(plan: Plan, runs: Runs, budget: Budget) -> BatchStudy:
     )
 
 
-ANALYSES: dict[str, Callable[[Plan, Runs, Budget], object]] = {  # study -> its numbers from finished runs
-    "lr": lambda plan, runs, budget: grid_study(plan, runs, "lr", budget),
-    "init": lambda plan, runs, budget: grid_study(plan, runs, "init", budget),
-    "inside": lambda plan, runs, budget: inside_study(plan, runs),
-    "landscape": lambda plan, runs, budget: landscape_study(plan, runs),
-    "ics": lambda plan, runs, budget: ics_study(plan, runs),
-    "batch": batch_study,
-}
-
-
 def analyse(chosen: tuple[str, ...], plan: Plan, runs: Runs, budget: Budget) -> Studies:
-    return Studies(**{study: ANALYSES[study](plan, runs, budget) for study in chosen})
+    """The chosen studies' numbers from finished runs."""
+    return Studies(
+        lr=grid_study(plan, runs, "lr", budget) if "lr" in chosen else None,
+        init=grid_study(plan, runs, "init", budget) if "init" in chosen else None,
+        inside=inside_study(plan, runs) if "inside" in chosen else None,
+        landscape=landscape_study(plan, runs) if "landscape" in chosen else None,
+        ics=ics_study(plan, runs) if "ics" in chosen else None,
+        batch=batch_study(plan, runs, budget) if "batch" in chosen else None,
+    )

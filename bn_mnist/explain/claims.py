@@ -7,7 +7,6 @@ in k of n seeds") are per seed: the BN and the non-BN run of a seed start from t
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from bn_mnist.explain.results import (
@@ -173,16 +172,13 @@ def judge_inside(study: InsideStudy) -> dict[str, InsideAnswer]:
     return {net: inside_answer(arms[NO_BN.key]) for net, arms in study.items()}
 
 
-JUDGES: dict[str, Callable[[Studies], object]] = {
-    "lr": lambda studies: judge_lr(studies.lr),
-    "init": lambda studies: judge_init(studies.init),
-    "inside": lambda studies: judge_inside(studies.inside),
-    "landscape": lambda studies: judge_landscape(studies.landscape),
-    "ics": lambda studies: judge_ics(studies.ics),
-    "batch": lambda studies: judge_batch(studies.batch),
-}
-
-
-def judge(studies: Studies, chosen: list[str]) -> Verdicts:
-    """Every chosen study's verdict (or, for the inside study, its answer)."""
-    return Verdicts(**{study: JUDGES[study](studies) for study in chosen})
+def judge(studies: Studies) -> Verdicts:
+    """Every study's verdict (or, for the inside study, its answers), for the studies that were run."""
+    return Verdicts(
+        lr=None if studies.lr is None else judge_lr(studies.lr),
+        init=None if studies.init is None else judge_init(studies.init),
+        inside=None if studies.inside is None else judge_inside(studies.inside),
+        landscape=None if studies.landscape is None else judge_landscape(studies.landscape),
+        ics=None if studies.ics is None else judge_ics(studies.ics),
+        batch=None if studies.batch is None else judge_batch(studies.batch),
+    )

@@ -61,7 +61,7 @@ def run(
             wall_seconds=0.0,
         )
         found = analysis.analyse(ordered, plan, runs, budget)
-        results = Results(meta, found, {}, claims.judge(found, list(ordered)))
+        results = Results(meta, found, {}, claims.judge(found))
         drawn = figures.figures(list(ordered), found, out_dir)
         images.write_plots(out_dir, drawn)
         wall = time.perf_counter() - started
@@ -75,12 +75,16 @@ def run(
         return results
 
 
-def rebuild(out_dir: Path, raw: dict[str, Any]) -> list[Path]:
-    """report.md and every figure again, from results.json's content alone (verdicts of results from before they
-    were stored are judged from its numbers by the same rules); returns the files written."""
+def results_of(raw: dict[str, Any]) -> Results:
+    """results.json's records; the verdicts of results from before they were stored are judged from its numbers by
+    the same rules (`claims`)."""
     results = Results.from_dict(raw)
-    if "verdicts" not in raw:
-        results = dataclasses.replace(results, verdicts=claims.judge(results.studies, results.meta.studies))
+    return results if "verdicts" in raw else dataclasses.replace(results, verdicts=claims.judge(results.studies))
+
+
+def rebuild(out_dir: Path, raw: dict[str, Any]) -> list[Path]:
+    """report.md and every figure again, from results.json's content alone; returns the files written."""
+    results = results_of(raw)
     drawn = figures.figures(results.meta.studies, results.studies, out_dir)
     (out_dir / REPORT_FILE).write_text(report.markdown(results), encoding="utf-8")
     return [out_dir / REPORT_FILE, *drawn.values()]

@@ -6,12 +6,13 @@ arm has its colour and name from `lab.arms` (as in `compare`'s figures).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.axes import Axes
 
 from bn_mnist.explain.results import (
     BatchStudy,
@@ -37,13 +38,13 @@ def field(spreads: list[Spread | None], name: str) -> np.ndarray:
     return np.array([np.nan if s is None else getattr(s, name) for s in spreads], dtype=float)
 
 
-def draw_spread(axis: plt.Axes, x: list, spreads: list[Spread | None], arm: Arm) -> None:
+def draw_spread(axis: Axes, x: Sequence[float], spreads: list[Spread | None], arm: Arm) -> None:
     """Mean over seeds as a line with markers, min..max as a band."""
     axis.fill_between(x, field(spreads, "min"), field(spreads, "max"), color=arm.colour, alpha=0.2, linewidth=0)
     axis.plot(x, field(spreads, "mean"), "o-", color=arm.colour, markersize=4, label=arm.short)
 
 
-def draw_seed_dots(axis: plt.Axes, x: list, points: list[Outcomes], arm: Arm) -> None:
+def draw_seed_dots(axis: Axes, x: Sequence[float], points: list[Outcomes], arm: Arm) -> None:
     for value, point in zip(x, points):
         seeds = [v for v in point.seeds if v is not None]
         axis.scatter([value] * len(seeds), seeds, color=arm.colour, s=9, alpha=0.6, zorder=3)

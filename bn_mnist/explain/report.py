@@ -29,6 +29,7 @@ from bn_mnist.explain.studies import CONV_BASE, FC_BASE
 from bn_mnist.lab.arms import BN, NO_BN, RENORM, by_key
 from bn_mnist.lab.stats import Spread
 from bn_mnist.lab.text import k_of_n, number, percent, sci, sci_spread, seeds_text, spread_text
+from bn_mnist.records import present
 from bn_mnist.tensorboard import tags
 
 ARMS = by_key((BN, NO_BN, RENORM))
@@ -101,7 +102,8 @@ def inside_numbers(net: str, no_bn: InsideArm, bn: InsideArm) -> str:
     layers = list(no_bn.start[tags.ACTIVATION_STD])
     first, last = layers[0], deepest_of_kind(layers)
     sd, gradient, dead = tags.ACTIVATION_STD, tags.GRADIENT_NORM, tags.DEAD_RELU
-    shrink = layer_mean(no_bn, "start", sd, last) / layer_mean(no_bn, "start", sd, first)
+    first_sd, last_sd = layer_mean(no_bn, "start", sd, first), layer_mean(no_bn, "start", sd, last)
+    shrink = None if first_sd is None or last_sd is None else last_sd / first_sd
     return (
         f"**{net}**, without BN: at step 0 the output SD falls from {sci(layer_mean(no_bn, 'start', sd, first))} "
         f"({first}) to {sci(layer_mean(no_bn, 'start', sd, last))} ({last}), a factor {sci(shrink)}, and the "
@@ -285,29 +287,35 @@ def batch_section(study: BatchStudy, verdict: Verdict, figure: str) -> list[str]
     return [*lines, ""]
 
 
-SECTIONS: dict[str, Callable[[Results, str], list[str]]] = {
-    "lr": lambda results, figure: grid_section(
-        results.studies.lr,
-        results.verdicts.lr,
-        figure,
+def section(results: Results, name: str, figure: str) -> list[str]:
+    """One study's section of the report."""
+    studies, verdicts = results.studies, results.verdicts
+    if name in GRIDS:
+        study, verdict = present(getattr(studies, name), name), present(getattr(verdicts, name), f"{name} verdict")
+        return grid_section(study, verdict, figure, *GRIDS[name])
+    if name == "inside":
+        return inside_section(present(studies.inside, name), present(verdicts.inside, "inside answers"), figure)
+    renderers: dict[str, Callable[[Any, Verdict, str], list[str]]] = {
+        "landscape": landscape_section,
+        "ics": ics_section,
+        "batch": batch_section,
+    }
+    return renderers[name](
+        present(getattr(studies, name), name), present(getattr(verdicts, name), f"{name} verdict"), figure
+    )
+
+
+GRIDS = {  # study -> (title, swept, what is measured)
+    "lr": (
         "Learning-rate range",
         "learning rate",
         "Final validation accuracy over a log-spaced grid of learning rates, with and without BN.",
     ),
-    "init": lambda results, figure: grid_section(
-        results.studies.init,
-        results.verdicts.init,
-        figure,
+    "init": (
         "Initialisation scale",
         "initial weight SD",
         "Final validation accuracy over initial weight SDs from 0.01 to 5 (the Lesson's bad weights).",
     ),
-    "inside": lambda results, figure: inside_section(results.studies.inside, results.verdicts.inside, figure),
-    "landscape": lambda results, figure: landscape_section(
-        results.studies.landscape, results.verdicts.landscape, figure
-    ),
-    "ics": lambda results, figure: ics_section(results.studies.ics, results.verdicts.ics, figure),
-    "batch": lambda results, figure: batch_section(results.studies.batch, results.verdicts.batch, figure),
 }
 
 
@@ -329,7 +337,7 @@ def markdown(results: Results) -> str:
         "",
     ]
     for name in meta.studies:
-        lines += SECTIONS[name](results, results.figures[name])
+        lines += section(results, name, results.figures[name])
     return "\n".join(lines + settings(meta)) + "\n"
 
 

@@ -13,7 +13,7 @@ from bn_mnist.training.runspec import RunSpec
 if TYPE_CHECKING:
     from bn_mnist.training.measurement import Measurement
 
-CONV_STEP_COST = 80  # a conv step costs ~80 FC steps here (scripts/bench.py)
+CONV_STEP_COST = 80  # a conv step costs ~80 FC steps here (python -m bn_mnist.bench)
 
 
 class RunId(NamedTuple):

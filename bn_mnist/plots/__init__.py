@@ -9,9 +9,10 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only: works without a screen
 import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 
 
-def save(figure: plt.Figure, path: Path, rect: tuple[float, float, float, float] = (0, 0, 1, 1)) -> Path:
+def save(figure: Figure, path: Path, rect: tuple[float, float, float, float] = (0, 0, 1, 1)) -> Path:
     """Write `figure` as a PNG at `path` (its axes laid out within `rect`) and free it."""
     figure.tight_layout(rect=rect)
     figure.savefig(path, dpi=100)

@@ -4,8 +4,10 @@ seed thin and the median bold; with one seed, the first steps reaching 50% and 9
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
 
 from bn_mnist import runfiles
 from bn_mnist.plots import save
@@ -14,13 +16,12 @@ from bn_mnist.plots.seed_curves import SEEDS_NOTE, Curve, Series, draw_seeds
 MARKED_THRESHOLDS = (0.5, 0.9)
 
 
-def mark_thresholds(axis: plt.Axes, curve: Curve, color: str) -> None:
+def mark_thresholds(axis: Axes, curve: Curve, color: str) -> None:
     """Mark the first step at or above each threshold on a single run's curve."""
     for threshold in MARKED_THRESHOLDS:
-        step, value = next(
-            ((s, v) for s, v in zip(curve.step, curve.value) if v is not None and v >= threshold), (None, None)
-        )
-        if step is not None:
+        reached = [(s, v) for s, v in zip(curve.step, curve.value) if v is not None and v >= threshold]
+        if reached:
+            step, value = reached[0]
             axis.plot([step], [value], "o", color=color, markersize=6)
             axis.annotate(
                 f">={threshold:.0%} at step {step}",
@@ -52,7 +53,7 @@ def plot_convergence(accuracy: list[Series], loss: list[Series], path: Path, tit
     return save(figure, path)
 
 
-def curves_of(records: list[dict], name: str) -> Curve:
+def curves_of(records: list[dict[str, Any]], name: str) -> Curve:
     """One metric of one run's metrics.jsonl records as a curve."""
     steps, values = runfiles.series(records, name)
     return Curve(steps, [runfiles.finite_or_none(value) for value in values])

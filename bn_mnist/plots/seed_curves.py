@@ -9,6 +9,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.axes import Axes
 
 from bn_mnist.plots import save
 from bn_mnist.records import Record
@@ -59,7 +60,7 @@ def seed_matrix(curves: list[Curve], steps: list[int] | None = None) -> tuple[np
     return np.asarray(steps), np.asarray(rows, dtype=float)
 
 
-def draw_seeds(axis: plt.Axes, series: list[Series]) -> None:
+def draw_seeds(axis: Axes, series: list[Series]) -> None:
     """Each arm's seeds thin and their median bold, in the arm's colour, all over the longest run's steps."""
     longest = max((c.step for one in series for c in one.curves), key=len)
     for one in series:
@@ -71,7 +72,7 @@ def draw_seeds(axis: plt.Axes, series: list[Series]) -> None:
         axis.plot(steps, np.nanmedian(values, axis=0), color=one.colour, linewidth=2, label=f"{one.label} ({count})")
 
 
-def draw_published(axis: plt.Axes, published: list[Published]) -> None:
+def draw_published(axis: Axes, published: list[Published]) -> None:
     """Published points as open markers joined by a dashed line, in the colours of `draw_seeds`."""
     for points in published:
         axis.plot(
@@ -86,7 +87,7 @@ def draw_published(axis: plt.Axes, published: list[Published]) -> None:
         )
 
 
-def accuracy_axis(axis: plt.Axes, title: str, ylabel: str = "validation accuracy") -> None:
+def accuracy_axis(axis: Axes, title: str, ylabel: str = "validation accuracy") -> None:
     axis.set(title=title, xlabel="training step", ylabel=ylabel, ylim=(0, 1))
     axis.grid(True, alpha=0.4)
 

@@ -144,6 +144,7 @@ def one_remark_per_rule(claims: list[Number | Remark]) -> list[Number | Remark]:
         if isinstance(claim, Remark) and (claim.scope, claim.rule) in index:
             i = index[(claim.scope, claim.rule)]
             first = out[i]
+            assert isinstance(first, Remark)  # the index holds remarks only
             out[i] = dataclasses.replace(
                 first, source=joined(first.source, claim.source), said=f"{first.said}; {claim.said}"
             )

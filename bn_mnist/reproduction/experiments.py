@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bn_mnist.config import Config, ModelConfig, find_config, from_dict, merged, read_config_file
 from bn_mnist.lab.arms import BN, BN_KERAS, BN_NN, NO_BN, ROUNDOFF, Arm
@@ -56,7 +56,7 @@ BAD_INIT_STD = 5.0  # the Lesson's "bad" weights; "good" ones have the schema's 
 # "28x28 binary image" input. The paper gives no learning rate; 0.1 lets the baseline learn the way the paper's
 # Figure 1(a) shows (here, seed 0: 0.71 validation accuracy at step 4,500, 0.91 at 9,500, 0.95 at 21,000), where
 # the Lesson's 0.01 leaves it below 0.85 after 50,000 steps.
-PAPER_SETTING = {
+PAPER_SETTING: dict[str, Any] = {
     "name": "paper",
     "model": {"activation": "sigmoid"},
     "data": {"binarize": True},

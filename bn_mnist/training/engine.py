@@ -1,6 +1,6 @@
 """The training engine: data on the device, many steps per compiled call, compiled batched evaluation.
 
-The traced functions hold no NumPy and no Python side effects; the eager driver (`train.py`) only decides
+The traced functions hold no NumPy and no Python side effects; the eager driver (`trainer.py`) only decides
 how many steps to run between logging points. `training=True/False` is always explicit: BN depends on it.
 """
 

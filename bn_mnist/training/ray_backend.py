@@ -21,7 +21,7 @@ from typing import Any
 from bn_mnist import tf_startup
 from bn_mnist.console import Log
 from bn_mnist.data import Mnist
-from bn_mnist.errors import BnMnistError, ClusterError
+from bn_mnist.errors import ClusterError
 from bn_mnist.runfiles import RunSummary
 from bn_mnist.tf_startup import filtered_stderr, start_tensorflow
 from bn_mnist.training import worker
@@ -175,7 +175,7 @@ class RayBackend:
                 self.cancel(pending, out_dir, log, finished)
                 raise
         if lost:
-            raise BnMnistError(
+            raise ClusterError(
                 f"{len(lost)} of {len(todo)} runs were lost on the cluster; the finished ones are in {out_dir}: run "
                 "the same command again to train the lost ones"
             )

@@ -177,7 +177,7 @@ def train_loop(engine: Engine, config: Config, log_file: writer.RunLog, log: Log
     return progress
 
 
-def summarise(config: Config, engine: Engine, progress: Progress, compile_seconds: float) -> runfiles.RunSummary:
+def run_summary(config: Config, engine: Engine, progress: Progress, compile_seconds: float) -> runfiles.RunSummary:
     """The run's summary; a finished run adds its final metrics and the single-sample check that exposes broken
     BN inference."""
     final = {}
@@ -283,7 +283,7 @@ def train_into(
         hparams.write_session(log_file, config)
         progress = train_loop(engine, config, log_file, log, measuring)
         engine.model.save(out_dir / runfiles.MODEL_FILE)
-        summary = summarise(config, engine, progress, compile_seconds)
+        summary = run_summary(config, engine, progress, compile_seconds)
         hparams.write_outcome(log_file, summary)
     finally:
         log_file.close()

@@ -1,0 +1,88 @@
+"""`bn-mnist report DIR`: the committed reproduction and explain reports made again from their results.json alone
+(report.md byte for byte, every figure a drawn PNG), and the clear errors of a directory with nothing to rebuild."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import matplotlib.image
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from bn_mnist.cli import main
+from bn_mnist.explain import explain
+from bn_mnist.explain import report as explain_report
+from bn_mnist.reproduction import report as reproduction_report
+from bn_mnist.reproduction.results import Results as ReproductionResults
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+@pytest.mark.parametrize(
+    ("folder", "results_of", "render"),
+    [
+        ("reproduction", ReproductionResults.from_dict, reproduction_report.markdown),
+        ("explain", explain.results_of, explain_report.markdown),
+    ],
+)
+def test_the_committed_report_is_its_results_rendered(folder, results_of, render):
+    raw = json.loads((DOCS / folder / "results.json").read_text())
+    assert render(results_of(raw)) == (DOCS / folder / "report.md").read_text()
+
+
+@pytest.mark.slow  # draws 25 figures
+@pytest.mark.parametrize("folder", ["reproduction", "explain"])
+def test_report_rebuilds_the_committed_docs_from_results_alone(folder, tmp_path):
+    out = tmp_path / folder
+    out.mkdir()
+    shutil.copy(DOCS / folder / "results.json", out)  # nothing else: no run directory, no old figure
+    result = CliRunner().invoke(main, ["report", str(out)])
+    assert result.exit_code == 0, result.output
+    assert (out / "report.md").read_text() == (DOCS / folder / "report.md").read_text()
+    figures = json.loads((out / "results.json").read_text())["figures"]
+    for name in figures.values():
+        image = matplotlib.image.imread(out / name)
+        assert image.shape[0] > 300 and np.std(image) > 0.05, name
+        assert (DOCS / folder / name).is_file()  # the same figures the committed report shows
+
+
+def test_a_directory_without_results_is_one_line(tmp_path):
+    result = CliRunner().invoke(main, ["report", str(tmp_path)])
+    assert result.exit_code == 1
+    expected = "no results.json (reproduce, explain) or summary.json (compare) to rebuild from"
+    assert result.output.strip() == f"bn-mnist: error: {tmp_path}: {expected}"
+
+
+def test_a_damaged_results_file_is_one_line(tmp_path):
+    for text, named in (('{"meta": {}, "unknown_field": 1}', "unknown_field"), ('{"meta": {"quick": true}}', "Meta")):
+        (tmp_path / "results.json").write_text(text)
+        result = CliRunner().invoke(main, ["report", str(tmp_path)])
+        assert result.exit_code == 1 and result.output.startswith("bn-mnist: error: ")
+        assert named in result.output and len(result.output.strip().splitlines()) == 1
+
+
+README = DOCS.parent / "README.md"
+QUOTED = {"Does it reproduce?": "reproduction", "Why does BN help?": "explain"}  # README section -> its report
+
+
+def readme_section(title: str) -> str:
+    text = README.read_text()
+    start = text.index(f"## {title}")
+    return text[start : text.index("\n## ", start + 3)]
+
+
+@pytest.mark.parametrize("title", QUOTED)
+def test_the_readme_quotes_its_numbers_from_the_committed_reports(title):
+    """Every accuracy (four decimals), every measurement in e-notation and every 'k of n seeds' that a README
+    section quotes stands in the report rendered from the committed results.json (checked above), so the README
+    cannot drift from the results."""
+    text, report = readme_section(title), (DOCS / QUOTED[title] / "report.md").read_text()
+    accuracies = re.findall(r"(?<![\d.])\d\.\d{4}(?!\d)", text)
+    measurements = re.findall(r"(?<![\d.])\d+(?:\.\d+)?e-\d+", text)
+    seeds = [f"{k}/{n}" for k, n in re.findall(r"(\d+) of (\d+) seeds", text)]
+    assert accuracies and seeds  # the section does quote numbers
+    assert [number for number in accuracies + measurements + seeds if number not in report] == []
