@@ -22,6 +22,8 @@ from bn_mnist.data import Mnist, load_mnist
 from bn_mnist.errors import ConfigError, ResultsError
 from bn_mnist.lab import stats
 from bn_mnist.lab.arms import WITH_AND_WITHOUT, Arm, across_replicas
+from bn_mnist.lab.meta import REPORT_FILE
+from bn_mnist.lab.plan import seed_key
 from bn_mnist.plots.convergence import curves_of, plot_convergence
 from bn_mnist.plots.seed_curves import Curve, Series
 from bn_mnist.records import SCHEMA_VERSION, Record
@@ -32,7 +34,6 @@ from bn_mnist.training.runspec import RunSpec
 
 THRESHOLDS = (0.5, 0.9, 0.95)
 PLOT_FILE = "convergence.png"
-REPORT_FILE = "report.md"
 CURVES = (runfiles.VAL_ACCURACY, runfiles.TRAIN_LOSS)  # what the figure draws
 QUANTITIES = (  # (row title, RunSummary field, format)
     ("final validation accuracy", "final_val_accuracy", ".4f"),
@@ -170,11 +171,6 @@ def markdown_report(summary: CompareSummary) -> str:
         f"Executed with: {execution_line(summary.runs[arms[0]][0].execution)}.",
     ]
     return "\n".join(lines) + "\n"
-
-
-def seed_key(arm: str, seed: int) -> str:
-    """A comparison's run directory: `<arm>-seed<n>`."""
-    return f"{arm}-seed{seed}"
 
 
 def run(

@@ -1,5 +1,6 @@
 """`bn-mnist report DIR`: a compare, reproduce or explain output's report.md and figures made again from its
-summary.json or results.json alone (the records it holds; no run directory is read)."""
+summary.json or results.json alone (the records it holds; no run directory is read). It writes no TensorBoard
+event file: the IMAGES tab of an output keeps the figures its command drew."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from bn_mnist.errors import OutputError, ResultsError
-from bn_mnist.records import read_json
-
-RESULTS_FILE, SUMMARY_FILE = "results.json", "summary.json"
+from bn_mnist.lab.meta import RESULTS_FILE
+from bn_mnist.records import SCHEMA_VERSION, read_json
+from bn_mnist.runfiles import CONFIG_FILE, SUMMARY_FILE
 
 
 def kind_of(raw: dict[str, Any]) -> str:
@@ -28,7 +29,7 @@ def rebuild(out_dir: Path) -> list[Path]:
     """
     if (out_dir / RESULTS_FILE).is_file():
         path = out_dir / RESULTS_FILE
-    elif (out_dir / SUMMARY_FILE).is_file() and not (out_dir / "config.yaml").is_file():
+    elif (out_dir / SUMMARY_FILE).is_file() and not (out_dir / CONFIG_FILE).is_file():
         path = out_dir / SUMMARY_FILE  # a comparison's (a single run's summary.json sits beside its config.yaml)
     else:
         raise OutputError(f"{out_dir}: no results.json (reproduce, explain) or summary.json (compare) to rebuild from")
@@ -36,6 +37,8 @@ def rebuild(out_dir: Path) -> list[Path]:
         raw = read_json(path)
     except (OSError, json.JSONDecodeError) as error:
         raise ResultsError(f"{path}: cannot be read ({error})") from None
+    if raw.get("schema", 0) > SCHEMA_VERSION:  # files from before schema 1 hold the same records, unversioned
+        raise ResultsError(f"{path}: schema {raw['schema']}, newer than this bn-mnist reads ({SCHEMA_VERSION})")
     if path.name == SUMMARY_FILE:
         from bn_mnist import compare
 

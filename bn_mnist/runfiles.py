@@ -63,7 +63,7 @@ class RunSummary(Record):
     interrupted: bool  # Ctrl-C before the last step
     final_train_accuracy: float | None  # training mode, over the batches since the previous logging point
     compile_seconds: float | None = None  # tracing and compiling the training call before step 1 (not in train_seconds)
-    inspect_seconds: float | None = None  # measuring inside the network at the evaluations (log.histograms)
+    inspect_seconds: float | None = None  # measuring at the evaluations: inside the network (log.histograms), probes
     final_val_loss: float | None = None
     final_val_accuracy: float | None = None
     final_test_accuracy: float | None = None

@@ -282,13 +282,14 @@ def test_ray_address_comes_from_the_environment_as_ray_users_expect(monkeypatch,
 
 @pytest.mark.slow
 def test_explains_probed_runs_on_the_cluster_equal_the_local_runner(cluster, tiny_mnist, tmp_path):
-    """The landscape study's runs carry a probe class into the Ray workers; its numbers are the local runner's."""
+    """The landscape study's runs carry their probe's maker into the Ray workers; its numbers are the local
+    runner's."""
     short = {"steps": 40, "eval_every": 10, "log_every": 10}
     specs = [
         dataclasses.replace(
             spec, config=dataclasses.replace(spec.config, train=dataclasses.replace(spec.config.train, **short))
         )
-        for spec in studies.plan(("landscape",), studies.seed_counts(2, quick=True), quick=True)
+        for spec in studies.plan(("landscape",), studies.Budget.choose(2, quick=True)).specs()
     ]
     runner.run_all(specs, tmp_path / "local", tiny_mnist, lambda _: None)
     try:

@@ -16,13 +16,10 @@ from bn_mnist.data import Mnist
 from bn_mnist.explain import STUDIES, analysis, claims, figures, report, studies
 from bn_mnist.explain.results import Meta, Results
 from bn_mnist.explain.studies import Budget
-from bn_mnist.lab.meta import command_line, software
+from bn_mnist.lab.meta import REPORT_FILE, RESULTS_FILE, command_line, software
 from bn_mnist.lab.runs import read_runs, trained
 from bn_mnist.tensorboard import images
 from bn_mnist.training import runner
-
-RESULTS_FILE = "results.json"
-REPORT_FILE = "report.md"
 
 
 def run(

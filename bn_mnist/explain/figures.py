@@ -114,9 +114,9 @@ LANDSCAPE_TITLES = {
 def landscape_figure(study: LandscapeStudy, path: Path) -> Path:
     figure, axes = plt.subplots(1, len(LANDSCAPE_TITLES), figsize=(15, 4))
     for axis, (name, measure) in zip(axes, study.measures().items()):
-        for key in PAIRED_ARMS:
-            curve = getattr(measure, key.key).curve
-            draw_spread(axis, curve.step, curve.value, key)
+        for arm in PAIRED_ARMS:
+            curve = getattr(measure, arm.key).curve
+            draw_spread(axis, curve.step, curve.value, arm)
         axis.set(yscale="log", xlabel="training step", title=LANDSCAPE_TITLES[name])
         axis.grid(alpha=0.3)
         axis.legend()

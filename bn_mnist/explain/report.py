@@ -97,13 +97,11 @@ def grid_section(study: GridStudy, verdict: Verdict, figure: str, title: str, sw
     return lines
 
 
-def inside_numbers(net: str, no_bn: InsideArm, bn: InsideArm) -> str:
+def inside_numbers(net: str, no_bn: InsideArm, bn: InsideArm, shrink: float | None) -> str:
     """What happens inside one network without BN, against BN, in numbers."""
     layers = list(no_bn.start[tags.ACTIVATION_STD])
     first, last = layers[0], deepest_of_kind(layers)
     sd, gradient, dead = tags.ACTIVATION_STD, tags.GRADIENT_NORM, tags.DEAD_RELU
-    first_sd, last_sd = layer_mean(no_bn, "start", sd, first), layer_mean(no_bn, "start", sd, last)
-    shrink = None if first_sd is None or last_sd is None else last_sd / first_sd
     return (
         f"**{net}**, without BN: at step 0 the output SD falls from {sci(layer_mean(no_bn, 'start', sd, first))} "
         f"({first}) to {sci(layer_mean(no_bn, 'start', sd, last))} ({last}), a factor {sci(shrink)}, and the "
@@ -124,7 +122,7 @@ def inside_answer(net: str, arms: dict[str, InsideArm], answer: InsideAnswer) ->
     cause = claims.INSIDE_CAUSES[answer.cause].format(
         dead_start=percent(layer_mean(no_bn, "start", tags.DEAD_RELU, last))
     )
-    return inside_numbers(net, no_bn, bn) + " " + cause
+    return inside_numbers(net, no_bn, bn, answer.shrink) + " " + cause
 
 
 def inside_table(net: str, arms: dict[str, InsideArm]) -> list[str]:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import platform
 from pathlib import Path
 
+RESULTS_FILE = "results.json"  # a reproduce or explain output's records (a compare keeps them in summary.json)
+REPORT_FILE = "report.md"
+
 
 def command_line(command: str, selected: str, seeds: int | None, out_dir: Path, quick: bool) -> str:
     """The command that (re)creates these results: `bn-mnist <command> <selected> [--seeds N] --out DIR [--quick]`."""

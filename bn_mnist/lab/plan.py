@@ -26,9 +26,14 @@ class RunId(NamedTuple):
     value: float | None = None  # the swept value; None when nothing is swept
 
 
+def seed_key(arm: str, seed: int) -> str:
+    """One arm's run of one seed: `<arm>-seed<n>` (a comparison's run directories)."""
+    return f"{arm}-seed{seed}"
+
+
 def run_key(group: str, arm: str, seed: int) -> str:
     """A run's directory under the output directory: `<group>/<arm>-seed<n>`."""
-    return f"{group}/{arm}-seed{seed}"
+    return f"{group}/{seed_key(arm, seed)}"
 
 
 def expected_cost(config: Config) -> float:
@@ -60,12 +65,18 @@ class Plan:
         return self._index[RunId(study, arm, seed, panel, value)]
 
     def seeds(self, study: str, arm: str, panel: str = "", value: float | None = None) -> list[str]:
-        """The keys of one setting's runs over all its planned seeds, in seed order."""
+        """The keys of one setting's runs over all its planned seeds, in seed order.
+
+        Raises:
+            KeyError: no run of that setting is planned (a misspelt name fails here, not as an empty statistic).
+        """
         found = sorted(
             (run.seed, key)
             for run, key in self._index.items()
             if (run.study, run.arm, run.panel, run.value) == (study, arm, panel, value)
         )
+        if not found:
+            raise KeyError(f"no planned run of {study}/{panel}/{value}/{arm}")
         return [key for _, key in found]
 
     def has(self, study: str, arm: str, seed: int, panel: str = "", value: float | None = None) -> bool:

@@ -10,6 +10,7 @@ import matplotlib.pyplot as plt
 
 from bn_mnist import runfiles
 from bn_mnist.lab.plan import Plan
+from bn_mnist.lab.text import seeds_text
 from bn_mnist.plots import save
 from bn_mnist.plots.seed_curves import (
     SEEDS_NOTE,
@@ -64,7 +65,7 @@ def last_step(series: list[Series]) -> int:
 
 def quick_note(budget: Budget) -> str:
     """What a figure's title says of a smoke run's budget."""
-    return f" (--quick: fewer steps, {budget.seeds['long']} seed(s))" if budget.quick else ""
+    return f" (--quick: fewer steps, {seeds_text(budget.seeds)})" if budget.quick else ""
 
 
 class Figures:

@@ -23,7 +23,7 @@ from bn_mnist.console import Log, stderr_log
 from bn_mnist.data import Mnist
 from bn_mnist.lab import stats
 from bn_mnist.lab.arms import BN, ROUNDOFF
-from bn_mnist.lab.meta import command_line, software
+from bn_mnist.lab.meta import REPORT_FILE, RESULTS_FILE, command_line, software
 from bn_mnist.lab.plan import Plan
 from bn_mnist.lab.runs import RunFiles, read_runs, trained
 from bn_mnist.plots.seed_curves import Curve
@@ -43,9 +43,6 @@ from bn_mnist.reproduction.fields import SeedRecord
 from bn_mnist.reproduction.results import Meta, Results
 from bn_mnist.tensorboard import images, tags
 from bn_mnist.training import runner
-
-RESULTS_FILE = "results.json"
-REPORT_FILE = "report.md"
 
 
 def run_record(run: RunFiles) -> SeedRecord:
@@ -207,10 +204,10 @@ def run(
         Interrupted: on Ctrl-C; finished runs stay and a rerun of the same command resumes.
     """
     started = time.perf_counter()
-    planned = plan or experiments.plan(chosen, budget)
+    planned = experiments.plan(chosen, budget) if plan is None else plan
     with trained(planned.specs(), out_dir, log, backend, data_dir, mnist) as done:
-        reported = chosen if plan else reported_experiments(chosen, budget, out_dir)
-        reported_plan = plan or experiments.plan(reported, budget)
+        reported = chosen if plan is not None else reported_experiments(chosen, budget, out_dir)
+        reported_plan = experiments.plan(reported, budget) if plan is None else plan
         selected = "all" if chosen == EXPERIMENTS else " ".join(chosen)
         command = command_line("reproduce", selected, budget.seeds_option, out_dir, budget.quick)
         return write_results(reported, budget, reported_plan, out_dir, done.mnist, command, started)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bn_mnist.lab.stats import Spread
+from bn_mnist.lab.stats import FractionVerdict, NumberVerdict, Spread
 from bn_mnist.plots.seed_curves import Curve
 from bn_mnist.records import SCHEMA_VERSION, Record
 from bn_mnist.reproduction.experiments import LESSON_STEPS, Budget
@@ -35,38 +35,24 @@ class Meta(Record):
 
 
 @dataclass(frozen=True)
-class JudgedNumber(Record):
-    """A published number against the distribution of ours (`stats.judge_number`)."""
+class JudgedNumber(NumberVerdict):
+    """A published number against the distribution of ours (`stats.judge_number`), and where it comes from."""
 
     scope: str
     source: str
     what: str
     note: str
-    published: float
-    n: int
-    mean: float
-    sd: float | None
-    min: float
-    max: float
-    percentile: float
-    interval: tuple[float, float] | None
-    verdict: str
     values: dict[str, list[float | None]]  # the record keys it was judged on, per seed
 
 
 @dataclass(frozen=True)
-class JudgedRemark(Record):
-    """A property of the tutorial's run, over our seeds (`stats.judge_fraction`)."""
+class JudgedRemark(FractionVerdict):
+    """A property of the tutorial's run, over our seeds (`stats.judge_fraction`), and where it comes from."""
 
     scope: str
     source: str
     said: str
     rule: str
-    k: int
-    n: int
-    fraction: float
-    wilson_95: tuple[float, float]
-    verdict: str
     holds: list[bool]
     values: dict[str, list[Any]]
 

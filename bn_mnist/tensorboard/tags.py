@@ -1,4 +1,4 @@
-"""Every TensorBoard tag bn-mnist writes beyond the run's scalars (those are in `training/runfiles.py`), defined once.
+"""Every TensorBoard tag bn-mnist writes beyond the run's scalars (those are in `bn_mnist/runfiles.py`), defined once.
 
 Layer names in tags have their number padded to two digits (`conv01` .. `conv19`, `dense20`), so TensorBoard's
 alphabetical order is the network's order; `logits` is the output layer.
