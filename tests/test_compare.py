@@ -4,6 +4,7 @@ summary, the table over seeds, the report and a real PNG."""
 from __future__ import annotations
 
 import io
+import shutil
 import statistics
 
 import matplotlib.image
@@ -117,3 +118,18 @@ def test_sync_arms_one_device_synchronized_and_per_replica(tiny_mnist, tmp_path)
     image = matplotlib.image.imread(tmp_path / compare.PLOT_FILE)
     green = np.all(np.abs(image[..., :3] - matplotlib.colors.to_rgb("tab:green")) < 0.05, axis=-1).sum()
     assert green > 200
+
+
+@pytest.mark.slow
+def test_report_rebuilds_a_comparison_from_its_summary_alone(two_seeds, tmp_path):
+    from click.testing import CliRunner
+
+    from bn_mnist.cli import main
+
+    out, _ = two_seeds
+    shutil.copy(out / runfiles.SUMMARY_FILE, tmp_path)  # no run directory, no report, no figure
+    result = CliRunner().invoke(main, ["report", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / compare.REPORT_FILE).read_text() == (out / compare.REPORT_FILE).read_text()
+    rebuilt, drawn = (matplotlib.image.imread(path / compare.PLOT_FILE) for path in (tmp_path, out))
+    np.testing.assert_array_equal(rebuilt, drawn)  # the same figure, pixel for pixel

@@ -34,8 +34,8 @@ def test_the_committed_report_is_its_results_rendered(folder, results_of, render
     assert render(results_of(raw)) == (DOCS / folder / "report.md").read_text()
 
 
-@pytest.mark.slow  # draws 25 figures
-@pytest.mark.parametrize("folder", ["reproduction", "explain"])
+@pytest.mark.slow  # draws six figures (the reproduction's 19 are drawn by the same code in test_reproduce)
+@pytest.mark.parametrize("folder", ["explain"])
 def test_report_rebuilds_the_committed_docs_from_results_alone(folder, tmp_path):
     out = tmp_path / folder
     out.mkdir()

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from bn_mnist import outdir, runfiles
@@ -66,7 +67,8 @@ def measurement_context(engine: Engine, config: Config) -> Context:
     return Context(
         model=engine.model,
         loss=engine.loss,
-        learning_rate=float(engine.optimizer.learning_rate),
+        learning_rate=float(np.asarray(engine.optimizer.learning_rate)),  # as the optimizer holds it (float32);
+        # np.asarray reads a variable mirrored across replicas too
         activation=config.model.activation,
         first_batch=Batch(engine.model_inputs(tf.gather(engine.images, batch), labels), labels),
         validation_images=images,
