@@ -23,7 +23,8 @@ RUNS_ROOT = Path("runs")
 
 
 def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn a BnMnistError (or Ctrl-C) into one line on stderr and its exit code, without a traceback."""
+    """Turn a BnMnistError (or Ctrl-C, or an OSError) into one line on stderr and its exit code, without a
+    traceback."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -35,6 +36,9 @@ def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         except KeyboardInterrupt:
             click.echo("bn-mnist: interrupted", err=True)
             sys.exit(130)
+        except OSError as error:  # a write outside the writers that name what they keep (a directory made)
+            click.echo(f"bn-mnist: error: {error.filename or 'a file'}: {error.strerror or error}", err=True)
+            sys.exit(1)
 
     return wrapper
 

@@ -15,15 +15,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bn_mnist import outdir, records, runfiles
+from bn_mnist import files, records, runfiles
 from bn_mnist.config import Config
 from bn_mnist.console import Log, stderr_log
-from bn_mnist.data import Mnist, load_mnist
+from bn_mnist.data import Mnist
 from bn_mnist.errors import ConfigError, ResultsError
 from bn_mnist.lab import stats
 from bn_mnist.lab.arms import WITH_AND_WITHOUT, Arm, across_replicas
 from bn_mnist.lab.meta import REPORT_FILE
 from bn_mnist.lab.plan import seed_key
+from bn_mnist.lab.runs import trained
 from bn_mnist.plots.convergence import curves_of, plot_convergence
 from bn_mnist.plots.seed_curves import Curve, Series
 from bn_mnist.records import SCHEMA_VERSION, Record
@@ -183,13 +184,11 @@ def run(
     arms: tuple[Arm, ...] = WITH_AND_WITHOUT,
 ) -> CompareSummary:
     """Train every arm (default: the network with and without BN) for `seeds` seeds from config.seed on, in parallel
-    on `backend` (default: local worker processes); write every run, convergence.png, summary.json and report.md."""
+    on `backend` (default: local worker processes); write every run, convergence.png, summary.json and report.md.
+    The same command into the same out_dir resumes: finished runs are reused."""
     specs = plan(config, seeds, arms)  # a bad arm config fails here, before anything is read or written
-    outdir.refuse_used_out_dir(Path(out_dir))
-    mnist = mnist or load_mnist(config.data.dir, log)  # bad input fails here, before anything is written
-    with outdir.claimed(Path(out_dir)) as out_dir:
-        summaries = runner.run_all(specs, out_dir, mnist, log, backend)
-        summary = comparison_summary(config, out_dir, seeds, summaries, arms)
+    with trained(specs, Path(out_dir), log, backend, config.data.dir, mnist) as done:
+        summary = comparison_summary(config, out_dir, seeds, done.summaries, arms)
         summary.write(out_dir)
         render(summary, out_dir)
         images.write_plots(out_dir, {"convergence": out_dir / PLOT_FILE})
@@ -234,7 +233,7 @@ def render(summary: CompareSummary, out_dir: Path) -> list[Path]:
         ]
 
     plot_convergence(series(runfiles.VAL_ACCURACY), series(runfiles.TRAIN_LOSS), out_dir / PLOT_FILE, summary.title)
-    (out_dir / REPORT_FILE).write_text(markdown_report(summary), encoding="utf-8")
+    files.write_text(out_dir / REPORT_FILE, markdown_report(summary))
     return [out_dir / PLOT_FILE, out_dir / REPORT_FILE]
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from bn_mnist import files
 from bn_mnist.errors import ConfigError
 
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "elu", "selu", "gelu", "swish", "softplus", "leaky_relu", "linear")
@@ -36,7 +37,7 @@ SHIPPED_DIR = Path(__file__).parent / "configs"  # package data: there after any
 
 def _require(ok: bool, key: str, value: Any, expected: str) -> None:
     if not ok:
-        raise ConfigError(f"{key} = {value!r}: expected {expected}")
+        raise ConfigError(f"{key} = {files.excerpt(value)}: expected {expected}")
 
 
 def _one_of(key: str, value: str, choices: tuple[str, ...]) -> None:
@@ -247,7 +248,8 @@ def _type_name(annotation: Any) -> str:
 def from_dict(cls: type, raw: Any, prefix: str = "") -> Any:
     """Build dataclass `cls` from a mapping, rejecting unknown keys and wrong types with the key's full name."""
     if not isinstance(raw, dict):
-        raise ConfigError(f"{prefix.rstrip('.') or 'config'}: expected a mapping of keys, got {raw!r}")
+        what = "a mapping of sections (model:, train:, bn:, ...)" if not prefix else "a mapping of keys"
+        raise ConfigError(f"{prefix.rstrip('.') or 'config'}: expected {what}, got {files.excerpt(raw)}")
     hints = typing.get_type_hints(cls)
     fields = {f.name for f in dataclasses.fields(cls)}
     values = {}
@@ -262,7 +264,7 @@ def from_dict(cls: type, raw: Any, prefix: str = "") -> Any:
         elif _type_ok(value, hints[key]):
             values[key] = float(value) if hints[key] is float else value
         else:
-            raise ConfigError(f"{prefix}{key} = {value!r}: expected {_type_name(hints[key])}")
+            raise ConfigError(f"{prefix}{key} = {files.excerpt(value)}: expected {_type_name(hints[key])}")
     return cls(**values)
 
 
@@ -281,7 +283,7 @@ def apply_override(raw: dict, assignment: str) -> None:
     """Apply one `--set a.b=value` to a raw config mapping; the value is parsed as YAML (so 0.1, true, null work)."""
     path, sep, text = assignment.partition("=")
     if not sep or not path.strip():
-        raise ConfigError(f"{assignment!r}: expected KEY=VALUE, e.g. train.steps=2000")
+        raise ConfigError(f"{files.excerpt(assignment)}: expected KEY=VALUE, e.g. train.steps=2000")
     set_key(raw, path, yaml.safe_load(text))
 
 
@@ -325,7 +327,7 @@ def read_config_file(path: Path, children: tuple[Path, ...] = ()) -> Any:
         return raw
     base = raw.pop("extends")
     if not isinstance(base, str):
-        raise ConfigError(f"{path}: extends = {base!r}: expected a config file name")
+        raise ConfigError(f"{path}: extends = {files.excerpt(base)}: expected a config file name")
     base_path = (path.parent / base).resolve()
     if base_path in (*children, path.resolve()):
         raise ConfigError(f"{path}: extends {base}, which extends it back")
@@ -349,6 +351,8 @@ def _read_yaml(path: Path) -> Any:
         raise ConfigError(f"{path}: cannot read config ({error.strerror}); shipped configs: {names}") from None
     except yaml.YAMLError as error:
         raise ConfigError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a text file; expected a YAML config") from None
 
 
 def _build(raw: Any, where: str) -> Config:
@@ -363,9 +367,32 @@ def to_dict(config: Config) -> dict:
     return dataclasses.asdict(config)
 
 
+def key_paths(raw: Any, prefix: str = "") -> set[str]:
+    """Every dotted key of a nested mapping."""
+    if not isinstance(raw, dict):
+        return set()
+    return {f"{prefix}{key}" for key in raw} | {
+        path for key, value in raw.items() for path in key_paths(value, f"{prefix}{key}.")
+    }
+
+
+def load_saved_config(path: Path) -> Config:
+    """A run's config.yaml, which `save_config` wrote with every key.
+
+    Raises:
+        ConfigError: the file cannot be read, is no valid config, or lacks a key (a damaged or truncated file).
+    """
+    raw = _read_yaml(path)
+    config = _build(raw, str(path))
+    missing = sorted(key_paths(to_dict(config)) - key_paths(raw))
+    if missing:
+        raise ConfigError(f"{path}: lacks {missing[0]} (and {len(missing) - 1} more keys): not a whole saved config")
+    return config
+
+
 def save_config(config: Config, path: Path) -> None:
     """Write the resolved config so that a run can always be explained and rerun with `--config`."""
-    path.write_text(yaml.safe_dump(to_dict(config), sort_keys=False))
+    files.write_text(path, yaml.safe_dump(to_dict(config), sort_keys=False))
 
 
 def with_replicas(config: Config, replicas: int) -> Config:

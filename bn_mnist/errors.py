@@ -32,6 +32,13 @@ class OutputError(BnMnistError):
 class ResultsError(BnMnistError):
     """A results or summary file does not hold the records it should (another version's, or damaged)."""
 
+    exit_code = 2
+
+
+class WriteError(BnMnistError):
+    """A file could not be written (the disk is full, a directory read-only): the message names it, gives the OS's
+    reason and says what is kept."""
+
 
 class DistributeError(BnMnistError):
     """A strategy cannot be made: no TF_CONFIG, too few devices, or peers that do not answer."""

@@ -35,8 +35,10 @@ def rebuild(out_dir: Path) -> list[Path]:
         raise OutputError(f"{out_dir}: no results.json (reproduce, explain) or summary.json (compare) to rebuild from")
     try:
         raw = read_json(path)
-    except (OSError, json.JSONDecodeError) as error:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ResultsError(f"{path}: cannot be read ({error})") from None
+    if not isinstance(raw, dict):
+        raise ResultsError(f"{path}: holds no results (a JSON {type(raw).__name__}, not an object)")
     if raw.get("schema", 0) > SCHEMA_VERSION:  # files from before schema 1 hold the same records, unversioned
         raise ResultsError(f"{path}: schema {raw['schema']}, newer than this bn-mnist reads ({SCHEMA_VERSION})")
     if path.name == SUMMARY_FILE:

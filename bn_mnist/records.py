@@ -16,6 +16,7 @@ import typing
 from pathlib import Path
 from typing import Any, TypeVar, Union
 
+from bn_mnist import files
 from bn_mnist.errors import ResultsError
 
 SCHEMA_VERSION = 1  # results.json's record definitions; raise it when a field changes meaning or goes away
@@ -84,6 +85,8 @@ def build(kind: Any, raw: Any) -> Any:
         kinds = [arg for arg in args if arg is not type(None)]
         return build(kinds[0], raw) if len(kinds) == 1 else raw
     if isinstance(kind, type) and dataclasses.is_dataclass(kind):
+        if not isinstance(raw, dict):
+            raise ResultsError(f"{kind.__name__}: expected an object, got {files.excerpt(raw)}")
         hints = typing.get_type_hints(kind)
         names = {json_name(field): field.name for field in dataclasses.fields(kind)}
         unknown = [key for key in raw if key not in names]
@@ -106,10 +109,8 @@ def build(kind: Any, raw: Any) -> Any:
 
 
 def write_json(path: Path, data: typing.Mapping[str, Any]) -> None:
-    """Write JSON whole, then rename: a reader never sees half a file."""
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    """Write JSON whole (`files.written`): a reader never sees half a file."""
+    files.write_text(path, json.dumps(data, indent=2) + "\n")
 
 
 def read_json(path: Path) -> Any:

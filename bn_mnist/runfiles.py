@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import json
 import math
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bn_mnist.errors import ResultsError
 from bn_mnist.records import Record, read_json, write_json
 
 TRAIN_LOSS = "train/loss"
@@ -24,6 +26,7 @@ METRICS_FILE = "metrics.jsonl"
 SUMMARY_FILE = "summary.json"
 CONFIG_FILE = "config.yaml"
 MODEL_FILE = "model.keras"  # the trained model, BN statistics included: keras.models.load_model reads it
+MODEL_MEMBERS = {"config.json", "metadata.json", "model.weights.h5"}  # what a Keras 3 .keras archive holds
 
 # RunSummary's fields that differ between two runs of the same config and seed (timings)
 WALL_CLOCK_FIELDS = ("train_seconds", "steps_per_second", "compile_seconds", "inspect_seconds")
@@ -73,7 +76,15 @@ class RunSummary(Record):
 
     @classmethod
     def read(cls, run_dir: Path) -> RunSummary:
-        return cls.from_dict(read_json(run_dir / SUMMARY_FILE))
+        """Raises: ResultsError: summary.json cannot be read or holds no run summary."""
+        path = run_dir / SUMMARY_FILE
+        try:
+            raw = read_json(path)
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise ResultsError(f"{path}: cannot be read ({error})") from None
+        if not isinstance(raw, dict):
+            raise ResultsError(f"{path}: holds no run summary")
+        return cls.from_dict(raw)
 
     def write(self, run_dir: Path) -> None:
         write_json(run_dir / SUMMARY_FILE, self.to_dict())
@@ -85,9 +96,54 @@ def finite_or_none(value: float) -> float | None:
 
 
 def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
-    """The logging points of a run, as written to metrics.jsonl."""
-    lines = (run_dir / METRICS_FILE).read_text(encoding="utf-8").splitlines()
-    return [json.loads(line) for line in lines if line.strip()]
+    """The logging points of a run, as written to metrics.jsonl.
+
+    Raises:
+        ResultsError: the file cannot be read, or a line is no logging point (a file cut in the middle of a line).
+    """
+    path = run_dir / METRICS_FILE
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise ResultsError(f"{path}: cannot be read ({error})") from None
+    return [logging_point(line, path, number) for number, line in enumerate(lines, 1) if line.strip()]
+
+
+def logging_point(line: str, path: Path, number: int) -> dict[str, Any]:
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as error:
+        raise ResultsError(f"{path}, line {number}: not JSON ({error.msg})") from None
+    if not isinstance(record, dict) or not isinstance(record.get("step"), int):
+        raise ResultsError(f"{path}, line {number}: no logging point (no integer 'step')")
+    return record
+
+
+def check_finished(run_dir: Path, summary: RunSummary) -> None:
+    """That a run whose summary says finished has whole files: metrics.jsonl up to its last step, and a model.keras
+    whose archive and every member's checksum are intact (checked without TensorFlow, which loading would need).
+
+    Raises:
+        ResultsError: naming the damaged file.
+    """
+    records = read_metrics(run_dir)
+    last = records[-1]["step"] if records else None
+    if last != summary.steps:
+        raise ResultsError(f"{run_dir / METRICS_FILE}: ends at step {last}; {SUMMARY_FILE} says {summary.steps}")
+    check_model_archive(run_dir / MODEL_FILE)
+
+
+def check_model_archive(path: Path) -> None:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            damaged = archive.testzip()
+            members = set(archive.namelist())
+    except (OSError, zipfile.BadZipFile) as error:
+        raise ResultsError(f"{path}: not a whole Keras archive ({error})") from None
+    if damaged is not None:
+        raise ResultsError(f"{path}: member {damaged} fails its checksum")
+    if MODEL_MEMBERS - members:
+        raise ResultsError(f"{path}: lacks {', '.join(sorted(MODEL_MEMBERS - members))}")
 
 
 def series(records: list[dict[str, Any]], name: str) -> tuple[list[int], list[float]]:

@@ -194,3 +194,33 @@ def test_the_wheel_ships_every_config(tmp_path):
     with zipfile.ZipFile(wheel) as archive:
         shipped = sorted(Path(name).stem for name in archive.namelist() if name.startswith("bn_mnist/configs/"))
     assert [name for name in shipped if name != "__init__"] == shipped_configs() and "fc" in shipped
+
+
+def test_a_full_disk_is_one_line_and_the_rerun_with_space_completes(real_mnist, bn_mnist_script, tmp_path):
+    """The installed script on a real 40 KB file system (a tmpfs, mounted in a mount namespace of the test's own):
+    the event file fills it mid-run. One line naming the file, exit 1, no summary.json, no model.keras, no partial
+    file; the same train once the file system is 64 MB completes."""
+    disk, logs = tmp_path / "disk", tmp_path / "logs"
+    disk.mkdir()
+    logs.mkdir()
+    train = f"{bn_mnist_script} train --config {FC} --set train.steps=300 --set train.eval_every=100"
+    script = (
+        f"mount -t tmpfs -o size=40k tmpfs {disk} && cd {disk} && "
+        f"{{ {train} --out full 2>{logs}/full.err; echo $? >{logs}/full.rc; ls -A full >{logs}/full.ls; }} && "
+        f"mount -o remount,size=64m {disk} && {{ {train} --out again 2>{logs}/again.err; echo $? >{logs}/again.rc; "
+        f"ls -A again >{logs}/again.ls; }}"
+    )
+    namespace = ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", script]
+    subprocess.run(namespace, check=True, timeout=600, env={**os.environ, "BN_MNIST_CACHE": str(sources.cache_dir())})
+    error = (logs / "full.err").read_text().strip().splitlines()[-1]
+    assert (logs / "full.rc").read_text().strip() == "1", error
+    assert error.startswith("bn-mnist: error: cannot write full/events.out.tfevents.")
+    assert error.endswith(
+        ": No space left on device; full keeps an unfinished run (no summary.json; its metrics.jsonl and "
+        "TensorBoard event files end at the last step written)"
+    )
+    left = (logs / "full.ls").read_text().split()
+    assert runfiles.SUMMARY_FILE not in left and runfiles.MODEL_FILE not in left
+    assert not any(".partial-" in name for name in left), left
+    assert (logs / "again.rc").read_text().strip() == "0", (logs / "again.err").read_text()
+    assert {runfiles.SUMMARY_FILE, runfiles.MODEL_FILE} <= set((logs / "again.ls").read_text().split())

@@ -7,24 +7,29 @@ import io
 import shutil
 import statistics
 
+import disk_full
 import matplotlib.image
 import numpy as np
 import pytest
 import tb_events
 
 from bn_mnist import compare, runfiles
+from bn_mnist.errors import WriteError
 from bn_mnist.lab.arms import WITH_AND_WITHOUT, across_replicas
 
 ARM_KEYS = [arm.key for arm in WITH_AND_WITHOUT]  # bn, no_bn
 
 
-@pytest.fixture(scope="module")
-def two_seeds(tiny_mnist, tmp_path_factory):
+def two_seed_config():
     from bn_mnist.config import load_config
 
-    config = load_config("fc", ("train.steps=40", "train.eval_every=20", "train.log_every=10", "seed=3"))
+    return load_config("fc", ("train.steps=40", "train.eval_every=20", "train.log_every=10", "seed=3"))
+
+
+@pytest.fixture(scope="module")
+def two_seeds(tiny_mnist, tmp_path_factory):
     out = tmp_path_factory.mktemp("compare")
-    return out, compare.run(config, out, tiny_mnist, log=lambda _: None, seeds=2)
+    return out, compare.run(two_seed_config(), out, tiny_mnist, log=lambda _: None, seeds=2)
 
 
 @pytest.mark.slow  # spawned worker processes
@@ -133,3 +138,38 @@ def test_report_rebuilds_a_comparison_from_its_summary_alone(two_seeds, tmp_path
     assert (tmp_path / compare.REPORT_FILE).read_text() == (out / compare.REPORT_FILE).read_text()
     rebuilt, drawn = (matplotlib.image.imread(path / compare.PLOT_FILE) for path in (tmp_path, out))
     np.testing.assert_array_equal(rebuilt, drawn)  # the same figure, pixel for pixel
+
+
+@pytest.mark.slow  # the damaged runs train again in worker processes
+def test_a_rerun_sets_damaged_runs_aside_and_survives_a_full_disk(two_seeds, tiny_mnist, tmp_path, monkeypatch):
+    """The same compare into the same directory resumes: two damaged runs (a summary.json and a metrics.jsonl cut
+    short) are set aside and trained again, to the same numbers; a full disk at report.md is one error that keeps
+    every run, and the rerun with space writes the rest."""
+    out, first = two_seeds
+    copy = tmp_path / "cmp"
+    shutil.copytree(out, copy)
+    for key, name in (("bn-seed3", runfiles.SUMMARY_FILE), ("no_bn-seed4", runfiles.METRICS_FILE)):
+        data = (copy / key / name).read_bytes()
+        (copy / key / name).write_bytes(data[: len(data) // 2])
+    disk_full.at(monkeypatch, compare.REPORT_FILE)
+    lines = []
+    with pytest.raises(WriteError) as raised:
+        compare.run(two_seed_config(), copy, tiny_mnist, log=lines.append, seeds=2)
+    assert str(raised.value) == (
+        f"cannot write {copy / compare.REPORT_FILE}: No space left on device; all 4 runs are finished in {copy} "
+        "and stay: free space and run the same command again (it reuses them and writes the results)"
+    )
+    damaged = [line for line in lines if "damaged (" in line]
+    assert [line.split(":")[0] for line in damaged] == [str(copy / "bn-seed3"), str(copy / "no_bn-seed4")]
+    assert "2 of 4 runs already finished" in lines[len(damaged)]
+    assert (copy / compare.REPORT_FILE).read_bytes() == (out / compare.REPORT_FILE).read_bytes()  # the old one, whole
+    assert sorted(path.name.split(".damaged-")[0] for path in copy.glob("*.damaged-*")) == ["bn-seed3", "no_bn-seed4"]
+
+    monkeypatch.undo()
+    again = []
+    summary = compare.run(two_seed_config(), copy, tiny_mnist, log=again.append, seeds=2)
+    assert "4 of 4 runs already finished" in again[0] and (copy / compare.REPORT_FILE).is_file()
+    for arm in ARM_KEYS:  # trained again from the same start on the same batches
+        assert [run.final_val_accuracy for run in summary.runs[arm]] == [
+            run.final_val_accuracy for run in first.runs[arm]
+        ]

@@ -58,10 +58,17 @@ def test_a_directory_without_results_is_one_line(tmp_path):
 
 
 def test_a_damaged_results_file_is_one_line(tmp_path):
-    for text, named in (('{"meta": {}, "unknown_field": 1}', "unknown_field"), ('{"meta": {"quick": true}}', "Meta")):
+    damaged = {  # what results.json holds -> what the line names
+        '{"meta": {}, "unknown_field": 1}': "unknown_field",
+        '{"meta": {"quick": true}}': "Meta",
+        '{"kind": "explain", "meta": {"stud': "cannot be read",  # cut short, as by a crash
+        "[1, 2]": "holds no results",
+        '{"kind": "explain", "meta": 7}': "Meta: expected an object, got 7",
+    }
+    for text, named in damaged.items():
         (tmp_path / "results.json").write_text(text)
         result = CliRunner().invoke(main, ["report", str(tmp_path)])
-        assert result.exit_code == 1 and result.output.startswith("bn-mnist: error: ")
+        assert result.exit_code == 2 and result.output.startswith("bn-mnist: error: ")
         assert named in result.output and len(result.output.strip().splitlines()) == 1
 
 

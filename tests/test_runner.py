@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import shutil
+from pathlib import Path
 
 import pytest
 
 from bn_mnist import runfiles
+from bn_mnist.config import load_config
 from bn_mnist.errors import OutputError
 from bn_mnist.training import runner
 from bn_mnist.training import trainer as train
+from bn_mnist.training.runspec import RunSpec
 
 
 def test_first_difference_names_the_key():
@@ -20,21 +24,81 @@ def test_first_difference_names_the_key():
     assert runner.first_difference({"a": 1}, {"a": 1}) == ""
 
 
-def test_a_finished_run_is_reused_and_another_config_is_refused(tiny_mnist, tiny_fc_config, tmp_path):
+@pytest.fixture(scope="module")
+def finished_run(tiny_mnist, tmp_path_factory):
+    """One finished tiny run, trained once; each test works on its own copy."""
+    config = load_config("fc", ("train.steps=40", "train.eval_every=20", "train.log_every=10", "log.histograms=false"))
+    run_dir = tmp_path_factory.mktemp("finished") / "run"
+    return config, train.run(config, run_dir, tiny_mnist, log=lambda _: None), run_dir
+
+
+def copied(finished_run, tmp_path) -> Path:
     run_dir = tmp_path / "run"
-    assert runner.finished_summary(run_dir, tiny_fc_config, print) is None  # nothing there yet
-    summary = train.run(tiny_fc_config, run_dir, tiny_mnist, log=lambda _: None)
-    assert runner.finished_summary(run_dir, tiny_fc_config, print) == summary
-    longer = dataclasses.replace(tiny_fc_config, train=dataclasses.replace(tiny_fc_config.train, steps=80))
+    shutil.copytree(finished_run[2], run_dir)
+    return run_dir
+
+
+def test_a_finished_run_is_reused_and_another_config_is_refused(finished_run, tmp_path):
+    config, summary, _ = finished_run
+    assert runner.finished_summary(tmp_path / "run", config, print) is None  # nothing there yet
+    run_dir = copied(finished_run, tmp_path)
+    assert runner.finished_summary(run_dir, config, print) == summary
+    longer = dataclasses.replace(config, train=dataclasses.replace(config.train, steps=80))
     with pytest.raises(OutputError, match=r"holds a run of another config \(train.steps: 80 here, 40 there\)"):
         runner.finished_summary(run_dir, longer, print)
     assert (run_dir / runfiles.SUMMARY_FILE).exists()  # refused, and nothing deleted
 
 
-def test_an_interrupted_run_is_cleared_for_a_fresh_start(tiny_mnist, tiny_fc_config, tmp_path):
-    run_dir = tmp_path / "run"
-    summary = train.run(tiny_fc_config, run_dir, tiny_mnist, log=lambda _: None)
+def test_an_interrupted_run_is_cleared_for_a_fresh_start(finished_run, tmp_path):
+    config, summary, _ = finished_run
+    run_dir = copied(finished_run, tmp_path)
     dataclasses.replace(summary, interrupted=True).write(run_dir)
     lines = []
-    assert runner.finished_summary(run_dir, tiny_fc_config, lines.append) is None
+    assert runner.finished_summary(run_dir, config, lines.append) is None
     assert not run_dir.exists() and "unfinished" in lines[0]
+
+
+def truncated(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def metrics_cut_at_a_line_end(path: Path) -> None:
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(lines[:-1]))
+
+
+def flipped_byte(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+DAMAGE = {  # file -> how it is damaged -> what the line says
+    (runfiles.SUMMARY_FILE, truncated): "cannot be read",
+    (runfiles.SUMMARY_FILE, lambda path: path.write_text("[]")): "holds no run summary",
+    (runfiles.METRICS_FILE, truncated): "not JSON",
+    (runfiles.METRICS_FILE, metrics_cut_at_a_line_end): "ends at step 30; summary.json says 40",
+    (runfiles.CONFIG_FILE, truncated): "not a whole saved config",
+    (runfiles.CONFIG_FILE, lambda path: path.write_bytes(b"\xff\xfe")): "not a text file",
+    (runfiles.MODEL_FILE, truncated): "not a whole Keras archive",
+    (runfiles.MODEL_FILE, flipped_byte): "fails its checksum",
+}
+
+
+@pytest.mark.parametrize(("name", "damage"), list(DAMAGE), ids=[f"{n}-{i}" for i, (n, _) in enumerate(DAMAGE)])
+def test_a_damaged_run_is_set_aside_with_one_line(finished_run, name, damage, tmp_path):
+    config, summary, _ = finished_run
+    run_dir = copied(finished_run, tmp_path)
+    assert runner.finished_summary(run_dir, config, print) == summary  # whole, it is reused
+    damage(run_dir / name)
+    before = {path.name: path.read_bytes() for path in run_dir.iterdir()}
+    lines = []
+    assert runner.finished_summary(run_dir, config, lines.append) is None
+    (aside,) = tmp_path.iterdir()  # renamed, never deleted: the damaged files are there to look at
+    assert not run_dir.exists() and aside.name.startswith("run.damaged-")
+    assert {path.name: path.read_bytes() for path in aside.iterdir()} == before
+    (line,) = lines
+    assert line.startswith(f"{run_dir}: damaged ({run_dir / name}") and DAMAGE[name, damage] in line
+    assert line.endswith(f"set aside as {aside.name}, training it again")
+    assert not runner.all_finished([RunSpec("run", config)], tmp_path)

@@ -8,13 +8,14 @@ import os
 import signal
 import time
 
+import disk_full
 import numpy as np
 import pytest
 import tb_events
 
 from bn_mnist import runfiles
 from bn_mnist.config import LogConfig, load_config
-from bn_mnist.errors import Interrupted, OutputError
+from bn_mnist.errors import Interrupted, OutputError, WriteError
 from bn_mnist.reproduction import experiments
 from bn_mnist.tensorboard import tags
 from bn_mnist.training import trainer as train
@@ -216,3 +217,25 @@ def test_the_conv_net_is_deterministic(tiny_mnist, tmp_path, impl):
     for name in ("a", "b"):
         train.run(config, tmp_path / name, tiny_mnist, log=lambda _: None)
     assert runfiles.read_metrics(tmp_path / "a") == runfiles.read_metrics(tmp_path / "b")
+
+
+@pytest.mark.parametrize(
+    "name", [runfiles.CONFIG_FILE, runfiles.METRICS_FILE, runfiles.MODEL_FILE, runfiles.SUMMARY_FILE]
+)
+def test_a_full_disk_is_one_error_and_nothing_passes_for_finished(
+    name, tiny_mnist, tiny_fc_config, tmp_path, monkeypatch
+):
+    """The event files fail on a real full disk in test_cli (a tmpfs), as TensorFlow writes them; so does the rerun
+    once space is freed."""
+    run_dir = tmp_path / "run"
+    disk_full.at(monkeypatch, name)
+    with pytest.raises(WriteError) as raised:
+        train.run(tiny_fc_config, run_dir, tiny_mnist, log=lambda _: None)
+    assert str(raised.value) == (
+        f"cannot write {run_dir / name}: No space left on device; {run_dir} keeps an unfinished run (no summary.json; "
+        "its metrics.jsonl and TensorBoard event files end at the last step written)"
+    )
+    left = {path.name for path in run_dir.iterdir()}
+    assert runfiles.SUMMARY_FILE not in left and not any(".partial-" in found for found in left)
+    if runfiles.MODEL_FILE in left:
+        runfiles.check_model_archive(run_dir / runfiles.MODEL_FILE)  # whole, as everything under a final name

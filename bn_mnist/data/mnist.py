@@ -7,13 +7,13 @@ SHA-256, so no source can slip a truncated or altered data set into a run.
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from bn_mnist import files
 from bn_mnist.console import Log, stderr_log
 from bn_mnist.data import sources
 from bn_mnist.errors import DataError
@@ -83,9 +83,7 @@ def from_cache(cached: Path, log: Log) -> sources.Arrays | None:
         arrays = sources.read_npz(cached)
         validate(arrays, str(cached))
     except DataError as error:
-        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-        aside = cached.with_name(f"{cached.name}.bad-{stamp}")
-        cached.rename(aside)
+        aside = files.set_aside(cached, "bad")
         log(f"mnist: cache failed its check ({sources.first_line(error)}); set aside as {aside}, fetching again")
         return None
     log(f"mnist: cache {cached} (checksum ok)")

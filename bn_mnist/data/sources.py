@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bn_mnist import files
 from bn_mnist.console import Log
 from bn_mnist.errors import DataError
 from bn_mnist.tf_startup import start_tensorflow
@@ -91,10 +92,12 @@ def find_in_dir(directory: Path) -> Arrays:
 
 def save_cache(arrays: Arrays, path: Path) -> None:
     """Write the canonical arrays atomically, so an interrupted write never leaves a half file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npz", delete=False) as handle:
-        np.savez_compressed(handle, **arrays)
-    os.replace(handle.name, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise files.write_error(path.parent, error) from None
+    with files.written(path) as partial:
+        np.savez_compressed(partial, **arrays)
 
 
 def _sha256_file(data: bytes, what: str, expected: str) -> None:

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bn_mnist import records
+from bn_mnist import files, records
 from bn_mnist.console import Log, stderr_log
 from bn_mnist.data import Mnist
 from bn_mnist.explain import STUDIES, analysis, claims, figures, report, studies
@@ -68,7 +68,7 @@ def run(
             meta=dataclasses.replace(meta, wall_seconds=wall),
         )
         records.write_json(out_dir / RESULTS_FILE, results.to_dict())
-        (out_dir / REPORT_FILE).write_text(report.markdown(results), encoding="utf-8")
+        files.write_text(out_dir / REPORT_FILE, report.markdown(results))
         return results
 
 
@@ -83,5 +83,5 @@ def rebuild(out_dir: Path, raw: dict[str, Any]) -> list[Path]:
     """report.md and every figure again, from results.json's content alone; returns the files written."""
     results = results_of(raw)
     drawn = figures.figures(results.meta.studies, results.studies, out_dir)
-    (out_dir / REPORT_FILE).write_text(report.markdown(results), encoding="utf-8")
+    files.write_text(out_dir / REPORT_FILE, report.markdown(results))
     return [out_dir / REPORT_FILE, *drawn.values()]

@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 from bn_mnist import outdir, runfiles
 from bn_mnist.console import Log
 from bn_mnist.data import Mnist, load_mnist
+from bn_mnist.errors import WriteError
 from bn_mnist.training import runner
 from bn_mnist.training.runspec import RunSpec
 
@@ -32,6 +33,7 @@ def read_runs(out_dir: Path, specs: list[RunSpec]) -> dict[str, RunFiles]:
 class Trained(NamedTuple):
     mnist: Mnist  # the verified data the runs trained on
     reused: int  # runs finished in the directory before this command: its wall time did not train them
+    summaries: dict[str, runfiles.RunSummary]  # every run's, by its key
 
 
 @contextlib.contextmanager
@@ -40,7 +42,7 @@ def trained(
     out_dir: Path,
     log: Log,
     backend: runner.Backend | None = None,
-    data_dir: Path | None = None,
+    data_dir: str | Path | None = None,
     mnist: Mnist | None = None,
 ) -> Iterator[Trained]:
     """Train (or reuse) every run of `specs` in out_dir; the caller writes its results inside the block, while the
@@ -49,10 +51,16 @@ def trained(
     Raises:
         OutputError: another command writes into out_dir, or it holds a run of another config.
         Interrupted: on Ctrl-C; finished runs stay and the same command resumes.
+        WriteError: a file could not be written (the disk is full); finished runs stay and the same command resumes.
     """
     outdir.refuse_in_use(out_dir)  # before the inputs load; `locked` below makes sure
     mnist = mnist or load_mnist(data_dir, log)  # verified once; the workers get it from here
     with outdir.locked(out_dir):
-        reused = sum(runner.saved_summary(out_dir / spec.key, spec.config) is not None for spec in specs)
-        runner.run_all(specs, out_dir, mnist, log, backend)
-        yield Trained(mnist, reused)
+        done = runner.run_all(specs, out_dir, mnist, log, backend)
+        try:
+            yield Trained(mnist, done.reused, done.summaries)
+        except WriteError as error:
+            raise WriteError(
+                f"{error}; all {len(specs)} runs are finished in {out_dir} and stay: free space and run the same "
+                "command again (it reuses them and writes the results)"
+            ) from None

@@ -11,10 +11,15 @@ matplotlib.use("Agg")  # files only: works without a screen
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
+from bn_mnist import files
+
 
 def save(figure: Figure, path: Path, rect: tuple[float, float, float, float] = (0, 0, 1, 1)) -> Path:
     """Write `figure` as a PNG at `path` (its axes laid out within `rect`) and free it."""
     figure.tight_layout(rect=rect)
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
+    try:
+        with files.written(path) as partial:
+            figure.savefig(partial, dpi=100)
+    finally:
+        plt.close(figure)
     return path

@@ -18,7 +18,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from bn_mnist import records, runfiles
+from bn_mnist import files, records, runfiles
 from bn_mnist.console import Log, stderr_log
 from bn_mnist.data import Mnist
 from bn_mnist.lab import stats
@@ -248,7 +248,7 @@ def write_results(
         results, figures=made, meta=dataclasses.replace(meta, wall_seconds=time.perf_counter() - started)
     )
     records.write_json(out_dir / RESULTS_FILE, results.to_dict())
-    (out_dir / REPORT_FILE).write_text(report.markdown(results), encoding="utf-8")
+    files.write_text(out_dir / REPORT_FILE, report.markdown(results))
     return results
 
 
@@ -257,5 +257,5 @@ def rebuild(out_dir: Path, raw: dict[str, Any]) -> list[Path]:
     results = Results.from_dict(raw)
     plan = experiments.plan(tuple(results.meta.experiments), results.meta.budget())
     made = figures.figures(results, plan, out_dir)
-    (out_dir / REPORT_FILE).write_text(report.markdown(results), encoding="utf-8")
+    files.write_text(out_dir / REPORT_FILE, report.markdown(results))
     return [out_dir / REPORT_FILE, *(out_dir / name for name in made.values())]

@@ -19,6 +19,7 @@ from tensorboard.plugins.hparams import metadata, plugin_data_pb2
 
 from bn_mnist import runfiles
 from bn_mnist.config import Config, load_config
+from bn_mnist.errors import ConfigError
 from bn_mnist.tensorboard import tags, writer
 
 EXPERIMENT_SUFFIX = ".hparams"  # the root's experiment event file: replaced, never added to, when written again
@@ -60,9 +61,8 @@ def session(config: Config) -> dict[str, Any]:
 
 
 def write_session(log_file: writer.RunLog, config: Config) -> None:
-    with log_file.writer.as_default():
+    with log_file.writing():
         hp.hparams(session(config))
-    log_file.writer.flush()
 
 
 def outcome(summary: runfiles.RunSummary, records: list[dict[str, Any]]) -> dict[str, float]:
@@ -111,6 +111,15 @@ def write_experiment(out_dir: Path, planned: dict[str, Config]) -> None:
     already under out_dir (an earlier command into the same directory may have added them); the previous
     experiment file is replaced. A planned run's saved config is its plan's (the runner refuses any other)."""
     saved = sorted(out_dir.glob(f"**/{runfiles.CONFIG_FILE}"))
-    others = [load_config(path) for path in saved if path.parent.relative_to(out_dir).as_posix() not in planned]
+    others = [readable_config(path) for path in saved if path.parent.relative_to(out_dir).as_posix() not in planned]
     with writer.replacing_writer(out_dir, EXPERIMENT_SUFFIX):
-        tf.summary.experimental.write_raw_pb(experiment_summary([*planned.values(), *others]).SerializeToString())
+        found = [*planned.values(), *(config for config in others if config is not None)]
+        tf.summary.experimental.write_raw_pb(experiment_summary(found).SerializeToString())
+
+
+def readable_config(path: Path) -> Config | None:
+    """Another run's config, or None when it cannot be read (a damaged run set aside is no run to describe)."""
+    try:
+        return load_config(path)
+    except ConfigError:
+        return None

@@ -16,6 +16,8 @@ from tensorboard.plugins.histogram import metadata as histogram_metadata
 from tensorboard.plugins.scalar import metadata as scalar_metadata
 from tensorboard.util import tensor_util
 
+from bn_mnist import files
+from bn_mnist.errors import WriteError
 from bn_mnist.runfiles import METRICS_FILE, finite_or_none
 
 HISTOGRAM_BUCKETS = 30  # TensorBoard's default
@@ -33,6 +35,28 @@ def histogram(values: np.ndarray, buckets: int = HISTOGRAM_BUCKETS) -> np.ndarra
     return np.stack([edges[:-1], edges[1:], counts], axis=1)
 
 
+def write_failure(directory: Path, error: tf.errors.OpError) -> WriteError:
+    """TensorFlow's summary writer reports a failed write as an OpError whose first line ends 'EVENT FILE; REASON'
+    (the OS's words): as one line naming the file."""
+    first = error.message.splitlines()[0] if error.message else str(error)
+    where, _, reason = first.rpartition("; ")
+    path = Path(where.rpartition("} ")[2]) if where else directory
+    return files.write_error(path, reason or first)
+
+
+@contextlib.contextmanager
+def writing(summary_writer: Any, directory: Path) -> Iterator[None]:
+    """Write summaries into directory with summary_writer (the default writer in the block), flushed at its end; a
+    failed write is a WriteError. What an event file held before the failure stays readable: TensorBoard reads a
+    file up to its last whole record."""
+    try:
+        with summary_writer.as_default():
+            yield
+        summary_writer.flush()
+    except tf.errors.OpError as error:
+        raise write_failure(directory, error) from None
+
+
 class RunLog:
     """Writes one run's scalars to TensorBoard and to metrics.jsonl (one JSON object per logging point), and its
     histograms and other summaries to TensorBoard only."""
@@ -40,14 +64,20 @@ class RunLog:
     def __init__(self, run_dir: Path):
         self.run_dir = run_dir
         self.writer = tf.summary.create_file_writer(str(run_dir))
-        self.jsonl = open(run_dir / METRICS_FILE, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        try:
+            self.jsonl = open(run_dir / METRICS_FILE, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        except OSError as error:
+            raise files.write_error(run_dir / METRICS_FILE, error) from None
 
     def write(self, step: int, values: dict[str, float]) -> None:
         """Log scalars named by the constants above at training step `step`; flushed so Ctrl-C loses nothing."""
         self.write_to_tensorboard(step, values)
         record = {"step": step, **{name: finite_or_none(value) for name, value in values.items()}}
-        self.jsonl.write(json.dumps(record) + "\n")
-        self.jsonl.flush()
+        try:
+            self.jsonl.write(json.dumps(record) + "\n")
+            self.jsonl.flush()
+        except OSError as error:
+            raise files.write_error(self.run_dir / METRICS_FILE, error) from None
 
     def write_to_tensorboard(
         self, step: int, scalars: dict[str, float], histograms: dict[str, np.ndarray] | None = None
@@ -62,13 +92,17 @@ class RunLog:
             summary.value.add(
                 tag=tag, tensor=tensor_util.make_tensor_proto(histogram(values)), metadata=HISTOGRAM_METADATA
             )
-        with self.writer.as_default():
+        with self.writing():
             tf.summary.experimental.write_raw_pb(summary.SerializeToString(), step=step)
-        self.writer.flush()
+
+    def writing(self) -> contextlib.AbstractContextManager[None]:
+        return writing(self.writer, self.run_dir)
 
     def close(self) -> None:
+        """Close both files; a failed write (its buffered part) was raised by the write that made it."""
         self.writer.close()
-        self.jsonl.close()
+        with contextlib.suppress(OSError):
+            self.jsonl.close()
 
 
 @contextlib.contextmanager
@@ -79,7 +113,7 @@ def replacing_writer(directory: Path, suffix: str) -> Iterator[Any]:
         old.unlink()
     writer = tf.summary.create_file_writer(str(directory), filename_suffix=suffix)
     try:
-        with writer.as_default(step=0):
+        with writing(writer, directory), writer.as_default(step=0):
             yield writer
     finally:
         writer.close()

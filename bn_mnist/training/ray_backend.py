@@ -22,6 +22,7 @@ from bn_mnist import tf_startup
 from bn_mnist.console import Log
 from bn_mnist.data import Mnist
 from bn_mnist.errors import ClusterError
+from bn_mnist.files import write_error
 from bn_mnist.runfiles import RunSummary
 from bn_mnist.tf_startup import filtered_stderr, start_tensorflow
 from bn_mnist.training import worker
@@ -132,11 +133,15 @@ def write_run(run_dir: Path, files: dict[str, bytes]) -> None:
     """A returned run's files into run_dir, whole or not at all: written under a temporary name, then renamed."""
     incoming = run_dir.with_name(f".{run_dir.name}.incoming")
     shutil.rmtree(incoming, ignore_errors=True)
-    for name, data in files.items():
-        path = incoming / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-    os.rename(incoming, run_dir)
+    try:
+        for name, data in files.items():
+            path = incoming / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        os.rename(incoming, run_dir)
+    except OSError as error:
+        shutil.rmtree(incoming, ignore_errors=True)
+        raise write_error(run_dir, error) from None
 
 
 def lost_line(spec: RunSpec, error: Exception) -> str:

@@ -12,16 +12,17 @@ import multiprocessing
 import os
 import shutil
 import time
+import typing
 from concurrent.futures import FIRST_COMPLETED
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
-from bn_mnist import runfiles, tf_startup
-from bn_mnist.config import Config, load_config, to_dict
+from bn_mnist import files, runfiles, tf_startup
+from bn_mnist.config import Config, load_saved_config, to_dict
 from bn_mnist.console import Log
 from bn_mnist.data import Mnist
-from bn_mnist.errors import ConfigError, Interrupted, OutputError
+from bn_mnist.errors import ConfigError, Interrupted, OutputError, ResultsError, WriteError
 from bn_mnist.tensorboard import hparams
 from bn_mnist.training import trainer, worker
 from bn_mnist.training.runspec import RunSpec
@@ -46,28 +47,43 @@ def first_difference(here: dict, there: dict, prefix: str = "") -> str:
 
 
 def saved_summary(run_dir: Path, config: Config) -> runfiles.RunSummary | None:
-    """The summary of a finished run of exactly `config` in run_dir, or None; reads only.
+    """The summary of a finished run of exactly `config` in run_dir, or None; reads only. A run is finished when
+    its summary.json (written last) says so, and its files are whole (`runfiles.check_finished`).
 
     Raises:
         OutputError: run_dir holds a run of another config: results are never mixed.
+        ResultsError: a file of the run is damaged (its message names it).
     """
     saved = run_dir / runfiles.CONFIG_FILE
     if not saved.exists():
         return None
-    if load_config(saved) != config:
-        difference = first_difference(to_dict(config), to_dict(load_config(saved)))
+    try:
+        found = load_saved_config(saved)
+    except ConfigError as error:
+        raise ResultsError(str(error)) from None
+    if found != config:
         raise OutputError(
-            f"{run_dir} holds a run of another config ({difference}): use another --out, or remove that directory"
+            f"{run_dir} holds a run of another config ({first_difference(to_dict(config), to_dict(found))}): use "
+            "another --out, or remove that directory"
         )
     if not (run_dir / runfiles.SUMMARY_FILE).exists():
         return None
     summary = runfiles.RunSummary.read(run_dir)
-    return None if summary.interrupted else summary
+    if summary.interrupted:
+        return None
+    runfiles.check_finished(run_dir, summary)
+    return summary
 
 
 def finished_summary(run_dir: Path, config: Config, log: Log) -> runfiles.RunSummary | None:
-    """`saved_summary`, after clearing run_dir when it holds an unfinished run (which is then trained again)."""
-    summary = saved_summary(run_dir, config)
+    """`saved_summary`, after clearing run_dir when it holds an unfinished run, or setting it aside (renamed,
+    never deleted) when a file is damaged; either is then trained again."""
+    try:
+        summary = saved_summary(run_dir, config)
+    except ResultsError as damage:
+        aside = files.set_aside(run_dir)
+        log(f"{run_dir}: damaged ({damage}); set aside as {aside.name}, training it again")
+        return None
     if summary is None and run_dir.exists():
         log(f"{run_dir}: unfinished, training it again")
         shutil.rmtree(run_dir)
@@ -75,10 +91,11 @@ def finished_summary(run_dir: Path, config: Config, log: Log) -> runfiles.RunSum
 
 
 def all_finished(specs: list[RunSpec], out_dir: Path) -> bool:
-    """Whether every run in specs is finished in out_dir with its config (a run of another config: no)."""
+    """Whether every run in specs is finished in out_dir with its config (a run of another config, or a damaged
+    one: no)."""
     try:
         return all(saved_summary(out_dir / spec.key, spec.config) is not None for spec in specs)
-    except OutputError:
+    except (OutputError, ResultsError):
         return False
 
 
@@ -135,11 +152,14 @@ def refuse_multi_worker(specs: list[RunSpec]) -> None:
             )
 
 
-def run_all(
-    specs: list[RunSpec], out_dir: Path, mnist: Mnist, log: Log, on: Backend | None = None
-) -> dict[str, runfiles.RunSummary]:
+class Done(NamedTuple):
+    summaries: dict[str, runfiles.RunSummary]  # every run's, by its key
+    reused: int  # runs finished in the directory before: this command did not train them
+
+
+def run_all(specs: list[RunSpec], out_dir: Path, mnist: Mnist, log: Log, on: Backend | None = None) -> Done:
     """Make every run in specs finished in out_dir, training on `on` (default: local worker processes) only those
-    not finished yet; returns every run's summary.
+    not finished yet (a damaged run is set aside and trained again); returns every run's summary.
 
     Raises:
         Interrupted: on Ctrl-C, after the running runs stopped; every finished run stays on disk.
@@ -149,7 +169,8 @@ def run_all(
     summaries = {spec.key: finished_summary(out_dir / spec.key, spec.config, log) for spec in specs}
     hparams.write_experiment(out_dir, {spec.key: spec.config for spec in specs})
     todo = [spec for spec in specs if summaries[spec.key] is None]
-    log(f"{len(specs) - len(todo)} of {len(specs)} runs already finished in {out_dir}")
+    reused = len(specs) - len(todo)
+    log(f"{reused} of {len(specs)} runs already finished in {out_dir}")
     started = time.perf_counter()
 
     def finished(spec: RunSpec, summary: runfiles.RunSummary) -> None:
@@ -161,11 +182,21 @@ def run_all(
         if todo:
             (on or LocalBackend()).train(todo, out_dir, mnist, log, finished)
     except (KeyboardInterrupt, Interrupted):
-        count = sum(summary is not None for summary in summaries.values())
         raise Interrupted(
-            f"interrupted: {count} of {len(specs)} runs are finished in {out_dir}; run the same command again to resume"
+            f"interrupted: {count_finished(summaries, specs, out_dir)}; run the same command again to resume"
         ) from None
-    return summaries
+    except WriteError as error:
+        raise WriteError(
+            f"{error}; {count_finished(summaries, specs, out_dir)} and stay: free space and run the same command "
+            "again to resume"
+        ) from None
+    return Done(typing.cast(dict[str, runfiles.RunSummary], summaries), reused)
+
+
+def count_finished(summaries: dict[str, runfiles.RunSummary | None], specs: list[RunSpec], out_dir: Path) -> str:
+    """'3 of 10 runs are finished in DIR'."""
+    count = sum(summary is not None for summary in summaries.values())
+    return f"{count} of {len(specs)} runs are finished in {out_dir}"
 
 
 @dataclass(frozen=True)

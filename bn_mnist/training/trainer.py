@@ -22,12 +22,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from bn_mnist import outdir, runfiles
+from bn_mnist import files, outdir, runfiles
 from bn_mnist.config import Config, save_config
 from bn_mnist.console import Log, stderr_log
 from bn_mnist.data import Mnist, load_mnist
 from bn_mnist.data.mnist import binarized
-from bn_mnist.errors import Interrupted
+from bn_mnist.errors import Interrupted, WriteError
 from bn_mnist.tensorboard import hparams, writer
 from bn_mnist.tf_startup import start_tensorflow
 from bn_mnist.training import distribution, execution
@@ -256,7 +256,28 @@ def train_into(
     probe: Measurement | None,
     strategy: tf.distribute.Strategy | None,
 ) -> runfiles.RunSummary:
-    """`run`'s training, into a claimed out_dir, on one device or under `strategy`."""
+    """`run`'s training, into a claimed out_dir, on one device or under `strategy`.
+
+    Raises:
+        WriteError: a file could not be written; the message says what out_dir keeps.
+    """
+    try:
+        return train_logged_into(config, out_dir, mnist, log, probe, strategy)
+    except WriteError as error:
+        raise WriteError(
+            f"{error}; {out_dir} keeps an unfinished run (no {runfiles.SUMMARY_FILE}; its {runfiles.METRICS_FILE} "
+            "and TensorBoard event files end at the last step written)"
+        ) from None
+
+
+def train_logged_into(
+    config: Config,
+    out_dir: Path,
+    mnist: Mnist,
+    log: Log,
+    probe: Measurement | None,
+    strategy: tf.distribute.Strategy | None,
+) -> runfiles.RunSummary:
     save_config(config, out_dir / runfiles.CONFIG_FILE)
     make_deterministic(config.seed)
     engine = build_engine(config, mnist, strategy)
@@ -284,7 +305,8 @@ def train_into(
     try:
         hparams.write_session(log_file, config)
         progress = train_loop(engine, config, log_file, log, measuring)
-        engine.model.save(out_dir / runfiles.MODEL_FILE)
+        with files.written(out_dir / runfiles.MODEL_FILE) as partial:
+            engine.model.save(partial)
         summary = run_summary(config, engine, progress, compile_seconds)
         hparams.write_outcome(log_file, summary)
     finally:
