@@ -7,5 +7,13 @@ files), `data/` (MNIST sources, verification, split), `nets/` (BN two ways, the 
 HParams, images, tags), `plots/` (figures), `lab/` (what the multi-run commands share: arms, plans, runs, statistics,
 formats), the commands `compare.py`, `reproduction/` (`bn-mnist reproduce`) and `explain/` (`bn-mnist explain`), and
 `bench/` (speed as ratios). `console.py` and `tf_startup.py` keep the terminal readable and start TensorFlow as a
-run needs; `errors.py` holds the errors a user can act on.
+run needs; `errors.py` holds the errors a user can act on; `files.py` writes files whole.
+
+The Python API (`api.py`, documented in docs/python-api.md): `bn_mnist.train`, `compare`, `reproduce` and `explain`
+take the options of their commands and return their typed results, which a notebook shows as tables and whose
+`figure()` is a matplotlib Figure.
 """
+
+from bn_mnist.api import compare, explain, reproduce, train
+
+__all__ = ["compare", "explain", "reproduce", "train"]

@@ -6,20 +6,15 @@ import functools
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
-from bn_mnist.config import Config, TrainConfig, load_config, shipped_configs, with_replicas
+from bn_mnist import api  # imports no TensorFlow: --help needs none
+from bn_mnist.config import Config, shipped_configs
 from bn_mnist.errors import BnMnistError
-from bn_mnist.explain import STUDIES  # names only: --help needs no TensorFlow
-from bn_mnist.reproduction import EXPERIMENTS  # names only: --help needs no TensorFlow
-from bn_mnist.tf_startup import start_tensorflow
-
-if TYPE_CHECKING:
-    from bn_mnist.training.runner import Backend
-
-RUNS_ROOT = Path("runs")
+from bn_mnist.explanation import STUDIES
+from bn_mnist.reproduction import EXPERIMENTS
 
 
 def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -37,7 +32,8 @@ def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             click.echo("bn-mnist: interrupted", err=True)
             sys.exit(130)
         except OSError as error:  # a write outside the writers that name what they keep (a directory made)
-            click.echo(f"bn-mnist: error: {error.filename or 'a file'}: {error.strerror or error}", err=True)
+            where = f"{error.filename}: " if error.filename else ""
+            click.echo(f"bn-mnist: error: {where}{error.strerror or error}", err=True)
             sys.exit(1)
 
     return wrapper
@@ -45,7 +41,7 @@ def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 
 def run_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Options shared by `train` and `compare`; the command receives the resolved `config` (and `out`) instead of
-    the options that make it, and starts TensorFlow with the config's thread count."""
+    the options that make it (`api.resolve`)."""
 
     @functools.wraps(command)
     def with_config(
@@ -57,13 +53,7 @@ def run_options(command: Callable[..., Any]) -> Callable[..., Any]:
         bn: bool | None = None,
         **rest: Any,
     ) -> Any:
-        # The dedicated flags set typed values (never re-read as YAML), after the file and the --set overrides.
-        flags = {"seed": seed, "data.dir": None if data_dir is None else str(data_dir.expanduser()), "bn.enabled": bn}
-        config = load_config(config_name, overrides, {key: value for key, value in flags.items() if value is not None})
-        if replicas is not None:
-            config = with_replicas(config, replicas)
-        start_tensorflow(config.train.threads, config.distribute)
-        return command(config=config, **rest)
+        return command(config=api.resolve(config_name, overrides, seed, bn, replicas, data_dir), **rest)
 
     options = [
         click.option(
@@ -104,19 +94,8 @@ def run_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def backend_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """--workers and --ray for a command that trains many runs; the command receives `backend`, which makes the
-    back-end they select once TensorFlow started (connecting to a Ray cluster: a bad address fails then, before
-    anything is read or written)."""
-
-    @functools.wraps(command)
-    def with_backend(workers: int | None, ray_address: str | None, **rest: Any) -> Any:
-        def backend() -> Backend:
-            from bn_mnist.training import runner
-
-            return runner.backend(ray_address, workers)
-
-        return command(backend=backend, **rest)
-
+    """--workers and --ray for a command that trains many runs (the API connects to a Ray cluster once TensorFlow
+    started: a bad address fails then, before anything is read or written)."""
     workers = click.option(
         "--workers",
         type=click.IntRange(min=1),
@@ -124,13 +103,12 @@ def backend_options(command: Callable[..., Any]) -> Callable[..., Any]:
     )
     ray = click.option(
         "--ray",
-        "ray_address",
         envvar="RAY_ADDRESS",
         metavar="ADDRESS",
         help="Train on a Ray cluster: HOST:PORT of its head, auto (the cluster this machine is in) or local (a new "
         "one on this machine); default: $RAY_ADDRESS, else local processes. Needs the ray extra.",
     )
-    return workers(ray(user_errors(with_backend)))
+    return workers(ray(command))
 
 
 def plan_options(command_name: str, seeds: str, quick: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -171,15 +149,12 @@ def main() -> None:
 @run_options
 def train_command(config: Config, out: Path | None) -> None:
     """Train one network, with or without BN, and write its run directory."""
-    from bn_mnist.outdir import new_run_dir
-    from bn_mnist.training import trainer
-
-    out = out or new_run_dir(RUNS_ROOT, f"{config.name}-{'bn' if config.bn.enabled else 'no_bn'}")
-    summary = trainer.run(config, out)
+    run = api.train(config, out=out or api.train_out(config))
+    summary = run.summary
     click.echo(
         f"final validation accuracy {summary.final_val_accuracy:.4f}, "
         f"test accuracy {summary.final_test_accuracy:.4f}, "
-        f"single-sample accuracy {summary.single_sample_accuracy:.2f}; run in {out}"
+        f"single-sample accuracy {summary.single_sample_accuracy:.2f}; run in {run.out}"
     )
 
 
@@ -201,17 +176,17 @@ def train_command(config: Config, out: Path | None) -> None:
 )
 @backend_options
 @run_options
-def compare_command(config: Config, out: Path | None, seeds: int, arms: str, backend: Callable[[], Backend]) -> None:
+def compare_command(
+    config: Config, out: Path | None, seeds: int, arms: str, workers: int | None, ray: str | None
+) -> None:
     """Train the network with and without BN (or BN across replicas) from the same start, over seeds; plot and
-    tabulate them."""
-    from bn_mnist import compare
-    from bn_mnist.outdir import new_run_dir
+    tabulate them. The same command with the same --out resumes."""
+    from bn_mnist import comparison
 
-    chosen = compare.arms_for(arms, config)
-    out = out or new_run_dir(RUNS_ROOT, f"{config.name}-compare{'-sync' if arms == 'sync' else ''}")
-    summary = compare.run(config, out, seeds=seeds, backend=backend(), arms=chosen)
-    click.echo(compare.console_table(summary))
-    click.echo(f"plot: {out / compare.PLOT_FILE}  report: {out / compare.REPORT_FILE}")
+    out = out or api.compare_out(config, arms)
+    summary = api.compare(config, seeds=seeds, arms=arms, out=out, workers=workers, ray=ray)
+    click.echo(comparison.console_table(summary))
+    click.echo(f"plot: {out / comparison.PLOT_FILE}  report: {out / comparison.REPORT_FILE}")
 
 
 @main.command("data")
@@ -246,18 +221,16 @@ def reproduce_command(
     seeds: int | None,
     out: Path | None,
     quick: bool,
-    backend: Callable[[], Backend],
+    workers: int | None,
+    ray: str | None,
     data_dir: Path | None,
 ) -> None:
     """Rerun the tutorial's published experiments over seeds; report ours next to theirs, with a verdict per claim."""
-    start_tensorflow(TrainConfig.threads)  # the main process evaluates the pitfall's models as the workers train
     from bn_mnist.reproduction import reproduce
     from bn_mnist.reproduction.claims import headline
-    from bn_mnist.reproduction.experiments import Budget
 
-    out = out or RUNS_ROOT / ("reproduce-quick" if quick else "reproduce")
-    experiments = EXPERIMENTS if experiment == "all" else (experiment,)
-    results = reproduce.run(experiments, Budget.choose(seeds, quick), out, backend(), data_dir)
+    out = out or api.plan_out("reproduce", quick)
+    results = api.reproduce(experiment, seeds=seeds, quick=quick, out=out, workers=workers, ray=ray, data_dir=data_dir)
     line = f"{headline(results.counts)}{' (--quick run)' if quick else ''}"
     click.echo(f"{line}; report: {out / reproduce.REPORT_FILE}")
 
@@ -275,16 +248,15 @@ def explain_command(
     seeds: int | None,
     out: Path | None,
     quick: bool,
-    backend: Callable[[], Backend],
+    workers: int | None,
+    ray: str | None,
     data_dir: Path | None,
 ) -> None:
     """Measure why BN helps: STUDY is any of lr, init, inside, landscape, ics, batch (default: all)."""
-    start_tensorflow(TrainConfig.threads)  # the main process only reads runs and draws, as the workers train
-    from bn_mnist.explain import explain
-    from bn_mnist.explain.studies import Budget
+    from bn_mnist.explanation import explain
 
-    out = out or RUNS_ROOT / ("explain-quick" if quick else "explain")
-    results = explain.run(study or STUDIES, Budget.choose(seeds, quick), out, backend(), data_dir)
+    out = out or api.plan_out("explain", quick)
+    results = api.explain(study, seeds=seeds, quick=quick, out=out, workers=workers, ray=ray, data_dir=data_dir)
     figures = ", ".join(str(out / name) for name in results.figures.values())
     click.echo(f"report: {out / explain.REPORT_FILE}; figures: {figures}")
 

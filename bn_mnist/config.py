@@ -302,12 +302,15 @@ def find_config(name_or_path: str | Path) -> Path:
 
 
 def load_config(
-    path: str | Path | None = None, overrides: tuple[str, ...] = (), settings: dict[str, Any] | None = None
+    path: str | Path | Config | None = None, overrides: tuple[str, ...] = (), settings: dict[str, Any] | None = None
 ) -> Config:
-    """Read a YAML config (a path or a shipped config's name; None: the defaults, i.e. the conv tutorial), then
-    apply `--set` overrides (YAML text) and `settings` (dotted key -> typed value, from the CLI's own flags)."""
+    """Read a YAML config (a path or a shipped config's name; a Config as it is; None: the defaults, i.e. the conv
+    tutorial), then apply `--set` overrides (YAML text) and `settings` (dotted key -> typed value, from the CLI's
+    own flags or the Python API)."""
     raw: Any = {}
-    if path is not None:
+    if isinstance(path, Config):
+        raw = to_dict(path)
+    elif path is not None:
         raw = read_config_file(find_config(path))
         _build(raw, str(path))  # blame errors in the file on the file, before overrides muddy it
     for assignment in overrides:
@@ -386,7 +389,8 @@ def load_saved_config(path: Path) -> Config:
     config = _build(raw, str(path))
     missing = sorted(key_paths(to_dict(config)) - key_paths(raw))
     if missing:
-        raise ConfigError(f"{path}: lacks {missing[0]} (and {len(missing) - 1} more keys): not a whole saved config")
+        more = f" and {len(missing) - 1} more keys" if len(missing) > 1 else ""
+        raise ConfigError(f"{path}: lacks {missing[0]}{more}: not a whole saved config")
     return config
 
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 import contextlib
 import datetime
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 from bn_mnist.errors import WriteError
 
 EXCERPT_CHARS = 60  # how much of a bad value an error line quotes
+SET_ASIDE = re.compile(r"\.[a-z]+-\d{8}-\d{6}(-\d+)?$")  # the suffix `set_aside` gives
 
 
 def partial_name(path: Path) -> Path:
@@ -51,8 +53,14 @@ def written(path: Path) -> Iterator[Path]:
 
 
 def write_text(path: Path, text: str) -> None:
+    """`text` as the whole of `path` (UTF-8), or a WriteError and no file under that name."""
     with written(path) as partial:
         partial.write_text(text, encoding="utf-8")
+
+
+def is_set_aside(path: Path) -> bool:
+    """Whether path lies in (or is) something `set_aside` renamed."""
+    return any(SET_ASIDE.search(part) for part in path.parts)
 
 
 def set_aside(path: Path, label: str = "damaged") -> Path:
@@ -72,4 +80,4 @@ def excerpt(value: object) -> str:
     text = repr(value)
     if len(text) <= EXCERPT_CHARS:
         return text
-    return f"{text[:EXCERPT_CHARS]}... ({len(text):,} characters)"
+    return f"{text[:EXCERPT_CHARS]}... ({len(value) if isinstance(value, str) else len(text):,} characters)"

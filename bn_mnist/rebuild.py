@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from bn_mnist import files
 from bn_mnist.errors import OutputError, ResultsError
 from bn_mnist.lab.meta import RESULTS_FILE
 from bn_mnist.records import SCHEMA_VERSION, read_json
@@ -39,14 +40,16 @@ def rebuild(out_dir: Path) -> list[Path]:
         raise ResultsError(f"{path}: cannot be read ({error})") from None
     if not isinstance(raw, dict):
         raise ResultsError(f"{path}: holds no results (a JSON {type(raw).__name__}, not an object)")
+    if not isinstance(raw.get("schema", 0), int):
+        raise ResultsError(f"{path}: schema {files.excerpt(raw['schema'])}: expected a version number")
     if raw.get("schema", 0) > SCHEMA_VERSION:  # files from before schema 1 hold the same records, unversioned
         raise ResultsError(f"{path}: schema {raw['schema']}, newer than this bn-mnist reads ({SCHEMA_VERSION})")
     if path.name == SUMMARY_FILE:
-        from bn_mnist import compare
+        from bn_mnist import comparison
 
-        return compare.rebuild(out_dir, raw)
+        return comparison.rebuild(out_dir, raw)
     if kind_of(raw) == "explain":
-        from bn_mnist.explain import explain
+        from bn_mnist.explanation import explain
 
         return explain.rebuild(out_dir, raw)
     from bn_mnist.reproduction import reproduce

@@ -47,6 +47,17 @@ def present(value: T | None, what: str) -> T:
     return value
 
 
+def present_figure(name: str, figures: typing.Mapping[str, str]) -> str:
+    """`name`, when a results record has that figure.
+
+    Raises:
+        ResultsError: it has not (the message lists the ones it has).
+    """
+    if name not in figures:
+        raise ResultsError(f"no figure {name!r} in these results; they have: {', '.join(figures) or 'none'}")
+    return name
+
+
 def named(name: str) -> Any:
     """A field written to JSON under `name` (a key that is no Python name)."""
     return dataclasses.field(metadata={"json": name})
@@ -96,6 +107,8 @@ def build(kind: Any, raw: Any) -> Any:
             return kind(**{names[key]: build(hints[names[key]], value) for key, value in raw.items()})
         except TypeError as error:  # a field missing
             raise ResultsError(f"{kind.__name__}: {error}") from None
+    if origin in (list, tuple, dict) and not isinstance(raw, dict if origin is dict else list | tuple):
+        raise ResultsError(f"expected a JSON {'object' if origin is dict else 'array'}, got {files.excerpt(raw)}")
     if origin is list:
         return [build(args[0], item) for item in raw]
     if origin is tuple:

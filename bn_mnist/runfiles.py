@@ -110,6 +110,7 @@ def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
 
 
 def logging_point(line: str, path: Path, number: int) -> dict[str, Any]:
+    """Line `number` of metrics.jsonl as a logging point, or a ResultsError naming it."""
     try:
         record = json.loads(line)
     except json.JSONDecodeError as error:
@@ -134,6 +135,7 @@ def check_finished(run_dir: Path, summary: RunSummary) -> None:
 
 
 def check_model_archive(path: Path) -> None:
+    """That model.keras is a whole zip archive with a Keras model's members, each matching its CRC."""
     try:
         with zipfile.ZipFile(path) as archive:
             damaged = archive.testzip()

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 import tb_events
 
-from bn_mnist import compare, runfiles
+from bn_mnist import comparison as compare
+from bn_mnist import runfiles
 from bn_mnist.errors import WriteError
 from bn_mnist.lab.arms import WITH_AND_WITHOUT, across_replicas
 
@@ -157,7 +158,8 @@ def test_a_rerun_sets_damaged_runs_aside_and_survives_a_full_disk(two_seeds, tin
         compare.run(two_seed_config(), copy, tiny_mnist, log=lines.append, seeds=2)
     assert str(raised.value) == (
         f"cannot write {copy / compare.REPORT_FILE}: No space left on device; all 4 runs are finished in {copy} "
-        "and stay: free space and run the same command again (it reuses them and writes the results)"
+        f"and stay: free space, then run the same command with --out {copy} to resume (it reuses them and writes the "
+        "results)"
     )
     damaged = [line for line in lines if "damaged (" in line]
     assert [line.split(":")[0] for line in damaged] == [str(copy / "bn-seed3"), str(copy / "no_bn-seed4")]

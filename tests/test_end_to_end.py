@@ -6,7 +6,7 @@ margin around what seeds 0-2 give here, so that they test the claim, not one tra
 
 from __future__ import annotations
 
-from bn_mnist import compare
+from bn_mnist import comparison as compare
 from bn_mnist.config import load_config
 
 

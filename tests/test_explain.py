@@ -12,7 +12,7 @@ import pytest
 import tb_events
 
 from bn_mnist import runfiles
-from bn_mnist.explain import STUDIES, claims, studies
+from bn_mnist.explanation import STUDIES, claims, studies
 from bn_mnist.tensorboard import tags
 
 pytestmark = pytest.mark.slow

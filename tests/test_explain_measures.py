@@ -10,8 +10,8 @@ import pytest
 import tensorflow as tf
 
 from bn_mnist import runfiles
-from bn_mnist.explain import measures
-from bn_mnist.explain.probes import SmoothnessProbe, layer_parameters
+from bn_mnist.explanation import measures
+from bn_mnist.explanation.probes import SmoothnessProbe, layer_parameters
 from bn_mnist.nets.models import build_model
 from bn_mnist.training import trainer
 

@@ -7,9 +7,9 @@ from click.testing import CliRunner
 
 from bn_mnist.cli import main
 from bn_mnist.config import to_dict
-from bn_mnist.explain import STUDIES, analysis, claims, report, studies
-from bn_mnist.explain.results import InsideArm, Outcomes
-from bn_mnist.explain.studies import Budget
+from bn_mnist.explanation import STUDIES, analysis, claims, report, studies
+from bn_mnist.explanation.results import InsideArm, Outcomes
+from bn_mnist.explanation.studies import Budget
 from bn_mnist.lab.stats import Spread, judge_fraction
 from bn_mnist.tensorboard import tags
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -66,10 +68,17 @@ def test_set_aside_renames_and_never_overwrites(tmp_path):
 def test_an_error_quotes_an_excerpt(tmp_path):
     assert files.excerpt("short") == "'short'"
     quoted = files.excerpt("x" * 5000)
-    assert len(quoted) < 100 and quoted.endswith("(5,002 characters)")
+    assert len(quoted) < 100 and quoted.endswith("(5,000 characters)")
     passwd = tmp_path / "passwd"
     passwd.write_text("".join(f"user{i}:x:{i}:{i}::/home/user{i}:/bin/sh\n" for i in range(200)))
     result = CliRunner().invoke(main, ["train", "--config", str(passwd)])
     line = result.output.strip()
     assert result.exit_code == 2 and len(line.splitlines()) == 1 and len(line) < 250
     assert "expected a mapping of sections (model:, train:, bn:, ...), got 'user0:x:0:0" in line
+
+
+def test_a_write_error_crosses_a_process_pool_whole():
+    """A worker's WriteError reaches the parent as itself, its one line intact (the pool pickles it)."""
+    error = files.write_error(Path("out/run/model.keras"), OSError(28, "No space left on device"))
+    crossed = pickle.loads(pickle.dumps(error))
+    assert type(crossed) is WriteError and str(crossed) == "cannot write out/run/model.keras: No space left on device"

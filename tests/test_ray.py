@@ -23,7 +23,7 @@ from conftest import SHORT_BUDGET
 from bn_mnist import runfiles
 from bn_mnist.cli import main
 from bn_mnist.errors import ClusterError
-from bn_mnist.explain import studies
+from bn_mnist.explanation import studies
 from bn_mnist.outdir import LOCK_FILE
 from bn_mnist.reproduction import reproduce
 from bn_mnist.tensorboard import tags
@@ -183,7 +183,11 @@ def test_ctrl_c_on_the_cluster_keeps_finished_runs_and_the_rerun_resumes(
     stderr = "".join(seen) + rest
     assert process.returncode == 130, stderr
     finished = int(re.search(r"bn-mnist: interrupted: (\d+) of 6 runs are finished in ", stderr).group(1))
-    assert finished >= 1 and stderr.strip().splitlines()[-1].endswith("run the same command again to resume")
+    assert (
+        finished >= 1
+        and stderr.strip().splitlines()[-1].endswith(" to resume")
+        and "run the same command with --out " in stderr
+    )
     on_disk = [path.parent for path in out.rglob(runfiles.SUMMARY_FILE)]
     assert len(on_disk) == finished and not list(out.rglob("*.incoming"))
 

@@ -14,8 +14,8 @@ import pytest
 from click.testing import CliRunner
 
 from bn_mnist.cli import main
-from bn_mnist.explain import explain
-from bn_mnist.explain import report as explain_report
+from bn_mnist.explanation import explain
+from bn_mnist.explanation import report as explain_report
 from bn_mnist.reproduction import report as reproduction_report
 from bn_mnist.reproduction.results import Results as ReproductionResults
 

@@ -48,8 +48,7 @@ def test_ctrl_c_stops_with_one_line_and_the_rerun_resumes(quick):
     assert code == 130, stderr
     last = stderr.strip().splitlines()[-1]
     assert re.fullmatch(
-        r"bn-mnist: interrupted: \d+ of 36 runs are finished in .*; run the same command again to "
-        r"resume",
+        r"bn-mnist: interrupted: \d+ of 36 runs are finished in (.*); run the same command with --out \1 to resume",
         last,
     ), last
     assert resumed.returncode == 0, resumed.stderr

@@ -126,3 +126,14 @@ def test_plots_become_images_at_the_root(tmp_path):
     width, height, png = tb_events.tensors(tmp_path, "images")["plots/convergence"][0]
     decoded = plt.imread(io.BytesIO(png))
     assert decoded.shape[:2] == (100, 150) and (int(width), int(height)) == (150, 100)
+
+
+def test_an_event_file_that_cannot_be_written_is_one_line_naming_it(tmp_path):
+    """TensorFlow's words when a full disk stops a flush (as TensorFlow 2.21 printed them on a full tmpfs), read back into
+    the file and the OS's reason."""
+    message = (
+        "{{function_node __wrapped__FlushSummaryWriter_device_/job:localhost/replica:0/task:0/device:CPU:0}} "
+        f"{tmp_path}/events.out.tfevents.1.vm.2.0.v2; No space left on device\n\tFailed to flush 2 events to ..."
+    )
+    error = writer.write_failure(tmp_path, tf.errors.ResourceExhaustedError(None, None, message))
+    assert str(error) == f"cannot write {tmp_path}/events.out.tfevents.1.vm.2.0.v2: No space left on device"

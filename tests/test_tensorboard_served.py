@@ -17,7 +17,8 @@ import pytest
 import served
 from selenium import webdriver
 
-from bn_mnist import compare, runfiles
+from bn_mnist import comparison as compare
+from bn_mnist import runfiles
 from bn_mnist.config import load_config
 from bn_mnist.lab.arms import WITH_AND_WITHOUT
 from bn_mnist.tensorboard import hparams

@@ -231,11 +231,12 @@ def test_a_full_disk_is_one_error_and_nothing_passes_for_finished(
     disk_full.at(monkeypatch, name)
     with pytest.raises(WriteError) as raised:
         train.run(tiny_fc_config, run_dir, tiny_mnist, log=lambda _: None)
-    assert str(raised.value) == (
-        f"cannot write {run_dir / name}: No space left on device; {run_dir} keeps an unfinished run (no summary.json; "
-        "its metrics.jsonl and TensorBoard event files end at the last step written)"
-    )
     left = {path.name for path in run_dir.iterdir()}
+    kept = ", ".join(sorted(found for found in left if not found.startswith(".")))
+    assert str(raised.value) == (
+        f"cannot write {run_dir / name}: No space left on device; {run_dir} keeps an unfinished run (no summary.json): "
+        + (f"{kept}, each up to the last step written" if kept else "no file")
+    )
     assert runfiles.SUMMARY_FILE not in left and not any(".partial-" in found for found in left)
     if runfiles.MODEL_FILE in left:
         runfiles.check_model_archive(run_dir / runfiles.MODEL_FILE)  # whole, as everything under a final name

@@ -10,6 +10,7 @@ import argparse
 import json
 from pathlib import Path
 
+from bn_mnist import files
 from bn_mnist.bench import commands, engines, replicas
 from bn_mnist.data import load_mnist
 from bn_mnist.tf_startup import start_tensorflow
@@ -48,7 +49,7 @@ def main() -> None:
         results = engines.benchmark(load_mnist(), args.repeats)
         print(engines.console_table(results))
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    files.write_text(args.out, json.dumps(results, indent=2) + "\n")
     print(f"wrote {args.out}")
 
 

@@ -61,6 +61,6 @@ def trained(
             yield Trained(mnist, done.reused, done.summaries)
         except WriteError as error:
             raise WriteError(
-                f"{error}; all {len(specs)} runs are finished in {out_dir} and stay: free space and run the same "
-                "command again (it reuses them and writes the results)"
+                f"{error}; all {len(specs)} runs are finished in {out_dir} and stay: free space, then "
+                f"{runner.resume_hint(out_dir)} (it reuses them and writes the results)"
             ) from None

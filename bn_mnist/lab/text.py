@@ -63,3 +63,9 @@ def seeds_text(seeds: dict[str, int]) -> str:
         return ", ".join(f"{n} {kind} seeds" for kind, n in seeds.items())
     count = counts.pop()
     return f"{SMALL_NUMBERS.get(count, count)} seed{'s' if count > 1 else ''}"
+
+
+def notebook_markdown(report: str) -> str:
+    """A report.md as a notebook shows it: without its image lines, whose files lie beside report.md, not beside the
+    notebook (the result's `figure()` draws them)."""
+    return "\n".join(line for line in report.splitlines() if not line.startswith("!["))

@@ -3,14 +3,14 @@ seed thin and the median bold; with one seed, the first steps reaching 50% and 9
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 from bn_mnist import runfiles
-from bn_mnist.plots import save
+from bn_mnist.plots import laid_out
 from bn_mnist.plots.seed_curves import SEEDS_NOTE, Curve, Series, draw_seeds
 
 MARKED_THRESHOLDS = (0.5, 0.9)
@@ -33,8 +33,8 @@ def mark_thresholds(axis: Axes, curve: Curve, color: str) -> None:
             )
 
 
-def plot_convergence(accuracy: list[Series], loss: list[Series], path: Path, title: str) -> Path:
-    """Write a PNG of validation accuracy and training loss, one colour per arm."""
+def convergence_figure(accuracy: list[Series], loss: list[Series], title: str) -> Figure:
+    """Validation accuracy and training loss against step, one colour per arm."""
     figure, (acc_axis, loss_axis) = plt.subplots(1, 2, figsize=(11, 4.6))
     draw_seeds(acc_axis, accuracy)
     draw_seeds(loss_axis, loss)
@@ -50,7 +50,7 @@ def plot_convergence(accuracy: list[Series], loss: list[Series], path: Path, tit
         axis.legend(loc="best", fontsize=8)
     seeds = max(len(series.curves) for series in accuracy)
     figure.suptitle(title + (f"\n{SEEDS_NOTE}" if seeds > 1 else ""))
-    return save(figure, path)
+    return laid_out(figure)
 
 
 def curves_of(records: list[dict[str, Any]], name: str) -> Curve:

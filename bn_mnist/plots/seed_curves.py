@@ -5,13 +5,13 @@ last value, which is how it scores from then on."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
-from bn_mnist.plots import save
+from bn_mnist.plots import laid_out
 from bn_mnist.records import Record
 
 SEEDS_NOTE = "thin lines: each seed; bold: the median over seeds"
@@ -92,7 +92,7 @@ def accuracy_axis(axis: Axes, title: str, ylabel: str = "validation accuracy") -
     axis.grid(True, alpha=0.4)
 
 
-def plot_seed_curves(series: list[Series], path: Path, title: str, published: list[Published] | None = None) -> Path:
+def seed_curves_figure(series: list[Series], title: str, published: list[Published] | None = None) -> Figure:
     """Validation accuracy against step, one colour per network, every seed and the median; published points (the
     tutorial's evaluations and its final value) as open markers."""
     figure, axis = plt.subplots(figsize=(7.5, 4.6))
@@ -102,10 +102,10 @@ def plot_seed_curves(series: list[Series], path: Path, title: str, published: li
     axis.title.set_fontsize(10)
     axis.legend(loc="best", fontsize=8)
     figure.suptitle(title, fontsize=11)
-    return save(figure, path)
+    return laid_out(figure)
 
 
-def plot_grid(panels: dict[str, tuple[list[Series], list[Published]]], path: Path, title: str) -> Path:
+def panels_figure(panels: dict[str, tuple[list[Series], list[Published]]], title: str) -> Figure:
     """One small panel per setting (its seeds and published final values), four to a row, one legend below."""
     rows = -(-len(panels) // 4)
     figure, axes = plt.subplots(rows, 4, figsize=(16, 3.3 * rows + 0.9), squeeze=False)
@@ -119,4 +119,4 @@ def plot_grid(panels: dict[str, tuple[list[Series], list[Published]]], path: Pat
     handles, labels = axes.flat[0].get_legend_handles_labels()
     figure.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=10, frameon=False)
     figure.suptitle(f"{title}\n{SEEDS_NOTE}; open markers: published final values")
-    return save(figure, path, rect=(0, 0.05, 1, 1))
+    return laid_out(figure, rect=(0, 0.05, 1, 1))

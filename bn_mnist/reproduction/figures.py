@@ -4,14 +4,17 @@ seed is drawn (thin) with the median (bold): a mean of runs that split describes
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 
 from bn_mnist import runfiles
 from bn_mnist.lab.plan import Plan
 from bn_mnist.lab.text import seeds_text
-from bn_mnist.plots import save
+from bn_mnist.plots import laid_out, save
 from bn_mnist.plots.seed_curves import (
     SEEDS_NOTE,
     Curve,
@@ -20,8 +23,8 @@ from bn_mnist.plots.seed_curves import (
     accuracy_axis,
     curve_values,
     draw_seeds,
-    plot_grid,
-    plot_seed_curves,
+    panels_figure,
+    seed_curves_figure,
 )
 from bn_mnist.reproduction.experiments import (
     CONV,
@@ -39,7 +42,7 @@ from bn_mnist.reproduction.results import Results
 from bn_mnist.tensorboard import tags
 
 
-def plot_paper(test: list[Series], percentiles: dict[str, dict[int, Curve]], path: Path, title: str) -> Path:
+def paper_figure(test: list[Series], percentiles: dict[str, dict[int, Curve]], title: str) -> Figure:
     """The BN paper's Fig. 1: (a) test accuracy over seeds, (b, c) percentiles of one sigmoid's input."""
     figure, axes = plt.subplots(1, 3, figsize=(15, 4.6))
     draw_seeds(axes[0], test)
@@ -56,7 +59,7 @@ def plot_paper(test: list[Series], percentiles: dict[str, dict[int, Curve]], pat
     for axis in axes[1:]:
         axis.set_ylim(min(lo for lo, _ in shared), max(hi for _, hi in shared))
     figure.suptitle(title)
-    return save(figure, path)
+    return laid_out(figure)
 
 
 def last_step(series: list[Series]) -> int:
@@ -71,15 +74,15 @@ def quick_note(budget: Budget) -> str:
 class Figures:
     """The figures of one results record, whose curves are found through the plan that made them."""
 
-    def __init__(self, results: Results, plan: Plan, out_dir: Path):
-        self.results, self.plan, self.out_dir = results, plan, out_dir
+    def __init__(self, results: Results, plan: Plan):
+        self.results, self.plan = results, plan
         self.budget = results.meta.budget()
         self.quick = quick_note(self.budget)
 
     def curves(self, study: str, arm: str, seeds: range, panel: str = "", name: str = "val") -> list[Curve]:
         return [self.results.curves[self.plan.key(study, arm, seed, panel)][name] for seed in seeds]
 
-    def conv(self) -> str:
+    def conv(self) -> Figure:
         seeds = range(self.budget.seeds["conv"])
         series = [Series(row.label, row.arm.colour, self.curves("conv", row.arm.key, seeds)) for row in CONV]
         end = last_step(series)
@@ -88,10 +91,11 @@ class Figures:
             for row in CONV
         ]
         title = f"Solutions conv net{self.quick} (published points drawn after k + 1 steps, as the tutorial evaluated)"
-        return plot_seed_curves(series, self.out_dir / "conv.png", title, published).name
+        return seed_curves_figure(series, title, published)
 
-    def lesson_panel(self, setting: str, seeds: range) -> tuple[list[Series], list[Published]]:
+    def lesson_panel(self, setting: str) -> tuple[list[Series], list[Published]]:
         """Every seed of both networks, and the published final validation accuracies of every row of the setting."""
+        seeds = row_seeds(lesson_settings()[setting], self.budget)
         series = [Series(arm.label, arm.colour, self.curves("lesson", arm.key, seeds, setting)) for arm in LESSON_ARMS]
         end, rows = last_step(series), [row for row in LESSON if row.setting == setting]
         published = [
@@ -100,19 +104,15 @@ class Figures:
         ]
         return series, published
 
-    def lesson(self) -> dict[str, str]:
-        made, panels = {}, {}
-        for setting, row in lesson_settings().items():
-            series, published = panels[row.title] = self.lesson_panel(setting, row_seeds(row, self.budget))
-            path = self.out_dir / f"lesson-{setting}.png"
-            made[f"lesson-{setting}"] = plot_seed_curves(
-                series, path, f"Lesson: {row.title}{self.quick}", published
-            ).name
-        title = f"Lesson: validation accuracy, all settings{self.quick}"
-        made["lesson-overview"] = plot_grid(panels, self.out_dir / "lesson-overview.png", title).name
-        return made
+    def lesson(self, setting: str) -> Figure:
+        series, published = self.lesson_panel(setting)
+        return seed_curves_figure(series, f"Lesson: {lesson_settings()[setting].title}{self.quick}", published)
 
-    def paper(self) -> str:
+    def lesson_overview(self) -> Figure:
+        panels = {row.title: self.lesson_panel(setting) for setting, row in lesson_settings().items()}
+        return panels_figure(panels, f"Lesson: validation accuracy, all settings{self.quick}")
+
+    def paper(self) -> Figure:
         seeds = range(self.budget.seeds["long"])
         test = [
             Series(arm.label, arm.colour, self.curves("paper", arm.key, seeds, name=runfiles.TEST_ACCURACY))
@@ -126,17 +126,23 @@ class Figures:
         }
         rate = PAPER_SETTING["train"]["learning_rate"]
         title = f"BN paper's MNIST net: sigmoid, binary input, SGD {rate:g}, batches of 60{self.quick}"
-        return plot_paper(test, percentiles, self.out_dir / "paper.png", title).name
+        return paper_figure(test, percentiles, title)
+
+
+def drawings(results: Results, plan: Plan) -> dict[str, Callable[[], Figure]]:
+    """Every figure of the reported experiments, by name, each drawn when called."""
+    drawn, experiments = Figures(results, plan), results.meta.experiments
+    made: dict[str, Callable[[], Figure]] = {}
+    if "conv" in experiments:
+        made["conv"] = drawn.conv
+    if "lesson" in experiments:
+        made.update({f"lesson-{setting}": functools.partial(drawn.lesson, setting) for setting in lesson_settings()})
+        made["lesson-overview"] = drawn.lesson_overview
+    if "paper" in experiments:
+        made["paper"] = drawn.paper
+    return made
 
 
 def figures(results: Results, plan: Plan, out_dir: Path) -> dict[str, str]:
-    """Write every figure of the reported experiments; returns name -> file name (relative to out_dir)."""
-    drawn, made = Figures(results, plan, out_dir), {}
-    experiments = results.meta.experiments
-    if "conv" in experiments:
-        made["conv"] = drawn.conv()
-    if "lesson" in experiments:
-        made.update(drawn.lesson())
-    if "paper" in experiments:
-        made["paper"] = drawn.paper()
-    return made
+    """Write every figure of the reported experiments as NAME.png; returns name -> file name (relative to out_dir)."""
+    return {name: save(draw(), out_dir / f"{name}.png").name for name, draw in drawings(results, plan).items()}

@@ -4,14 +4,18 @@ finished runs; `figures` and `report` render them, judging nothing, so both can 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bn_mnist.lab.stats import FractionVerdict, NumberVerdict, Spread
+from bn_mnist.lab.text import notebook_markdown
 from bn_mnist.plots.seed_curves import Curve
-from bn_mnist.records import SCHEMA_VERSION, Record
+from bn_mnist.records import SCHEMA_VERSION, Record, present_figure
 from bn_mnist.reproduction.experiments import LESSON_STEPS, Budget
 from bn_mnist.reproduction.fields import SeedRecord
 from bn_mnist.runfiles import Execution
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 @dataclass(frozen=True)
@@ -71,3 +75,16 @@ class Results(Record):
     figures: dict[str, str]  # figure name -> file name in the output directory
     kind: str = "reproduce"
     schema: int = SCHEMA_VERSION
+
+    def _repr_markdown_(self) -> str:
+        """The report, as a notebook shows it."""
+        from bn_mnist.reproduction import report
+
+        return notebook_markdown(report.markdown(self))
+
+    def figure(self, name: str = "paper") -> Figure:
+        """One of the reproduction's figures (the names in `figures`), drawn from these results alone."""
+        from bn_mnist.reproduction import experiments, figures
+
+        plan = experiments.plan(tuple(self.meta.experiments), self.meta.budget())
+        return figures.drawings(self, plan)[present_figure(name, self.figures)]()

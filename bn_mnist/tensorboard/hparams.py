@@ -17,7 +17,7 @@ from tensorboard.compat.proto import summary_pb2
 from tensorboard.plugins.hparams import api as hp
 from tensorboard.plugins.hparams import metadata, plugin_data_pb2
 
-from bn_mnist import runfiles
+from bn_mnist import files, runfiles
 from bn_mnist.config import Config, load_config
 from bn_mnist.errors import ConfigError
 from bn_mnist.tensorboard import tags, writer
@@ -110,7 +110,7 @@ def write_experiment(out_dir: Path, planned: dict[str, Config]) -> None:
     """The experiment at the root of a multi-run output, over the planned runs (key -> config) and every other run
     already under out_dir (an earlier command into the same directory may have added them); the previous
     experiment file is replaced. A planned run's saved config is its plan's (the runner refuses any other)."""
-    saved = sorted(out_dir.glob(f"**/{runfiles.CONFIG_FILE}"))
+    saved = sorted(path for path in out_dir.glob(f"**/{runfiles.CONFIG_FILE}") if not files.is_set_aside(path))
     others = [readable_config(path) for path in saved if path.parent.relative_to(out_dir).as_posix() not in planned]
     with writer.replacing_writer(out_dir, EXPERIMENT_SUFFIX):
         found = [*planned.values(), *(config for config in others if config is not None)]

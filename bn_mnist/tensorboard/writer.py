@@ -63,7 +63,7 @@ class RunLog:
 
     def __init__(self, run_dir: Path):
         self.run_dir = run_dir
-        self.writer = tf.summary.create_file_writer(str(run_dir))
+        self.writer = created_writer(run_dir)
         try:
             self.jsonl = open(run_dir / METRICS_FILE, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
         except OSError as error:
@@ -96,24 +96,41 @@ class RunLog:
             tf.summary.experimental.write_raw_pb(summary.SerializeToString(), step=step)
 
     def writing(self) -> contextlib.AbstractContextManager[None]:
+        """Summaries written in the block go to this run's event file, flushed at its end (`writing`)."""
         return writing(self.writer, self.run_dir)
 
     def close(self) -> None:
-        """Close both files; a failed write (its buffered part) was raised by the write that made it."""
-        self.writer.close()
+        """Close both files. Every write was flushed and its failure raised by `write`: closing has nothing left to
+        report (and must not hide the error of a failed write while it is raised)."""
+        closed(self.writer)
         with contextlib.suppress(OSError):
             self.jsonl.close()
+
+
+def created_writer(directory: Path, suffix: str | None = None) -> Any:
+    """A summary writer whose event file is created now in directory; a failure is a WriteError."""
+    try:
+        return tf.summary.create_file_writer(str(directory), filename_suffix=suffix)
+    except tf.errors.OpError as error:
+        raise write_failure(directory, error) from None
+
+
+def closed(summary_writer: Any) -> None:
+    with contextlib.suppress(tf.errors.OpError):
+        summary_writer.close()
 
 
 @contextlib.contextmanager
 def replacing_writer(directory: Path, suffix: str) -> Iterator[Any]:
     """A summary writer, set as default, whose event file (named `*suffix`) replaces the directory's earlier one:
-    what a rerun writes at the root of an output is there once, not once per run of the command."""
-    for old in directory.glob(f"*{suffix}"):
-        old.unlink()
-    writer = tf.summary.create_file_writer(str(directory), filename_suffix=suffix)
+    what a rerun writes at the root of an output is there once, not once per run of the command. The earlier file
+    is removed once the new one is written."""
+    earlier = list(directory.glob(f"*{suffix}"))
+    writer = created_writer(directory, suffix)
     try:
         with writing(writer, directory), writer.as_default(step=0):
             yield writer
     finally:
-        writer.close()
+        closed(writer)
+    for old in earlier:
+        old.unlink()

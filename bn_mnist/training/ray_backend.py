@@ -21,7 +21,7 @@ from typing import Any
 from bn_mnist import tf_startup
 from bn_mnist.console import Log
 from bn_mnist.data import Mnist
-from bn_mnist.errors import ClusterError
+from bn_mnist.errors import BnMnistError, ClusterError
 from bn_mnist.files import write_error
 from bn_mnist.runfiles import RunSummary
 from bn_mnist.tf_startup import filtered_stderr, start_tensorflow
@@ -201,6 +201,8 @@ class RayBackend:
         try:
             summary, files = ray.get(ref)
         except ray.exceptions.RayTaskError as error:  # the run itself failed: the cause, as a local run would give
+            if isinstance(error.cause, BnMnistError):  # one line, naming the run (its files were on the node)
+                raise type(error.cause)(f"{spec.key}, on the cluster: {error.cause}") from None
             raise error.as_instanceof_cause() from None
         except ray.exceptions.RayError as error:  # its worker or node died, more often than Ray retries
             lost.append(spec.key)

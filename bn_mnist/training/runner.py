@@ -12,7 +12,6 @@ import multiprocessing
 import os
 import shutil
 import time
-import typing
 from concurrent.futures import FIRST_COMPLETED
 from dataclasses import dataclass
 from pathlib import Path
@@ -153,6 +152,8 @@ def refuse_multi_worker(specs: list[RunSpec]) -> None:
 
 
 class Done(NamedTuple):
+    """What `run_all` made: every run finished, and how many of them were already."""
+
     summaries: dict[str, runfiles.RunSummary]  # every run's, by its key
     reused: int  # runs finished in the directory before: this command did not train them
 
@@ -163,6 +164,8 @@ def run_all(specs: list[RunSpec], out_dir: Path, mnist: Mnist, log: Log, on: Bac
 
     Raises:
         Interrupted: on Ctrl-C, after the running runs stopped; every finished run stays on disk.
+        WriteError: a file could not be written (the disk is full); every finished run stays on disk.
+        OutputError: out_dir holds a run of another config under a planned run's key.
         ConfigError: a multi-worker run in specs (it spans processes the user starts: `bn-mnist train`).
     """
     refuse_multi_worker(specs)
@@ -182,21 +185,23 @@ def run_all(specs: list[RunSpec], out_dir: Path, mnist: Mnist, log: Log, on: Bac
         if todo:
             (on or LocalBackend()).train(todo, out_dir, mnist, log, finished)
     except (KeyboardInterrupt, Interrupted):
-        raise Interrupted(
-            f"interrupted: {count_finished(summaries, specs, out_dir)}; run the same command again to resume"
-        ) from None
+        raise Interrupted(f"interrupted: {finished_on_disk(specs, out_dir)}; {resume_hint(out_dir)}") from None
     except WriteError as error:
         raise WriteError(
-            f"{error}; {count_finished(summaries, specs, out_dir)} and stay: free space and run the same command "
-            "again to resume"
+            f"{error}; {finished_on_disk(specs, out_dir)} and stay: free space, then {resume_hint(out_dir)}"
         ) from None
-    return Done(typing.cast(dict[str, runfiles.RunSummary], summaries), reused)
+    return Done({key: summary for key, summary in summaries.items() if summary is not None}, reused)
 
 
-def count_finished(summaries: dict[str, runfiles.RunSummary | None], specs: list[RunSpec], out_dir: Path) -> str:
-    """'3 of 10 runs are finished in DIR'."""
-    count = sum(summary is not None for summary in summaries.values())
+def finished_on_disk(specs: list[RunSpec], out_dir: Path) -> str:
+    """'3 of 10 runs are finished in DIR', counted on disk once the back-end stopped (runs that were running when
+    a write failed elsewhere train to their end)."""
+    count = sum(all_finished([spec], out_dir) for spec in specs)
     return f"{count} of {len(specs)} runs are finished in {out_dir}"
+
+
+def resume_hint(out_dir: Path) -> str:
+    return f"run the same command with --out {out_dir} to resume"
 
 
 @dataclass(frozen=True)

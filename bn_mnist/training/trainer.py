@@ -264,9 +264,10 @@ def train_into(
     try:
         return train_logged_into(config, out_dir, mnist, log, probe, strategy)
     except WriteError as error:
+        kept = sorted(path.name for path in out_dir.iterdir() if not path.name.startswith("."))
         raise WriteError(
-            f"{error}; {out_dir} keeps an unfinished run (no {runfiles.SUMMARY_FILE}; its {runfiles.METRICS_FILE} "
-            "and TensorBoard event files end at the last step written)"
+            f"{error}; {out_dir} keeps an unfinished run (no {runfiles.SUMMARY_FILE}): "
+            + (", ".join(kept) + ", each up to the last step written" if kept else "no file")
         ) from None
 
 

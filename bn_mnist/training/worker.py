@@ -15,6 +15,7 @@ from typing import Any
 from bn_mnist.config import Config
 from bn_mnist.data import Mnist
 from bn_mnist.errors import Interrupted
+from bn_mnist.files import write_error
 from bn_mnist.tf_startup import start_tensorflow
 
 PR_SET_PDEATHSIG = 1  # prctl(2)
@@ -53,8 +54,11 @@ def train_logged(config: Config, probe: Any, run_dir: Path, mnist: Mnist) -> Any
     from bn_mnist.training import trainer
 
     def log(line: str) -> None:
-        with open(run_dir / LOG_FILE, "a", encoding="utf-8") as file:
-            file.write(line + "\n")
+        try:
+            with open(run_dir / LOG_FILE, "a", encoding="utf-8") as file:
+                file.write(line + "\n")
+        except OSError as error:
+            raise write_error(run_dir / LOG_FILE, error) from None
 
     try:
         return trainer.run(config, run_dir, mnist, log, probe() if probe else None)

@@ -5,11 +5,16 @@ from results.json."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from bn_mnist.lab.stats import FractionVerdict, Spread
-from bn_mnist.records import SCHEMA_VERSION, Record, named, optional
+from bn_mnist.lab.text import notebook_markdown
+from bn_mnist.records import SCHEMA_VERSION, Record, named, optional, present_figure
 from bn_mnist.runfiles import Execution
 from bn_mnist.tensorboard import tags
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 @dataclass(frozen=True)
@@ -195,3 +200,15 @@ class Results(Record):
     verdicts: Verdicts = field(default_factory=Verdicts)
     kind: str = "explain"
     schema: int = SCHEMA_VERSION
+
+    def _repr_markdown_(self) -> str:
+        """The report, as a notebook shows it."""
+        from bn_mnist.explanation import report
+
+        return notebook_markdown(report.markdown(self))
+
+    def figure(self, study: str = "inside") -> Figure:
+        """One study's figure (the studies in `figures`), drawn from these results alone."""
+        from bn_mnist.explanation import figures
+
+        return figures.figure(self.studies, present_figure(study, self.figures))

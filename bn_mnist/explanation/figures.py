@@ -13,8 +13,9 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
-from bn_mnist.explain.results import (
+from bn_mnist.explanation.results import (
     BatchStudy,
     GridStudy,
     IcsStudy,
@@ -23,10 +24,10 @@ from bn_mnist.explain.results import (
     Outcomes,
     Studies,
 )
-from bn_mnist.explain.studies import PAIRED_ARMS
+from bn_mnist.explanation.studies import PAIRED_ARMS
 from bn_mnist.lab.arms import RENORM, Arm, by_key
 from bn_mnist.lab.stats import Spread
-from bn_mnist.plots import save
+from bn_mnist.plots import laid_out, save
 from bn_mnist.tensorboard import tags
 
 ARMS = by_key((*PAIRED_ARMS, RENORM))
@@ -50,7 +51,7 @@ def draw_seed_dots(axis: Axes, x: Sequence[float], points: list[Outcomes], arm: 
         axis.scatter([value] * len(seeds), seeds, color=arm.colour, s=9, alpha=0.6, zorder=3)
 
 
-def grid_figure(study: GridStudy, path: Path, xlabel: str, title: str) -> Path:
+def grid_figure(study: GridStudy, xlabel: str, title: str) -> Figure:
     """Final validation accuracy against the swept value, per panel, BN and no BN; the threshold dashed."""
     panels = study.panels
     figure, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4), squeeze=False)
@@ -63,7 +64,7 @@ def grid_figure(study: GridStudy, path: Path, xlabel: str, title: str) -> Path:
         axis.grid(alpha=0.3)
         axis.legend(loc="lower left")
     figure.suptitle(f"{title} ({BAND_NOTE}; {DOTS_NOTE}; dashed: {study.threshold:g})")
-    return save(figure, path)
+    return laid_out(figure)
 
 
 INSIDE_PANELS = (
@@ -73,7 +74,7 @@ INSIDE_PANELS = (
 )
 
 
-def inside_figure(study: InsideStudy, path: Path) -> Path:
+def inside_figure(study: InsideStudy) -> Figure:
     """Per network (rows): each layer's output SD, gradient norm and dead-ReLU fraction, at step 0 (dashed) and at
     the end (solid)."""
     figure, axes = plt.subplots(len(study), len(INSIDE_PANELS), figsize=(15, 4 * len(study)), squeeze=False)
@@ -101,7 +102,7 @@ def inside_figure(study: InsideStudy, path: Path) -> Path:
             axis.grid(alpha=0.3)
         row[0].legend(fontsize=8)
     figure.suptitle("Inside the network on a fixed validation batch, training mode (mean over seeds; band: min..max)")
-    return save(figure, path)
+    return laid_out(figure)
 
 
 LANDSCAPE_TITLES = {
@@ -111,7 +112,7 @@ LANDSCAPE_TITLES = {
 }
 
 
-def landscape_figure(study: LandscapeStudy, path: Path) -> Path:
+def landscape_figure(study: LandscapeStudy) -> Figure:
     figure, axes = plt.subplots(1, len(LANDSCAPE_TITLES), figsize=(15, 4))
     for axis, (name, measure) in zip(axes, study.measures().items()):
         for arm in PAIRED_ARMS:
@@ -125,13 +126,13 @@ def landscape_figure(study: LandscapeStudy, path: Path) -> Path:
         f"Loss landscape along the gradient (Santurkar et al. §3), FC ReLU, SGD {study.learning_rate:g}; "
         f"steps of {multiples} x the learning rate ({BAND_NOTE})"
     )
-    return save(figure, path)
+    return laid_out(figure)
 
 
 ICS_PANELS = (("l2", "l2 difference ‖G - G'‖", "log"), ("cosine", "cosine(G, G')", "linear"))
 
 
-def ics_figure(study: IcsStudy, path: Path) -> Path:
+def ics_figure(study: IcsStudy) -> Figure:
     """Per layer, BN and no BN. The l2 panel leaves out the first layer: 0 by definition, off a log axis."""
     figure, axes = plt.subplots(1, 2, figsize=(10, 4))
     layers = study.layers
@@ -145,10 +146,10 @@ def ics_figure(study: IcsStudy, path: Path) -> Path:
         axis.grid(alpha=0.3)
         axis.legend()
     figure.suptitle("Internal covariate shift (Santurkar et al. Def. 2.1), median over training per seed")
-    return save(figure, path)
+    return laid_out(figure)
 
 
-def batch_figure(study: BatchStudy, path: Path) -> Path:
+def batch_figure(study: BatchStudy) -> Figure:
     figure, axes = plt.subplots(1, 2, figsize=(10, 4))
     for axis, (name, title) in zip(
         axes, (("val_accuracy", "final validation accuracy"), ("single_sample_accuracy", "single-sample accuracy"))
@@ -163,12 +164,12 @@ def batch_figure(study: BatchStudy, path: Path) -> Path:
     rates = f"{study.learning_rates[0]:.2g}..{study.learning_rates[-1]:g}"
     setting = f"{study.examples:,} examples seen, FC ReLU, SGD {rates} (scaled with the batch)"
     figure.suptitle(f"Batch size, {setting} ({BAND_NOTE})")
-    return save(figure, path)
+    return laid_out(figure)
 
 
-DRAWINGS: dict[str, Callable[[Any, Path], Path]] = {
-    "lr": lambda study, path: grid_figure(study, path, "learning rate", "Learning-rate range"),
-    "init": lambda study, path: grid_figure(study, path, "initial weight SD", "Initialisation scale"),
+DRAWINGS: dict[str, Callable[[Any], Figure]] = {
+    "lr": lambda study: grid_figure(study, "learning rate", "Learning-rate range"),
+    "init": lambda study: grid_figure(study, "initial weight SD", "Initialisation scale"),
     "inside": inside_figure,
     "landscape": landscape_figure,
     "ics": ics_figure,
@@ -176,6 +177,11 @@ DRAWINGS: dict[str, Callable[[Any, Path], Path]] = {
 }
 
 
+def figure(studies: Studies, name: str) -> Figure:
+    """One study's figure."""
+    return DRAWINGS[name](getattr(studies, name))
+
+
 def figures(chosen: list[str], studies: Studies, out_dir: Path) -> dict[str, Path]:
     """Draw each chosen study's figure into out_dir as <study>.png."""
-    return {name: DRAWINGS[name](getattr(studies, name), out_dir / f"{name}.png") for name in chosen}
+    return {name: save(figure(studies, name), out_dir / f"{name}.png") for name in chosen}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bn_mnist.explain.results import (
+from bn_mnist.explanation.results import (
     BatchStudy,
     GridStudy,
     IcsStudy,

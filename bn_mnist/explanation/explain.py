@@ -13,9 +13,9 @@ from typing import Any
 from bn_mnist import files, records
 from bn_mnist.console import Log, stderr_log
 from bn_mnist.data import Mnist
-from bn_mnist.explain import STUDIES, analysis, claims, figures, report, studies
-from bn_mnist.explain.results import Meta, Results
-from bn_mnist.explain.studies import Budget
+from bn_mnist.explanation import STUDIES, analysis, claims, figures, report, studies
+from bn_mnist.explanation.results import Meta, Results
+from bn_mnist.explanation.studies import Budget
 from bn_mnist.lab.meta import REPORT_FILE, RESULTS_FILE, command_line, software
 from bn_mnist.lab.runs import read_runs, trained
 from bn_mnist.tensorboard import images

@@ -12,8 +12,8 @@ import math
 import statistics
 
 from bn_mnist import runfiles
-from bn_mnist.explain import studies
-from bn_mnist.explain.results import (
+from bn_mnist.explanation import studies
+from bn_mnist.explanation.results import (
     BatchStudy,
     GridArm,
     GridPanel,
@@ -30,7 +30,7 @@ from bn_mnist.explain.results import (
     Studies,
     Usable,
 )
-from bn_mnist.explain.studies import Budget, Panel
+from bn_mnist.explanation.studies import Budget, Panel
 from bn_mnist.lab import stats
 from bn_mnist.lab.arms import BN, NO_BN
 from bn_mnist.lab.plan import Plan

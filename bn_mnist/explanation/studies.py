@@ -149,7 +149,7 @@ def plan_inside(plan: Plan, budget: Budget) -> None:
 def smoothness_probe() -> Measurement:
     """The landscape and covariate-shift probe (imported here, when a worker builds it: planning needs no
     TensorFlow)."""
-    from bn_mnist.explain.probes import SmoothnessProbe
+    from bn_mnist.explanation.probes import SmoothnessProbe
 
     return SmoothnessProbe()
 

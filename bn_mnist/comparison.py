@@ -15,17 +15,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from matplotlib.figure import Figure
+
 from bn_mnist import files, records, runfiles
 from bn_mnist.config import Config
 from bn_mnist.console import Log, stderr_log
 from bn_mnist.data import Mnist
-from bn_mnist.errors import ConfigError, ResultsError
+from bn_mnist.errors import ConfigError, OutputError, ResultsError
 from bn_mnist.lab import stats
 from bn_mnist.lab.arms import WITH_AND_WITHOUT, Arm, across_replicas
-from bn_mnist.lab.meta import REPORT_FILE
+from bn_mnist.lab.meta import REPORT_FILE, RESULTS_FILE
 from bn_mnist.lab.plan import seed_key
 from bn_mnist.lab.runs import trained
-from bn_mnist.plots.convergence import curves_of, plot_convergence
+from bn_mnist.lab.text import notebook_markdown
+from bn_mnist.plots import save
+from bn_mnist.plots.convergence import convergence_figure, curves_of
 from bn_mnist.plots.seed_curves import Curve, Series
 from bn_mnist.records import SCHEMA_VERSION, Record
 from bn_mnist.runfiles import Execution, RunSummary
@@ -73,6 +77,14 @@ class CompareSummary(Record):
     title: str = ""  # the figure's
     curves: dict[str, list[dict[str, Curve]]] = field(default_factory=dict)  # arm -> per seed -> metric -> curve
     schema: int = SCHEMA_VERSION
+
+    def _repr_markdown_(self) -> str:
+        """The report, as a notebook shows it (the figure: `figure()`)."""
+        return notebook_markdown(markdown_report(self))
+
+    def figure(self) -> Figure:
+        """The convergence figure: every seed's validation accuracy and training loss, one colour per arm."""
+        return figure(self)
 
     def write(self, out_dir: Path) -> None:
         records.write_json(out_dir / runfiles.SUMMARY_FILE, self.to_dict())
@@ -187,6 +199,7 @@ def run(
     on `backend` (default: local worker processes); write every run, convergence.png, summary.json and report.md.
     The same command into the same out_dir resumes: finished runs are reused."""
     specs = plan(config, seeds, arms)  # a bad arm config fails here, before anything is read or written
+    refuse_other_output(Path(out_dir))
     with trained(specs, Path(out_dir), log, backend, config.data.dir, mnist) as done:
         summary = comparison_summary(config, out_dir, seeds, done.summaries, arms)
         summary.write(out_dir)
@@ -221,10 +234,21 @@ def comparison_summary(
     )
 
 
-def render(summary: CompareSummary, out_dir: Path) -> list[Path]:
-    """convergence.png and report.md of a comparison; returns the files written."""
+def refuse_other_output(out_dir: Path) -> None:
+    """A comparison resumes in its own directory only: never over a run of `train`, a reproduction or an explain.
+
+    Raises:
+        OutputError: out_dir holds another command's output (nothing was written).
+    """
+    for name, what in ((runfiles.CONFIG_FILE, "a run of train"), (RESULTS_FILE, "a reproduce or explain output")):
+        if (out_dir / name).exists():
+            raise OutputError(f"{out_dir} holds {what}: choose another --out (nothing was written)")
+
+
+def figure(summary: CompareSummary) -> Figure:
+    """The convergence figure: every seed's validation accuracy and training loss, one colour per arm."""
     if not summary.curves:
-        raise ResultsError(f"{out_dir / runfiles.SUMMARY_FILE}: made before summaries kept their curves; rerun compare")
+        raise ResultsError(f"{runfiles.SUMMARY_FILE}: made before summaries kept their curves; rerun compare")
 
     def series(name: str) -> list[Series]:
         return [
@@ -232,7 +256,12 @@ def render(summary: CompareSummary, out_dir: Path) -> list[Path]:
             for arm in summary.labels
         ]
 
-    plot_convergence(series(runfiles.VAL_ACCURACY), series(runfiles.TRAIN_LOSS), out_dir / PLOT_FILE, summary.title)
+    return convergence_figure(series(runfiles.VAL_ACCURACY), series(runfiles.TRAIN_LOSS), summary.title)
+
+
+def render(summary: CompareSummary, out_dir: Path) -> list[Path]:
+    """convergence.png and report.md of a comparison; returns the files written."""
+    save(figure(summary), out_dir / PLOT_FILE)
     files.write_text(out_dir / REPORT_FILE, markdown_report(summary))
     return [out_dir / PLOT_FILE, out_dir / REPORT_FILE]
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from bn_mnist.explain import measures
-from bn_mnist.explain.studies import STEP_MULTIPLES
+from bn_mnist.explanation import measures
+from bn_mnist.explanation.studies import STEP_MULTIPLES
 from bn_mnist.nets import naming
 from bn_mnist.tensorboard import tags
 from bn_mnist.training.measurement import Context, Measured

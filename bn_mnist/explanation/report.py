@@ -9,9 +9,9 @@ from collections.abc import Callable
 from typing import Any
 
 from bn_mnist.config import Config, from_dict
-from bn_mnist.explain import claims
-from bn_mnist.explain.claims import deepest_of_kind, layer_mean
-from bn_mnist.explain.results import (
+from bn_mnist.explanation import claims
+from bn_mnist.explanation.claims import deepest_of_kind, layer_mean
+from bn_mnist.explanation.results import (
     BatchStudy,
     GridPanel,
     GridStudy,
@@ -25,7 +25,7 @@ from bn_mnist.explain.results import (
     Usable,
     Verdict,
 )
-from bn_mnist.explain.studies import CONV_BASE, FC_BASE
+from bn_mnist.explanation.studies import CONV_BASE, FC_BASE
 from bn_mnist.lab.arms import BN, NO_BN, RENORM, by_key
 from bn_mnist.lab.stats import Spread
 from bn_mnist.lab.text import k_of_n, number, percent, sci, sci_spread, seeds_text, spread_text

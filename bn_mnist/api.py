@@ -1,0 +1,267 @@
+"""The Python API: `train`, `compare`, `reproduce` and `explain`, with the options of their commands, for notebooks
+and scripts. The CLI calls these same functions; each returns its typed result, which a notebook shows as a table
+(`_repr_markdown_`) and whose `figure()` is a matplotlib Figure. Progress lines go to stderr, as on a terminal (a
+notebook shows them under the cell). Nothing here imports TensorFlow until a function runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bn_mnist import runfiles
+from bn_mnist.config import Config, load_config, with_replicas
+from bn_mnist.console import Log, stderr_log
+from bn_mnist.errors import ConfigError
+from bn_mnist.explanation import STUDIES
+from bn_mnist.lab.arms import BN, NO_BN
+from bn_mnist.outdir import new_run_dir
+from bn_mnist.reproduction import EXPERIMENTS
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from bn_mnist.comparison import CompareSummary
+    from bn_mnist.explanation.results import Results as ExplainResults
+    from bn_mnist.reproduction.results import Results as ReproduceResults
+
+RUNS_ROOT = Path("runs")  # where outputs go unless `out` says otherwise (relative to the working directory)
+Overrides = Sequence[str] | Mapping[str, Any]  # "KEY=VALUE" texts (read as YAML, as --set), or key -> typed value
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+    """A trained run as `train` returns it: its directory, summary.json and metrics.jsonl."""
+
+    out: Path
+    summary: runfiles.RunSummary
+    metrics: list[dict[str, Any]]
+
+    def _repr_markdown_(self) -> str:
+        summary = self.summary
+        rows = [
+            ("final validation accuracy", f"{summary.final_val_accuracy:.4f}"),
+            ("final test accuracy", f"{summary.final_test_accuracy:.4f}"),
+            ("single-sample accuracy (inference mode)", f"{summary.single_sample_accuracy:.2f}"),
+            ("first step with val. accuracy >= 90%", str(runfiles.first_step_reaching(self.metrics, 0.9))),
+            ("steps, steps/s", f"{summary.steps:,}, {summary.steps_per_second:,.0f}"),
+        ]
+        table = [f"| {name} | {value} |" for name, value in rows]
+        return "\n".join([f"**{self.title()}** ({self.out})", "", "| | |", "|---|---:|", *table])
+
+    def figure(self) -> Figure:
+        """Validation accuracy and training loss against step."""
+        from bn_mnist.plots.convergence import convergence_figure, curves_of
+        from bn_mnist.plots.seed_curves import Series
+
+        arm = BN if self.summary.bn else NO_BN
+        accuracy, loss = (
+            [Series(arm.label, arm.colour, [curves_of(self.metrics, name)])]
+            for name in (runfiles.VAL_ACCURACY, runfiles.TRAIN_LOSS)
+        )
+        return convergence_figure(accuracy, loss, self.title())
+
+    def title(self) -> str:
+        return f"{self.summary.arch} net, {BN.label if self.summary.bn else NO_BN.label}, seed {self.summary.seed}"
+
+
+def resolve(
+    config: str | Path | Config | None,
+    overrides: Overrides,
+    seed: int | None = None,
+    bn: bool | None = None,
+    replicas: int | None = None,
+    data_dir: str | Path | None = None,
+) -> Config:
+    """The config a command trains: the file (a shipped name or a path; a Config as it is; None: the conv
+    tutorial), the overrides, then the dedicated options as typed values (never re-read as YAML)."""
+    if isinstance(overrides, str):
+        raise ConfigError(f"overrides: expected a list of KEY=VALUE texts or a mapping, got the text {overrides!r}")
+    texts = () if isinstance(overrides, Mapping) else tuple(overrides)
+    flags = {"seed": seed, "data.dir": None if data_dir is None else str(Path(data_dir).expanduser()), "bn.enabled": bn}
+    typed = {**(overrides if isinstance(overrides, Mapping) else {}), **flags}
+    resolved = load_config(config, texts, {key: value for key, value in typed.items() if value is not None})
+    return resolved if replicas is None else with_replicas(resolved, replicas)
+
+
+def train_out(config: Config) -> Path:
+    """`train`'s default output: a new directory under runs/."""
+    return new_run_dir(RUNS_ROOT, f"{config.name}-{'bn' if config.bn.enabled else 'no_bn'}")
+
+
+def compare_out(config: Config, arms: str) -> Path:
+    """`compare`'s default output: a new directory under runs/."""
+    return new_run_dir(RUNS_ROOT, f"{config.name}-compare{'-sync' if arms == 'sync' else ''}")
+
+
+def plan_out(command: str, quick: bool) -> Path:
+    """`reproduce`'s and `explain`'s default output: runs/COMMAND (runs/COMMAND-quick), where a rerun resumes."""
+    return RUNS_ROOT / f"{command}{'-quick' if quick else ''}"
+
+
+def train(
+    config: str | Path | Config | None = None,
+    *,
+    overrides: Overrides = (),
+    bn: bool | None = None,
+    seed: int | None = None,
+    replicas: int | None = None,
+    data_dir: str | Path | None = None,
+    out: str | Path | None = None,
+    log: Log = stderr_log,
+) -> Run:
+    """Train one network, with or without BN, and write its run directory (`bn-mnist train`).
+
+    Args:
+        config: a shipped config ("fc", "conv", ...), a YAML file or a Config; None: the conv tutorial.
+        overrides: config keys to change, as "KEY=VALUE" texts (`--set`) or a mapping such as {"train.steps": 500}.
+        bn: with (True) or without (False) batch normalization; None: as the config says (`--bn/--no-bn`).
+        seed: the seed of initial weights and batch order (`--seed`).
+        replicas: train data-parallel on N replicas of batch_size/N examples (`--replicas`).
+        data_dir: a directory with mnist.npz or the four IDX files; None: the cache, else a download.
+        out: the run directory, new or empty; None: a new directory under runs/.
+        log: where progress lines go (default: stderr).
+    """
+    from bn_mnist.tf_startup import start_tensorflow
+    from bn_mnist.training import trainer
+
+    resolved = resolve(config, overrides, seed, bn, replicas, data_dir)
+    start_tensorflow(resolved.train.threads, resolved.distribute)
+    run_dir = (
+        Path(out) if out else new_run_dir(RUNS_ROOT, f"{resolved.name}-{'bn' if resolved.bn.enabled else 'no_bn'}")
+    )
+    summary = trainer.run(resolved, run_dir, log=log)
+    return Run(run_dir, summary, runfiles.read_metrics(run_dir))
+
+
+def compare(
+    config: str | Path | Config | None = None,
+    *,
+    overrides: Overrides = (),
+    seed: int | None = None,
+    seeds: int = 1,
+    arms: str = "bn",
+    replicas: int | None = None,
+    data_dir: str | Path | None = None,
+    out: str | Path | None = None,
+    workers: int | None = None,
+    ray: str | None = None,
+    log: Log = stderr_log,
+) -> CompareSummary:
+    """Train the network with and without BN (or BN across replicas) from the same start, over seeds; write each run,
+    convergence.png, summary.json and report.md (`bn-mnist compare`). The same call into the same `out` resumes.
+
+    Args:
+        config: a shipped config ("fc", "conv", ...), a YAML file or a Config; None: the conv tutorial.
+        overrides: config keys to change, as "KEY=VALUE" texts (`--set`) or a mapping such as {"train.steps": 500}.
+        seed: the first seed (`--seed`).
+        seeds: seeds per network, from `seed` on; the table gives mean ± SD (min..max) over them.
+        arms: "bn" (with and without BN) or "sync" (BN on one device against synchronized and per-replica BN on
+            `replicas` replicas).
+        replicas: train data-parallel on N replicas of batch_size/N examples (`--replicas`).
+        data_dir: a directory with mnist.npz or the four IDX files; None: the cache, else a download.
+        out: the output directory; None: a new directory under runs/.
+        workers: local training processes (default: as many as the cores hold at train.threads each).
+        ray: train on a Ray cluster: "HOST:PORT" of its head, "auto" or "local" (needs the ray extra).
+        log: where progress lines go (default: stderr).
+    """
+    from bn_mnist import comparison
+    from bn_mnist.tf_startup import start_tensorflow
+    from bn_mnist.training import runner
+
+    resolved = resolve(config, overrides, seed, None, replicas, data_dir)
+    chosen = comparison.arms_for(arms, resolved)
+    start_tensorflow(resolved.train.threads, resolved.distribute)
+    out_dir = Path(out) if out else compare_out(resolved, arms)
+    return comparison.run(resolved, out_dir, log=log, seeds=seeds, backend=runner.backend(ray, workers), arms=chosen)
+
+
+def chosen_names(asked: str | Sequence[str], known: tuple[str, ...], what: str) -> tuple[str, ...]:
+    """'all', one name or several, in `known`'s order.
+
+    Raises:
+        ConfigError: a name that is not in `known`.
+    """
+    names = [asked] if isinstance(asked, str) else list(asked)
+    if names == ["all"] or not names:
+        return known
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ConfigError(f"{what} {unknown[0]!r}: expected all or any of {', '.join(known)}")
+    return tuple(name for name in known if name in names)
+
+
+def reproduce(
+    experiment: str | Sequence[str] = "all",
+    *,
+    seeds: int | None = None,
+    quick: bool = False,
+    out: str | Path | None = None,
+    workers: int | None = None,
+    ray: str | None = None,
+    data_dir: str | Path | None = None,
+    log: Log = stderr_log,
+) -> ReproduceResults:
+    """Rerun the tutorial's published experiments over seeds and judge each published number (`bn-mnist reproduce`);
+    write results.json, report.md and the figures. Finished runs in `out` are reused.
+
+    Args:
+        experiment: "all", or any of "conv", "lesson", "pitfall", "paper".
+        seeds: seeds 0..N-1 for every run (default: the experiments' own counts; 1 with quick).
+        quick: a smoke run (the Lesson's 50,000-batch rows run 5,000 batches).
+        out: the output directory; None: runs/reproduce (runs/reproduce-quick).
+        workers: local training processes (default: as many as the cores hold at one thread each).
+        ray: train on a Ray cluster: "HOST:PORT" of its head, "auto" or "local" (needs the ray extra).
+        data_dir: a directory with mnist.npz or the four IDX files; None: the cache, else a download.
+        log: where progress lines go (default: stderr).
+    """
+    from bn_mnist.config import TrainConfig
+    from bn_mnist.reproduction import reproduce as reproduction
+    from bn_mnist.reproduction.experiments import Budget
+    from bn_mnist.tf_startup import start_tensorflow
+    from bn_mnist.training import runner
+
+    chosen = chosen_names(experiment, EXPERIMENTS, "experiment")
+    start_tensorflow(TrainConfig.threads)  # the main process evaluates the pitfall's models as the workers train
+    out_dir = Path(out) if out else plan_out("reproduce", quick)
+    data = Path(data_dir) if data_dir else None
+    return reproduction.run(chosen, Budget.choose(seeds, quick), out_dir, runner.backend(ray, workers), data, log)
+
+
+def explain(
+    study: str | Sequence[str] = "all",
+    *,
+    seeds: int | None = None,
+    quick: bool = False,
+    out: str | Path | None = None,
+    workers: int | None = None,
+    ray: str | None = None,
+    data_dir: str | Path | None = None,
+    log: Log = stderr_log,
+) -> ExplainResults:
+    """Measure why BN helps (`bn-mnist explain`): write results.json, report.md and one figure per study. Finished
+    runs in `out` are reused.
+
+    Args:
+        study: "all", or any of "lr", "init", "inside", "landscape", "ics", "batch".
+        seeds: seeds 0..N-1 for every run (default: 5 for the FC runs, 3 for the conv runs; 2 with quick).
+        quick: a smoke run (thin grids, a quarter of the steps).
+        out: the output directory; None: runs/explain (runs/explain-quick).
+        workers: local training processes (default: as many as the cores hold at one thread each).
+        ray: train on a Ray cluster: "HOST:PORT" of its head, "auto" or "local" (needs the ray extra).
+        data_dir: a directory with mnist.npz or the four IDX files; None: the cache, else a download.
+        log: where progress lines go (default: stderr).
+    """
+    from bn_mnist.config import TrainConfig
+    from bn_mnist.explanation import explain as explanation
+    from bn_mnist.explanation.studies import Budget
+    from bn_mnist.tf_startup import start_tensorflow
+    from bn_mnist.training import runner
+
+    chosen = chosen_names(study, STUDIES, "study")
+    start_tensorflow(TrainConfig.threads)  # the main process only reads runs and draws, as the workers train
+    out_dir = Path(out) if out else plan_out("explain", quick)
+    data = Path(data_dir) if data_dir else None
+    return explanation.run(chosen, Budget.choose(seeds, quick), out_dir, runner.backend(ray, workers), data, log)
