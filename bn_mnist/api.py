@@ -45,7 +45,7 @@ class Run:
             ("final validation accuracy", f"{summary.final_val_accuracy:.4f}"),
             ("final test accuracy", f"{summary.final_test_accuracy:.4f}"),
             ("single-sample accuracy (inference mode)", f"{summary.single_sample_accuracy:.2f}"),
-            ("first step with val. accuracy >= 90%", str(runfiles.first_step_reaching(self.metrics, 0.9))),
+            ("first step with val. accuracy >= 90%", str(runfiles.first_step_reaching(self.metrics, 0.9) or "-")),
             ("steps, steps/s", f"{summary.steps:,}, {summary.steps_per_second:,.0f}"),
         ]
         table = [f"| {name} | {value} |" for name, value in rows]
@@ -64,6 +64,7 @@ class Run:
         return convergence_figure(accuracy, loss, self.title())
 
     def title(self) -> str:
+        """'fc net, With Batch Norm, seed 0'."""
         return f"{self.summary.arch} net, {BN.label if self.summary.bn else NO_BN.label}, seed {self.summary.seed}"
 
 
@@ -125,10 +126,11 @@ def train(
         log: where progress lines go (default: stderr).
     """
     from bn_mnist.tf_startup import start_tensorflow
-    from bn_mnist.training import trainer
 
     resolved = resolve(config, overrides, seed, bn, replicas, data_dir)
-    start_tensorflow(resolved.train.threads, resolved.distribute)
+    start_tensorflow(resolved.train.threads, resolved.distribute)  # before anything imports TensorFlow: quietly
+    from bn_mnist.training import trainer
+
     run_dir = (
         Path(out) if out else new_run_dir(RUNS_ROOT, f"{resolved.name}-{'bn' if resolved.bn.enabled else 'no_bn'}")
     )
@@ -167,13 +169,14 @@ def compare(
         ray: train on a Ray cluster: "HOST:PORT" of its head, "auto" or "local" (needs the ray extra).
         log: where progress lines go (default: stderr).
     """
-    from bn_mnist import comparison
     from bn_mnist.tf_startup import start_tensorflow
-    from bn_mnist.training import runner
 
     resolved = resolve(config, overrides, seed, None, replicas, data_dir)
+    start_tensorflow(resolved.train.threads, resolved.distribute)  # before anything imports TensorFlow: quietly
+    from bn_mnist import comparison
+    from bn_mnist.training import runner
+
     chosen = comparison.arms_for(arms, resolved)
-    start_tensorflow(resolved.train.threads, resolved.distribute)
     out_dir = Path(out) if out else compare_out(resolved, arms)
     return comparison.run(resolved, out_dir, log=log, seeds=seeds, backend=runner.backend(ray, workers), arms=chosen)
 
@@ -218,13 +221,14 @@ def reproduce(
         log: where progress lines go (default: stderr).
     """
     from bn_mnist.config import TrainConfig
-    from bn_mnist.reproduction import reproduce as reproduction
-    from bn_mnist.reproduction.experiments import Budget
     from bn_mnist.tf_startup import start_tensorflow
-    from bn_mnist.training import runner
 
     chosen = chosen_names(experiment, EXPERIMENTS, "experiment")
     start_tensorflow(TrainConfig.threads)  # the main process evaluates the pitfall's models as the workers train
+    from bn_mnist.reproduction import reproduce as reproduction
+    from bn_mnist.reproduction.experiments import Budget
+    from bn_mnist.training import runner
+
     out_dir = Path(out) if out else plan_out("reproduce", quick)
     data = Path(data_dir) if data_dir else None
     return reproduction.run(chosen, Budget.choose(seeds, quick), out_dir, runner.backend(ray, workers), data, log)
@@ -255,13 +259,14 @@ def explain(
         log: where progress lines go (default: stderr).
     """
     from bn_mnist.config import TrainConfig
-    from bn_mnist.explanation import explain as explanation
-    from bn_mnist.explanation.studies import Budget
     from bn_mnist.tf_startup import start_tensorflow
-    from bn_mnist.training import runner
 
     chosen = chosen_names(study, STUDIES, "study")
     start_tensorflow(TrainConfig.threads)  # the main process only reads runs and draws, as the workers train
+    from bn_mnist.explanation import explain as explanation
+    from bn_mnist.explanation.studies import Budget
+    from bn_mnist.training import runner
+
     out_dir = Path(out) if out else plan_out("explain", quick)
     data = Path(data_dir) if data_dir else None
     return explanation.run(chosen, Budget.choose(seeds, quick), out_dir, runner.backend(ray, workers), data, log)

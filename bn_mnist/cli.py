@@ -181,10 +181,10 @@ def compare_command(
 ) -> None:
     """Train the network with and without BN (or BN across replicas) from the same start, over seeds; plot and
     tabulate them. The same command with the same --out resumes."""
-    from bn_mnist import comparison
-
     out = out or api.compare_out(config, arms)
     summary = api.compare(config, seeds=seeds, arms=arms, out=out, workers=workers, ray=ray)
+    from bn_mnist import comparison  # TensorFlow is started (quietly) by now
+
     click.echo(comparison.console_table(summary))
     click.echo(f"plot: {out / comparison.PLOT_FILE}  report: {out / comparison.REPORT_FILE}")
 
@@ -226,11 +226,11 @@ def reproduce_command(
     data_dir: Path | None,
 ) -> None:
     """Rerun the tutorial's published experiments over seeds; report ours next to theirs, with a verdict per claim."""
-    from bn_mnist.reproduction import reproduce
-    from bn_mnist.reproduction.claims import headline
-
     out = out or api.plan_out("reproduce", quick)
     results = api.reproduce(experiment, seeds=seeds, quick=quick, out=out, workers=workers, ray=ray, data_dir=data_dir)
+    from bn_mnist.reproduction import reproduce  # TensorFlow is started (quietly) by now
+    from bn_mnist.reproduction.claims import headline
+
     line = f"{headline(results.counts)}{' (--quick run)' if quick else ''}"
     click.echo(f"{line}; report: {out / reproduce.REPORT_FILE}")
 
@@ -253,10 +253,10 @@ def explain_command(
     data_dir: Path | None,
 ) -> None:
     """Measure why BN helps: STUDY is any of lr, init, inside, landscape, ics, batch (default: all)."""
-    from bn_mnist.explanation import explain
-
     out = out or api.plan_out("explain", quick)
     results = api.explain(study, seeds=seeds, quick=quick, out=out, workers=workers, ray=ray, data_dir=data_dir)
+    from bn_mnist.explanation import explain  # TensorFlow is started (quietly) by now
+
     figures = ", ".join(str(out / name) for name in results.figures.values())
     click.echo(f"report: {out / explain.REPORT_FILE}; figures: {figures}")
 

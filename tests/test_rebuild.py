@@ -72,24 +72,31 @@ def test_a_damaged_results_file_is_one_line(tmp_path):
         assert named in result.output and len(result.output.strip().splitlines()) == 1
 
 
-README = DOCS.parent / "README.md"
-QUOTED = {"Does it reproduce?": "reproduction", "Why does BN help?": "explain"}  # README section -> its report
+ROOT = DOCS.parent
+QUOTING = {  # a page, or a section of it, -> the report whose numbers it quotes
+    ("docs/reproduce.md", None): "reproduction",
+    ("docs/explain.md", None): "explain",
+    ("README.md", "Does it reproduce?"): "reproduction",
+    ("README.md", "Why does BN help?"): "explain",
+}
 
 
-def readme_section(title: str) -> str:
-    text = README.read_text()
+def quoting_text(page: str, title: str | None) -> str:
+    text = (ROOT / page).read_text()
+    if title is None:
+        return text
     start = text.index(f"## {title}")
     return text[start : text.index("\n## ", start + 3)]
 
 
-@pytest.mark.parametrize("title", QUOTED)
-def test_the_readme_quotes_its_numbers_from_the_committed_reports(title):
-    """Every accuracy (four decimals), every measurement in e-notation and every 'k of n seeds' that a README
-    section quotes stands in the report rendered from the committed results.json (checked above), so the README
-    cannot drift from the results."""
-    text, report = readme_section(title), (DOCS / QUOTED[title] / "report.md").read_text()
+@pytest.mark.parametrize(("page", "title"), list(QUOTING), ids=[f"{p}:{t or ''}" for p, t in QUOTING])
+def test_the_docs_quote_their_numbers_from_the_committed_reports(page, title):
+    """Every accuracy (four decimals), every measurement in e-notation and every 'k of n seeds' that the README's
+    summaries and the pages behind them quote stands in the report rendered from the committed results.json
+    (checked above), so the docs cannot drift from the results."""
+    text, report = quoting_text(page, title), (DOCS / QUOTING[page, title] / "report.md").read_text()
     accuracies = re.findall(r"(?<![\d.])\d\.\d{4}(?!\d)", text)
     measurements = re.findall(r"(?<![\d.])\d+(?:\.\d+)?e-\d+", text)
     seeds = [f"{k}/{n}" for k, n in re.findall(r"(\d+) of (\d+) seeds", text)]
-    assert accuracies and seeds  # the section does quote numbers
+    assert title or (accuracies and seeds)  # a page does quote numbers
     assert [number for number in accuracies + measurements + seeds if number not in report] == []

@@ -129,8 +129,8 @@ def test_plots_become_images_at_the_root(tmp_path):
 
 
 def test_an_event_file_that_cannot_be_written_is_one_line_naming_it(tmp_path):
-    """TensorFlow's words when a full disk stops a flush (as TensorFlow 2.21 printed them on a full tmpfs), read back into
-    the file and the OS's reason."""
+    """TensorFlow's words when a full disk stops a flush (as TensorFlow 2.21 printed them on a full tmpfs), read
+    back into the file and the OS's reason."""
     message = (
         "{{function_node __wrapped__FlushSummaryWriter_device_/job:localhost/replica:0/task:0/device:CPU:0}} "
         f"{tmp_path}/events.out.tfevents.1.vm.2.0.v2; No space left on device\n\tFailed to flush 2 events to ..."

@@ -10,7 +10,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -27,7 +26,7 @@ from bn_mnist.explanation.results import (
 from bn_mnist.explanation.studies import PAIRED_ARMS
 from bn_mnist.lab.arms import RENORM, Arm, by_key
 from bn_mnist.lab.stats import Spread
-from bn_mnist.plots import laid_out, save
+from bn_mnist.plots import laid_out, save, subplots
 from bn_mnist.tensorboard import tags
 
 ARMS = by_key((*PAIRED_ARMS, RENORM))
@@ -54,7 +53,7 @@ def draw_seed_dots(axis: Axes, x: Sequence[float], points: list[Outcomes], arm: 
 def grid_figure(study: GridStudy, xlabel: str, title: str) -> Figure:
     """Final validation accuracy against the swept value, per panel, BN and no BN; the threshold dashed."""
     panels = study.panels
-    figure, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4), squeeze=False)
+    figure, axes = subplots(1, len(panels), figsize=(5 * len(panels), 4), squeeze=False)
     for axis, panel in zip(axes[0], panels.values()):
         for key, found in panel.arms.items():
             draw_spread(axis, panel.values, [p.val_accuracy for p in found.points], ARMS[key])
@@ -77,7 +76,7 @@ INSIDE_PANELS = (
 def inside_figure(study: InsideStudy) -> Figure:
     """Per network (rows): each layer's output SD, gradient norm and dead-ReLU fraction, at step 0 (dashed) and at
     the end (solid)."""
-    figure, axes = plt.subplots(len(study), len(INSIDE_PANELS), figsize=(15, 4 * len(study)), squeeze=False)
+    figure, axes = subplots(len(study), len(INSIDE_PANELS), figsize=(15, 4 * len(study)), squeeze=False)
     for row, (net, arms) in zip(axes, study.items()):
         for axis, (kind, title, scale) in zip(row, INSIDE_PANELS):
             for key, found in arms.items():
@@ -113,7 +112,7 @@ LANDSCAPE_TITLES = {
 
 
 def landscape_figure(study: LandscapeStudy) -> Figure:
-    figure, axes = plt.subplots(1, len(LANDSCAPE_TITLES), figsize=(15, 4))
+    figure, axes = subplots(1, len(LANDSCAPE_TITLES), figsize=(15, 4))
     for axis, (name, measure) in zip(axes, study.measures().items()):
         for arm in PAIRED_ARMS:
             curve = getattr(measure, arm.key).curve
@@ -134,7 +133,7 @@ ICS_PANELS = (("l2", "l2 difference ‖G - G'‖", "log"), ("cosine", "cosine(G,
 
 def ics_figure(study: IcsStudy) -> Figure:
     """Per layer, BN and no BN. The l2 panel leaves out the first layer: 0 by definition, off a log axis."""
-    figure, axes = plt.subplots(1, 2, figsize=(10, 4))
+    figure, axes = subplots(1, 2, figsize=(10, 4))
     layers = study.layers
     for axis, (kind, title, scale) in zip(axes, ICS_PANELS):
         shown = range(1 if scale == "log" else 0, len(layers))
@@ -150,7 +149,7 @@ def ics_figure(study: IcsStudy) -> Figure:
 
 
 def batch_figure(study: BatchStudy) -> Figure:
-    figure, axes = plt.subplots(1, 2, figsize=(10, 4))
+    figure, axes = subplots(1, 2, figsize=(10, 4))
     for axis, (name, title) in zip(
         axes, (("val_accuracy", "final validation accuracy"), ("single_sample_accuracy", "single-sample accuracy"))
     ):

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from bn_mnist import runfiles
-from bn_mnist.plots import laid_out
+from bn_mnist.plots import laid_out, subplots
 from bn_mnist.plots.seed_curves import SEEDS_NOTE, Curve, Series, draw_seeds
 
 MARKED_THRESHOLDS = (0.5, 0.9)
@@ -35,7 +34,7 @@ def mark_thresholds(axis: Axes, curve: Curve, color: str) -> None:
 
 def convergence_figure(accuracy: list[Series], loss: list[Series], title: str) -> Figure:
     """Validation accuracy and training loss against step, one colour per arm."""
-    figure, (acc_axis, loss_axis) = plt.subplots(1, 2, figsize=(11, 4.6))
+    figure, (acc_axis, loss_axis) = subplots(1, 2, figsize=(11, 4.6))
     draw_seeds(acc_axis, accuracy)
     draw_seeds(loss_axis, loss)
     for series in accuracy:

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from bn_mnist.plots import laid_out
+from bn_mnist.plots import laid_out, subplots
 from bn_mnist.records import Record
 
 SEEDS_NOTE = "thin lines: each seed; bold: the median over seeds"
@@ -95,7 +94,7 @@ def accuracy_axis(axis: Axes, title: str, ylabel: str = "validation accuracy") -
 def seed_curves_figure(series: list[Series], title: str, published: list[Published] | None = None) -> Figure:
     """Validation accuracy against step, one colour per network, every seed and the median; published points (the
     tutorial's evaluations and its final value) as open markers."""
-    figure, axis = plt.subplots(figsize=(7.5, 4.6))
+    figure, axis = subplots(figsize=(7.5, 4.6))
     draw_seeds(axis, series)
     draw_published(axis, published or [])
     accuracy_axis(axis, f"Validation Accuracy During Training\n({SEEDS_NOTE})")
@@ -108,7 +107,7 @@ def seed_curves_figure(series: list[Series], title: str, published: list[Publish
 def panels_figure(panels: dict[str, tuple[list[Series], list[Published]]], title: str) -> Figure:
     """One small panel per setting (its seeds and published final values), four to a row, one legend below."""
     rows = -(-len(panels) // 4)
-    figure, axes = plt.subplots(rows, 4, figsize=(16, 3.3 * rows + 0.9), squeeze=False)
+    figure, axes = subplots(rows, 4, figsize=(16, 3.3 * rows + 0.9), squeeze=False)
     for axis, (name, (series, published)) in zip(axes.flat, panels.items()):
         draw_seeds(axis, series)
         draw_published(axis, published)

@@ -8,13 +8,12 @@ import functools
 from collections.abc import Callable
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from bn_mnist import runfiles
 from bn_mnist.lab.plan import Plan
 from bn_mnist.lab.text import seeds_text
-from bn_mnist.plots import laid_out, save
+from bn_mnist.plots import laid_out, save, subplots
 from bn_mnist.plots.seed_curves import (
     SEEDS_NOTE,
     Curve,
@@ -44,7 +43,7 @@ from bn_mnist.tensorboard import tags
 
 def paper_figure(test: list[Series], percentiles: dict[str, dict[int, Curve]], title: str) -> Figure:
     """The BN paper's Fig. 1: (a) test accuracy over seeds, (b, c) percentiles of one sigmoid's input."""
-    figure, axes = plt.subplots(1, 3, figsize=(15, 4.6))
+    figure, axes = subplots(1, 3, figsize=(15, 4.6))
     draw_seeds(axes[0], test)
     accuracy_axis(axes[0], f"(a) test accuracy\n({SEEDS_NOTE})", "test accuracy")
     axes[0].title.set_fontsize(10)
