@@ -131,11 +131,10 @@ def train(
     start_tensorflow(resolved.train.threads, resolved.distribute)  # before anything imports TensorFlow: quietly
     from bn_mnist.training import trainer
 
-    run_dir = (
-        Path(out) if out else new_run_dir(RUNS_ROOT, f"{resolved.name}-{'bn' if resolved.bn.enabled else 'no_bn'}")
-    )
+    run_dir = Path(out) if out else train_out(resolved)
     summary = trainer.run(resolved, run_dir, log=log)
-    return Run(run_dir, summary, runfiles.read_metrics(run_dir))
+    written = (run_dir / runfiles.METRICS_FILE).exists()  # a multi-worker run's other workers write nothing
+    return Run(run_dir, summary, runfiles.read_metrics(run_dir) if written else [])
 
 
 def compare(
@@ -150,6 +149,7 @@ def compare(
     out: str | Path | None = None,
     workers: int | None = None,
     ray: str | None = None,
+    reuse_other_code: bool = False,
     log: Log = stderr_log,
 ) -> CompareSummary:
     """Train the network with and without BN (or BN across replicas) from the same start, over seeds; write each run,
@@ -167,6 +167,8 @@ def compare(
         out: the output directory; None: a new directory under runs/.
         workers: local training processes (default: as many as the cores hold at train.threads each).
         ray: train on a Ray cluster: "HOST:PORT" of its head, "auto" or "local" (needs the ray extra).
+        reuse_other_code: reuse finished runs in `out` that another version of bn-mnist trained (the results list
+            them); by default they are set aside and trained again.
         log: where progress lines go (default: stderr).
     """
     from bn_mnist.tf_startup import start_tensorflow
@@ -178,7 +180,10 @@ def compare(
 
     chosen = comparison.arms_for(arms, resolved)
     out_dir = Path(out) if out else compare_out(resolved, arms)
-    return comparison.run(resolved, out_dir, log=log, seeds=seeds, backend=runner.backend(ray, workers), arms=chosen)
+    backend = runner.backend(ray, workers)
+    return comparison.run(
+        resolved, out_dir, log=log, seeds=seeds, backend=backend, arms=chosen, reuse_other_code=reuse_other_code
+    )
 
 
 def chosen_names(asked: str | Sequence[str], known: tuple[str, ...], what: str) -> tuple[str, ...]:
@@ -205,6 +210,7 @@ def reproduce(
     workers: int | None = None,
     ray: str | None = None,
     data_dir: str | Path | None = None,
+    reuse_other_code: bool = False,
     log: Log = stderr_log,
 ) -> ReproduceResults:
     """Rerun the tutorial's published experiments over seeds and judge each published number (`bn-mnist reproduce`);
@@ -218,6 +224,8 @@ def reproduce(
         workers: local training processes (default: as many as the cores hold at one thread each).
         ray: train on a Ray cluster: "HOST:PORT" of its head, "auto" or "local" (needs the ray extra).
         data_dir: a directory with mnist.npz or the four IDX files; None: the cache, else a download.
+        reuse_other_code: reuse finished runs in `out` that another version of bn-mnist trained (the results list
+            them); by default they are set aside and trained again.
         log: where progress lines go (default: stderr).
     """
     from bn_mnist.config import TrainConfig
@@ -231,7 +239,8 @@ def reproduce(
 
     out_dir = Path(out) if out else plan_out("reproduce", quick)
     data = Path(data_dir) if data_dir else None
-    return reproduction.run(chosen, Budget.choose(seeds, quick), out_dir, runner.backend(ray, workers), data, log)
+    budget, backend = Budget.choose(seeds, quick), runner.backend(ray, workers)
+    return reproduction.run(chosen, budget, out_dir, backend, data, log, reuse_other_code=reuse_other_code)
 
 
 def explain(
@@ -243,6 +252,7 @@ def explain(
     workers: int | None = None,
     ray: str | None = None,
     data_dir: str | Path | None = None,
+    reuse_other_code: bool = False,
     log: Log = stderr_log,
 ) -> ExplainResults:
     """Measure why BN helps (`bn-mnist explain`): write results.json, report.md and one figure per study. Finished
@@ -256,6 +266,8 @@ def explain(
         workers: local training processes (default: as many as the cores hold at one thread each).
         ray: train on a Ray cluster: "HOST:PORT" of its head, "auto" or "local" (needs the ray extra).
         data_dir: a directory with mnist.npz or the four IDX files; None: the cache, else a download.
+        reuse_other_code: reuse finished runs in `out` that another version of bn-mnist trained (the results list
+            them); by default they are set aside and trained again.
         log: where progress lines go (default: stderr).
     """
     from bn_mnist.config import TrainConfig
@@ -269,4 +281,5 @@ def explain(
 
     out_dir = Path(out) if out else plan_out("explain", quick)
     data = Path(data_dir) if data_dir else None
-    return explanation.run(chosen, Budget.choose(seeds, quick), out_dir, runner.backend(ray, workers), data, log)
+    budget, backend = Budget.choose(seeds, quick), runner.backend(ray, workers)
+    return explanation.run(chosen, budget, out_dir, backend, data, log, reuse_other_code=reuse_other_code)

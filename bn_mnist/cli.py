@@ -94,8 +94,8 @@ def run_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def backend_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """--workers and --ray for a command that trains many runs (the API connects to a Ray cluster once TensorFlow
-    started: a bad address fails then, before anything is read or written)."""
+    """--workers, --ray and --reuse-other-code for a command that trains many runs (the API connects to a Ray
+    cluster once TensorFlow started: a bad address fails then, before anything is read or written)."""
     workers = click.option(
         "--workers",
         type=click.IntRange(min=1),
@@ -108,7 +108,13 @@ def backend_options(command: Callable[..., Any]) -> Callable[..., Any]:
         help="Train on a Ray cluster: HOST:PORT of its head, auto (the cluster this machine is in) or local (a new "
         "one on this machine); default: $RAY_ADDRESS, else local processes. Needs the ray extra.",
     )
-    return workers(ray(command))
+    reuse = click.option(
+        "--reuse-other-code",
+        is_flag=True,
+        help="Reuse finished runs in --out that another version of bn-mnist trained (the results list them); by "
+        "default they are set aside and trained again.",
+    )
+    return workers(ray(reuse(command)))
 
 
 def plan_options(command_name: str, seeds: str, quick: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -177,12 +183,20 @@ def train_command(config: Config, out: Path | None) -> None:
 @backend_options
 @run_options
 def compare_command(
-    config: Config, out: Path | None, seeds: int, arms: str, workers: int | None, ray: str | None
+    config: Config,
+    out: Path | None,
+    seeds: int,
+    arms: str,
+    workers: int | None,
+    ray: str | None,
+    reuse_other_code: bool,
 ) -> None:
     """Train the network with and without BN (or BN across replicas) from the same start, over seeds; plot and
     tabulate them. The same command with the same --out resumes."""
     out = out or api.compare_out(config, arms)
-    summary = api.compare(config, seeds=seeds, arms=arms, out=out, workers=workers, ray=ray)
+    summary = api.compare(
+        config, seeds=seeds, arms=arms, out=out, workers=workers, ray=ray, reuse_other_code=reuse_other_code
+    )
     from bn_mnist import comparison  # TensorFlow is started (quietly) by now
 
     click.echo(comparison.console_table(summary))
@@ -223,11 +237,13 @@ def reproduce_command(
     quick: bool,
     workers: int | None,
     ray: str | None,
+    reuse_other_code: bool,
     data_dir: Path | None,
 ) -> None:
     """Rerun the tutorial's published experiments over seeds; report ours next to theirs, with a verdict per claim."""
     out = out or api.plan_out("reproduce", quick)
-    results = api.reproduce(experiment, seeds=seeds, quick=quick, out=out, workers=workers, ray=ray, data_dir=data_dir)
+    options = {"workers": workers, "ray": ray, "reuse_other_code": reuse_other_code, "data_dir": data_dir}
+    results = api.reproduce(experiment, seeds=seeds, quick=quick, out=out, **options)
     from bn_mnist.reproduction import reproduce  # TensorFlow is started (quietly) by now
     from bn_mnist.reproduction.claims import headline
 
@@ -250,11 +266,13 @@ def explain_command(
     quick: bool,
     workers: int | None,
     ray: str | None,
+    reuse_other_code: bool,
     data_dir: Path | None,
 ) -> None:
     """Measure why BN helps: STUDY is any of lr, init, inside, landscape, ics, batch (default: all)."""
     out = out or api.plan_out("explain", quick)
-    results = api.explain(study, seeds=seeds, quick=quick, out=out, workers=workers, ray=ray, data_dir=data_dir)
+    options = {"workers": workers, "ray": ray, "reuse_other_code": reuse_other_code, "data_dir": data_dir}
+    results = api.explain(study, seeds=seeds, quick=quick, out=out, **options)
     from bn_mnist.explanation import explain  # TensorFlow is started (quietly) by now
 
     figures = ", ".join(str(out / name) for name in results.figures.values())

@@ -17,7 +17,7 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from bn_mnist import files, records, runfiles
+from bn_mnist import files, provenance, records, runfiles
 from bn_mnist.config import Config
 from bn_mnist.console import Log, stderr_log
 from bn_mnist.data import Mnist
@@ -26,12 +26,13 @@ from bn_mnist.lab import stats
 from bn_mnist.lab.arms import WITH_AND_WITHOUT, Arm, across_replicas
 from bn_mnist.lab.meta import REPORT_FILE, RESULTS_FILE
 from bn_mnist.lab.plan import seed_key
-from bn_mnist.lab.runs import trained
-from bn_mnist.lab.text import notebook_markdown
+from bn_mnist.lab.runs import other_code_runs, trained
+from bn_mnist.lab.text import code_lines, notebook_markdown
 from bn_mnist.plots import save
 from bn_mnist.plots.convergence import convergence_figure, curves_of
 from bn_mnist.plots.seed_curves import Curve, Series
-from bn_mnist.records import SCHEMA_VERSION, Record
+from bn_mnist.provenance import CodeVersion
+from bn_mnist.records import SCHEMA_VERSION, Record, optional
 from bn_mnist.runfiles import Execution, RunSummary
 from bn_mnist.tensorboard import images
 from bn_mnist.training import runner
@@ -76,6 +77,8 @@ class CompareSummary(Record):
     network: str = ""  # e.g. "conv net, 800 steps"
     title: str = ""  # the figure's
     curves: dict[str, list[dict[str, Curve]]] = field(default_factory=dict)  # arm -> per seed -> metric -> curve
+    code: CodeVersion | None = optional()  # the code that made it (None: from before it was kept)
+    other_code_runs: list[str] = field(default_factory=list)  # reused runs that other code trained (when asked)
     schema: int = SCHEMA_VERSION
 
     def _repr_markdown_(self) -> str:
@@ -182,6 +185,7 @@ def markdown_report(summary: CompareSummary) -> str:
         "(`tensorboard --logdir .` shows them all); the resolved config is in each `config.yaml`.",
         "",
         f"Executed with: {execution_line(summary.runs[arms[0]][0].execution)}.",
+        *(["", *code_lines(summary.code, summary.other_code_runs)] if summary.code else []),
     ]
     return "\n".join(lines) + "\n"
 
@@ -194,13 +198,14 @@ def run(
     seeds: int = 1,
     backend: runner.Backend | None = None,
     arms: tuple[Arm, ...] = WITH_AND_WITHOUT,
+    reuse_other_code: bool = False,
 ) -> CompareSummary:
     """Train every arm (default: the network with and without BN) for `seeds` seeds from config.seed on, in parallel
     on `backend` (default: local worker processes); write every run, convergence.png, summary.json and report.md.
     The same command into the same out_dir resumes: finished runs are reused."""
     specs = plan(config, seeds, arms)  # a bad arm config fails here, before anything is read or written
     refuse_other_output(Path(out_dir))
-    with trained(specs, Path(out_dir), log, backend, config.data.dir, mnist) as done:
+    with trained(specs, Path(out_dir), log, backend, config.data.dir, mnist, reuse_other_code) as done:
         summary = comparison_summary(config, out_dir, seeds, done.summaries, arms)
         summary.write(out_dir)
         render(summary, out_dir)
@@ -231,6 +236,8 @@ def comparison_summary(
             f"({seeds_text})"
         ),
         curves={arm: [{name: curves_of(m, name) for name in CURVES} for m in found] for arm, found in metrics.items()},
+        code=provenance.current(),
+        other_code_runs=other_code_runs(summaries),
     )
 
 

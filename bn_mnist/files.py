@@ -18,7 +18,7 @@ from pathlib import Path
 from bn_mnist.errors import WriteError
 
 EXCERPT_CHARS = 60  # how much of a bad value an error line quotes
-SET_ASIDE = re.compile(r"\.[a-z]+-\d{8}-\d{6}(-\d+)?$")  # the suffix `set_aside` gives
+SET_ASIDE = re.compile(r"\.[a-z]+(-[a-z]+)*-\d{8}-\d{6}(-\d+)?$")  # the suffix `set_aside` gives
 
 
 def partial_name(path: Path) -> Path:

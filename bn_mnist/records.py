@@ -47,15 +47,17 @@ def present(value: T | None, what: str) -> T:
     return value
 
 
-def present_figure(name: str, figures: typing.Mapping[str, str]) -> str:
-    """`name`, when a results record has that figure.
+def present_figure(name: str | None, figures: typing.Mapping[str, str]) -> str:
+    """`name` (None: the first figure), when a results record has that figure.
 
     Raises:
         ResultsError: it has not (the message lists the ones it has).
     """
+    if name is None and figures:
+        return next(iter(figures))
     if name not in figures:
         raise ResultsError(f"no figure {name!r} in these results; they have: {', '.join(figures) or 'none'}")
-    return name
+    return typing.cast(str, name)
 
 
 def named(name: str) -> Any:

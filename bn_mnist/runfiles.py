@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bn_mnist.errors import ResultsError
+from bn_mnist.provenance import CodeVersion
 from bn_mnist.records import Record, read_json, write_json
 
 TRAIN_LOSS = "train/loss"
@@ -73,6 +74,7 @@ class RunSummary(Record):
     single_sample_accuracy: float | None = None  # test images 0..99 fed one at a time, inference mode
     execution: Execution | None = None  # the settings that change the numbers (None: a run from before they were kept)
     replicas: int = 1  # replicas in sync (distribute.replicas); each trained on batch_size / replicas examples
+    code: CodeVersion | None = None  # the code that trained it (None: a run from before versions were kept)
 
     @classmethod
     def read(cls, run_dir: Path) -> RunSummary:

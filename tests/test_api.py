@@ -84,3 +84,10 @@ def test_the_api_and_the_cli_give_the_same_numbers(real_mnist, tmp_path):
     assert run.summary.to_dict() | timeless == cli.to_dict() | timeless
     assert run.metrics == runfiles.read_metrics(tmp_path / "cli") and run.metrics[-1]["step"] == 30
     assert "| final validation accuracy |" in run._repr_markdown_() and len(run.figure().axes) == 2
+
+
+@pytest.mark.parametrize("name", ["train", "compare", "reproduce", "explain"])
+def test_the_api_takes_every_option_of_its_command(name):
+    """The same options by the same names (`--config` is `config`), and the API's `log` besides."""
+    options = {"config" if param.name == "config_name" else param.name for param in main.commands[name].params}
+    assert options | {"log"} == set(inspect.signature(getattr(bn_mnist, name)).parameters)

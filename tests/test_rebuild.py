@@ -98,5 +98,5 @@ def test_the_docs_quote_their_numbers_from_the_committed_reports(page, title):
     accuracies = re.findall(r"(?<![\d.])\d\.\d{4}(?!\d)", text)
     measurements = re.findall(r"(?<![\d.])\d+(?:\.\d+)?e-\d+", text)
     seeds = [f"{k}/{n}" for k, n in re.findall(r"(\d+) of (\d+) seeds", text)]
-    assert title or (accuracies and seeds)  # a page does quote numbers
+    assert accuracies + measurements + seeds  # it does quote numbers
     assert [number for number in accuracies + measurements + seeds if number not in report] == []

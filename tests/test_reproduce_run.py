@@ -10,7 +10,7 @@ import pytest
 import scipy.stats
 from conftest import SHORT_BUDGET
 
-from bn_mnist import runfiles
+from bn_mnist import provenance, runfiles
 from bn_mnist.reproduction import claims, reproduce
 from bn_mnist.reproduction.results import Results
 
@@ -38,6 +38,7 @@ def test_reproduce_run_on_a_small_plan(tiny_mnist, short_plan, tmp_path):
     for remark in results.remarks:
         assert remark.n == 2 and remark.k == sum(remark.holds)
     assert results.meta.runs == 6 and set(results.figures) == {"paper"}
+    assert results.meta.code == provenance.current() and results.meta.other_code_runs == []
     for spec in short_plan.specs():
         summary = runfiles.RunSummary.read(tmp_path / spec.key)
         assert (

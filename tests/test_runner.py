@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import shutil
 from pathlib import Path
 
 import pytest
 
-from bn_mnist import runfiles
+from bn_mnist import provenance, runfiles
 from bn_mnist.config import load_config
 from bn_mnist.errors import OutputError
+from bn_mnist.lab.runs import other_code_runs
 from bn_mnist.training import runner
 from bn_mnist.training import trainer as train
 from bn_mnist.training.runspec import RunSpec
@@ -102,3 +104,30 @@ def test_a_damaged_run_is_set_aside_with_one_line(finished_run, name, damage, tm
     assert line.startswith(f"{run_dir}: damaged ({run_dir / name}") and DAMAGE[name, damage] in line
     assert line.endswith(f"set aside as {aside.name}, training it again")
     assert not runner.all_finished([RunSpec("run", config)], tmp_path)
+
+
+def with_code(run_dir: Path, code: dict | None) -> None:
+    raw = json.loads((run_dir / runfiles.SUMMARY_FILE).read_text())
+    raw.pop("code")
+    (run_dir / runfiles.SUMMARY_FILE).write_text(json.dumps(raw if code is None else {**raw, "code": code}))
+
+
+@pytest.mark.parametrize("code", [{"source": "0" * 64, "commit": "f" * 40, "modified": False}, None])
+def test_a_run_that_other_code_trained_is_trained_again_unless_asked(finished_run, code, tmp_path):
+    """Another version's run (or one from before versions were kept) is set aside, never reused silently; with
+    reuse_other_code it is reused, and the results' list of such runs names it."""
+    config, summary, _ = finished_run
+    assert summary.code == provenance.current() and len(summary.code.source) == 64
+    run_dir = copied(finished_run, tmp_path)
+    with_code(run_dir, code)
+    reused = runner.finished_summary(run_dir, config, print, reuse_other_code=True)
+    assert reused is not None and other_code_runs({"run": reused}) == ["run"]
+    lines = []
+    assert runner.finished_summary(run_dir, config, lines.append) is None
+    (aside,) = tmp_path.iterdir()
+    assert aside.name.startswith("run.other-code-") and (aside / runfiles.MODEL_FILE).is_file()
+    trained_by = "source 000000000000, commit ffffffffffff" if code else "a version that kept no code version"
+    assert lines == [
+        f"{run_dir}: trained by other code ({trained_by}; this is {provenance.current()}); set aside as "
+        f"{aside.name}, training it again (--reuse-other-code would reuse it)"
+    ]

@@ -10,14 +10,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bn_mnist import files, records
+from bn_mnist import files, provenance, records
 from bn_mnist.console import Log, stderr_log
 from bn_mnist.data import Mnist
 from bn_mnist.explanation import STUDIES, analysis, claims, figures, report, studies
 from bn_mnist.explanation.results import Meta, Results
 from bn_mnist.explanation.studies import Budget
 from bn_mnist.lab.meta import REPORT_FILE, RESULTS_FILE, command_line, software
-from bn_mnist.lab.runs import read_runs, trained
+from bn_mnist.lab.runs import other_code_runs, read_runs, trained
 from bn_mnist.tensorboard import images
 from bn_mnist.training import runner
 
@@ -30,8 +30,10 @@ def run(
     data_dir: Path | None = None,
     log: Log = stderr_log,
     mnist: Mnist | None = None,
+    reuse_other_code: bool = False,
 ) -> Results:
-    """Train (or reuse) the studies' runs in out_dir and write results.json, report.md and <study>.png there.
+    """Train (or reuse) the studies' runs in out_dir and write results.json, report.md and <study>.png there;
+    `reuse_other_code` reuses finished runs that another version of the package trained (results.json lists them).
 
     Raises:
         Interrupted: on Ctrl-C; finished runs stay and the same command resumes.
@@ -39,7 +41,7 @@ def run(
     started = time.perf_counter()
     ordered = tuple(study for study in STUDIES if study in chosen)
     plan = studies.plan(ordered, budget)
-    with trained(plan.specs(), out_dir, log, backend, data_dir, mnist) as done:
+    with trained(plan.specs(), out_dir, log, backend, data_dir, mnist, reuse_other_code) as done:
         runs = read_runs(out_dir, plan.specs())
         summaries = [run.summary for run in runs.values()]
         selected = "" if ordered == STUDIES else " ".join(ordered)
@@ -56,6 +58,8 @@ def run(
             steps=budget.steps,
             evaluations=budget.evaluations,
             wall_seconds=0.0,
+            code=provenance.current(),
+            other_code_runs=other_code_runs({key: run.summary for key, run in runs.items()}),
         )
         found = analysis.analyse(ordered, plan, runs, budget)
         results = Results(meta, found, {}, claims.judge(found))

@@ -28,7 +28,7 @@ from bn_mnist.explanation.results import (
 from bn_mnist.explanation.studies import CONV_BASE, FC_BASE
 from bn_mnist.lab.arms import BN, NO_BN, RENORM, by_key
 from bn_mnist.lab.stats import Spread
-from bn_mnist.lab.text import k_of_n, number, percent, sci, sci_spread, seeds_text, spread_text
+from bn_mnist.lab.text import code_lines, k_of_n, number, percent, sci, sci_spread, seeds_text, spread_text
 from bn_mnist.records import present
 from bn_mnist.tensorboard import tags
 
@@ -357,5 +357,6 @@ def settings(meta: Meta) -> list[str]:
         + ".",
         "- Every run's config.yaml, TensorBoard events, metrics.jsonl, summary.json and model.keras are under the "
         "output directory (`tensorboard --logdir <out>`; the figures are in its IMAGES tab).",
+        *code_lines(meta.code, meta.other_code_runs),
         "",
     ]

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from bn_mnist.lab.stats import FractionVerdict, Spread
 from bn_mnist.lab.text import notebook_markdown
+from bn_mnist.provenance import CodeVersion
 from bn_mnist.records import SCHEMA_VERSION, Record, named, optional, present_figure
 from bn_mnist.runfiles import Execution
 from bn_mnist.tensorboard import tags
@@ -188,6 +189,8 @@ class Meta(Record):
     steps: dict[str, int]
     evaluations: int
     wall_seconds: float
+    code: CodeVersion | None = optional()  # the code that made these results (None: from before it was kept)
+    other_code_runs: list[str] = field(default_factory=list)  # reused runs that other code trained (when asked)
 
 
 @dataclass(frozen=True)
@@ -207,8 +210,8 @@ class Results(Record):
 
         return notebook_markdown(report.markdown(self))
 
-    def figure(self, study: str = "inside") -> Figure:
-        """One study's figure (the studies in `figures`), drawn from these results alone."""
+    def figure(self, study: str | None = None) -> Figure:
+        """One study's figure (a study in `figures`; None: the first), drawn from these results alone."""
         from bn_mnist.explanation import figures
 
         return figures.figure(self.studies, present_figure(study, self.figures))

@@ -30,7 +30,14 @@ def read_runs(out_dir: Path, specs: list[RunSpec]) -> dict[str, RunFiles]:
     }
 
 
+def other_code_runs(summaries: dict[str, runfiles.RunSummary]) -> list[str]:
+    """The keys of the runs that other code trained: what a results file lists when they were reused."""
+    return [key for key, summary in summaries.items() if runner.by_other_code(summary)]
+
+
 class Trained(NamedTuple):
+    """A plan's runs, finished in its directory."""
+
     mnist: Mnist  # the verified data the runs trained on
     reused: int  # runs finished in the directory before this command: its wall time did not train them
     summaries: dict[str, runfiles.RunSummary]  # every run's, by its key
@@ -44,9 +51,10 @@ def trained(
     backend: runner.Backend | None = None,
     data_dir: str | Path | None = None,
     mnist: Mnist | None = None,
+    reuse_other_code: bool = False,
 ) -> Iterator[Trained]:
     """Train (or reuse) every run of `specs` in out_dir; the caller writes its results inside the block, while the
-    directory is still locked.
+    directory is still locked. A finished run that other code trained is trained again, unless `reuse_other_code`.
 
     Raises:
         OutputError: another command writes into out_dir, or it holds a run of another config.
@@ -56,7 +64,7 @@ def trained(
     outdir.refuse_in_use(out_dir)  # before the inputs load; `locked` below makes sure
     mnist = mnist or load_mnist(data_dir, log)  # verified once; the workers get it from here
     with outdir.locked(out_dir):
-        done = runner.run_all(specs, out_dir, mnist, log, backend)
+        done = runner.run_all(specs, out_dir, mnist, log, backend, reuse_other_code)
         try:
             yield Trained(mnist, done.reused, done.summaries)
         except WriteError as error:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from bn_mnist.lab.stats import FractionVerdict, Spread
+from bn_mnist.provenance import CodeVersion
 
 
 def number(value: float | int | None) -> str:
@@ -69,3 +70,17 @@ def notebook_markdown(report: str) -> str:
     """A report.md as a notebook shows it: without its image lines, whose files lie beside report.md, not beside the
     notebook (the result's `figure()` draws them)."""
     return "\n".join(line for line in report.splitlines() if not line.startswith("!["))
+
+
+def code_lines(code: CodeVersion | None, other_code_runs: list[str]) -> list[str]:
+    """A report's lines on the code that made its results and on reused runs that other code trained (none for
+    results from before the code version was kept)."""
+    if code is None:
+        return []
+    lines = [
+        f"- Code: {code}. Every run's summary.json records the code that trained it; a finished run of other code is "
+        "trained again unless `--reuse-other-code`."
+    ]
+    if other_code_runs:
+        lines.append(f"- **Reused runs that other code trained** (`--reuse-other-code`): {', '.join(other_code_runs)}.")
+    return lines

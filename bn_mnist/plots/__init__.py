@@ -4,6 +4,7 @@ notebook shows, and `save` writes it as a PNG."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,18 +12,22 @@ from matplotlib.figure import Figure
 
 from bn_mnist import files
 
+FIGURE_FORMATS = ("image/png", "image/svg+xml", "image/jpeg", "application/pdf")
+
 
 def shown_in_notebooks() -> None:
-    """In IPython (a notebook's kernel), show a Figure as a PNG, as pyplot's inline backend would set up once pyplot
-    drew a figure; these figures are drawn without pyplot."""
-    try:
-        from IPython import get_ipython
-        from IPython.core.pylabtools import select_figure_formats
-    except ImportError:  # no IPython: nothing to show figures in
+    """In a notebook's kernel (IPython running), show a Figure as a PNG, as pyplot's inline backend sets up once
+    pyplot draws a figure (these are drawn without it); a format the notebook chose for figures stays."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython else None
+    if shell is None:
         return
-    shell = get_ipython()
-    if shell is not None:
-        select_figure_formats(shell, {"png"})  # type: ignore[no-untyped-call]  # IPython has no annotations here
+    formatters = shell.display_formatter.formatters
+    if any(Figure in formatters[kind].type_printers for kind in FIGURE_FORMATS):
+        return
+    from IPython.core.pylabtools import print_figure
+
+    formatters["image/png"].for_type(Figure, lambda figure: print_figure(figure, "png"))  # type: ignore[no-untyped-call]
 
 
 shown_in_notebooks()

@@ -7,7 +7,7 @@ import dataclasses
 
 from bn_mnist.lab import stats
 from bn_mnist.lab.arms import BN, BN_KERAS, BN_NN, ROUNDOFF
-from bn_mnist.lab.text import interval, number, per_seed, seeds_text, spread_text
+from bn_mnist.lab.text import code_lines, interval, number, per_seed, seeds_text, spread_text
 from bn_mnist.reproduction.experiments import (
     BAD_INIT_STD,
     BATCH,
@@ -249,6 +249,7 @@ def settings_section(results: Results) -> list[str]:
         f"run): {', '.join(f'{k} {v}' for k, v in execution.items())}.",
         "- Every run's config.yaml, TensorBoard events, metrics.jsonl, summary.json, model.keras and train.log are "
         "under the output directory (`tensorboard --logdir <out>`).",
+        *code_lines(meta.code, meta.other_code_runs),
         "",
     ]
 

@@ -18,14 +18,14 @@ from typing import Any
 import keras
 import numpy as np
 
-from bn_mnist import files, records, runfiles
+from bn_mnist import files, provenance, records, runfiles
 from bn_mnist.console import Log, stderr_log
 from bn_mnist.data import Mnist
 from bn_mnist.lab import stats
 from bn_mnist.lab.arms import BN, ROUNDOFF
 from bn_mnist.lab.meta import REPORT_FILE, RESULTS_FILE, command_line, software
 from bn_mnist.lab.plan import Plan
-from bn_mnist.lab.runs import RunFiles, read_runs, trained
+from bn_mnist.lab.runs import RunFiles, other_code_runs, read_runs, trained
 from bn_mnist.plots.seed_curves import Curve
 from bn_mnist.reproduction import EXPERIMENTS, claims, experiments, fields, figures, report
 from bn_mnist.reproduction.experiments import (
@@ -178,11 +178,15 @@ def collect(
     return scopes
 
 
-def reported_experiments(asked: tuple[str, ...], budget: Budget, out_dir: Path) -> tuple[str, ...]:
-    """The experiments asked for, and every other one already complete in out_dir: `reproduce conv` after
-    `reproduce lesson` reports both."""
+def reported_experiments(
+    asked: tuple[str, ...], budget: Budget, out_dir: Path, reuse_other_code: bool
+) -> tuple[str, ...]:
+    """The experiments asked for, and every other one already complete in out_dir (by this code, unless
+    `reuse_other_code`): `reproduce conv` after `reproduce lesson` reports both."""
     return tuple(
-        e for e in EXPERIMENTS if e in asked or runner.all_finished(experiments.plan((e,), budget).specs(), out_dir)
+        e
+        for e in EXPERIMENTS
+        if e in asked or runner.all_finished(experiments.plan((e,), budget).specs(), out_dir, reuse_other_code)
     )
 
 
@@ -195,18 +199,20 @@ def run(
     log: Log = stderr_log,
     plan: Plan | None = None,
     mnist: Mnist | None = None,
+    reuse_other_code: bool = False,
 ) -> Results:
     """Train (or reuse) every run the experiments need, judge the published claims, and write results.json,
     report.md and the figures into out_dir. `plan` replaces the planned runs (same runs, other configs: a test's
-    short runs); `mnist` replaces the data of data_dir or the cache.
+    short runs); `mnist` replaces the data of data_dir or the cache; `reuse_other_code` reuses finished runs that
+    another version of the package trained (results.json lists them).
 
     Raises:
         Interrupted: on Ctrl-C; finished runs stay and a rerun of the same command resumes.
     """
     started = time.perf_counter()
     planned = experiments.plan(chosen, budget) if plan is None else plan
-    with trained(planned.specs(), out_dir, log, backend, data_dir, mnist) as done:
-        reported = chosen if plan is not None else reported_experiments(chosen, budget, out_dir)
+    with trained(planned.specs(), out_dir, log, backend, data_dir, mnist, reuse_other_code) as done:
+        reported = chosen if plan is not None else reported_experiments(chosen, budget, out_dir, reuse_other_code)
         reported_plan = experiments.plan(reported, budget) if plan is None else plan
         selected = "all" if chosen == EXPERIMENTS else " ".join(chosen)
         command = command_line("reproduce", selected, budget.seeds_option, out_dir, budget.quick)
@@ -231,6 +237,8 @@ def write_results(
         software=software(),
         execution=next(iter(runs.values())).summary.execution if runs else None,
         wall_seconds=0.0,
+        code=provenance.current(),
+        other_code_runs=other_code_runs({key: run.summary for key, run in runs.items()}),
     )
     results = Results(
         meta=meta,

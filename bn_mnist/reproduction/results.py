@@ -3,13 +3,14 @@ finished runs; `figures` and `report` render them, judging nothing, so both can 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bn_mnist.lab.stats import FractionVerdict, NumberVerdict, Spread
 from bn_mnist.lab.text import notebook_markdown
 from bn_mnist.plots.seed_curves import Curve
-from bn_mnist.records import SCHEMA_VERSION, Record, present_figure
+from bn_mnist.provenance import CodeVersion
+from bn_mnist.records import SCHEMA_VERSION, Record, optional, present_figure
 from bn_mnist.reproduction.experiments import LESSON_STEPS, Budget
 from bn_mnist.reproduction.fields import SeedRecord
 from bn_mnist.runfiles import Execution
@@ -32,6 +33,8 @@ class Meta(Record):
     software: dict[str, str]
     execution: Execution | None  # as the first run recorded it (the runner gives every run the same)
     wall_seconds: float
+    code: CodeVersion | None = optional()  # the code that made these results (None: from before it was kept)
+    other_code_runs: list[str] = field(default_factory=list)  # reused runs that other code trained (when asked)
 
     def budget(self) -> Budget:
         """The budget the runs were planned with."""
@@ -82,8 +85,8 @@ class Results(Record):
 
         return notebook_markdown(report.markdown(self))
 
-    def figure(self, name: str = "paper") -> Figure:
-        """One of the reproduction's figures (the names in `figures`), drawn from these results alone."""
+    def figure(self, name: str | None = None) -> Figure:
+        """One of the reproduction's figures (a name in `figures`; None: the first), drawn from these results."""
         from bn_mnist.reproduction import experiments, figures
 
         plan = experiments.plan(tuple(self.meta.experiments), self.meta.budget())

@@ -29,7 +29,7 @@ INSPECT_BATCH = 256  # the inside-the-network measurements' fixed batch: the fir
 # Scalars of the probes, at every evaluation point of the runs that have them (also in metrics.jsonl).
 # `reproduce paper` (reproduction/probes.py): the drift of the last hidden layer's sigmoid inputs, and percentiles.
 DRIFT = "probe/drift_median_units"
-# `explain landscape` and `ics` (explain/probes.py): Santurkar et al.'s measures along the gradient, and per layer.
+# `explain landscape` and `ics` (explanation/probes.py): Santurkar et al.'s measures along the gradient, and per layer.
 LOSS = "landscape/loss"
 LOSS_RANGE = "landscape/loss_range"
 GRADIENT_CHANGE = "landscape/gradient_change"

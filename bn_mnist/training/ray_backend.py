@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bn_mnist import tf_startup
+from bn_mnist import provenance, tf_startup
 from bn_mnist.console import Log
 from bn_mnist.data import Mnist
 from bn_mnist.errors import BnMnistError, ClusterError
@@ -122,6 +122,7 @@ def auth_hint() -> str:
 def train_task(config: Any, probe: Any, mnist: Mnist, threads: int) -> tuple[RunSummary, dict[str, bytes]]:
     """One run inside a Ray worker: trained into a temporary directory; returns its summary and its files."""
     start_tensorflow(threads, config.distribute)  # the first run in this worker process starts TensorFlow
+    provenance.current()  # the code this node runs, known before the run starts (its own copy of bn-mnist)
     with tempfile.TemporaryDirectory(prefix="bn-mnist-run-") as temporary:
         run_dir = Path(temporary) / "run"
         summary = worker.train_logged(config, probe, run_dir, mnist)

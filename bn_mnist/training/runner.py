@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple, Protocol
 
-from bn_mnist import files, runfiles, tf_startup
+from bn_mnist import files, provenance, runfiles, tf_startup
 from bn_mnist.config import Config, load_saved_config, to_dict
 from bn_mnist.console import Log
 from bn_mnist.data import Mnist
@@ -74,14 +74,30 @@ def saved_summary(run_dir: Path, config: Config) -> runfiles.RunSummary | None:
     return summary
 
 
-def finished_summary(run_dir: Path, config: Config, log: Log) -> runfiles.RunSummary | None:
+def by_other_code(summary: runfiles.RunSummary) -> bool:
+    """Whether another version of the package trained the run (or one from before versions were kept)."""
+    return summary.code is None or summary.code.source != provenance.current().source
+
+
+def finished_summary(
+    run_dir: Path, config: Config, log: Log, reuse_other_code: bool = False
+) -> runfiles.RunSummary | None:
     """`saved_summary`, after clearing run_dir when it holds an unfinished run, or setting it aside (renamed,
-    never deleted) when a file is damaged; either is then trained again."""
+    never deleted) when a file is damaged or, unless `reuse_other_code`, when other code trained it; each is then
+    trained again."""
     try:
         summary = saved_summary(run_dir, config)
     except ResultsError as damage:
         aside = files.set_aside(run_dir)
         log(f"{run_dir}: damaged ({damage}); set aside as {aside.name}, training it again")
+        return None
+    if summary is not None and by_other_code(summary) and not reuse_other_code:
+        aside = files.set_aside(run_dir, "other-code")
+        trained_by = summary.code or "a version that kept no code version"
+        log(
+            f"{run_dir}: trained by other code ({trained_by}; this is {provenance.current()}); set aside as "
+            f"{aside.name}, training it again (--reuse-other-code would reuse it)"
+        )
         return None
     if summary is None and run_dir.exists():
         log(f"{run_dir}: unfinished, training it again")
@@ -89,13 +105,14 @@ def finished_summary(run_dir: Path, config: Config, log: Log) -> runfiles.RunSum
     return summary
 
 
-def all_finished(specs: list[RunSpec], out_dir: Path) -> bool:
-    """Whether every run in specs is finished in out_dir with its config (a run of another config, or a damaged
-    one: no)."""
+def all_finished(specs: list[RunSpec], out_dir: Path, reuse_other_code: bool = False) -> bool:
+    """Whether every run in specs is finished in out_dir with its config, by this code unless `reuse_other_code`
+    (a run of another config, or a damaged one: no)."""
     try:
-        return all(saved_summary(out_dir / spec.key, spec.config) is not None for spec in specs)
+        summaries = [saved_summary(out_dir / spec.key, spec.config) for spec in specs]
     except (OutputError, ResultsError):
         return False
+    return all(s is not None and (reuse_other_code or not by_other_code(s)) for s in summaries)
 
 
 def finished_line(spec: RunSpec, summary: runfiles.RunSummary) -> str:
@@ -158,7 +175,14 @@ class Done(NamedTuple):
     reused: int  # runs finished in the directory before: this command did not train them
 
 
-def run_all(specs: list[RunSpec], out_dir: Path, mnist: Mnist, log: Log, on: Backend | None = None) -> Done:
+def run_all(
+    specs: list[RunSpec],
+    out_dir: Path,
+    mnist: Mnist,
+    log: Log,
+    on: Backend | None = None,
+    reuse_other_code: bool = False,
+) -> Done:
     """Make every run in specs finished in out_dir, training on `on` (default: local worker processes) only those
     not finished yet (a damaged run is set aside and trained again); returns every run's summary.
 
@@ -169,7 +193,7 @@ def run_all(specs: list[RunSpec], out_dir: Path, mnist: Mnist, log: Log, on: Bac
         ConfigError: a multi-worker run in specs (it spans processes the user starts: `bn-mnist train`).
     """
     refuse_multi_worker(specs)
-    summaries = {spec.key: finished_summary(out_dir / spec.key, spec.config, log) for spec in specs}
+    summaries = {spec.key: finished_summary(out_dir / spec.key, spec.config, log, reuse_other_code) for spec in specs}
     hparams.write_experiment(out_dir, {spec.key: spec.config for spec in specs})
     todo = [spec for spec in specs if summaries[spec.key] is None]
     reused = len(specs) - len(todo)
@@ -230,7 +254,10 @@ class LocalBackend:
         context = multiprocessing.get_context("spawn")  # a fresh TensorFlow per worker; fork copies a live runtime
         stop = context.Event()
         pool = concurrent.futures.ProcessPoolExecutor(
-            workers, mp_context=context, initializer=worker.start, initargs=(mnist, threads, stop, devices)
+            workers,
+            mp_context=context,
+            initializer=worker.start,
+            initargs=(mnist, threads, stop, devices, provenance.current()),
         )
         with trainer.ctrl_c_requests_stop() as request:
             try:

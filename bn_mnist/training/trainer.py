@@ -22,7 +22,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from bn_mnist import files, outdir, runfiles
+from bn_mnist import files, outdir, provenance, runfiles
 from bn_mnist.config import Config, save_config
 from bn_mnist.console import Log, stderr_log
 from bn_mnist.data import Mnist, load_mnist
@@ -208,6 +208,7 @@ def run_summary(config: Config, engine: Engine, progress: Progress, compile_seco
         inspect_seconds=progress.inspect_seconds,
         execution=execution.current(config.xla),
         replicas=config.distribute.replicas,
+        code=provenance.current(),
         **final,
     )
 

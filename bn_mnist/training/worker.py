@@ -12,10 +12,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bn_mnist import provenance
 from bn_mnist.config import Config
 from bn_mnist.data import Mnist
 from bn_mnist.errors import Interrupted
 from bn_mnist.files import write_error
+from bn_mnist.provenance import CodeVersion
 from bn_mnist.tf_startup import start_tensorflow
 
 PR_SET_PDEATHSIG = 1  # prctl(2)
@@ -33,12 +35,14 @@ def die_with_parent() -> None:
         os.kill(os.getpid(), signal.SIGTERM)
 
 
-def start(mnist: Mnist, threads: int, stop: Any, logical_cpus: int = 1) -> None:
+def start(mnist: Mnist, threads: int, stop: Any, logical_cpus: int, code: CodeVersion) -> None:
     """Ctrl-C ignored except inside a run (trainer.run stops there and keeps what is done), TensorFlow started with
-    the runs' thread count and logical CPU devices, MNIST as the parent verified it."""
+    the runs' thread count and logical CPU devices, MNIST as the parent verified it, and the parent's code version
+    as the one its runs record."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     die_with_parent()
     start_tensorflow(threads, logical_cpus=logical_cpus)
+    provenance.pin(code)
     _state.update(mnist=mnist, stop=stop)
 
 
