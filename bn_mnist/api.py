@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from bn_mnist.comparison import CompareSummary
     from bn_mnist.explanation.results import Results as ExplainResults
     from bn_mnist.reproduction.results import Results as ReproduceResults
+    from bn_mnist.training.runner import Backend
 
 RUNS_ROOT = Path("runs")  # where outputs go unless `out` says otherwise (relative to the working directory)
 Overrides = Sequence[str] | Mapping[str, Any]  # "KEY=VALUE" texts (read as YAML, as --set), or key -> typed value
@@ -201,6 +202,22 @@ def chosen_names(asked: str | Sequence[str], known: tuple[str, ...], what: str) 
     return tuple(name for name in known if name in names)
 
 
+def start_plans() -> None:
+    """TensorFlow for the main process of `reproduce` and `explain`, at the runs' thread count, before anything
+    imports it."""
+    from bn_mnist.config import TrainConfig
+    from bn_mnist.tf_startup import start_tensorflow
+
+    start_tensorflow(TrainConfig.threads)
+
+
+def plan_place(workers: int | None, ray: str | None, data_dir: str | Path | None) -> tuple[Backend, Path | None]:
+    """Where a plan's runs train (local workers or a Ray cluster, connected now) and where their data is."""
+    from bn_mnist.training import runner
+
+    return runner.backend(ray, workers), Path(data_dir) if data_dir else None
+
+
 def reproduce(
     experiment: str | Sequence[str] = "all",
     *,
@@ -228,19 +245,14 @@ def reproduce(
             them); by default they are set aside and trained again.
         log: where progress lines go (default: stderr).
     """
-    from bn_mnist.config import TrainConfig
-    from bn_mnist.tf_startup import start_tensorflow
-
     chosen = chosen_names(experiment, EXPERIMENTS, "experiment")
-    start_tensorflow(TrainConfig.threads)  # the main process evaluates the pitfall's models as the workers train
+    start_plans()  # the main process evaluates the pitfall's models as the workers train
     from bn_mnist.reproduction import reproduce as reproduction
     from bn_mnist.reproduction.experiments import Budget
-    from bn_mnist.training import runner
 
-    out_dir = Path(out) if out else plan_out("reproduce", quick)
-    data = Path(data_dir) if data_dir else None
-    budget, backend = Budget.choose(seeds, quick), runner.backend(ray, workers)
-    return reproduction.run(chosen, budget, out_dir, backend, data, log, reuse_other_code=reuse_other_code)
+    budget, out_dir = Budget.choose(seeds, quick), Path(out) if out else plan_out("reproduce", quick)
+    where = plan_place(workers, ray, data_dir)
+    return reproduction.run(chosen, budget, out_dir, *where, log, reuse_other_code=reuse_other_code)
 
 
 def explain(
@@ -270,16 +282,11 @@ def explain(
             them); by default they are set aside and trained again.
         log: where progress lines go (default: stderr).
     """
-    from bn_mnist.config import TrainConfig
-    from bn_mnist.tf_startup import start_tensorflow
-
     chosen = chosen_names(study, STUDIES, "study")
-    start_tensorflow(TrainConfig.threads)  # the main process only reads runs and draws, as the workers train
+    start_plans()  # the main process only reads runs and draws, as the workers train
     from bn_mnist.explanation import explain as explanation
     from bn_mnist.explanation.studies import Budget
-    from bn_mnist.training import runner
 
-    out_dir = Path(out) if out else plan_out("explain", quick)
-    data = Path(data_dir) if data_dir else None
-    budget, backend = Budget.choose(seeds, quick), runner.backend(ray, workers)
-    return explanation.run(chosen, budget, out_dir, backend, data, log, reuse_other_code=reuse_other_code)
+    budget, out_dir = Budget.choose(seeds, quick), Path(out) if out else plan_out("explain", quick)
+    where = plan_place(workers, ray, data_dir)
+    return explanation.run(chosen, budget, out_dir, *where, log, reuse_other_code=reuse_other_code)

@@ -4,14 +4,13 @@ event file: the IMAGES tab of an output keeps the figures its command drew."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from bn_mnist import files
 from bn_mnist.errors import OutputError, ResultsError
 from bn_mnist.lab.meta import RESULTS_FILE
-from bn_mnist.records import SCHEMA_VERSION, read_json
+from bn_mnist.records import SCHEMA_VERSION, read_object
 from bn_mnist.runfiles import CONFIG_FILE, SUMMARY_FILE
 
 
@@ -34,12 +33,7 @@ def rebuild(out_dir: Path) -> list[Path]:
         path = out_dir / SUMMARY_FILE  # a comparison's (a single run's summary.json sits beside its config.yaml)
     else:
         raise OutputError(f"{out_dir}: no results.json (reproduce, explain) or summary.json (compare) to rebuild from")
-    try:
-        raw = read_json(path)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ResultsError(f"{path}: cannot be read ({error})") from None
-    if not isinstance(raw, dict):
-        raise ResultsError(f"{path}: holds no results (a JSON {type(raw).__name__}, not an object)")
+    raw = read_object(path, "results")
     if not isinstance(raw.get("schema", 0), int):
         raise ResultsError(f"{path}: schema {files.excerpt(raw['schema'])}: expected a version number")
     if raw.get("schema", 0) > SCHEMA_VERSION:  # files from before schema 1 hold the same records, unversioned

@@ -130,3 +130,18 @@ def write_json(path: Path, data: typing.Mapping[str, Any]) -> None:
 
 def read_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def read_object(path: Path, what: str) -> dict[str, Any]:
+    """A JSON file that holds an object (`what`: a run summary, results).
+
+    Raises:
+        ResultsError: it cannot be read, is no JSON (a file cut short), or holds something else.
+    """
+    try:
+        raw = read_json(path)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ResultsError(f"{path}: cannot be read ({error})") from None
+    if not isinstance(raw, dict):
+        raise ResultsError(f"{path}: holds no {what} (a JSON {type(raw).__name__}, not an object)")
+    return raw

@@ -14,7 +14,7 @@ from typing import Any
 
 from bn_mnist.errors import ResultsError
 from bn_mnist.provenance import CodeVersion
-from bn_mnist.records import Record, read_json, write_json
+from bn_mnist.records import Record, read_object, write_json
 
 TRAIN_LOSS = "train/loss"
 TRAIN_ACCURACY = "train/accuracy"
@@ -79,14 +79,7 @@ class RunSummary(Record):
     @classmethod
     def read(cls, run_dir: Path) -> RunSummary:
         """Raises: ResultsError: summary.json cannot be read or holds no run summary."""
-        path = run_dir / SUMMARY_FILE
-        try:
-            raw = read_json(path)
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise ResultsError(f"{path}: cannot be read ({error})") from None
-        if not isinstance(raw, dict):
-            raise ResultsError(f"{path}: holds no run summary")
-        return cls.from_dict(raw)
+        return cls.from_dict(read_object(run_dir / SUMMARY_FILE, "run summary"))
 
     def write(self, run_dir: Path) -> None:
         write_json(run_dir / SUMMARY_FILE, self.to_dict())

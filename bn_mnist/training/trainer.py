@@ -15,6 +15,7 @@ import signal
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -242,11 +243,24 @@ def run(
     if not chief:  # a multi-worker run's other workers train the same steps; only the chief's output is kept
         with tempfile.TemporaryDirectory(prefix="bn-mnist-worker-") as scratch:
             return train_into(config, Path(scratch), mnist, log, probe, strategy)
-    with outdir.claimed(Path(out_dir)) as out_dir:
+    with outdir.claimed(Path(out_dir)) as out_dir, saying_what_is_kept(out_dir):
         summary = train_into(config, out_dir, mnist, log, probe, strategy)
     if summary.interrupted:
         raise Interrupted(f"interrupted at step {summary.steps}: results so far are in {out_dir}")
     return summary
+
+
+@contextlib.contextmanager
+def saying_what_is_kept(out_dir: Path) -> Iterator[None]:
+    """A WriteError in the block, with the files out_dir keeps: an unfinished run (no summary.json)."""
+    try:
+        yield
+    except WriteError as error:
+        kept = sorted(path.name for path in out_dir.iterdir() if not path.name.startswith("."))
+        raise WriteError(
+            f"{error}; {out_dir} keeps an unfinished run (no {runfiles.SUMMARY_FILE}): "
+            + (", ".join(kept) + ", each up to the last step written" if kept else "no file")
+        ) from None
 
 
 def train_into(
@@ -257,29 +271,7 @@ def train_into(
     probe: Measurement | None,
     strategy: tf.distribute.Strategy | None,
 ) -> runfiles.RunSummary:
-    """`run`'s training, into a claimed out_dir, on one device or under `strategy`.
-
-    Raises:
-        WriteError: a file could not be written; the message says what out_dir keeps.
-    """
-    try:
-        return train_logged_into(config, out_dir, mnist, log, probe, strategy)
-    except WriteError as error:
-        kept = sorted(path.name for path in out_dir.iterdir() if not path.name.startswith("."))
-        raise WriteError(
-            f"{error}; {out_dir} keeps an unfinished run (no {runfiles.SUMMARY_FILE}): "
-            + (", ".join(kept) + ", each up to the last step written" if kept else "no file")
-        ) from None
-
-
-def train_logged_into(
-    config: Config,
-    out_dir: Path,
-    mnist: Mnist,
-    log: Log,
-    probe: Measurement | None,
-    strategy: tf.distribute.Strategy | None,
-) -> runfiles.RunSummary:
+    """`run`'s training, into a claimed out_dir, on one device or under `strategy`."""
     save_config(config, out_dir / runfiles.CONFIG_FILE)
     make_deterministic(config.seed)
     engine = build_engine(config, mnist, strategy)
