@@ -118,23 +118,6 @@ def test_default_out_dir_is_new_each_time(real_mnist, tmp_path, monkeypatch):
     assert len(runs) == 2 and all(name.startswith("fc-bn-") for name in runs)
 
 
-TF_CHATTER = ("absl::InitializeLog", "cuda drivers", "cuInit", "oneDNN custom operations")
-
-
-def test_console_script_compare_from_elsewhere_with_a_clean_console(real_mnist, bn_mnist_script, tmp_path):
-    """The installed script, run from an unrelated directory: the conv default needs no config file, and
-    TensorFlow's start-up lines stay off the console."""
-    out = tmp_path / "cmp"
-    short = ["--set", "train.steps=4", "--set", "train.eval_every=2", "--set", "train.log_every=2"]
-    command = [bn_mnist_script, "compare", *short, "--out", str(out)]
-    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600, check=False)
-    assert result.returncode == 0, result.stderr
-    assert "final validation accuracy" in result.stdout and (out / "convergence.png").is_file()
-    assert "model:\n  arch: conv" in (out / "bn-seed0" / runfiles.CONFIG_FILE).read_text()
-    assert not [line for line in result.stderr.splitlines() if any(word in line for word in TF_CHATTER)]
-    assert result.stderr.splitlines()[0].startswith("mnist: cache ")
-
-
 def test_console_script_replaces_a_corrupted_cache(real_mnist, bn_mnist_script, tmp_path):
     """64 bytes of the cached mnist.npz overwritten: set aside, fetched again (PyPI), one line saying so."""
     cached = tmp_path / sources.CACHE_FILE
