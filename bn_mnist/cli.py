@@ -245,7 +245,7 @@ def reproduce_command(
     options = {"workers": workers, "ray": ray, "reuse_other_code": reuse_other_code, "data_dir": data_dir}
     results = api.reproduce(experiment, seeds=seeds, quick=quick, out=out, **options)
     from bn_mnist.reproduction import reproduce  # TensorFlow is started (quietly) by now
-    from bn_mnist.reproduction.claims import headline
+    from bn_mnist.reproduction.judging import headline
 
     line = f"{headline(results.counts)}{' (--quick run)' if quick else ''}"
     click.echo(f"{line}; report: {out / reproduce.REPORT_FILE}")

@@ -17,7 +17,13 @@ from bn_mnist.data import Mnist, load_mnist
 from bn_mnist.reproduction.experiments import Budget, plan
 
 PURE_LOGIC = {"test_architecture.py", "test_claims.py", "test_config.py", "test_experiments.py", "test_report.py"}
-PURE_LOGIC |= {"test_stats.py", "test_lint.py"}  # tests that neither import nor start TensorFlow
+PURE_LOGIC |= {
+    "test_stats.py",
+    "test_lint.py",
+    "test_verdicts.py",
+    "test_quotes.py",
+    "test_digitised_figures.py",
+}  # tests that neither import nor start TensorFlow
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> None:

@@ -57,20 +57,25 @@ def test_bad_weights_and_steps_follow_the_row():
 
 
 def test_default_plan_seeds_and_each_run_once_slowest_first():
-    assert FULL.seeds == {"conv": 10, "short": 10, "long": 5} and QUICK.seeds == dict.fromkeys(FULL.seeds, 1)
+    assert FULL.seeds == {"conv": 20, "short": 20, "long": 20} and QUICK.seeds == dict.fromkeys(FULL.seeds, 1)
     assert Budget.choose(3, quick=True).seeds == dict.fromkeys(FULL.seeds, 3)
     specs = plan(EXPERIMENTS, FULL).specs()
-    conv, roundoff, long_settings, short_settings = 3 * 10, 3, 12, 3
-    assert len(specs) == conv + roundoff + long_settings * 2 * 5 + short_settings * 2 * 10 + 2 * 5  # + paper
+    conv, roundoff, long_settings, short_settings, pitfall = 3 * 20, 3, 12, 3, 20  # pitfall: its batch-stats runs
+    assert len(specs) == conv + roundoff + long_settings * 2 * 20 + short_settings * 2 * 20 + 2 * 20 + pitfall
     assert len({spec.key for spec in specs}) == len(specs)
     assert all(spec.config.model.arch == "conv" for spec in specs[: conv + roundoff])
     assert sorted(spec.key for spec in specs if spec.probe) == sorted(
-        f"paper/{net}-seed{seed}" for net in ("bn", "no_bn") for seed in range(5)
+        f"paper/{net}-seed{seed}" for net in ("bn", "no_bn") for seed in range(20)
     )
-    assert {spec.key for spec in plan(("pitfall",), Budget.choose(2, quick=True)).specs()} == {
+    pitfall = {spec.key: spec.config for spec in plan(("pitfall",), Budget.choose(2, quick=True)).specs()}
+    assert set(pitfall) == {  # two trainings per seed, as the Lesson's cells 71 and 73: row 2's BN run and another
         "lesson/good-lr0.01-relu-2k/bn-seed0",
         "lesson/good-lr0.01-relu-2k/bn-seed1",
+        "pitfall/bn-seed10000",
+        "pitfall/bn-seed10001",
     }
+    batch, population = pitfall["pitfall/bn-seed10000"], pitfall["lesson/good-lr0.01-relu-2k/bn-seed0"]
+    assert dataclasses.replace(batch, seed=0, name=population.name) == population
 
 
 def test_the_paper_runs_follow_the_paper():

@@ -34,3 +34,30 @@ def test_numbers_in_the_report():
         "two seeds",
         "5 a seeds, 3 b seeds",
     ]
+
+
+def reproduction_results(null_rates=()):
+    """The smallest reproduction results a report renders: no experiment, the rules and the method only."""
+    from bn_mnist.reproduction import rules
+    from bn_mnist.reproduction.results import Meta, Results
+
+    meta = Meta([], {"conv": 20}, False, None, 0, 0.0, "bn-mnist reproduce all", {}, None, 0.0)
+    return Results(meta, {}, {}, rules.Rules(), [], [], [], None, list(null_rates), {}, {}, {})
+
+
+def test_the_report_prints_the_definitions_the_code_applies():
+    """Every verdict word's definition and every measured word of the text come from the definitions the code
+    judges by (verdicts.WORDS, rules.definitions), and the rules' numbers are those in force."""
+    from bn_mnist.lab import verdicts
+    from bn_mnist.reproduction import report, rules
+
+    markdown = report.markdown(
+        reproduction_results([verdicts.NullRate("near 1, skewed", "value", 20, 100, 0.09, 0.03)])
+    )
+    for word, meaning in verdicts.WORDS.items():
+        assert f"- **{word}**: {meaning}" in markdown
+    for line in rules.definitions():
+        assert line in markdown
+    assert f">= {rules.BOUNCES} drops of >= {rules.WILD_BOUNCE}" in markdown and f"level {verdicts.ALPHA:g}" in markdown
+    assert "| near 1, skewed | value | 20 | 100 | 0.0900 ± 0.0300 |" in markdown
+    assert "## Rules changed after seeing results\n\nNone: these rules" in markdown

@@ -20,8 +20,14 @@ REACH = {0.8: "reach80", 0.9: "reach90", 0.95: "reach95"}  # the first step with
 REACH80, REACH90, REACH95 = REACH[0.8], REACH[0.9], REACH[0.95]
 REACH90_TEST = "reach90_test"  # the paper's runs: the first step with test accuracy >= 90%
 DRIFT = "drift"  # the paper's runs: how far the sigmoid input's percentiles move
+NEAR_MAX_STEP = "near_max_step"  # the first step within rules.NEAR_MAX of the best validation accuracy
+BOUNCES = "bounces"  # drops of >= rules.BOUNCE between consecutive evaluations (rules.drops)
+WILD_BOUNCES = "wild_bounces"  # drops of >= rules.WILD_BOUNCE
+STUCK = "stuck_steps"  # steps from first reaching 0.88 to first reaching 0.92 (rules.stuck_steps)
 
-# The inference pitfall, one trained BN net per seed (no network prefix).
+# The inference pitfall: per seed two trainings, as the Lesson's two cells: one evaluated with batch statistics, one
+# with the moving averages (no network prefix; each training's final validation accuracy under its prefix).
+BATCH_RUN, POPULATION_RUN = "batch_run", "population_run"
 SINGLE_POPULATION = "single_population"
 FULL_POPULATION = "full_population"
 SINGLE_BATCH_STATS = "single_batch_stats"

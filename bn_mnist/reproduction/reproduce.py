@@ -9,6 +9,7 @@ results.json alone.
 from __future__ import annotations
 
 import dataclasses
+import math
 import statistics
 import time
 from collections import Counter
@@ -27,7 +28,7 @@ from bn_mnist.lab.meta import REPORT_FILE, RESULTS_FILE, command_line, software
 from bn_mnist.lab.plan import Plan
 from bn_mnist.lab.runs import RunFiles, other_code_runs, read_runs, trained
 from bn_mnist.plots.seed_curves import Curve
-from bn_mnist.reproduction import EXPERIMENTS, claims, experiments, fields, figures, report
+from bn_mnist.reproduction import EXPERIMENTS, experiments, fields, figures, judging, report, rules
 from bn_mnist.reproduction.experiments import (
     CONV,
     CONV_STEPS,
@@ -48,7 +49,8 @@ from bn_mnist.training import runner
 def run_record(run: RunFiles) -> SeedRecord:
     """What the rules and tables need from one finished run."""
     summary, metrics = run
-    accuracies = runfiles.series(metrics, runfiles.VAL_ACCURACY)[1]
+    logged = runfiles.series(metrics, runfiles.VAL_ACCURACY)
+    steps, accuracies = map(list, zip(*[(s, v) for s, v in zip(*logged) if math.isfinite(v)]))  # step 0 always is
     return {
         fields.VAL: summary.final_val_accuracy,
         fields.TEST: summary.final_test_accuracy,
@@ -56,6 +58,10 @@ def run_record(run: RunFiles) -> SeedRecord:
         fields.DIVERGED: summary.diverged_at_step,
         fields.VAL_LAST: statistics.fmean(accuracies[-fields.LAST_K :]),
         fields.MAX_VAL: max(accuracies),
+        fields.NEAR_MAX_STEP: rules.near_max_step(steps, accuracies),
+        fields.BOUNCES: rules.drops(accuracies, rules.BOUNCE),
+        fields.WILD_BOUNCES: rules.drops(accuracies, rules.WILD_BOUNCE),
+        fields.STUCK: rules.stuck_steps(steps, accuracies),
         **{name: runfiles.first_step_reaching(metrics, threshold) for threshold, name in fields.REACH.items()},
     }
 
@@ -124,11 +130,35 @@ def pitfall_record(model_path: Path, mnist: Mnist) -> dict[str, Any]:
     }
 
 
-def pitfall_records(plan: Plan, out_dir: Path, budget: Budget, mnist: Mnist) -> list[SeedRecord]:
-    return [
-        {"seed": seed, **pitfall_record(out_dir / plan.key("pitfall", BN.key, seed) / runfiles.MODEL_FILE, mnist)}
-        for seed in row_seeds(PITFALL_ROW, budget)
-    ]
+BATCH_FIELDS = (
+    fields.FULL_BATCH_STATS,
+    fields.SINGLE_BATCH_STATS,
+    fields.SINGLE_BATCH_STATS_CLASSES,
+    fields.SINGLE_BATCH_STATS_CLASS,
+)
+POPULATION_FIELDS = (fields.FULL_POPULATION, fields.SINGLE_POPULATION)
+
+
+def pitfall_records(
+    plan: Plan, runs: dict[str, RunFiles], out_dir: Path, budget: Budget, mnist: Mnist
+) -> list[SeedRecord]:
+    """Per seed, the Lesson's two trainings: one tested with batch statistics, one with the moving averages."""
+    seed_records = []
+    for seed in row_seeds(PITFALL_ROW, budget):
+        batch_run = plan.key("pitfall", BN.key, experiments.pitfall_seed(seed))
+        population_run = plan.key("pitfall", BN.key, seed)
+        batch = pitfall_record(out_dir / batch_run / runfiles.MODEL_FILE, mnist)
+        population = pitfall_record(out_dir / population_run / runfiles.MODEL_FILE, mnist)
+        seed_records.append(
+            {
+                "seed": seed,
+                fields.key(fields.BATCH_RUN, fields.VAL): runs[batch_run].summary.final_val_accuracy,
+                fields.key(fields.POPULATION_RUN, fields.VAL): runs[population_run].summary.final_val_accuracy,
+                **{name: batch[name] for name in BATCH_FIELDS},
+                **{name: population[name] for name in POPULATION_FIELDS},
+            }
+        )
+    return seed_records
 
 
 def paper_records(plan: Plan, runs: dict[str, RunFiles], budget: Budget) -> list[SeedRecord]:
@@ -172,7 +202,7 @@ def collect(
     if "lesson" in chosen:
         scopes.update(lesson_records(plan, runs, budget))
     if "pitfall" in chosen:
-        scopes["pitfall"] = pitfall_records(plan, out_dir, budget, mnist)
+        scopes["pitfall"] = pitfall_records(plan, runs, out_dir, budget, mnist)
     if "paper" in chosen:
         scopes["paper"] = paper_records(plan, runs, budget)
     return scopes
@@ -225,7 +255,7 @@ def write_results(
     """Judge the claims on the finished runs; write results.json, report.md and the figures (see `run`)."""
     runs = read_runs(out_dir, plan.specs())
     scopes = collect(reported, plan, budget, runs, out_dir, mnist)
-    judged = claims.judge(scopes)
+    judged = judging.judge(scopes)
     meta = Meta(
         experiments=list(reported),
         seeds=budget.seeds,
@@ -244,9 +274,13 @@ def write_results(
         meta=meta,
         records=scopes,
         statistics={scope: scope_statistics(seed_records) for scope, seed_records in scopes.items()},
+        rules=rules.Rules(),
+        outcomes=judged.outcomes,
         numbers=judged.numbers,
         remarks=judged.remarks,
-        counts=claims.count_verdicts(judged),
+        across=judged.across,
+        null_rates=judging.null_rates(scopes),
+        counts=judging.count_verdicts(judged),
         curves=curves(plan, runs),
         figures={},
     )

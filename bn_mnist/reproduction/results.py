@@ -6,13 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from bn_mnist.lab.stats import FractionVerdict, NumberVerdict, Spread
+from bn_mnist.lab.stats import Spread
 from bn_mnist.lab.text import notebook_markdown
+from bn_mnist.lab.verdicts import AcrossTest, NullRate, OutcomeTest, ValueTest
 from bn_mnist.plots.seed_curves import Curve
 from bn_mnist.provenance import CodeVersion
 from bn_mnist.records import SCHEMA_VERSION, Record, optional, present_figure
 from bn_mnist.reproduction.experiments import LESSON_STEPS, Budget
 from bn_mnist.reproduction.fields import SeedRecord
+from bn_mnist.reproduction.rules import Rules
 from bn_mnist.runfiles import Execution
 
 if TYPE_CHECKING:
@@ -42,26 +44,72 @@ class Meta(Record):
 
 
 @dataclass(frozen=True)
-class JudgedNumber(NumberVerdict):
-    """A published number against the distribution of ours (`stats.judge_number`), and where it comes from."""
+class JudgedNumber(Record):
+    """A published value against ours (`verdicts.value_test`), where it comes from, and what it was judged on."""
 
     scope: str
     source: str
     what: str
     note: str
-    values: dict[str, list[float | None]]  # the record keys it was judged on, per seed
+    key: str
+    given: str | None  # the key of its run's final validation accuracy when judged among our runs that learned
+    test: ValueTest
+    ours: Spread | None  # the values it was judged on
+    values: list[float | None]  # per seed (all seeds; those that did not learn are left out when `given`)
+    adjusted_p: float  # Benjamini-Hochberg, across every p-value of the report
+
+    @property
+    def verdict(self) -> str:
+        return self.test.verdict
 
 
 @dataclass(frozen=True)
-class JudgedRemark(FractionVerdict):
-    """A property of the tutorial's run, over our seeds (`stats.judge_fraction`), and where it comes from."""
+class JudgedOutcome(Record):
+    """Whether a published run learned, against how many of our seeds share its outcome (`verdicts.outcome_test`)."""
+
+    scope: str
+    source: str
+    what: str
+    key: str
+    published: float
+    learned: bool
+    test: OutcomeTest
+    rank: int  # its final validation accuracy's rank among ours, ties broken at random (the report-wide tests)
+    values: list[float | None]
+    adjusted_p: float
+
+    @property
+    def verdict(self) -> str:
+        return self.test.verdict
+
+
+@dataclass(frozen=True)
+class JudgedRemark(Record):
+    """A property of the tutorial's run over our seeds (`verdicts.property_test`), and where it comes from."""
 
     scope: str
     source: str
     said: str
+    verbatim: bool
     rule: str
+    note: str
+    test: OutcomeTest
     holds: list[bool]
     values: dict[str, list[Any]]
+    adjusted_p: float
+
+    @property
+    def verdict(self) -> str:
+        return self.test.verdict
+
+
+@dataclass(frozen=True)
+class Across(Record):
+    """The report-wide tests over the independent published runs."""
+
+    calibration: AcrossTest
+    shift: AcrossTest
+    discoveries: int  # claims whose adjusted p is <= verdicts.FDR
 
 
 @dataclass(frozen=True)
@@ -71,9 +119,13 @@ class Results(Record):
     meta: Meta
     records: dict[str, list[SeedRecord]]  # scope -> one record per seed
     statistics: dict[str, dict[str, Spread | None]]  # scope -> record key -> over seeds
+    rules: Rules
+    outcomes: list[JudgedOutcome]
     numbers: list[JudgedNumber]
     remarks: list[JudgedRemark]
-    counts: dict[str, dict[str, int]]  # "numbers" / "remarks" -> verdict word -> how many
+    across: Across | None  # None when no published run was judged
+    null_rates: list[NullRate]  # the method's flag rates under the null, by simulation at our seed counts
+    counts: dict[str, dict[str, int]]  # "outcomes" / "numbers" / "remarks" -> verdict word -> how many
     curves: dict[str, dict[str, Curve]]  # run key -> metric -> its curve
     figures: dict[str, str]  # figure name -> file name in the output directory
     kind: str = "reproduce"
