@@ -7,6 +7,7 @@ import io
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 
@@ -15,11 +16,14 @@ import numpy as np
 import pytest
 import tb_events
 from click.testing import CliRunner
+from matplotlib.figure import Figure
 
 from bn_mnist import runfiles
 from bn_mnist.cli import main
+from bn_mnist.errors import ResultsError
 from bn_mnist.reproduction import EXPERIMENTS, experiments
 from bn_mnist.reproduction.experiments import Budget, plan
+from bn_mnist.reproduction.results import Results
 from bn_mnist.tensorboard import tags
 
 
@@ -115,6 +119,23 @@ def test_robust_claims_hold_even_in_a_quick_run(quick):
     row8 = runfiles.read_metrics(out / "lesson" / "good-lr2-relu" / "no_bn-seed0")
     assert max(runfiles.series(row8, runfiles.VAL_ACCURACY)[1]) <= 0.15
     assert remark(results, "lesson/good-lr2-relu", "no BN never above 0.15")["holds"] == [True]
+
+
+def test_the_results_render_for_a_notebook_and_rebuild_from_results_alone(quick, tmp_path):
+    """As a notebook shows them, and `bn-mnist report` on a copy holding only results.json: report.md byte for byte."""
+    out = quick[0]
+    results = Results.from_dict(json.loads((out / "results.json").read_text()))
+    shown = results._repr_markdown_()
+    assert shown.startswith("# ") and "| " in shown and "![" not in shown
+    paper = results.figure("paper")
+    assert isinstance(paper, Figure) and len(paper.axes) == 3
+    with pytest.raises(ResultsError, match="no figure 'nope' in these results; they have: conv, "):
+        results.figure("nope")
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    shutil.copy(out / "results.json", copy)
+    assert CliRunner().invoke(main, ["report", str(copy)]).exit_code == 0
+    assert (copy / "report.md").read_text() == (out / "report.md").read_text()
 
 
 def test_report_figures_and_event_files(quick):
