@@ -40,7 +40,8 @@ class Published:
     label: str
     colour: str
     steps: list[int]
-    values: list[float]
+    values: list[float | None]  # None: a point not known (hidden in a digitised figure), drawn as a gap
+    style: str = "o--"  # matplotlib's format: open markers joined by a dashed line; "--" or ":" for a whole curve
 
 
 def curve_values(curve: Curve) -> list[float]:
@@ -72,12 +73,12 @@ def draw_seeds(axis: Axes, series: list[Series]) -> None:
 
 
 def draw_published(axis: Axes, published: list[Published]) -> None:
-    """Published points as open markers joined by a dashed line, in the colours of `draw_seeds`."""
+    """Published points (open markers joined by a dashed line, or a digitised curve) in the colours of `draw_seeds`."""
     for points in published:
         axis.plot(
             points.steps,
-            points.values,
-            "o--",
+            [np.nan if v is None else v for v in points.values],
+            points.style,
             color=points.colour,
             alpha=0.8,
             markersize=5,

@@ -25,6 +25,7 @@ from bn_mnist.plots.seed_curves import (
     panels_figure,
     seed_curves_figure,
 )
+from bn_mnist.reproduction.claims import lesson_figures
 from bn_mnist.reproduction.experiments import (
     CONV,
     CONV_STEPS,
@@ -104,8 +105,19 @@ class Figures:
         return series, published
 
     def lesson(self, setting: str) -> Figure:
+        """A setting's seeds, its published finals, and each of its rows' published curve, digitised from the
+        notebook's figure (gaps: points hidden there by the other curve or the legend)."""
         series, published = self.lesson_panel(setting)
-        return seed_curves_figure(series, f"Lesson: {lesson_settings()[setting].title}{self.quick}", published)
+        rows = [row for row in LESSON if row.setting == setting]
+        digitised = [
+            Published(f"{arm.label}, row {row.row}'s figure", arm.colour, figure["x"], figure["curves"][arm.key], style)
+            for row, style in zip(rows, ("--", ":"))
+            for figure in [lesson_figures()[row.row]]
+            for arm in LESSON_ARMS
+            if not self.budget.quick  # a --quick run's shorter runs are not the figure's
+        ]
+        title = f"Lesson: {lesson_settings()[setting].title}{self.quick}"
+        return seed_curves_figure(series, title, [*published, *digitised])
 
     def lesson_overview(self) -> Figure:
         panels = {row.title: self.lesson_panel(setting) for setting, row in lesson_settings().items()}

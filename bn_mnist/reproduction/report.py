@@ -10,6 +10,7 @@ from bn_mnist.lab.arms import BN, BN_KERAS, BN_NN, ROUNDOFF
 from bn_mnist.lab.text import code_lines, number, per_seed, seeds_text, spread_text
 from bn_mnist.lab.verdicts import ValueTest
 from bn_mnist.reproduction import rules
+from bn_mnist.reproduction.claims import unjudged_figure_steps
 from bn_mnist.reproduction.experiments import (
     BAD_INIT_STD,
     BATCH,
@@ -231,7 +232,10 @@ def lesson_section(results: Results, made: dict[str, str]) -> list[str]:
         "",
         "Ours over seeds: final validation accuracy mean ± SD (min..max); the first step with validation "
         "accuracy >= 80% and >= 90% per seed (- never); seeds whose loss diverged. Rows 4/5, 13/17 and 15/18 "
-        "repeat a setting: one experiment, two published draws.",
+        "repeat a setting: one experiment, two published draws. Each figure below also draws the row's published "
+        "curves, digitised from the notebook's figure (tools/digitise_lesson_figures.py; gaps: points hidden there by "
+        "the other curve or the legend). A figure's step to 80% or 90% is judged where no hidden point could move "
+        f"it; not judged for that reason: {', '.join(unjudged_figure_steps()) or 'none'}.",
         "",
         "| rows | setting | network | published val | ours: val | 80% at | 90% at | diverged |",
         "|---|---|---|---|---|---|---|---|",
