@@ -95,7 +95,7 @@ def train_out(config: Config) -> Path:
 
 def compare_out(config: Config, arms: str) -> Path:
     """`compare`'s default output: a new directory under runs/."""
-    return new_run_dir(RUNS_ROOT, f"{config.name}-compare{'-sync' if arms == 'sync' else ''}")
+    return new_run_dir(RUNS_ROOT, f"{config.name}-compare{'' if arms == 'bn' else f'-{arms}'}")
 
 
 def plan_out(command: str, quick: bool) -> Path:
@@ -161,8 +161,8 @@ def compare(
         overrides: config keys to change, as "KEY=VALUE" texts (`--set`) or a mapping such as {"train.steps": 500}.
         seed: the first seed (`--seed`).
         seeds: seeds per network, from `seed` on; the table gives mean ± SD (min..max) over them.
-        arms: "bn" (with and without BN) or "sync" (BN on one device against synchronized and per-replica BN on
-            `replicas` replicas).
+        arms: "bn" (with and without BN), "norms" (every normalization and BN-free init: `lab.arms.NORM_ARMS`) or
+            "sync" (BN on one device against synchronized and per-replica BN on `replicas` replicas).
         replicas: train data-parallel on N replicas of batch_size/N examples (`--replicas`).
         data_dir: a directory with mnist.npz or the four IDX files; None: the cache, else a download.
         out: the output directory; None: a new directory under runs/.

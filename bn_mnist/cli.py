@@ -174,11 +174,12 @@ def train_command(config: Config, out: Path | None) -> None:
 )
 @click.option(
     "--arms",
-    type=click.Choice(["bn", "sync"]),
+    type=click.Choice(["bn", "norms", "sync"]),
     default="bn",
     show_default=True,
-    help="bn: with and without BN. sync: BN on one device against synchronized and per-replica BN on --replicas N "
-    "replicas (the same global batch).",
+    help="bn: with and without BN. norms: BN, layer, group, instance (conv) and weight-standardized group norm, "
+    "and no normalization with the default, He, LSUV and SELU + LeCun inits. sync: BN on one device against "
+    "synchronized and per-replica BN on --replicas N replicas (the same global batch).",
 )
 @backend_options
 @run_options

@@ -23,7 +23,7 @@ from bn_mnist.console import Log, stderr_log
 from bn_mnist.data import Mnist
 from bn_mnist.errors import ConfigError, OutputError, ResultsError
 from bn_mnist.lab import stats
-from bn_mnist.lab.arms import WITH_AND_WITHOUT, Arm, across_replicas
+from bn_mnist.lab.arms import WITH_AND_WITHOUT, Arm, across_replicas, norm_arms
 from bn_mnist.lab.meta import REPORT_FILE, RESULTS_FILE
 from bn_mnist.lab.plan import seed_key
 from bn_mnist.lab.runs import other_code_runs, trained
@@ -54,9 +54,12 @@ QUANTITIES = (  # (row title, RunSummary field, format)
 
 
 def arms_for(kind: str, config: Config) -> tuple[Arm, ...]:
-    """`--arms`: bn (with and without BN) or sync (one device against the config's distribute.replicas)."""
+    """`--arms`: bn (with and without BN), norms (every normalization and BN-free init: lab/arms.py) or sync (one
+    device against the config's distribute.replicas)."""
     if kind == "bn":
         return WITH_AND_WITHOUT
+    if kind == "norms":
+        return norm_arms(config.model.arch)
     if config.distribute.replicas == 1:
         raise ConfigError("--arms sync compares N replicas with one device: give --replicas N (N > 1)")
     return across_replicas(config.distribute.replicas, config.train.batch_size)

@@ -20,11 +20,21 @@ from bn_mnist.errors import ConfigError
 
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "elu", "selu", "gelu", "swish", "softplus", "leaky_relu", "linear")
 ARCHS = ("conv", "fc")
-INITS = ("glorot_uniform", "normal", "truncated_normal")
+INITS = ("glorot_uniform", "normal", "truncated_normal", "he_normal", "lecun_normal", "lsuv")
 OPTIMIZERS = ("sgd", "adam")
 LOSSES = ("sigmoid_cross_entropy", "softmax_cross_entropy")
 JIT_MODES = ("auto", "on", "off")
 BN_IMPLS = ("keras", "nn")
+NORM_KINDS = ("batch", "layer", "group", "instance", "ws_group")  # bn.kind: which normalization (nets/norms.py)
+GROUPED = ("group", "ws_group")  # the kinds that take bn.groups
+BATCH_ONLY = {  # option -> its default: what only batch norm (statistics over the batch) can change
+    "impl": "keras",
+    "momentum": 0.99,
+    "renorm": False,
+    "zero_debias": False,
+    "batch_weights": "none",
+    "update_moving_stats": True,
+}  # (bn.sync needs no check: without batch statistics there is nothing to synchronise across replicas)
 PLACEMENTS = ("before_activation", "after_activation")
 BATCH_WEIGHTS = ("none", "inverse_class_frequency")
 STRATEGIES = ("none", "mirrored", "multi_worker")
@@ -57,6 +67,8 @@ class ModelConfig:
     weight_init: str = "glorot_uniform"  # tf.layers' default, what the Solutions' high-level net got
     init_std: float = 0.05  # std of normal/truncated_normal init: the Lesson's "good" 0.05 or "bad" 5.0
     dense_init: str | None = None  # the dense layers' init if it differs (Solutions' tf.nn net); None: weight_init
+    # he_normal (He et al. 2015, for ReLU), lecun_normal (Klambauer et al. 2017, for SELU), lsuv (Mishkin & Matas
+    # 2016: orthogonal, then each layer scaled to unit output variance on a batch before step 0: nets/lsuv.py)
 
     def __post_init__(self) -> None:
         _one_of("model.arch", self.arch, ARCHS)
@@ -83,6 +95,10 @@ class RenormClipping:
 @dataclass(frozen=True)
 class BNConfig:
     enabled: bool = True  # conv and dense layers gain BN (and, by default, lose their bias)
+    kind: str = (
+        "batch"  # batch, or a normalization that needs no batch: layer, group, instance, ws_group (nets/norms.py)
+    )
+    groups: int = 4  # group, ws_group: channel groups (4 divides every layer here: 4i filters, dense 100)
     impl: str = "keras"  # keras: keras.layers.BatchNormalization; nn: this project's tf.nn layer (nets/bn.py)
     momentum: float = 0.99  # moving-average decay of the population statistics (TF1 `decay`)
     epsilon: float = 0.001  # added to the batch variance; the tutorial's value
@@ -100,6 +116,10 @@ class BNConfig:
     # replica normalises with its own slice's statistics and keeps its own moving averages (docs/distribute.md)
 
     def __post_init__(self) -> None:
+        _one_of("bn.kind", self.kind, NORM_KINDS)
+        _require(self.groups >= 1, "bn.groups", self.groups, "a positive integer")
+        if self.kind != "batch":
+            self._check_no_batch_options()
         _one_of("bn.impl", self.impl, BN_IMPLS)
         _one_of("bn.placement", self.placement, PLACEMENTS)
         _one_of("bn.batch_weights", self.batch_weights, BATCH_WEIGHTS)
@@ -108,6 +128,17 @@ class BNConfig:
         _require(self.epsilon > 0, "bn.epsilon", self.epsilon, "a positive number")
         if self.impl == "keras":
             self._check_keras_can_do_it()
+
+    def _check_no_batch_options(self) -> None:
+        """A normalization without batch statistics has no moving averages, no renorm, one implementation."""
+        for key, default in BATCH_ONLY.items():
+            if getattr(self, key) != default:
+                raise ConfigError(
+                    f"bn.{key} = {getattr(self, key)!r}: bn.kind {self.kind} normalizes each example by itself "
+                    f"(no batch statistics); only bn.kind batch takes it"
+                )
+        if self.kind not in GROUPED and self.groups != BNConfig.groups:
+            raise ConfigError(f"bn.groups = {self.groups}: only bn.kind group and ws_group have groups")
 
     def _check_keras_can_do_it(self) -> None:
         for key, value in NN_ONLY.items():
@@ -189,6 +220,15 @@ class Config:
             raise ConfigError(
                 f"train.batch_size = {self.train.batch_size}: {replicas} replicas need a batch size they divide "
                 "(each replica gets an equal slice of the global batch)"
+            )
+        if self.model.weight_init == "lsuv" and self.bn.enabled and self.bn.kind == "ws_group":
+            raise ConfigError(
+                "model.weight_init = 'lsuv' with bn.kind ws_group: weight standardization undoes LSUV's scaling"
+            )
+        if self.bn.enabled and self.bn.kind == "instance" and self.model.arch == "fc":
+            raise ConfigError(
+                "bn.kind = 'instance' with model.arch fc: instance norm normalizes a feature map over its pixels, "
+                "and a dense unit has one value; use layer or group"
             )
         if self.distribute.strategy != "none" and self.bn.enabled and self.bn.batch_weights != "none":
             raise ConfigError(

@@ -3,6 +3,7 @@ summary, the table over seeds, the report and a real PNG."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import shutil
 import statistics
@@ -175,3 +176,41 @@ def test_a_rerun_sets_damaged_runs_aside_and_survives_a_full_disk(two_seeds, tin
         assert [run.final_val_accuracy for run in summary.runs[arm]] == [
             run.final_val_accuracy for run in first.runs[arm]
         ]
+
+
+def test_the_norms_arms_put_each_normalization_and_init_in_bns_place():
+    """`--arms norms`: one run per arm and seed, differing from the BN run only in the normalization (or, without
+    one, in the init and activation); instance norm only on the conv net."""
+    from bn_mnist.config import load_config
+    from bn_mnist.lab.arms import norm_arms
+
+    conv, fc = load_config("conv"), load_config("fc")
+    assert [arm.key for arm in compare.arms_for("norms", conv)] == [arm.key for arm in norm_arms("conv")]
+    assert "instance" not in [arm.key for arm in compare.arms_for("norms", fc)]
+    specs = {spec.key: spec.config for spec in compare.plan(conv, 2, norm_arms("conv"))}
+    assert len(specs) == 2 * 9
+    kinds = {key: (c.bn.enabled, c.bn.kind, c.model.weight_init, c.model.activation) for key, c in specs.items()}
+    assert kinds["bn-seed0"] == (True, "batch", "glorot_uniform", "relu")
+    assert kinds["group-seed1"] == (True, "group", "glorot_uniform", "relu")
+    assert kinds["no_bn-seed0"] == (False, "batch", "glorot_uniform", "relu")
+    assert kinds["lsuv-seed0"] == (False, "batch", "lsuv", "relu")
+    assert kinds["selu-seed1"] == (False, "batch", "lecun_normal", "selu")
+    base = specs["bn-seed0"]
+    for key in ("layer-seed0", "instance-seed0", "ws_group-seed0"):
+        assert dataclasses.replace(specs[key], bn=base.bn) == base  # nothing else differs
+
+
+@pytest.mark.slow  # one short run per arm: every normalization and init trains end to end
+def test_compare_norms_trains_every_arm(tiny_mnist, tmp_path):
+    """On the FC net without XLA (seconds, not minutes, of compiling); instance norm, conv only, is built and run
+    in both modes in test_norms."""
+    from bn_mnist.config import load_config
+    from bn_mnist.lab.arms import norm_arms
+
+    config = load_config("fc", ("train.steps=20", "train.eval_every=10", "train.log_every=10", "train.jit=off"))
+    summary = compare.run(config, tmp_path, tiny_mnist, log=lambda _: None, arms=norm_arms("fc"))
+    assert list(summary.labels) == [arm.key for arm in norm_arms("fc")]
+    for arm, runs in summary.runs.items():
+        assert runs[0].steps == 20 and runs[0].final_val_accuracy is not None, arm
+    report = (tmp_path / compare.REPORT_FILE).read_text()
+    assert "Weight Std. + Group Norm" in report and "training steps/s" in report

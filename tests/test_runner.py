@@ -65,6 +65,12 @@ def truncated(path: Path) -> None:
     path.write_bytes(data[: len(data) // 2])
 
 
+def cut_at_a_line_end(path: Path) -> None:
+    """Half the file's lines, as a crash between two writes would leave it (whole lines, some keys missing)."""
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(lines[: len(lines) // 2]))
+
+
 def metrics_cut_at_a_line_end(path: Path) -> None:
     lines = path.read_text().splitlines(keepends=True)
     path.write_text("".join(lines[:-1]))
@@ -81,7 +87,7 @@ DAMAGE = {  # file -> how it is damaged -> what the line says
     (runfiles.SUMMARY_FILE, lambda path: path.write_text("[]")): "holds no run summary",
     (runfiles.METRICS_FILE, truncated): "not JSON",
     (runfiles.METRICS_FILE, metrics_cut_at_a_line_end): "ends at step 30; summary.json says 40",
-    (runfiles.CONFIG_FILE, truncated): "not a whole saved config",
+    (runfiles.CONFIG_FILE, cut_at_a_line_end): "not a whole saved config",
     (runfiles.CONFIG_FILE, lambda path: path.write_bytes(b"\xff\xfe")): "not a text file",
     (runfiles.MODEL_FILE, truncated): "not a whole Keras archive",
     (runfiles.MODEL_FILE, flipped_byte): "fails its checksum",

@@ -55,6 +55,41 @@ ROUNDOFF = Arm(
 WITH_AND_WITHOUT = (BN, NO_BN)  # `compare`'s default: the config with and without BN
 
 
+def normalized(kind: str) -> Callable[[Config], Config]:
+    """The config with the normalization `kind` in BN's place (nets/norms.py)."""
+    return lambda config: dataclasses.replace(config, bn=dataclasses.replace(config.bn, enabled=True, kind=kind))
+
+
+def without_norm(weight_init: str, activation: str | None = None) -> Callable[[Config], Config]:
+    """No normalization; a BN-free init (and activation) instead."""
+
+    def configure(config: Config) -> Config:
+        model = dataclasses.replace(
+            config.model, weight_init=weight_init, dense_init=None, activation=activation or config.model.activation
+        )
+        return dataclasses.replace(with_bn(config, False), model=model)
+
+    return configure
+
+
+NORM_ARMS = (  # `compare --arms norms`: every normalization, then no normalization with and without BN-free inits
+    BN,
+    Arm("layer", "Layer Norm", "LN", "tab:green", normalized("layer")),
+    Arm("group", "Group Norm", "GN", "tab:red", normalized("group")),
+    Arm("instance", "Instance Norm", "IN", "tab:purple", normalized("instance")),
+    Arm("ws_group", "Weight Std. + Group Norm", "WS+GN", "tab:brown", normalized("ws_group")),
+    NO_BN,
+    Arm("he", "no norm, He init", "He", "tab:gray", without_norm("he_normal")),
+    Arm("lsuv", "no norm, LSUV", "LSUV", "tab:pink", without_norm("lsuv")),
+    Arm("selu", "no norm, SELU + LeCun", "SELU", "tab:olive", without_norm("lecun_normal", "selu")),
+)
+
+
+def norm_arms(arch: str) -> tuple[Arm, ...]:
+    """The norms comparison's arms for a net: instance norm has no meaning on the FC net's dense units."""
+    return tuple(arm for arm in NORM_ARMS if not (arch == "fc" and arm.key == "instance"))
+
+
 def across_replicas(replicas: int, batch_size: int) -> tuple[Arm, Arm, Arm]:
     """BN over the global batch on one device, against N replicas with synchronized and with per-replica BN: the
     same batches and updates, only whose statistics BN normalises with differs."""

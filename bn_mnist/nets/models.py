@@ -1,10 +1,11 @@
-"""The tutorial's two networks, with or without batch normalization.
+"""The tutorial's two networks, with or without batch normalization (or another one: `bn.kind`).
 
 Without BN a hidden layer is `layer(bias) -> activation`; with BN it is `layer(no bias) -> BN -> activation`
-(tutorial-facts §2, §3), or one of the alternative orders `bn.placement` and `bn.use_bias` select. The output layer
-never has BN. Layers are named as `naming.py` says. With `bn.batch_weights` the model takes `[images,
-example_weights]`. Every kernel initializer is seeded from the run seed and the layer's index only, so the BN and
-the non-BN network of one seed start from the same weights.
+(tutorial-facts §2, §3), or one of the alternative orders `bn.placement` and `bn.use_bias` select; the other
+normalizations (nets/norms.py) take BN's place by the same rules. The output layer is never normalized. Layers
+are named as `naming.py` says. With `bn.batch_weights` the model takes `[images, example_weights]`. Every kernel
+initializer is seeded from the run seed and the layer's index only, so the BN and the non-BN network of one seed
+start from the same weights.
 """
 
 from __future__ import annotations
@@ -14,8 +15,7 @@ import dataclasses
 import keras
 
 from bn_mnist.config import BNConfig, ModelConfig
-from bn_mnist.nets import naming
-from bn_mnist.nets.bn import batch_norm
+from bn_mnist.nets import naming, norms
 
 FC_UNITS = (100, 100, 100)  # the BN paper's MNIST net
 CONV_LAYERS = 19  # the Solutions code builds 19 (its text says 20)
@@ -33,20 +33,28 @@ def kernel_initializer(
         return keras.initializers.RandomNormal(stddev=model.init_std, seed=layer_seed)
     if init == "truncated_normal":
         return keras.initializers.TruncatedNormal(stddev=model.init_std, seed=layer_seed)
+    if init == "he_normal":
+        return keras.initializers.HeNormal(seed=layer_seed)
+    if init == "lecun_normal":
+        return keras.initializers.LecunNormal(seed=layer_seed)
+    if init == "lsuv":  # orthogonal here; nets/lsuv.py scales each layer on a batch before step 0
+        return keras.initializers.Orthogonal(seed=layer_seed)
     return keras.initializers.GlorotUniform(seed=layer_seed)
 
 
-def has_bias(bn: BNConfig) -> bool:
-    """A layer keeps its bias without BN, and under BN only when `bn.use_bias` asks for the redundant one."""
-    return not bn.enabled or bn.use_bias
+def has_bias(bn: BNConfig, dense: bool = False) -> bool:
+    """A layer keeps its bias when it is not normalized, and when normalized only if `bn.use_bias` asks for the
+    redundant one."""
+    return not norms.normalizes(bn, dense) or bn.use_bias
 
 
-def normalize_and_activate(x, bn: BNConfig, activation: str, name: str, weights=None):
-    """BN then the activation (the tutorial's order), or the activation then BN (`after_activation`)."""
+def normalize_and_activate(x, bn: BNConfig, activation: str, name: str, weights=None, dense: bool = False):
+    """The normalization then the activation (the tutorial's order), or the activation then the normalization
+    (`after_activation`)."""
     activate = keras.layers.Activation(activation, name=naming.activation_name(name))
-    if not bn.enabled:
+    if not norms.normalizes(bn, dense):
         return activate(x)
-    normalize = batch_norm(bn, naming.bn_name(name))
+    normalize = norms.normalization(bn, name, int(x.shape[-1]))
 
     def normalized(y):
         return normalize(y if weights is None else [y, weights])
@@ -58,18 +66,18 @@ def normalize_and_activate(x, bn: BNConfig, activation: str, name: str, weights=
 
 def hidden_dense(x, units: int, model: ModelConfig, bn: BNConfig, seed: int, index: int, weights=None):
     """Dense -> BN -> activation (or another order); the bias is dropped under BN, whose beta replaces it."""
-    x = keras.layers.Dense(
+    x = norms.dense_layer(bn)(
         units,
-        use_bias=has_bias(bn),
+        use_bias=has_bias(bn, dense=True),
         kernel_initializer=kernel_initializer(model, seed, index, dense=True),
         name=f"dense{index}",
     )(x)
-    return normalize_and_activate(x, bn, model.activation, f"dense{index}", weights)
+    return normalize_and_activate(x, bn, model.activation, f"dense{index}", weights, dense=True)
 
 
 def conv_block(x, index: int, model: ModelConfig, bn: BNConfig, seed: int, weights=None):
     """Conv 3x3 with 4*i filters, stride 2 when i % 3 == 0, 'same' padding -> BN -> activation (or another order)."""
-    x = keras.layers.Conv2D(
+    x = norms.conv_layer(bn)(
         4 * index,
         3,
         strides=2 if index % 3 == 0 else 1,
@@ -100,10 +108,10 @@ def build_model(model: ModelConfig, bn: BNConfig, seed: int, distributed: bool =
     logits = keras.layers.Dense(10, kernel_initializer=kernel_initializer(model, seed, 99, dense=True), name="logits")(
         x
     )
-    name = f"{model.arch}_{'bn' if bn.enabled else 'no_bn'}"
+    name = f"{model.arch}_{(bn.kind if bn.kind != 'batch' else 'bn') if bn.enabled else 'no_bn'}"
     return keras.Model(images if weights is None else [images, weights], logits, name=name)
 
 
 def uses_example_weights(bn: BNConfig) -> bool:
     """Weighted batch statistics need each example's weight as a second model input."""
-    return bn.enabled and bn.batch_weights != "none"
+    return bn.enabled and bn.kind == "batch" and bn.batch_weights != "none"

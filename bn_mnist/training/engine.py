@@ -15,6 +15,7 @@ import tensorflow as tf
 
 from bn_mnist.config import Config
 from bn_mnist.data import Mnist
+from bn_mnist.nets import lsuv
 from bn_mnist.nets.bn import inverse_class_frequency
 from bn_mnist.nets.models import build_model, uses_example_weights
 from bn_mnist.training import distribution
@@ -197,4 +198,6 @@ def build_engine(config: Config, mnist: Mnist, strategy: tf.distribute.Strategy 
     replica) for data-parallel training."""
     with distribution.scope(strategy):
         model = build_model(config.model, config.bn, config.seed, distributed=strategy is not None)
+        if config.model.weight_init == "lsuv":
+            lsuv.initialize(model, mnist.train_x[: lsuv.BATCH])
         return Engine(model, config, mnist, strategy)
