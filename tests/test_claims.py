@@ -4,6 +4,8 @@ text's words (rules.py) on hand-made curves."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from bn_mnist.lab import verdicts
 from bn_mnist.reproduction import claims, judging, rules
 from bn_mnist.reproduction.experiments import LESSON
@@ -42,10 +44,21 @@ def judged_row(setting, seeds):
 
 def test_a_published_failure_is_an_outcome_and_a_learned_run_also_its_values():
     failed = claims.run_claims("s", "src", "no BN", "no_bn", {"val": 0.0986, "test": 0.1010})
-    learned = claims.run_claims("s", "src", "BN", "bn", {"val": 0.9832, "test": 0.9803})
+    learned = claims.run_claims("s", "src", "BN", "bn", {"val": 0.9832, "test": 0.9803, "val@100": 0.1126})
     assert [type(c) for c in failed] == [claims.Outcome] and not failed[0].learned
-    assert [type(c) for c in learned] == [claims.Outcome, claims.Number, claims.Number]
-    assert all(c.given == "bn.val" for c in learned[1:])
+    assert failed[0].unjudged == ("final test accuracy 0.101",)  # listed, not judged
+    assert [type(c) for c in learned] == [claims.Outcome, claims.Number, claims.Number, claims.Outcome]
+    assert all(c.given == "bn.val" for c in learned[1:3])
+    point = learned[3]  # a point before the run learned: which class a net that has not learned predicts
+    assert (point.key, point.final, point.learned) == ("bn.val@100", False, False)
+
+
+def test_failed_runs_tie_in_the_report_wide_ranks():
+    """Which class a dead net predicts (0.0958 or 0.1135) is no luck: every failure ranks as one value."""
+    assert verdicts.on_outcome_scale(0.0958) == verdicts.on_outcome_scale(0.1135) == verdicts.FAILED
+    rng = np.random.default_rng(0)
+    spread = [verdicts.randomized_rank(0.0958, [0.1135] * 10 + [0.98] * 10, rng) for _ in range(2000)]
+    assert min(spread) == 0 and max(spread) == 10  # anywhere among the tied failures, not below all of them
 
 
 def test_rows_13_and_17_are_two_published_draws_of_one_setting():

@@ -52,12 +52,12 @@ def test_the_report_prints_the_definitions_the_code_applies():
     from bn_mnist.reproduction import report, rules
 
     markdown = report.markdown(
-        reproduction_results([verdicts.NullRate("near 1, skewed", "value", 20, 100, 0.09, 0.03)])
+        reproduction_results([verdicts.NullRate("near 1, skewed", "value", 20, 100, 100, 0.09, 0.03)])
     )
     for word, meaning in verdicts.WORDS.items():
         assert f"- **{word}**: {meaning}" in markdown
     for line in rules.definitions():
         assert line in markdown
     assert f">= {rules.BOUNCES} drops of >= {rules.WILD_BOUNCE}" in markdown and f"level {verdicts.ALPHA:g}" in markdown
-    assert "| near 1, skewed | value | 20 | 100 | 0.0900 ± 0.0300 |" in markdown
-    assert "## Rules changed after seeing results\n\nNone: these rules" in markdown
+    assert "| near 1, skewed | value | 20 | 100 | 100 | 0.0900 ± 0.0300 |" in markdown
+    assert "## Rules changed after seeing results\n\nNone.\n" in markdown and rules.HISTORY in markdown

@@ -83,7 +83,7 @@ def test_final_accuracy_claims_read_the_run_files(quick):
     assert results["meta"]["quick"] is True and results["meta"]["experiments"] == list(EXPERIMENTS)
     checked = 0
     for claim in results["outcomes"] + results["numbers"]:
-        network, field = claim["key"].split(".")
+        network, _, field = claim["key"].partition(".")
         if field not in SUMMARY_FIELDS or claim["scope"] == "paper":
             continue
         for seed, value in enumerate(claim["values"]):

@@ -24,7 +24,8 @@ def test_reproduce_run_on_a_small_plan(tiny_mnist, short_plan, tmp_path):
     assert Results.from_dict(on_disk) == results and on_disk["kind"] == "reproduce" and on_disk["schema"] >= 1
     judged = [*results.outcomes, *results.numbers, *results.remarks]
     assert {c.scope for c in judged} == {"pitfall", "paper"}
-    assert len(results.outcomes) == 2 and len(results.remarks) == 1 + len(claims.paper_claims())
+    assert len(results.outcomes) == 3 and len(results.remarks) == 1 + len(claims.paper_claims())  # 2 trainings, 1 point
+    assert [o.final for o in results.outcomes] == [True, False, True]
     pitfall = results.records["pitfall"]
     for number in results.numbers:  # the rank test's counts, worked out here from the per-seed records
         ours = [r[number.key] for r in pitfall if number.given is None or r[number.given] > 0.15]

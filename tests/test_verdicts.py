@@ -24,7 +24,10 @@ def test_under_the_null_no_test_flags_more_often_than_nominal():
     rates = verdicts.simulate_null(SHIPPED, trials=3000, seed=1)
     assert {r.shape for r in rates} == set(verdicts.NULL_SHAPES)
     for rate in rates:
-        assert rate.rate <= verdicts.ALPHA + 3 * max(rate.mc_se, 1e-3), rate
+        if rate.applied >= 500:  # where the test ran often enough to say (the split shapes: rarely)
+            assert rate.rate <= verdicts.ALPHA + 3 * max(rate.mc_se, 1e-3), rate
+    conditional = next(r for r in rates if r.shape == "split 3% fail" and r.test == "value")
+    assert conditional.applied > 1000  # the value test given learning, where it applies
     continuous = next(r for r in rates if r.shape == "near 1, skewed" and r.test == "value")
     assert continuous.rate == pytest.approx(2 / (SHIPPED + 1), abs=4 * continuous.mc_se)  # exact for no ties
 
@@ -70,6 +73,13 @@ def test_outcome_and_property_words():
     words = {k: verdicts.property_test([True] * k + [False] * (SHIPPED - k)).verdict for k in (0, 1, 5, 11, 20)}
     assert words == {0: "RARE", 1: "RARE", 5: "SOMETIMES", 11: "USUALLY", 20: "ALWAYS"}
     assert set(verdicts.PROPERTY_WORDS) | set(verdicts.VALUE_WORDS) | set(verdicts.OUTCOME_WORDS) == set(verdicts.WORDS)
+
+
+def test_how_many_claims_one_discovery_needs():
+    # the smallest p at 20 seeds is 1/21; BH's k-th smallest must be <= 0.1 k / m: k >= m / 2.1
+    assert verdicts.discoveries_need(226, 20) == 108 and verdicts.discoveries_need(21, 20) == 10
+    assert verdicts.benjamini_hochberg([1 / 21] * 107 + [1.0] * 119)[0] > verdicts.FDR
+    assert verdicts.benjamini_hochberg([1 / 21] * 108 + [1.0] * 118)[0] <= verdicts.FDR
 
 
 def test_benjamini_hochberg_by_hand():

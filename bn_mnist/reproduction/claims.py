@@ -57,13 +57,16 @@ FIGURES_FILE = "lesson_figures.json"  # the Lesson's 18 figures, digitised (tool
 
 @dataclass(frozen=True)
 class Outcome:
-    """A published run: did it learn? `key` is the record key of its final validation accuracy."""
+    """Did a published run learn (by its end: `key` is its final validation accuracy; or by one of its printed points:
+    a value <= FAILED, which is which class a net that has not learned predicts, is judged as "not learned yet")?"""
 
     scope: str  # the records it reads: "conv", "lesson/<setting>", "pitfall", "paper"
     source: str  # where the tutorial prints it
     what: str
     key: str
     published: float
+    final: bool = True  # the run's final validation accuracy: its one number in the report-wide tests
+    unjudged: tuple[str, ...] = ()  # the run's other printed numbers, which a run that did not learn leaves unjudged
 
     @property
     def learned(self) -> bool:
@@ -79,7 +82,7 @@ class Number:
     source: str
     what: str
     key: str
-    published: float | None  # None: never (a figure's curve that does not reach a threshold)
+    published: float | int | None  # None: never (a figure's curve that does not reach a threshold)
     note: str = ""
     given: str | None = None
 
@@ -102,17 +105,22 @@ Claim = Outcome | Number | Remark
 
 
 def run_claims(scope: str, source: str, name: str, net: str, printed: dict[str, float], **notes: str) -> list[Claim]:
-    """A published run: its outcome, and (if it learned) each value it printed, among our runs that learned.
-    `printed` maps a record field (VAL first) to the published value and its description."""
+    """A published run: its outcome, and (if it learned) each value it printed, among our runs that learned; a
+    printed value <= FAILED (a point before the run learned) is an outcome of its own. `printed` maps a record field
+    (VAL first) to the published value."""
     final = key(net, VAL)
-    outcome = Outcome(scope, source, f"{name}: final validation accuracy", final, printed[VAL])
-    if not outcome.learned:
-        return [outcome]
-    values = [
-        Number(scope, source, f"{name}: {WHAT[field]}", key(net, field), value, notes.get(field, ""), final)
-        for field, value in printed.items()
-    ]
-    return [outcome, *values]
+    others = {field: value for field, value in printed.items() if field != VAL}
+    if printed[VAL] <= FAILED:
+        unjudged = tuple(f"{WHAT[field]} {value:g}" for field, value in others.items())
+        return [Outcome(scope, source, f"{name}: {WHAT[VAL]}", final, printed[VAL], unjudged=unjudged)]
+    claims: list[Claim] = [Outcome(scope, source, f"{name}: {WHAT[VAL]}", final, printed[VAL])]
+    for field, value in printed.items():
+        what, note = f"{name}: {WHAT[field]}", notes.get(field, "")
+        if value <= FAILED:
+            claims.append(Outcome(scope, source, what, key(net, field), value, final=False))
+        else:
+            claims.append(Number(scope, source, what, key(net, field), value, note, final))
+    return claims
 
 
 WHAT = {
@@ -351,9 +359,11 @@ def lesson_figures() -> dict[int, dict[str, Any]]:
 def row3_note() -> str:
     """Row 3's text disagrees with its own figure: where the figure's BN curve first reaches 90%."""
     figure = lesson_figures()[3]
+    step = figure["reach"]["bn"]["0.9"]
+    before = figure["curves"]["bn"][figure["x"].index(step) - 1]
     return (
-        f"the notebook's own figure (cell {figure['cell']}) has BN first >= 0.9 at step "
-        f"{figure['reach']['bn']['0.9']:,} (digitised): the text disagrees with its figure"
+        f"the notebook's own figure (cell {figure['cell']}) has BN first >= 0.9 at step {step:,} (digitised; the "
+        f"point before reads {before}): the text disagrees with its figure"
     )
 
 
@@ -385,17 +395,26 @@ def known_below(figure: dict[str, Any], arm: str, index: int, threshold: float) 
     return bool(covers) and max(covers) < threshold - margin
 
 
+def first_reach(figure: dict[str, Any], arm: str, threshold: float) -> int | None:
+    """The figure's first readable point at or above `threshold` (None: none)."""
+    return next((x for x, v in zip(figure["x"], figure["curves"][arm]) if v is not None and v >= threshold), None)
+
+
 def figure_reach(figure: dict[str, Any], arm: str, threshold: str) -> tuple[bool, int | None]:
     """(judgeable, step): the figure's first step at or above the threshold (None: never), judgeable when every
-    point before it (every point, for never) is known to be below it."""
+    point before it (every point, for never) is known to be below it, and a pixel's reading error either way
+    would give the same step."""
     step = figure["reach"][arm][threshold]
     before = figure["x"].index(step) if step is not None else len(figure["x"])
-    return all(known_below(figure, arm, i, float(threshold)) for i in range(before)), step
+    hidden_ok = all(known_below(figure, arm, i, float(threshold)) for i in range(before))
+    pixel = figure["y_resolution"]
+    steady = all(first_reach(figure, arm, float(threshold) + d) == step for d in (-pixel, pixel))
+    return hidden_ok and steady, step
 
 
 def figure_numbers() -> list[Number]:
     """Each Lesson figure's steps to 80% and 90%, per network (None: its curve never gets there), against ours;
-    a step that a hidden point could move is not judged (`unjudged_figure_steps` lists them)."""
+    a step that a hidden point or one pixel could move is not judged (`unjudged_figure_steps` lists them)."""
     claims = []
     for row in LESSON:
         figure = lesson_figures()[row.row]
@@ -418,7 +437,7 @@ def figure_numbers() -> list[Number]:
 
 
 def unjudged_figure_steps() -> list[str]:
-    """The figures' steps to 80% / 90% that hidden points leave open, as the report names them."""
+    """The figures' steps to 80% / 90% that a hidden point or a pixel leaves open, as the report names them."""
     return [
         f"row {row.row} {arm.short} {PERCENT[field]}"
         for row in LESSON
@@ -492,7 +511,7 @@ def pitfall_claims() -> list[Claim]:
         Outcome("pitfall", first, "final validation accuracy", batch_run, 0.9528),
         Number("pitfall", first, "final validation accuracy", batch_run, 0.9528, given=batch_run),
         Number("pitfall", first, "all 10,000 test images, batch statistics", FULL_BATCH_STATS, 0.9503, given=batch_run),
-        Number("pitfall", first, f"{images}, batch statistics: accuracy", SINGLE_BATCH_STATS, 0.05),
+        Outcome("pitfall", first, f"{images}, batch statistics: accuracy", SINGLE_BATCH_STATS, 0.05, final=False),
         Remark(
             "pitfall",
             first,

@@ -51,16 +51,18 @@ def judge_outcome(claim: Outcome, seeds: list[SeedRecord], rng: np.random.Genera
     values = [r[claim.key] for r in seeds]
     shared = sum(learned(r, claim.key) == claim.learned for r in seeds)
     return JudgedOutcome(
-        claim.scope,
-        claim.source,
-        claim.what,
-        claim.key,
-        claim.published,
-        claim.learned,
-        verdicts.outcome_test(shared, len(seeds)),
-        verdicts.randomized_rank(claim.published, values, rng),
-        values,
-        1.0,
+        scope=claim.scope,
+        source=claim.source,
+        what=claim.what,
+        key=claim.key,
+        published=claim.published,
+        learned=claim.learned,
+        final=claim.final,
+        unjudged=list(claim.unjudged),
+        test=verdicts.outcome_test(shared, len(seeds)),
+        rank=verdicts.randomized_rank(claim.published, values, rng) if claim.final else 0,
+        values=values,
+        adjusted_p=1.0,
     )
 
 
@@ -110,13 +112,20 @@ def judge(records: dict[str, list[SeedRecord]], claims: list[Claim] | None = Non
         outcomes,
         [j for j in judged if isinstance(j, JudgedNumber)],
         [j for j in judged if isinstance(j, JudgedRemark)],
-        across(outcomes, sum(a <= verdicts.FDR for a in adjusted)) if outcomes else None,
+        across(outcomes, adjusted) if any(o.final for o in outcomes) else None,
     )
 
 
-def across(outcomes: list[JudgedOutcome], discoveries: int) -> Across:
-    ranks = [(o.rank, len(o.values)) for o in outcomes]
-    return Across(verdicts.tail_count_test(ranks), verdicts.shift_test(ranks), discoveries)
+def across(outcomes: list[JudgedOutcome], adjusted: list[float]) -> Across:
+    """The report-wide tests on the published runs' final accuracies, and what BH found and could find."""
+    ranks = [(o.rank, len(o.values)) for o in outcomes if o.final]
+    seeds = min(n for _, n in ranks)
+    return Across(
+        verdicts.tail_count_test(ranks),
+        verdicts.shift_test(ranks),
+        sum(a <= verdicts.FDR for a in adjusted),
+        verdicts.discoveries_need(len(adjusted), seeds),
+    )
 
 
 def null_rates(records: dict[str, list[SeedRecord]]) -> list[verdicts.NullRate]:

@@ -55,7 +55,7 @@ class JudgedNumber(Record):
     given: str | None  # the key of its run's final validation accuracy when judged among our runs that learned
     test: ValueTest
     ours: Spread | None  # the values it was judged on
-    values: list[float | None]  # per seed (all seeds; those that did not learn are left out when `given`)
+    values: list[float | int | None]  # per seed (all seeds; those that did not learn are left out when `given`)
     adjusted_p: float  # Benjamini-Hochberg, across every p-value of the report
 
     @property
@@ -73,8 +73,10 @@ class JudgedOutcome(Record):
     key: str
     published: float
     learned: bool
+    final: bool  # the run's final validation accuracy (else one of its points before it learned)
+    unjudged: list[str]  # a run that did not learn: its other printed numbers, not judged
     test: OutcomeTest
-    rank: int  # its final validation accuracy's rank among ours, ties broken at random (the report-wide tests)
+    rank: int  # (final) its rank among ours, failures tied, ties broken at random (the report-wide tests)
     values: list[float | None]
     adjusted_p: float
 
@@ -110,6 +112,7 @@ class Across(Record):
     calibration: AcrossTest
     shift: AcrossTest
     discoveries: int  # claims whose adjusted p is <= verdicts.FDR
+    discoveries_need: int  # claims at the smallest attainable p that one discovery would need (`verdicts`)
 
 
 @dataclass(frozen=True)
