@@ -8,7 +8,7 @@ import math
 
 import pytest
 
-from bn_mnist.bench import engines, replicas
+from bn_mnist.bench import engines, norms, replicas
 from bn_mnist.config import load_config
 from bn_mnist.nets.models import build_model
 
@@ -71,3 +71,10 @@ def test_replica_speed_times_every_variant(tiny_mnist):
     assert set(results["samples"]) == expected and results["vs_one_device"]["fc_1"] == 1.0
     assert all(len(values) == 2 and min(values) > 0 for values in results["samples"].values())
     assert "synchronized / per-replica BN" in replicas.replica_table(results)
+
+
+def test_norm_ratios_are_to_bn_on_the_same_network():
+    samples = {"fc_bn": [10.0, 12.0, 11.0], "fc_layer": [5.5] * 3, "conv_bn": [2.0] * 3, "conv_group": [1.0, 1.0, 3.0]}
+    found = norms.ratios(samples)
+    assert found["vs_bn"] == {"fc_bn": 1.0, "fc_layer": 0.5, "conv_bn": 1.0, "conv_group": 0.5}
+    assert "conv_group" in norms.norm_table({**found, "samples": samples})

@@ -1,4 +1,5 @@
-"""`python -m bn_mnist.bench [--end-to-end | --inspection | --replicas] [--repeats N] [--threads N] [--out FILE]`."""
+"""`python -m bn_mnist.bench [--end-to-end | --inspection | --replicas | --norms] [--repeats N] [--threads N]
+[--out FILE]`."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import json
 from pathlib import Path
 
 from bn_mnist import files
-from bn_mnist.bench import commands, engines, replicas
+from bn_mnist.bench import commands, engines, norms, replicas
 from bn_mnist.data import load_mnist
 from bn_mnist.tf_startup import start_tensorflow
 
@@ -30,6 +31,9 @@ def main() -> None:
         "--replicas", action="store_true", help="the engine on 1, 2 and 4 replicas, synchronized and per-replica BN"
     )
     parser.add_argument(
+        "--norms", action="store_true", help="the engine per normalization and BN-free init, as ratios to Keras BN"
+    )
+    parser.add_argument(
         "--threads",
         type=int,
         help="TensorFlow threads for every engine and the roofline (train.threads is 1; default: TensorFlow's own)",
@@ -39,6 +43,9 @@ def main() -> None:
     if args.replicas:
         results = replicas.replica_speed(load_mnist(), args.repeats)
         print(replicas.replica_table(results))
+    elif args.norms:
+        results = norms.norm_speed(load_mnist(), args.repeats)
+        print(norms.norm_table(results))
     elif args.end_to_end:
         results = commands.end_to_end(args.repeats)
         print(commands.end_to_end_table(results))
