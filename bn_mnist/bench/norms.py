@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import statistics
 
-from bn_mnist.bench.timing import engine_runner, timed
+from bn_mnist.bench.timing import engine_samples
 from bn_mnist.config import load_config
 from bn_mnist.data import Mnist
 from bn_mnist.lab.arms import BN, norm_arms
@@ -15,20 +15,12 @@ NORM_CHUNKS = {"fc": 300, "conv": 20}  # steps per timed call
 
 def norm_speed(mnist: Mnist, repeats: int, chunks: dict[str, int] = NORM_CHUNKS, log=print) -> dict:
     """Per network and arm (`<network>_<arm key>`): the median steps/s and its ratio to BN (Keras) on that network."""
-    runners = {}
+    configs = {}
     for network, chunk in chunks.items():
         base = load_config(network, (f"train.steps={(repeats + 1) * chunk}",))
-        for arm in norm_arms(network):
-            config = arm.configure(base)
-            run = engine_runner(config, mnist, config.train.jit, chunk)
-            run()  # warm-up: tracing, compilation (and LSUV) are not timed
-            runners[f"{network}_{arm.key}"] = {"run": run, "samples": []}
-            log(f"warm-up {network} {arm.key} done")
-    for repeat in range(repeats):
-        for entry in runners.values():
-            entry["samples"].append(timed(entry["run"]))
-        log(f"repeat {repeat + 1}/{repeats} done")
-    return {"repeats": repeats, "chunk_steps": chunks, **ratios({name: e["samples"] for name, e in runners.items()})}
+        configs |= {f"{network}_{arm.key}": (arm.configure(base), chunk) for arm in norm_arms(network)}
+    samples = engine_samples(configs, mnist, repeats, log)  # LSUV runs at the build, before the warm-up
+    return {"repeats": repeats, "chunk_steps": chunks, **ratios(samples)}
 
 
 def ratios(samples: dict[str, list[float]]) -> dict:

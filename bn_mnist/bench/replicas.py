@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import statistics
 
-from bn_mnist.bench.timing import engine_runner, timed
+from bn_mnist.bench.timing import engine_samples
 from bn_mnist.config import Config, load_config, with_bn_on_replicas
 from bn_mnist.data import Mnist
 
@@ -27,18 +27,13 @@ def replica_configs(network: str, steps: int) -> dict[str, Config]:
 def replica_speed(mnist: Mnist, repeats: int, chunks: dict[str, int] = REPLICA_CHUNKS, log=print) -> dict:
     """Steps/s of the engine on 1, 2 and 4 replicas (logical CPU devices here), synchronized and per-replica BN,
     round-robin over repeats after a warm-up; ratios to one device and the cost of synchronizing BN."""
-    runners = {}
-    for network, chunk in chunks.items():
-        for name, config in replica_configs(network, (repeats + 1) * chunk).items():
-            run = engine_runner(config, mnist, config.train.jit, chunk)
-            run()  # warm-up: tracing and compilation are not timed
-            runners[f"{network}_{name}"] = {"run": run, "samples": []}
-            log(f"warm-up {network} {name} done")
-    for repeat in range(repeats):
-        for entry in runners.values():
-            entry["samples"].append(timed(entry["run"]))
-        log(f"repeat {repeat + 1}/{repeats} done")
-    return {"repeats": repeats, "chunk_steps": chunks, **ratios({name: e["samples"] for name, e in runners.items()})}
+    configs = {
+        f"{network}_{name}": (config, chunk)
+        for network, chunk in chunks.items()
+        for name, config in replica_configs(network, (repeats + 1) * chunk).items()
+    }
+    samples = engine_samples(configs, mnist, repeats, log)
+    return {"repeats": repeats, "chunk_steps": chunks, **ratios(samples)}
 
 
 def ratios(samples: dict[str, list[float]]) -> dict:

@@ -49,3 +49,21 @@ def timed(run: Callable[[], int]) -> float:
     started = time.perf_counter()
     steps = run()
     return steps / (time.perf_counter() - started)
+
+
+def engine_samples(
+    configs: dict[str, tuple[Config, int]], mnist: Mnist, repeats: int, log: Callable[[str], object]
+) -> dict[str, list[float]]:
+    """Steps/s of the engine for each named (config, steps per call), warmed up once (tracing and compilation are
+    not timed), then `repeats` rounds round-robin so that the machine's drifts hit every config alike."""
+    runners = {}
+    for name, (config, chunk) in configs.items():
+        runners[name] = engine_runner(config, mnist, config.train.jit, chunk)
+        runners[name]()
+        log(f"warm-up {name} done")
+    samples: dict[str, list[float]] = {name: [] for name in runners}
+    for repeat in range(repeats):
+        for name, run in runners.items():
+            samples[name].append(timed(run))
+        log(f"repeat {repeat + 1}/{repeats} done")
+    return samples
