@@ -75,7 +75,7 @@ class ModelConfig:
         _one_of("model.activation", self.activation, ACTIVATIONS)
         _one_of("model.weight_init", self.weight_init, INITS)
         if self.dense_init is not None:
-            _one_of("model.dense_init", self.dense_init, INITS)
+            _one_of("model.dense_init", self.dense_init, tuple(i for i in INITS if i != "lsuv"))  # LSUV: whole net
         _require(self.init_std > 0, "model.init_std", self.init_std, "a positive number")
 
 
@@ -120,6 +120,8 @@ class BNConfig:
         _require(self.groups >= 1, "bn.groups", self.groups, "a positive integer")
         if self.kind != "batch":
             self._check_no_batch_options()
+        if self.kind not in GROUPED and self.groups != BNConfig.groups:
+            raise ConfigError(f"bn.groups = {self.groups}: only bn.kind group and ws_group have groups")
         _one_of("bn.impl", self.impl, BN_IMPLS)
         _one_of("bn.placement", self.placement, PLACEMENTS)
         _one_of("bn.batch_weights", self.batch_weights, BATCH_WEIGHTS)
@@ -137,8 +139,6 @@ class BNConfig:
                     f"bn.{key} = {getattr(self, key)!r}: bn.kind {self.kind} normalizes each example by itself "
                     f"(no batch statistics); only bn.kind batch takes it"
                 )
-        if self.kind not in GROUPED and self.groups != BNConfig.groups:
-            raise ConfigError(f"bn.groups = {self.groups}: only bn.kind group and ws_group have groups")
 
     def _check_keras_can_do_it(self) -> None:
         for key, value in NN_ONLY.items():

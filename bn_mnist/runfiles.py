@@ -26,7 +26,8 @@ SCALARS = (TRAIN_LOSS, TRAIN_ACCURACY, VAL_LOSS, VAL_ACCURACY, TEST_ACCURACY)
 METRICS_FILE = "metrics.jsonl"
 SUMMARY_FILE = "summary.json"
 CONFIG_FILE = "config.yaml"
-MODEL_FILE = "model.keras"  # the trained model, BN statistics included: keras.models.load_model reads it
+MODEL_FILE = "model.keras"  # the trained model, BN statistics included: keras.models.load_model reads it (after
+# importing bn_mnist.nets.bn and bn_mnist.nets.norms, which register this project's layers)
 MODEL_MEMBERS = {"config.json", "metadata.json", "model.weights.h5"}  # what a Keras 3 .keras archive holds
 
 # RunSummary's fields that differ between two runs of the same config and seed (timings)

@@ -214,3 +214,17 @@ def test_compare_norms_trains_every_arm(tiny_mnist, tmp_path):
         assert runs[0].steps == 20 and runs[0].final_val_accuracy is not None, arm
     report = (tmp_path / compare.REPORT_FILE).read_text()
     assert "Weight Std. + Group Norm" in report and "training steps/s" in report
+
+
+def test_the_norms_arms_compare_any_config():
+    """A base config with batch-only options (the tf.nn layer, renorm, another group count) still gives every arm:
+    the other kinds take those options' defaults; the BN arm is batch norm whatever the config's kind."""
+    from bn_mnist.config import load_config
+    from bn_mnist.lab.arms import norm_arms
+
+    for name, extra in (("conv-nn", ()), ("conv-renorm", ()), ("conv", ("bn.kind=group", "bn.groups=2"))):
+        specs = {spec.key: spec.config for spec in compare.plan(load_config(name, extra), 1, norm_arms("conv"))}
+        assert specs["bn-seed0"].bn.kind == "batch" and specs["layer-seed0"].bn.kind == "layer"
+    base = load_config("conv", ("bn.kind=group", "bn.groups=2"))
+    grouped = {s.key: s.config for s in compare.plan(base, 1, norm_arms("conv"))}
+    assert grouped["group-seed0"].bn.groups == 2 and grouped["layer-seed0"].bn.groups == 4

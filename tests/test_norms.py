@@ -58,7 +58,7 @@ def test_outputs_match_the_reference_and_training_equals_inference(float64, kind
     rng = np.random.default_rng(0)
     layer, x = made(kind, SHAPES[where], rng)
     if where == "dense" and kind == "instance":
-        assert not norms.normalizes(BNConfig(kind="instance"), dense=True)  # one value per unit: not normalized
+        assert not norms.normalizes(BNConfig(kind="instance"), pixels=1)  # one value per unit: not normalized
         return
     gamma, beta = (w.numpy() for w in layer.weights)
     expected = reference(x, groups_for(kind, x.shape[-1]), gamma, beta, BNConfig.epsilon)
@@ -140,8 +140,9 @@ def test_weight_standardization_uses_the_standardized_kernel_and_ignores_its_shi
     before = np.asarray(ws(x))
     ws.kernel.assign(kernel + rng.normal(size=8))  # a per-channel shift: removed exactly
     np.testing.assert_allclose(np.asarray(ws(x)), before, rtol=1e-9, atol=1e-9)
-    ws.kernel.assign(kernel * 3.0)  # a scale: removed but for epsilon's share of the variance
-    np.testing.assert_allclose(np.asarray(ws(x)), before, rtol=1e-2, atol=1e-3)
+    ws.kernel.assign(kernel * 3.0)  # a scale: removed but for epsilon's share of the variance, exactly as written
+    plain.kernel.assign((3 * kernel - 3 * mean) / np.sqrt(9 * kernel.var(axis=(0, 1, 2)) + norms.WS_EPSILON))
+    np.testing.assert_allclose(np.asarray(ws(x)), np.asarray(plain(x)), rtol=1e-9, atol=1e-9)
     dense = norms.StandardizedDense(5, use_bias=False)
     dense.build((3, 7))
     k = dense.kernel.numpy()
@@ -152,18 +153,46 @@ def test_weight_standardization_uses_the_standardized_kernel_and_ignores_its_shi
 
 @pytest.mark.parametrize("kind", ["layer", "group", "instance", "ws_group"])
 def test_each_kind_takes_bns_place_from_the_same_start(kind):
-    """Same kernels as the BN net of the seed, a norm_ layer where BN was (none on instance norm's dense layer, which
-    keeps its bias), and the same output in training and inference mode."""
+    """Same kernels as the BN net of the seed, a norm_ layer where BN was (instance norm: none where a channel has one
+    value, conv15-19 and the dense layer, which keep their bias), the same output in training and inference mode,
+    and an output that depends on the input."""
     bn_net = build_model(ModelConfig(), BNConfig(), 3)
     net = build_model(ModelConfig(), BNConfig(kind=kind), 3)
     for ours, theirs in zip(naming.weighted_layers(net), naming.weighted_layers(bn_net)):
         np.testing.assert_array_equal(ours.kernel.numpy(), theirs.kernel.numpy())
-    norms_found = [layer.name for layer in net.layers if layer.name.startswith(naming.NORM_PREFIX)]
-    dense_normalized = kind != "instance"
-    assert len(norms_found) == 19 + dense_normalized and not naming.bn_layers(net)
-    assert (net.get_layer("dense20").bias is None) == dense_normalized
+    found = [layer.name.removeprefix(naming.NORM_PREFIX) for layer in net.layers if layer.name.startswith("norm_")]
+    expected = [f"conv{i}" for i in range(1, 15 if kind == "instance" else 20)] + (
+        [] if kind == "instance" else ["dense20"]
+    )
+    assert found == expected and not naming.bn_layers(net)
+    for name in ("conv15", "dense20"):
+        assert (net.get_layer(name).bias is not None) == (kind == "instance")
     images = np.random.default_rng(4).uniform(size=(3, 28, 28, 1)).astype(np.float32)
-    np.testing.assert_array_equal(np.asarray(net(images, training=True)), np.asarray(net(images, training=False)))
+    trained, inferred = np.asarray(net(images, training=True)), np.asarray(net(images, training=False))
+    np.testing.assert_array_equal(trained, inferred)
+    assert np.ptp(trained, axis=0).max() > 1e-6  # three images, three outputs: the input gets through (was 0.0)
+
+
+def test_weight_standardized_gradients_match_central_differences(float64):
+    """d(sum c * y)/d(stored kernel) of a standardized dense layer, against central differences in NumPy."""
+    rng = np.random.default_rng(5)
+    x, c = rng.normal(size=(4, 6)), rng.normal(size=(4, 3))
+    layer = norms.StandardizedDense(3, use_bias=False)
+    layer.build(x.shape)
+
+    def loss(kernel: np.ndarray) -> float:
+        standardized = (kernel - kernel.mean(axis=0)) / np.sqrt(kernel.var(axis=0) + norms.WS_EPSILON)
+        return float(np.sum(c * (x @ standardized)))
+
+    with tf.GradientTape() as tape:
+        value = tf.reduce_sum(c * layer(x))
+    (grad,) = tape.gradient(value, [layer.kernel])
+    kernel, h = layer.kernel.numpy(), 1e-6
+    for index in [(0, 0), (2, 1), (5, 2), (3, 0)]:
+        up, down = kernel.copy(), kernel.copy()
+        up[index] += h
+        down[index] -= h
+        assert float(grad.numpy()[index]) == pytest.approx((loss(up) - loss(down)) / (2 * h), rel=1e-5, abs=1e-7)
 
 
 def test_lsuv_gives_unit_variance_on_its_batch_and_the_same_weights_for_a_seed(tiny_mnist):
@@ -173,7 +202,12 @@ def test_lsuv_gives_unit_variance_on_its_batch_and_the_same_weights_for_a_seed(t
     nets = [build_model(model, no_bn, 7) for _ in range(2)]
     variances = [lsuv.initialize(net, images) for net in nets]
     assert set(variances[0]) == {"dense1", "dense2", "dense3", "logits"}
-    assert all(abs(v - 1) < lsuv.TOLERANCE for v in variances[0].values()), variances[0]
+    h = images.reshape(len(images), -1).astype(np.float64)  # the forward pass by hand, from the weights alone
+    for name in ("dense1", "dense2", "dense3", "logits"):
+        layer = nets[0].get_layer(name)
+        pre = h @ layer.kernel.numpy() + layer.bias.numpy()
+        assert abs(pre.var() - 1) < lsuv.TOLERANCE, (name, pre.var())
+        h = np.maximum(pre, 0)
     for a, b in zip(*(net.get_weights() for net in nets)):
         np.testing.assert_array_equal(a, b)
     other = build_model(model, no_bn, 8)

@@ -89,7 +89,7 @@ def test_every_served_scalar_is_the_value_in_metrics_jsonl(board, compared):
 def test_the_hparams_dashboard_lists_both_runs_with_settings_and_outcome(board, compared):
     _, summary = compared
     experiment = experiment_of(board)
-    varied = ["bn", "bn.impl", "bn.placement", "bn.update_moving_stats"]  # what differs between the two arms
+    varied = ["bn", "bn.impl", "bn.kind", "bn.placement", "bn.update_moving_stats"]  # what differs between the arms
     fixed = sorted(set(hparams.HPARAMS) - set(varied))
     assert [info["name"] for info in experiment["hparamInfos"]] == varied + fixed  # listed (and shown) first
     assert [info["name"]["tag"] for info in experiment["metricInfos"]] == [tag for tag, _ in hparams.METRICS]

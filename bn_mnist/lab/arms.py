@@ -7,8 +7,9 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from bn_mnist.config import Config, RenormClipping, with_bn, with_bn_on_replicas
+from bn_mnist.config import BATCH_ONLY, GROUPED, BNConfig, Config, RenormClipping, with_bn, with_bn_on_replicas
 
 
 def unchanged(config: Config) -> Config:
@@ -56,8 +57,19 @@ WITH_AND_WITHOUT = (BN, NO_BN)  # `compare`'s default: the config with and witho
 
 
 def normalized(kind: str) -> Callable[[Config], Config]:
-    """The config with the normalization `kind` in BN's place (nets/norms.py)."""
-    return lambda config: dataclasses.replace(config, bn=dataclasses.replace(config.bn, enabled=True, kind=kind))
+    """The config with the normalization `kind` in BN's place (nets/norms.py): batch norm keeps the config's BN
+    options; another kind takes the defaults of the options only batch norm has (and of the groups, unless it has
+    groups), so that any config can be compared."""
+
+    def configure(config: Config) -> Config:
+        changes: dict[str, Any] = {"enabled": True, "kind": kind}
+        changes["groups"] = config.bn.groups if kind in GROUPED else BNConfig.groups
+        if kind != "batch":
+            changes |= BATCH_ONLY
+        bn = dataclasses.replace(config.bn, **changes)  # at once: each step is validated
+        return dataclasses.replace(config, bn=bn)
+
+    return configure
 
 
 def without_norm(weight_init: str, activation: str | None = None) -> Callable[[Config], Config]:
@@ -73,7 +85,7 @@ def without_norm(weight_init: str, activation: str | None = None) -> Callable[[C
 
 
 NORM_ARMS = (  # `compare --arms norms`: every normalization, then no normalization with and without BN-free inits
-    BN,
+    Arm(BN.key, BN.label, BN.short, BN.colour, normalized("batch")),
     Arm("layer", "Layer Norm", "LN", "tab:green", normalized("layer")),
     Arm("group", "Group Norm", "GN", "tab:red", normalized("group")),
     Arm("instance", "Instance Norm", "IN", "tab:purple", normalized("instance")),

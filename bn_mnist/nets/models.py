@@ -42,17 +42,25 @@ def kernel_initializer(
     return keras.initializers.GlorotUniform(seed=layer_seed)
 
 
-def has_bias(bn: BNConfig, dense: bool = False) -> bool:
+def has_bias(bn: BNConfig, pixels: int) -> bool:
     """A layer keeps its bias when it is not normalized, and when normalized only if `bn.use_bias` asks for the
-    redundant one."""
-    return not norms.normalizes(bn, dense) or bn.use_bias
+    redundant one. `pixels`: of each of its output channels (1 for a dense layer)."""
+    return not norms.normalizes(bn, pixels) or bn.use_bias
 
 
-def normalize_and_activate(x, bn: BNConfig, activation: str, name: str, weights=None, dense: bool = False):
+def conv_pixels(x, index: int) -> int:
+    """The pixels per channel of conv `index`'s output ('same' padding: stride 2 halves, rounding up)."""
+    height, width = int(x.shape[1]), int(x.shape[2])
+    stride = 2 if index % 3 == 0 else 1
+    return -(-height // stride) * -(-width // stride)
+
+
+def normalize_and_activate(x, bn: BNConfig, activation: str, name: str, weights=None):
     """The normalization then the activation (the tutorial's order), or the activation then the normalization
     (`after_activation`)."""
     activate = keras.layers.Activation(activation, name=naming.activation_name(name))
-    if not norms.normalizes(bn, dense):
+    pixels = int(x.shape[1]) * int(x.shape[2]) if len(x.shape) == 4 else 1
+    if not norms.normalizes(bn, pixels):
         return activate(x)
     normalize = norms.normalization(bn, name, int(x.shape[-1]))
 
@@ -68,11 +76,11 @@ def hidden_dense(x, units: int, model: ModelConfig, bn: BNConfig, seed: int, ind
     """Dense -> BN -> activation (or another order); the bias is dropped under BN, whose beta replaces it."""
     x = norms.dense_layer(bn)(
         units,
-        use_bias=has_bias(bn, dense=True),
+        use_bias=has_bias(bn, pixels=1),
         kernel_initializer=kernel_initializer(model, seed, index, dense=True),
         name=f"dense{index}",
     )(x)
-    return normalize_and_activate(x, bn, model.activation, f"dense{index}", weights, dense=True)
+    return normalize_and_activate(x, bn, model.activation, f"dense{index}", weights)
 
 
 def conv_block(x, index: int, model: ModelConfig, bn: BNConfig, seed: int, weights=None):
@@ -82,7 +90,7 @@ def conv_block(x, index: int, model: ModelConfig, bn: BNConfig, seed: int, weigh
         3,
         strides=2 if index % 3 == 0 else 1,
         padding="same",
-        use_bias=has_bias(bn),
+        use_bias=has_bias(bn, conv_pixels(x, index)),
         kernel_initializer=kernel_initializer(model, seed, index),
         name=f"conv{index}",
     )(x)

@@ -3,10 +3,11 @@
 Wu & He (2018) put them in one frame: each normalizes x by the mean and variance over a set of axes, then scales
 and shifts per channel. Batch norm: over the batch and the pixels (nets/bn.py). The others use one example alone,
 so training and inference compute the same thing: layer norm over all of a layer's channels and pixels (Ba et al.
-2016; group norm with one group, which keeps Wu & He's per-channel scale and shift where keras.layers.
-LayerNormalization over (H, W, C) would learn one per pixel), group norm over groups of channels and the pixels,
-instance norm over each channel's pixels (one channel per group). `ws_group` standardizes each conv and dense
-kernel per output channel before use and adds group norm (Qiao et al. 2019).
+2016; group norm with one group, which keeps Wu & He's per-channel scale and shift where
+keras.layers.LayerNormalization over (H, W, C) would learn one per pixel), group norm over groups of channels and
+the pixels, instance norm over each channel's pixels (one channel per group; none where a channel has one pixel).
+`ws_group` standardizes each conv and dense kernel per output channel before use and adds group norm (Qiao et al.
+2019).
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from bn_mnist.nets.bn import batch_norm
 WS_EPSILON = 1e-5  # added to a kernel's variance before standardizing it (Qiao et al.'s code)
 
 
-def normalizes(bn: BNConfig, dense: bool) -> bool:
-    """Whether a hidden layer gets a normalization: instance norm has none for a dense layer (one value per unit)."""
-    return bn.enabled and not (dense and bn.kind == "instance")
+def normalizes(bn: BNConfig, pixels: int) -> bool:
+    """Whether a hidden layer gets a normalization: instance norm has none where a channel holds one value (a dense
+    unit, or a 1x1 feature map: conv15-conv19 here), since it would replace every input by beta."""
+    return bn.enabled and not (bn.kind == "instance" and pixels == 1)
 
 
 def groups_of(bn: BNConfig, layer: str, channels: int) -> int:

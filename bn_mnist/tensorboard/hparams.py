@@ -18,7 +18,7 @@ from tensorboard.plugins.hparams import api as hp
 from tensorboard.plugins.hparams import metadata, plugin_data_pb2
 
 from bn_mnist import files, runfiles
-from bn_mnist.config import Config, load_config
+from bn_mnist.config import GROUPED, Config, load_config
 from bn_mnist.errors import ConfigError
 from bn_mnist.tensorboard import tags, writer
 
@@ -28,6 +28,8 @@ HPARAMS: dict[str, Callable[[Config], Any]] = {  # the settings that define a ru
     "arch": lambda c: c.model.arch,
     "activation": lambda c: c.model.activation,
     "bn": lambda c: c.bn.enabled,
+    "bn.kind": lambda c: c.bn.kind if c.bn.enabled else "none",  # batch, layer, group, instance, ws_group
+    "bn.groups": lambda c: c.bn.groups if c.bn.enabled and c.bn.kind in GROUPED else 0,
     "bn.impl": lambda c: c.bn.impl if c.bn.enabled else "none",
     "bn.placement": lambda c: c.bn.placement if c.bn.enabled else "none",
     "bn.renorm": lambda c: c.bn.enabled and c.bn.renorm,

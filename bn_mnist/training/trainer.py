@@ -194,8 +194,8 @@ def run_summary(config: Config, engine: Engine, progress: Progress, compile_seco
         }
     return runfiles.RunSummary(
         bn=config.bn.enabled,
-        bn_impl=config.bn.impl if config.bn.enabled else None,
-        moving_stats_updated=config.bn.enabled and config.bn.update_moving_stats,
+        bn_impl=(config.bn.impl if config.bn.kind == "batch" else config.bn.kind) if config.bn.enabled else None,
+        moving_stats_updated=config.bn.enabled and config.bn.kind == "batch" and config.bn.update_moving_stats,
         arch=config.model.arch,
         seed=config.seed,
         jit=config.xla,
