@@ -7,15 +7,16 @@ Where things live: `cli.py` (the commands, thin) on `api.py` (the same commands 
 ways, the networks, their layer names), `training/` (the compiled engine, one run, what is measured at evaluations,
 many runs), `tensorboard/` (the writer, HParams, images, tags), `plots/` (figures), `lab/` (what the multi-run
 commands share: arms, plans, runs, statistics, formats), the commands `comparison.py` (`bn-mnist compare`),
-`reproduction/` (`bn-mnist reproduce`) and `explanation/` (`bn-mnist explain`), and `bench/` (speed as ratios).
+`reproduction/` (`bn-mnist reproduce`), `explanation/` (`bn-mnist explain`) and `diagnosis/` (`bn-mnist diagnose`,
+for any saved Keras model), and `bench/` (speed as ratios).
 `console.py` and `tf_startup.py` keep the terminal readable and start TensorFlow as a run needs; `errors.py` holds
 the errors a user can act on.
 
-The Python API (`api.py`, documented in docs/python-api.md): `bn_mnist.train`, `compare`, `reproduce` and `explain`
-take the options of their commands and return their typed results, which a notebook shows as tables and whose
-`figure()` is a matplotlib Figure.
+The Python API (`api.py`, documented in docs/python-api.md): `bn_mnist.train`, `compare`, `reproduce`, `explain`
+and `diagnose` take the options of their commands and return their typed results, which a notebook shows as tables
+and whose `figure()` is a matplotlib Figure.
 """
 
-from bn_mnist.api import compare, explain, reproduce, train
+from bn_mnist.api import compare, diagnose, explain, reproduce, train
 
-__all__ = ["compare", "explain", "reproduce", "train"]
+__all__ = ["compare", "diagnose", "explain", "reproduce", "train"]

@@ -1,7 +1,7 @@
-"""The Python API: `train`, `compare`, `reproduce` and `explain`, with the options of their commands, for notebooks
-and scripts. The CLI calls these same functions; each returns its typed result, which a notebook shows as a table
-(`_repr_markdown_`) and whose `figure()` is a matplotlib Figure. Progress lines go to stderr, as on a terminal (a
-notebook shows them under the cell). Nothing here imports TensorFlow until a function runs.
+"""The Python API: `train`, `compare`, `reproduce`, `explain` and `diagnose`, with the options of their commands,
+for notebooks and scripts. The CLI calls these same functions; each returns its typed result, which a notebook
+shows as a table (`_repr_markdown_`) and whose `figure()` is a matplotlib Figure. Progress lines go to stderr, as on
+a terminal (a notebook shows them under the cell). Nothing here imports TensorFlow until a function runs.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from bn_mnist.comparison import CompareSummary
+    from bn_mnist.diagnosis.findings import Diagnosis
     from bn_mnist.explanation.results import Results as ExplainResults
     from bn_mnist.reproduction.results import Results as ReproduceResults
     from bn_mnist.training.runner import Backend
@@ -290,3 +291,21 @@ def explain(
     budget, out_dir = Budget.choose(seeds, quick), Path(out) if out else plan_out("explain", quick)
     where = plan_place(workers, ray, data_dir)
     return explanation.run(chosen, budget, out_dir, *where, log, reuse_other_code=reuse_other_code)
+
+
+def diagnose(model: str | Path, data: str | Path | None = None, log: Log = stderr_log) -> Diagnosis:
+    """What is wrong with the BN layers of a saved Keras 3 model, measured on data (`bn-mnist diagnose`); the file
+    is only read.
+
+    Args:
+        model: a .keras file (any Keras 3 model of one input, not only this tool's).
+        data: an .npz with `x` (and `y`, labels) or a directory with MNIST; None: MNIST's test set, for a model
+            that takes 28x28 images.
+        log: where progress lines go (default: stderr).
+    """
+    from bn_mnist.tf_startup import start_tensorflow
+
+    start_tensorflow()  # before anything imports TensorFlow: quietly, on every core
+    from bn_mnist.diagnosis.diagnose import diagnose as diagnosed
+
+    return diagnosed(model, data, log)

@@ -227,8 +227,8 @@ def data_command(data_dir: Path | None) -> None:
 @click.argument("experiment", type=click.Choice(["all", *EXPERIMENTS]), default="all")
 @plan_options(
     "reproduce",
-    seeds="Seeds 0..N-1 for every run (default: 10 for the conv runs, the 2,000-step rows and the pitfall, 5 for "
-    "the 50,000-step runs; 1 with --quick). Spreads and verdicts are over them.",
+    seeds="Seeds 0..N-1 for every run (default: 20, the seeds the verdicts are calibrated at; 1 with --quick). "
+    "Spreads and verdicts are over them.",
     quick="A smoke run: the Lesson's 50,000-batch rows run 5,000 batches, one seed unless --seeds.",
 )
 def reproduce_command(
@@ -290,3 +290,20 @@ def report_command(out_dir: Path) -> None:
 
     written = rebuild(out_dir)
     click.echo(f"rebuilt {len(written)} files in {out_dir}: {', '.join(path.name for path in written)}")
+
+
+@main.command("diagnose")
+@click.argument("model", metavar="MODEL", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--data",
+    type=click.Path(path_type=Path),
+    help="An .npz with x (and y, labels) or a directory with MNIST (default: MNIST's test set, for 28x28 inputs).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
+@user_errors
+def diagnose_command(model: Path, data: Path | None, as_json: bool) -> None:
+    """Find what is wrong with the BN layers of a saved Keras 3 MODEL (.keras, any model); the file is only read.
+    Exit 0: nothing found; 1: something found; 2: bad input."""
+    diagnosis = api.diagnose(model, data)
+    click.echo(diagnosis.to_json() if as_json else "\n".join(diagnosis.lines()))
+    sys.exit(diagnosis.exit_code)

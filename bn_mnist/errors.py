@@ -50,3 +50,9 @@ class ClusterError(BnMnistError):
     """A Ray cluster cannot be used: Ray is not installed, the address is unreachable, or runs were lost on it."""
 
     exit_code = 2
+
+
+class DiagnoseError(BnMnistError):
+    """`diagnose` cannot read its input: not a Keras model, data it cannot take, a model that fails on the data."""
+
+    exit_code = 2
