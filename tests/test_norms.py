@@ -12,6 +12,7 @@ import tensorflow as tf
 
 from bn_mnist.config import BNConfig, Config, ModelConfig, from_dict
 from bn_mnist.errors import ConfigError
+from bn_mnist.explanation.probes import layer_parameters
 from bn_mnist.nets import lsuv, naming, norms
 from bn_mnist.nets.models import build_model
 
@@ -165,6 +166,10 @@ def test_each_kind_takes_bns_place_from_the_same_start(kind):
         [] if kind == "instance" else ["dense20"]
     )
     assert found == expected and not naming.bn_layers(net)
+    groups = layer_parameters(net)[0]  # the covariate-shift probe moves each layer with its normalization
+    assert [len(group) for group in groups] == [
+        3 if naming.normalization_of(net, layer.name) else 2 for layer in naming.weighted_layers(net)
+    ]
     for name in ("conv15", "dense20"):
         assert (net.get_layer(name).bias is not None) == (kind == "instance")
     images = np.random.default_rng(4).uniform(size=(3, 28, 28, 1)).astype(np.float32)

@@ -21,12 +21,12 @@ from bn_mnist.training.measurement import Context, Measured
 
 def layer_parameters(model: keras.Model) -> tuple[list[list[int]], list[int], list[str]]:
     """Per weighted layer, input side first: the indices (in model.trainable_variables) of its parameters, its BN's
-    included; the index of its kernel; its name."""
+    (or other normalization's) included; the index of its kernel; its name."""
     index = {id(variable): i for i, variable in enumerate(model.trainable_variables)}
     groups, kernels, names = [], [], []
     for layer in naming.weighted_layers(model):
-        bn = naming.bn_of(model, layer.name)
-        owned = list(layer.trainable_weights) + (list(bn.trainable_weights) if bn else [])
+        norm = naming.normalization_of(model, layer.name)
+        owned = list(layer.trainable_weights) + (list(norm.trainable_weights) if norm else [])
         groups.append([index[id(variable)] for variable in owned])
         kernels.append(index[id(layer.kernel)])
         names.append(layer.name)

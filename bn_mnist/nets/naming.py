@@ -45,3 +45,14 @@ def bn_of(model: keras.Model, layer: str) -> keras.layers.Layer | None:
 def bn_layers(model: keras.Model) -> dict[str, keras.layers.Layer]:
     """Weighted layer name -> its BN layer."""
     return {layer.name.removeprefix(BN_PREFIX): layer for layer in model.layers if layer.name.startswith(BN_PREFIX)}
+
+
+def normalization_of(model: keras.Model, layer: str) -> keras.layers.Layer | None:
+    """A weighted layer's BN or other normalization (None without)."""
+    return bn_of(model, layer) or named(model, norm_name(layer))
+
+
+def normalization_layers(model: keras.Model) -> dict[str, keras.layers.Layer]:
+    """Weighted layer name -> its BN or other normalization layer."""
+    prefixes = (BN_PREFIX, NORM_PREFIX)
+    return {layer.name.split("_", 1)[1]: layer for layer in model.layers if layer.name.startswith(prefixes)}

@@ -86,9 +86,10 @@ def dead_fraction(relu_output: tf.Tensor) -> tf.Tensor:
 
 
 def bn_histograms(model: keras.Model) -> dict[str, np.ndarray]:
-    """gamma, beta, moving mean and moving variance of every BN layer that has them."""
+    """gamma, beta, moving mean and moving variance of every BN layer that has them (gamma and beta of the other
+    normalizations, under the same tags)."""
     histograms = {}
-    for name, layer in naming.bn_layers(model).items():
+    for name, layer in naming.normalization_layers(model).items():
         for statistic in tags.BN_STATISTICS:
             variable = getattr(layer, statistic, None)
             if variable is not None:
