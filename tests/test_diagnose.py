@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
 
 import keras
 import numpy as np
@@ -225,3 +226,17 @@ def test_bad_input_is_one_line_and_exit_2(clean, tmp_path, make, says):
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 2, result.output
     assert result.output.count("\n") == 1 and result.output.startswith("bn-mnist: error: ") and says in result.output
+
+
+@pytest.mark.slow  # the installed script, on real MNIST (the default data for a 28x28 model)
+def test_the_installed_script_diagnoses_on_mnist_by_default(real_mnist, bn_mnist_script, tmp_path):
+    from bn_mnist.config import load_config
+    from bn_mnist.nets.models import build_model
+
+    config = load_config("conv")
+    path = saved(build_model(config.model, config.bn, seed=0), tmp_path)
+    result = subprocess.run([bn_mnist_script, "diagnose", str(path), "--json"], capture_output=True, text=True)
+    report = json.loads(result.stdout)
+    assert result.returncode == report["exit_code"] == 1, result.stderr
+    assert report["data"] == "MNIST's 10,000 test images scaled to [0, 1]" and len(report["bn_layers"]) == 20
+    assert [f["layer"] for f in report["findings"] if f["check"] == "initial"] == report["bn_layers"]
