@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import subprocess
 
 import keras
@@ -125,8 +126,9 @@ def test_the_accuracy_gap_matches_keras_training_mode(tmp_path):
     assert by_check["window"][0].size == pytest.approx(0.99**10)
     model = keras.saving.load_model(path)
     inference = np.asarray(model(x, training=False))  # first: each training-mode call below moves the statistics
-    training = np.concatenate([np.asarray(model(x[i : i + 128], training=True)) for i in range(0, 1024, 128)])
-    gap = abs(np.mean(training.argmax(-1) == y) - np.mean(inference.argmax(-1) == y))
+    batches = np.random.default_rng(0).permutation(1024).reshape(8, 128)  # the documented fixed shuffle
+    training = np.concatenate([np.asarray(model(x[batch], training=True)) for batch in batches])
+    gap = abs(np.mean(training.argmax(-1) == y[batches.ravel()]) - np.mean(inference.argmax(-1) == y))
     assert by_check["accuracy_gap"][0].size == pytest.approx(gap, abs=1e-9) and gap > 0.02
 
 
@@ -158,8 +160,8 @@ def test_outputs_that_depend_on_the_batch_are_found_and_clean_ones_are_not(clean
     broken = dense_bn(AlwaysTraining(momentum=0.9, name="bn"))
     broken.set_weights(weights)
     x = blobs(200, seed=3)[0]
-    assert probe.batch_change(model, x) < 1e-6  # round-off only: far below the threshold
-    assert found(saved(broken, tmp_path), data)["batch"][0].size > checks.CHECKS["batch"].threshold
+    assert probe.batch_change(model, x, probe.inference(model, x[:8], batch=1)) < 1e-6  # round-off only
+    assert found(saved(broken, tmp_path), data)["batch"][0].size > checks.CHECKS["batch"]
 
 
 @keras.saving.register_keras_serializable(package="test_diagnose")
@@ -205,14 +207,88 @@ def test_probes_leave_the_layers_as_found(clean):
     assert received["bn"].count == 100 and all("call" not in vars(layer) for layer in layers.values())
 
 
+def unnamed_npz(tmp_path):
+    np.savez(tmp_path / "images.npz", images=np.zeros((5, 20)))
+    return tmp_path / "images.npz"
+
+
+def test_sd_ratio_few_examples_and_column_labels(clean, tmp_path):
+    """Data of three times the spread: the SD check names the layer; with (N, 1) labels, the accuracies are measured
+    on 256 examples and not on 100 (fewer than one training batch), which says so."""
+    x, y = blobs(256, seed=2)
+    diagnosis = api.diagnose(clean[0], npz(tmp_path, 3 * x, y[:, None]))
+    by_check = {f.check: [f] for f in diagnosis.findings}
+    assert not any("labels" in reason or "accuracies" in reason for reason in diagnosis.unchecked)
+    assert by_check["sd_ratio"][0].layer == "bn" and by_check["sd_ratio"][0].size > 1.5
+    few = api.diagnose(clean[0], npz(tmp_path, x[:100], y[:100], name="few.npz"))
+    assert any("fewer than 128 labelled examples" in reason for reason in few.unchecked)
+
+
+def test_non_finite_statistics_are_found_alone(clean, tmp_path):
+    model = keras.saving.load_model(clean[0])
+    bn = model.get_layer("bn")
+    bn.moving_variance.assign(np.full(32, np.nan, np.float32))
+    by_check = found(saved(model, tmp_path), clean[1])
+    assert next(f.size for f in by_check["finite"] if f.layer == "bn") == 32
+    assert sorted(f.layer for f in by_check["finite"]) == ["bn", "model"] and "mean_gap" not in by_check
+
+
+@keras.saving.register_keras_serializable(package="test_diagnose")
+class Subclassed(keras.Model):
+    """A subclassed model (no `inputs` to read a shape from), its BN inside."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.dense, self.bn, self.out = keras.layers.Dense(8), keras.layers.BatchNormalization(), keras.layers.Dense(4)
+
+    def call(self, x, training=False):
+        return self.out(self.bn(self.dense(x), training=training))
+
+
+def test_a_subclassed_model_needs_data_and_is_diagnosed_with_it(tmp_path):
+    model = Subclassed()
+    model(np.zeros((2, FEATURES), np.float32))
+    path = saved(model, tmp_path)
+    without = CliRunner().invoke(main, ["diagnose", str(path)])
+    assert without.exit_code == 2 and "give --data with an .npz" in without.output
+    diagnosis = api.diagnose(path, npz(tmp_path, blobs(300, seed=2)[0]))
+    assert len(diagnosis.bn_layers) == 1 and diagnosis.bn_layers[0].startswith("batch_normalization")
+    assert [f.check for f in diagnosis.findings] == ["initial"]
+
+
+def test_the_layers_are_restored_when_the_model_fails(clean):
+    model = keras.saving.load_model(clean[0])
+    layers = probe.bn_layers(model)
+    with pytest.raises(ValueError), probe.recording(layers):
+        probe.inference(model, np.zeros((4, 3), np.float32))  # the wrong width: Dense refuses it
+    assert all("call" not in vars(layer) for layer in layers.values())
+
+
+def test_the_docs_table_gives_each_checks_threshold():
+    """docs/diagnose.md has one row per check, in CHECKS' order, stating its threshold."""
+    from pathlib import Path
+
+    page = (Path(__file__).parents[1] / "docs" / "diagnose.md").read_text()
+    rows = [line for line in page.splitlines() if line.startswith("| `")]
+    assert [row.split("`")[1] for row in rows] == list(checks.CHECKS)
+    for row, threshold in zip(rows, checks.CHECKS.values()):
+        assert threshold == 0 or f"{threshold:g}" in re.split(r"(?<!\\)\|", row)[2], row
+
+
 @pytest.mark.parametrize(
     "make, says",
     [
         (lambda tmp: (tmp / "missing.keras", None), "no such file"),
         (lambda tmp: (tmp / "text.keras", None), "not a Keras model"),
         (lambda tmp: ("CLEAN", npz(tmp, np.zeros((5, 3)))), "x has examples of shape (3,); the model takes (20,)"),
-        (lambda tmp: ("CLEAN", npz(tmp, np.zeros((5, 20)), np.zeros(4))), "4 labels y for 5 examples x"),
-        (lambda tmp: ("CLEAN", npz(tmp, np.zeros((5, 20)), name="other.npz").rename(tmp / "a.npz")), "no array"),
+        (
+            lambda tmp: ("CLEAN", npz(tmp, np.zeros((5, 20)), np.zeros(4))),
+            "y must hold one class index (or one-hot row) per example",
+        ),
+        (lambda tmp: ("CLEAN", npz(tmp, np.zeros((5, 20)), np.full(5, 0.5))), "y must hold one class index"),
+        (lambda tmp: ("CLEAN", npz(tmp, np.zeros((200, 20)), np.full(200, 7))), "labels 7..7 for a model of 4 classes"),
+        (lambda tmp: ("CLEAN", npz(tmp, np.zeros((0, 20)))), "x holds no examples"),
+        (lambda tmp: ("CLEAN", unnamed_npz(tmp)), "no array named x (found: images)"),
         (lambda tmp: ("CLEAN", None), "takes examples of shape (20,), not MNIST's: give --data"),
     ],
 )
@@ -220,8 +296,6 @@ def test_bad_input_is_one_line_and_exit_2(clean, tmp_path, make, says):
     (tmp_path / "text.keras").write_text("not a model")
     model, data = make(tmp_path)
     model = clean[0] if model == "CLEAN" else model
-    if says == "no array":
-        np.savez(data, images=np.zeros((5, 20)))
     args = ["diagnose", str(model), *(["--data", str(data)] if data else [])]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 2, result.output

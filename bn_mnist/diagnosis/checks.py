@@ -1,45 +1,55 @@
-"""The checks of `diagnose`: each declared here with its threshold and what it measures (docs/diagnose.md gives
-the reasons and references), each a function of measurements that returns its finding or None."""
+"""The checks of `diagnose`: each declared here with its threshold (docs/diagnose.md gives what it measures, the
+reason and references; a test holds the page to these numbers), each a function of measurements that returns its
+finding or None."""
 
 from __future__ import annotations
-
-import dataclasses
 
 import keras
 import numpy as np
 
+from bn_mnist.data.sources import first_line
 from bn_mnist.diagnosis import probe
 from bn_mnist.diagnosis.findings import Finding
 
 FLOAT16_TINY = float(np.finfo(np.float16).tiny)  # 6.1e-05, float16's smallest normal number
 
 
-@dataclasses.dataclass(frozen=True)
-class Check:
-    threshold: float
-    measures: str  # what is measured, and when it is a finding
-
-
-CHECKS = {
-    "initial": Check(0.0, "moving mean exactly 0 and moving variance exactly 1 in every channel: never updated"),
-    "frozen": Check(0.0, "trainable=False, and how the layer then behaves in training mode"),
-    "mean_gap": Check(0.5, "|moving mean - the data's mean| / the data's SD, sqrt(variance + epsilon): worst channel"),
-    "sd_ratio": Check(
-        1.5, "the data's SD / the moving SD (each sqrt(variance + epsilon)) or its inverse: worst channel"
-    ),
-    "batch": Check(1e-4, "the largest change of an inference output as the rest of its batch changes / largest output"),
-    "window": Check(0.01, "the weight the moving statistics still give their initial values: momentum ** iterations"),
-    "float16": Check(FLOAT16_TINY, "epsilon of a layer computing its statistics in float16, below its smallest normal"),
-    "accuracy_gap": Check(
-        0.02, "|training-mode - inference-mode accuracy| on the data, training mode in batches of 128"
-    ),
+CHECKS = {  # check -> the size above which it is a finding (docs/diagnose.md gives each one's reason)
+    "finite": 0.0,  # non-finite moving statistics or outputs (any)
+    "initial": 0.0,  # moving mean exactly 0 and variance exactly 1 in every channel (any)
+    "frozen": 0.0,  # trainable=False (any)
+    "mean_gap": 0.5,  # |moving mean - the data's mean| / the data's SD, worst channel
+    "sd_ratio": 1.5,  # the data's SD / the moving SD, or its inverse, worst channel
+    "batch": 1e-4,  # the largest change of an inference output as the rest of its batch changes / the largest output
+    "window": 0.01,  # the weight the moving statistics still give their values before training: momentum ** steps
+    "float16": 0.0,  # a layer computing in float16 with epsilon below float16's smallest normal (any)
+    "accuracy_gap": 0.02,  # |training-mode - inference-mode accuracy|, training mode in batches of 128
 }
 
 RECOMPUTE = "recompute its moving statistics on that data (a pass in training mode that changes no weight)"
+FIX_STATISTICS = f"If the model serves this data, {RECOMPUTE}; if they lag training, lower the momentum or train longer"
 
 
 def over(check: str, size: float) -> bool:
-    return size > CHECKS[check].threshold
+    """Whether a measured size is a finding of `check`."""
+    return size > CHECKS[check]
+
+
+def finite(path: str, layer: keras.Layer) -> Finding | None:
+    """Moving statistics that hold NaN or infinity (a run that diverged): every other number of the layer is moot."""
+    bad = sum(int(np.sum(~np.isfinite(np.asarray(v)))) for v in (layer.moving_mean, layer.moving_variance))
+    if not bad:
+        return None
+    what = f"{bad} moving statistics are NaN or infinite: inference outputs are not numbers"
+    return Finding("finite", path, what, float(bad), "Retrain from before it diverged, or recompute the statistics")
+
+
+def finite_outputs(outputs: np.ndarray) -> Finding | None:
+    bad = int(np.sum(~np.isfinite(outputs)))
+    if not bad:
+        return None
+    what = f"{bad} of {outputs.size:,} inference outputs on the data are NaN or infinite"
+    return Finding("finite", "model", what, float(bad), "Look for the layer that overflows (a diverged run?)")
 
 
 def initial(path: str, layer: keras.Layer) -> Finding | None:
@@ -79,29 +89,26 @@ def statistics(path: str, layer: keras.Layer, received: probe.Received) -> list[
     gaps = np.abs(moving_mean - received.mean) / data_sd
     ratios = np.maximum(data_sd / moving_sd, moving_sd / data_sd)
     found = []
-    worst, limit = int(gaps.argmax()), CHECKS["mean_gap"].threshold
+    worst, limit = int(gaps.argmax()), CHECKS["mean_gap"]
     if over("mean_gap", gaps[worst]):
         what = (
             f"moving mean {gaps[worst]:.2f} SD from the data's mean in channel {worst} "
             f"({np.sum(gaps > limit)} of {gaps.size} channels above {limit})"
         )
-        found.append(Finding("mean_gap", path, what, float(gaps[worst]), fix_statistics()))
+        found.append(Finding("mean_gap", path, what, float(gaps[worst]), FIX_STATISTICS))
     worst = int(ratios.argmax())
     if over("sd_ratio", ratios[worst]):
         larger, smaller = ("data's", "moving") if data_sd[worst] > moving_sd[worst] else ("moving", "data's")
         what = f"the {larger} SD is {ratios[worst]:.2f}x the {smaller} SD in channel {worst}"
-        found.append(Finding("sd_ratio", path, what, float(ratios[worst]), fix_statistics()))
+        found.append(Finding("sd_ratio", path, what, float(ratios[worst]), FIX_STATISTICS))
     return found
 
 
-def fix_statistics() -> str:
-    return f"If the model serves this data, {RECOMPUTE}; if they lag training, lower the momentum or train longer"
-
-
 def window(path: str, layer: keras.Layer, iterations: int) -> Finding | None:
-    """Moving averages that still remember where they started (zero-debiased ones do not)."""
+    """Moving averages that still remember where they were before training: their initial values, or a pretrained
+    model's (zero-debiased ones remember nothing; a layer without `momentum` is not one this can judge)."""
     momentum = float(getattr(layer, "momentum", 0.0))
-    if getattr(layer, "zero_debias", False):
+    if getattr(layer, "zero_debias", False) or not hasattr(layer, "momentum"):
         return None
     weight = momentum**iterations
     if not over("window", weight):
@@ -109,7 +116,7 @@ def window(path: str, layer: keras.Layer, iterations: int) -> Finding | None:
     steps = "never moves" if momentum >= 1 else f"averages over about {1 / (1 - momentum):,.0f} steps"
     what = (
         f"momentum {momentum:g} {steps}, and the optimizer took {iterations:,}: the moving statistics still give "
-        f"{weight:.1%} weight to their initial values"
+        f"{weight:.1%} weight to their values before training (initial or pretrained)"
     )
     return Finding("window", path, what, weight, f"Train longer, lower the momentum, or {RECOMPUTE}")
 
@@ -119,7 +126,7 @@ def float16(path: str, layer: keras.Layer) -> Finding | None:
     epsilon = float(getattr(layer, "epsilon", 0.0))
     if isinstance(layer, keras.layers.BatchNormalization) or layer.compute_dtype != "float16":
         return None
-    if not epsilon < FLOAT16_TINY:
+    if not over("float16", FLOAT16_TINY - epsilon):
         return None
     what = (
         f"computes in float16 with epsilon {epsilon:g}, below float16's smallest normal number ({FLOAT16_TINY:.2g}): "
@@ -140,8 +147,9 @@ def batch(change: float) -> Finding | None:
 
 
 def batch_of_one(error: Exception) -> Finding:
-    what = f"fails on a batch of one example ({type(error).__name__}: {str(error).splitlines()[0]})"
-    return Finding("batch", "model", what, float("inf"), "Something runs BN in training mode at inference")
+    """A model that cannot predict one example alone (size 1: the whole output is lost)."""
+    what = f"fails on a batch of one example ({type(error).__name__}: {first_line(error)})"
+    return Finding("batch", "model", what, 1.0, "Something runs BN in training mode at inference")
 
 
 def accuracy_gap(training: float, inference: float) -> Finding | None:

@@ -9,6 +9,7 @@ import keras
 import numpy as np
 
 from bn_mnist.console import Log, stderr_log
+from bn_mnist.data.sources import first_line
 from bn_mnist.diagnosis import checks, inputs, probe
 from bn_mnist.diagnosis.findings import Diagnosis, Finding
 from bn_mnist.errors import DiagnoseError
@@ -24,13 +25,14 @@ def diagnose(model_path: str | Path, data: str | Path | None = None, log: Log = 
         with probe.recording(layers) as received:
             outputs = probe.inference(model, examples.x)
     except Exception as error:
-        raise DiagnoseError(f"{path}: the model fails on {examples.source} ({type(error).__name__}: {error})") from None
-    findings, unchecked = layer_findings(layers, received, iterations(model)), []
-    findings += model_findings(model, examples, outputs, unchecked)
+        reason = f"{type(error).__name__}: {first_line(error)}"
+        raise DiagnoseError(f"{path}: the model fails on {examples.source} ({reason})") from None
+    steps, unchecked = iterations(model), unchecked_layers(received)
+    findings = layer_findings(layers, received, steps) + model_findings(model, examples, outputs, unchecked)
     if not layers:
         unchecked.append("the BN checks: the model has no layer with moving statistics")
-    elif iterations(model) is None:
-        unchecked.append("the momentum against training's length: the file holds no optimizer state Keras could load")
+    elif steps is None:
+        unchecked.append("the momentum against training's length: no optimizer state that took a step was loaded")
     order = list(checks.CHECKS)
     findings.sort(key=lambda finding: (order.index(finding.check), -finding.size))
     return Diagnosis(str(path), examples.source, tuple(layers), tuple(findings), tuple(unchecked))
@@ -43,41 +45,46 @@ def iterations(model: keras.Model) -> int | None:
     return steps or None
 
 
+def unchecked_layers(received: dict[str, probe.Received]) -> list[str]:
+    return [f"{path}: never called at inference on this data" for path, got in received.items() if not got.count]
+
+
 def layer_findings(
     layers: dict[str, keras.Layer], received: dict[str, probe.Received], steps: int | None
 ) -> list[Finding]:
-    """Each BN layer's findings; a layer never updated gets that one alone (its other numbers follow from it)."""
+    """Each BN layer's findings; a layer with non-finite or never-updated statistics gets that one alone (its other
+    numbers follow from it), and a layer the data never reached gets only the checks that need no data."""
     found: list[Finding | None] = []
     for path, layer in layers.items():
-        never_updated = checks.initial(path, layer)
-        found.append(never_updated)
-        found.append(checks.frozen(path, layer, received[path].sample))
-        found.append(checks.float16(path, layer))
-        if never_updated is None:
+        called = received[path].count > 0
+        broken = checks.finite(path, layer) or checks.initial(path, layer)
+        found += [broken, checks.float16(path, layer)]
+        found.append(checks.frozen(path, layer, received[path].sample) if called else None)
+        if broken is None and called:
             found += checks.statistics(path, layer, received[path])
-            found.append(None if steps is None else checks.window(path, layer, steps))
+        if broken is None and steps is not None:
+            found.append(checks.window(path, layer, steps))
     return [finding for finding in found if finding is not None]
 
 
 def model_findings(
     model: keras.Model, examples: inputs.Data, outputs: np.ndarray, unchecked: list[str]
 ) -> list[Finding]:
-    """Checks of the whole model: outputs that depend on the batch, and the two modes' accuracies."""
-    found: list[Finding | None] = []
+    """Checks of the whole model: non-finite outputs, outputs that depend on the batch, the two modes' accuracies."""
+    found: list[Finding | None] = [checks.finite_outputs(outputs)]
     try:
-        found.append(checks.batch(probe.batch_change(model, examples.x)))
+        alone = probe.inference(model, examples.x[: probe.PROBES], batch=1)
     except Exception as error:
         found.append(checks.batch_of_one(error))
+    else:
+        found.append(checks.batch(probe.batch_change(model, examples.x, alone)))
     if examples.y is None:
         unchecked.append("the training- against inference-mode accuracy: the data has no labels (y)")
     elif outputs.ndim != 2 or outputs.shape[-1] < 2:
         unchecked.append(f"the accuracies: outputs of shape {outputs.shape[1:]} are not class scores")
+    elif len(examples.x) < probe.TRAINING_BATCH:
+        unchecked.append(f"the accuracies: fewer than {probe.TRAINING_BATCH} labelled examples, one training batch")
     else:
-        training = probe.training_mode(model, examples.x, probe.TRAINING_BATCH)
-        found.append(checks.accuracy_gap(accuracy(training, examples.y), accuracy(outputs, examples.y)))
+        inputs.check_labels(examples, outputs.shape[-1])
+        found.append(checks.accuracy_gap(*probe.accuracies(model, examples.x, examples.y)))
     return [finding for finding in found if finding is not None]
-
-
-def accuracy(outputs: np.ndarray, labels: np.ndarray) -> float:
-    """Top-1 accuracy over the examples `outputs` covers (training mode drops a last partial batch)."""
-    return float(np.mean(outputs.argmax(-1) == labels[: len(outputs)]))

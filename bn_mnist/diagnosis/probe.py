@@ -19,15 +19,24 @@ COMPANIONS = 56  # the other examples of each of those batches (batches of 64)
 SAMPLE = 64  # inputs of each BN layer kept for the training-mode check of a frozen layer
 
 
-def bn_layers(model: keras.Layer, prefix: str = "") -> dict[str, keras.Layer]:
-    """Path ("base/bn_1") -> layer, for every layer with moving statistics, nested models and layers included:
-    Keras' BatchNormalization (synchronized or not), this project's NnBatchNorm, and custom ones alike."""
-    found = {}
-    for layer in model._layers:  # Keras 3 tracks every sublayer here (Layer._flatten_layers walks the same list)
-        path = f"{prefix}{layer.name}"
-        if hasattr(layer, "moving_mean") and hasattr(layer, "moving_variance"):
-            found[path] = layer
-        found.update(bn_layers(layer, f"{path}/"))
+def bn_layers(model: keras.Layer) -> dict[str, keras.Layer]:
+    """Path ("base/bn_1") -> layer, for every layer with moving statistics, nested models and layers included, each
+    once however many paths reach it: Keras' BatchNormalization (synchronized or not), this project's NnBatchNorm,
+    and custom ones alike."""
+    found: dict[str, keras.Layer] = {}
+    seen: set[int] = set()
+
+    def walk(layer: keras.Layer, prefix: str) -> None:
+        for sublayer in layer._layers:  # Keras 3 tracks every sublayer here (Layer._flatten_layers walks it too)
+            if id(sublayer) in seen:
+                continue
+            seen.add(id(sublayer))
+            path = f"{prefix}{sublayer.name}"
+            if hasattr(sublayer, "moving_mean") and hasattr(sublayer, "moving_variance"):
+                found[path] = sublayer
+            walk(sublayer, f"{path}/")
+
+    walk(model, "")
     return found
 
 
@@ -56,10 +65,11 @@ class Received:
 
     @property
     def variance(self) -> np.ndarray:
-        return np.maximum(self.squares / self.count - np.square(self.mean), 0.0)  # in float64: no cancellation
+        return np.maximum(self.squares / self.count - np.square(self.mean), 0.0)  # float64: little cancellation
 
 
 def channel_axis(layer: keras.Layer) -> int:
+    """The axis a BN layer normalizes per entry of (Keras' `axis`; the last for layers without one)."""
     axis = getattr(layer, "axis", -1)
     return int(axis[0] if isinstance(axis, (list, tuple)) else axis)
 
@@ -78,13 +88,13 @@ def recording(layers: dict[str, keras.Layer]) -> Iterator[dict[str, Received]]:
 
         return recorded
 
-    for path, layer in layers.items():
-        layer.call = recorder(layer, received[path])  # an instance attribute: Layer.__call__ calls self.call
     try:
+        for path, layer in layers.items():
+            layer.call = recorder(layer, received[path])  # an instance attribute: Layer.__call__ calls self.call
         yield received
     finally:
         for layer in layers.values():
-            del layer.call
+            vars(layer).pop("call", None)
 
 
 def inference(model: keras.Model, x: np.ndarray, batch: int = BATCH) -> np.ndarray:
@@ -92,25 +102,31 @@ def inference(model: keras.Model, x: np.ndarray, batch: int = BATCH) -> np.ndarr
     return np.concatenate([np.asarray(model(x[i : i + batch], training=False)) for i in range(0, len(x), batch)])
 
 
-def training_mode(layer: keras.Layer, inputs, batch: int | None = None) -> np.ndarray:
-    """`layer`'s (or a model's) outputs in training mode, in batches of `batch` (all at once when None), through
-    `stateless_call`: the moving statistics it would update come back as values and are dropped."""
+def training_mode(layer: keras.Layer, inputs) -> np.ndarray:
+    """`layer`'s (or a model's) outputs in training mode, through `stateless_call`: the moving statistics it would
+    update come back as values and are dropped."""
     trainable = [variable.value for variable in layer.trainable_variables]
     non_trainable = [variable.value for variable in layer.non_trainable_variables]
-
-    def outputs(part):
-        return np.asarray(layer.stateless_call(trainable, non_trainable, part, training=True)[0])
-
-    if batch is None:
-        return outputs(inputs)
-    return np.concatenate([outputs(inputs[i : i + batch]) for i in range(0, len(inputs) // batch * batch, batch)])
+    return np.asarray(layer.stateless_call(trainable, non_trainable, inputs, training=True)[0])
 
 
-def batch_change(model: keras.Model, x: np.ndarray) -> float:
+def accuracies(model: keras.Model, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Training- and inference-mode accuracy on the same examples: whole batches of TRAINING_BATCH, drawn in a
+    fixed shuffled order (so a file sorted by class does not make one-class batches)."""
+    order = np.random.default_rng(0).permutation(len(x))[: len(x) // TRAINING_BATCH * TRAINING_BATCH]
+    batches = order.reshape(-1, TRAINING_BATCH)
+    training = np.concatenate([training_mode(model, x[batch]) for batch in batches])
+    inference_outputs = inference(model, x[order])
+    training_accuracy, inference_accuracy = (
+        np.mean(out.argmax(-1) == y[order]) for out in (training, inference_outputs)
+    )
+    return float(training_accuracy), float(inference_accuracy)
+
+
+def batch_change(model: keras.Model, x: np.ndarray, alone: np.ndarray) -> float:
     """The largest change of an inference output of PROBES examples between alone (batches of one) and inside two
-    different batches, relative to the largest output. Raises what the model raises on a batch of one."""
+    different batches, relative to the largest output (`alone`: their outputs one at a time)."""
     probes, first, second = x[:PROBES], x[PROBES:][:COMPANIONS], x[PROBES + COMPANIONS :][:COMPANIONS]
-    alone = inference(model, probes, batch=1)
     together = [inference(model, np.concatenate([probes, others]))[:PROBES] for others in (first, second)]
     scale = max(float(np.abs(alone).max()), np.finfo(np.float32).tiny)
     return max(float(np.abs(alone - outputs).max()) for outputs in together) / scale
