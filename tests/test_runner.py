@@ -137,3 +137,17 @@ def test_a_run_that_other_code_trained_is_trained_again_unless_asked(finished_ru
         f"{run_dir}: trained by other code ({trained_by}; this is {provenance.current()}); set aside as "
         f"{aside.name}, training it again (--reuse-other-code would reuse it)"
     ]
+
+
+@pytest.mark.slow  # two pools of one fresh worker each (two TensorFlow start-ups)
+def test_fresh_workers_every_runs_per_worker_runs(tiny_mnist, tiny_fc_config, monkeypatch, tmp_path):
+    """XLA's compiled code piles up in a long-lived worker: the pool is renewed every RUNS_PER_WORKER runs each, and
+    every run of every pool finishes."""
+    monkeypatch.setattr(runner, "RUNS_PER_WORKER", 1)
+    specs = [RunSpec(f"fc/seed{seed}", dataclasses.replace(tiny_fc_config, seed=seed)) for seed in (0, 1)]
+    done: list[str] = []
+    runner.LocalBackend(workers=1).train(specs, tmp_path, tiny_mnist, lambda _: None, lambda s, _: done.append(s.key))
+    assert done == ["fc/seed0", "fc/seed1"] and all((tmp_path / key / "summary.json").is_file() for key in done)
+    names = [next((tmp_path / key).glob("events.out.tfevents.*")).name for key in done]  # ...TIME.HOST.PID.N.v2
+    pids = {name.split(".")[-3] for name in names}
+    assert len(pids) == 2  # each run in a process of its own

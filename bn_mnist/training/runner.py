@@ -27,6 +27,11 @@ from bn_mnist.training import trainer, worker
 from bn_mnist.training.runspec import RunSpec
 
 POLL_SECONDS = 0.25  # how often a back-end's wait for runs looks at the Ctrl-C flag
+# XLA keeps the machine code of every function it compiles for the life of its process: ~300 runs in one worker
+# ran out of memory for more (LLVM "Cannot allocate memory", 7.4 GB peak RSS; the 20-seed reproduction, 2026-12-02).
+# Fresh workers every 40 runs each (a new pool: max_tasks_per_child hangs on Python 3.11, cpython#115634)
+# cost one TensorFlow start-up (a few seconds) per 40 runs.
+RUNS_PER_WORKER = 40
 
 
 def cores() -> int:
@@ -245,12 +250,22 @@ class LocalBackend:
     def train_in_pool(
         self, todo: list[RunSpec], threads: int, devices: int, out_dir: Path, mnist: Mnist, log: Log, finished: Finished
     ) -> None:
-        """Train `todo` (runs of one thread count and logical CPU count) in worker processes."""
+        """Train `todo` (runs of one thread count and logical CPU count) in worker processes, fresh ones for every
+        RUNS_PER_WORKER runs each."""
         workers = min(self.workers or max(1, cores() // threads), len(todo))  # default: the cores, fully used
         log(
             f"training {len(todo)} runs in {workers} worker process(es) of {threads} thread(s); each run's "
             f"progress is in its {worker.LOG_FILE}"
         )
+        chunk = workers * RUNS_PER_WORKER
+        for start in range(0, len(todo), chunk):
+            self.train_in_workers(todo[start : start + chunk], workers, threads, devices, out_dir, mnist, finished)
+
+    @staticmethod
+    def train_in_workers(
+        todo: list[RunSpec], workers: int, threads: int, devices: int, out_dir: Path, mnist: Mnist, finished: Finished
+    ) -> None:
+        """Train `todo` in one pool of `workers` new processes."""
         context = multiprocessing.get_context("spawn")  # a fresh TensorFlow per worker; fork copies a live runtime
         stop = context.Event()
         pool = concurrent.futures.ProcessPoolExecutor(
