@@ -40,6 +40,11 @@ class WriteError(BnMnistError):
     reason and says what is kept."""
 
 
+class RunFailed(BnMnistError):
+    """A run failed in its worker process for a reason outside the tool's checks (out of memory, a TensorFlow
+    internal error, a worker killed): the message names the run and what stays finished."""
+
+
 class DistributeError(BnMnistError):
     """A strategy cannot be made: no TF_CONFIG, too few devices, or peers that do not answer."""
 

@@ -11,7 +11,7 @@ import pytest
 
 from bn_mnist import provenance, runfiles
 from bn_mnist.config import load_config
-from bn_mnist.errors import OutputError
+from bn_mnist.errors import OutputError, RunFailed
 from bn_mnist.lab.runs import other_code_runs
 from bn_mnist.training import runner
 from bn_mnist.training import trainer as train
@@ -151,3 +151,23 @@ def test_fresh_workers_every_runs_per_worker_runs(tiny_mnist, tiny_fc_config, mo
     names = [next((tmp_path / key).glob("events.out.tfevents.*")).name for key in done]  # ...TIME.HOST.PID.N.v2
     pids = {name.split(".")[-3] for name in names}
     assert len(pids) == 2  # each run in a process of its own
+
+
+def exhausted_probe():
+    """A probe maker failing as XLA did when a worker ran out of memory for compiled code."""
+    raise MemoryError("LLVM compilation error: Cannot allocate memory")
+
+
+@pytest.mark.slow  # one worker process
+def test_a_run_failing_in_its_worker_is_one_line_and_the_finished_stay(tiny_mnist, tiny_fc_config, tmp_path):
+    """The first run finishes; the second fails in the worker: RunFailed names it, counts what stays, says how to
+    resume, and the first run's files are whole."""
+    specs = [RunSpec("fc/ok", tiny_fc_config), RunSpec("fc/failing", tiny_fc_config, exhausted_probe)]
+    with pytest.raises(RunFailed) as failed:
+        runner.run_all(specs, tmp_path, tiny_mnist, lambda _: None, runner.LocalBackend(workers=1))
+    assert str(failed.value) == (
+        f"{tmp_path / 'fc/failing'}: training failed in its worker (MemoryError: LLVM compilation error: Cannot "
+        f"allocate memory); 1 of 2 runs are finished in {tmp_path} and stay: run the same command with --out "
+        f"{tmp_path} to resume"
+    )
+    assert runner.all_finished(specs[:1], tmp_path)

@@ -21,7 +21,8 @@ from bn_mnist import files, provenance, runfiles, tf_startup
 from bn_mnist.config import Config, load_saved_config, to_dict
 from bn_mnist.console import Log
 from bn_mnist.data import Mnist
-from bn_mnist.errors import ConfigError, Interrupted, OutputError, ResultsError, WriteError
+from bn_mnist.data.sources import first_line
+from bn_mnist.errors import BnMnistError, ConfigError, Interrupted, OutputError, ResultsError, RunFailed, WriteError
 from bn_mnist.tensorboard import hparams
 from bn_mnist.training import trainer, worker
 from bn_mnist.training.runspec import RunSpec
@@ -215,11 +216,25 @@ def run_all(
             (on or LocalBackend()).train(todo, out_dir, mnist, log, finished)
     except (KeyboardInterrupt, Interrupted):
         raise Interrupted(f"interrupted: {finished_on_disk(specs, out_dir)}; {resume_hint(out_dir)}") from None
+    except RunFailed as error:
+        raise RunFailed(f"{error}; {finished_on_disk(specs, out_dir)} and stay: {resume_hint(out_dir)}") from None
     except WriteError as error:
         raise WriteError(
             f"{error}; {finished_on_disk(specs, out_dir)} and stay: free space, then {resume_hint(out_dir)}"
         ) from None
     return Done({key: summary for key, summary in summaries.items() if summary is not None}, reused)
+
+
+def result_of(future: concurrent.futures.Future, run_dir: Path) -> runfiles.RunSummary:
+    """A worker's summary of its run; a failure the tool did not foresee becomes one line naming the run."""
+    try:
+        return future.result()
+    except (BnMnistError, KeyboardInterrupt):
+        raise
+    except Exception as error:
+        raise RunFailed(
+            f"{run_dir}: training failed in its worker ({type(error).__name__}: {first_line(error)})"
+        ) from error
 
 
 def finished_on_disk(specs: list[RunSpec], out_dir: Path) -> str:
@@ -285,7 +300,7 @@ class LocalBackend:
                         raise KeyboardInterrupt
                     done, running = concurrent.futures.wait(running, POLL_SECONDS, FIRST_COMPLETED)
                     for future in done:
-                        finished(futures[future], future.result())
+                        finished(futures[future], result_of(future, out_dir / futures[future].key))
             except BaseException:
                 stop.set()
                 pool.shutdown(wait=True, cancel_futures=True)  # running runs stop at their next chunk
