@@ -18,6 +18,7 @@ from bn_mnist import api, runfiles
 from bn_mnist.cli import main
 from bn_mnist.errors import ConfigError, ResultsError
 from bn_mnist.explanation import explain
+from bn_mnist.reproduction.results import Results
 
 DOCS = Path(__file__).parents[1] / "docs"
 FUNCTIONS = (bn_mnist.train, bn_mnist.compare, bn_mnist.reproduce, bn_mnist.explain)
@@ -58,13 +59,16 @@ def test_an_unknown_experiment_or_study_is_one_line_before_anything_starts():
 
 
 def test_results_render_for_a_notebook_and_draw_their_figures():
-    """The committed explanation, as a notebook shows it (a reproduction's: in test_reproduce)."""
+    """The committed reproduction and explanation, as a notebook shows them."""
+    reproduction = Results.from_dict(json.loads((DOCS / "reproduction" / "results.json").read_text()))
     explanation = explain.results_of(json.loads((DOCS / "explain" / "results.json").read_text()))
-    shown = explanation._repr_markdown_()
-    assert shown.startswith("# ") and "| " in shown and "![" not in shown
-    assert isinstance(explanation.figure("inside"), Figure)
-    with pytest.raises(ResultsError, match="no figure 'nope' in these results; they have: "):
-        explanation.figure("nope")
+    for results in (reproduction, explanation):
+        shown = results._repr_markdown_()
+        assert shown.startswith("# ") and "| " in shown and "![" not in shown
+    paper, inside = reproduction.figure("paper"), explanation.figure("inside")
+    assert isinstance(paper, Figure) and len(paper.axes) == 3 and isinstance(inside, Figure)
+    with pytest.raises(ResultsError, match="no figure 'nope' in these results; they have: conv, "):
+        reproduction.figure("nope")
 
 
 def test_the_api_and_the_cli_give_the_same_numbers(real_mnist, tmp_path):

@@ -1,6 +1,5 @@
-"""`bn-mnist report DIR`: the committed explain report made again from its results.json alone (report.md byte for
-byte, every figure a drawn PNG), and the clear errors of a directory with nothing to rebuild. (The reproduction's
-report is rebuilt from the results the code makes, in test_reproduce; its committed 20-seed run is under way.)"""
+"""`bn-mnist report DIR`: the committed reproduction and explain reports made again from their results.json alone
+(report.md byte for byte, every figure a drawn PNG), and the clear errors of a directory with nothing to rebuild."""
 
 from __future__ import annotations
 
@@ -17,13 +16,22 @@ from click.testing import CliRunner
 from bn_mnist.cli import main
 from bn_mnist.explanation import explain
 from bn_mnist.explanation import report as explain_report
+from bn_mnist.reproduction import report as reproduction_report
+from bn_mnist.reproduction.results import Results as ReproductionResults
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
-def test_the_committed_report_is_its_results_rendered():
-    raw = json.loads((DOCS / "explain" / "results.json").read_text())
-    assert explain_report.markdown(explain.results_of(raw)) == (DOCS / "explain" / "report.md").read_text()
+@pytest.mark.parametrize(
+    ("folder", "results_of", "render"),
+    [
+        ("reproduction", ReproductionResults.from_dict, reproduction_report.markdown),
+        ("explain", explain.results_of, explain_report.markdown),
+    ],
+)
+def test_the_committed_report_is_its_results_rendered(folder, results_of, render):
+    raw = json.loads((DOCS / folder / "results.json").read_text())
+    assert render(results_of(raw)) == (DOCS / folder / "report.md").read_text()
 
 
 @pytest.mark.slow  # draws six figures (the reproduction's 19 are drawn by the same code in test_reproduce)
@@ -66,7 +74,9 @@ def test_a_damaged_results_file_is_one_line(tmp_path):
 
 ROOT = DOCS.parent
 QUOTING = {  # a page, or a section of it, -> the report whose numbers it quotes
+    ("docs/reproduce.md", None): "reproduction",
     ("docs/explain.md", None): "explain",
+    ("README.md", "Does it reproduce?"): "reproduction",
     ("README.md", "Why does BN help?"): "explain",
 }
 
