@@ -307,10 +307,10 @@ def test_the_installed_script_diagnoses_on_mnist_by_default(real_mnist, bn_mnist
     from bn_mnist.config import load_config
     from bn_mnist.nets.models import build_model
 
-    config = load_config("conv")
+    config = load_config("fc")
     path = saved(build_model(config.model, config.bn, seed=0), tmp_path)
     result = subprocess.run([bn_mnist_script, "diagnose", str(path), "--json"], capture_output=True, text=True)
     report = json.loads(result.stdout)
     assert result.returncode == report["exit_code"] == 1, result.stderr
-    assert report["data"] == "MNIST's 10,000 test images scaled to [0, 1]" and len(report["bn_layers"]) == 20
+    assert report["data"] == "MNIST's 10,000 test images scaled to [0, 1]" and len(report["bn_layers"]) == 3
     assert [f["layer"] for f in report["findings"] if f["check"] == "initial"] == report["bn_layers"]
