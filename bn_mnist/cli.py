@@ -256,8 +256,8 @@ def reproduce_command(
 @click.argument("study", nargs=-1, type=click.Choice(STUDIES))
 @plan_options(
     "explain",
-    seeds="Seeds 0..N-1 for every run (default: 5 for the FC runs, 3 for the conv runs; 2 with --quick). Every "
-    "number reported is over them.",
+    seeds="Seeds 0..N-1 for every run (default: 5 for the FC and 3 for the conv runs, 10 for the batch and "
+    "plain-net studies; 2 with --quick). Every number reported is over them.",
     quick="A smoke run (a few minutes): thin grids, a quarter of the steps, 2 seeds unless --seeds.",
 )
 def explain_command(
@@ -270,7 +270,7 @@ def explain_command(
     reuse_other_code: bool,
     data_dir: Path | None,
 ) -> None:
-    """Measure why BN helps: STUDY is any of lr, init, inside, landscape, ics, batch (default: all)."""
+    """Measure why BN helps: STUDY is any of lr, init, inside, landscape, ics, batch, plain (default: all)."""
     out = out or api.plan_out("explain", quick)
     options = {"workers": workers, "ray": ray, "reuse_other_code": reuse_other_code, "data_dir": data_dir}
     results = api.explain(study, seeds=seeds, quick=quick, out=out, **options)

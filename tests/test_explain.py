@@ -31,7 +31,7 @@ def quick(real_mnist, bn_mnist_script, tmp_path_factory):
 def test_every_study_has_its_figure_report_section_and_numbers(quick):
     out, done, results = quick
     assert results["meta"]["studies"] == list(STUDIES) and results["meta"]["quick"] is True
-    assert results["meta"]["seeds"] == {"fc": 2, "conv": 2}
+    assert results["meta"]["seeds"] == {"fc": 2, "conv": 2, "batch": 2, "plain": 2}
     planned = studies.plan(STUDIES, studies.Budget.choose(None, quick=True)).specs()
     assert results["meta"]["runs"] == len(planned) and results["meta"]["runs_reused"] == 0
     assert all(list((out / spec.key).glob("events.out.tfevents.*")) for spec in planned)  # TensorBoard logs per run
@@ -44,13 +44,14 @@ def test_every_study_has_its_figure_report_section_and_numbers(quick):
         "Loss landscape",
         "Internal covariate shift",
         "Batch size",
+        "The deep plain net without BN",
     ):
         assert f"## {heading}" in report
     verdicts = results["verdicts"]  # every study but the inside one tests a claim; the inside one answers a question
-    assert set(verdicts) == set(STUDIES) and set(verdicts["inside"]) == {"conv", "fc"}
-    for study in set(STUDIES) - {"inside"}:
+    assert set(verdicts) == {*STUDIES, "batch_independent"} and set(verdicts["inside"]) == {"conv", "fc"}
+    for study in set(verdicts) - {"inside"}:
         verdict = verdicts[study]
-        assert verdict["word"] in (claims.SUPPORTED, claims.PARTLY, claims.NOT_SUPPORTED)
+        assert verdict["word"] in (claims.SUPPORTED, claims.PARTLY, claims.NOT_SUPPORTED, claims.INCONCLUSIVE)
         assert f"Claim tested: {verdict['claim']}: **{verdict['word']}** here" in report, study
     for net, answer in verdicts["inside"].items():
         assert claims.INSIDE_CAUSES[answer["cause"]].split("{")[0] in report, net
@@ -120,4 +121,23 @@ def test_batch_study_sees_the_same_examples_at_every_size(quick):
     for size in batch["sizes"]:
         summary = runfiles.RunSummary.read(out / f"batch/b{size}/renorm-seed0")
         assert summary.steps * size == batch["examples"]
-    assert set(batch["arms"]) == {"bn", "no_bn", "renorm"}
+    assert set(batch["arms"]) == set(batch["drop"]) == {"bn", "no_bn", "renorm", "group", "layer"}
+    for arm, points in batch["arms"].items():  # the paired drop is the seeds' own: batch 64 minus batch 2
+        differences = np.subtract(points[-1]["seeds"], points[0]["seeds"])
+        assert batch["drop"][arm]["mean"] == pytest.approx(differences.mean()) and batch["drop"][arm]["n"] == 2
+
+
+def test_plain_net_study_reads_its_runs(quick):
+    out, _, results = quick
+    plain = results["studies"]["plain"]
+    assert list(plain["arms"]) == ["bn", "no_bn", "he", "lsuv", "selu"] and set(plain["behind_bn"]) == {
+        "no_bn",
+        "he",
+        "lsuv",
+        "selu",
+    }
+    for arm, found in plain["arms"].items():
+        finals = [runfiles.RunSummary.read(out / f"plain/{arm}-seed{s}").final_val_accuracy for s in range(2)]
+        assert found["seeds"] == finals
+    parts = results["verdicts"]["plain"]["parts"]
+    assert set(parts) == set(plain["arms"]) and set(parts.values()) == {claims.UNDECIDED}  # 2 seeds decide nothing

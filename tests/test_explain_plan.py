@@ -8,8 +8,9 @@ from click.testing import CliRunner
 from bn_mnist.cli import main
 from bn_mnist.config import to_dict
 from bn_mnist.explanation import STUDIES, analysis, claims, report, studies
-from bn_mnist.explanation.results import InsideArm, Outcomes
+from bn_mnist.explanation.results import BatchStudy, InsideArm, Outcomes, PlainStudy
 from bn_mnist.explanation.studies import Budget
+from bn_mnist.lab import stats
 from bn_mnist.lab.stats import Spread, judge_fraction
 from bn_mnist.tensorboard import tags
 
@@ -49,12 +50,14 @@ def test_landscape_and_ics_share_their_probed_runs_and_batch_runs_see_the_same_e
 
 
 def test_budgets():
-    assert Budget.choose(None, quick=False).seeds == {"fc": 5, "conv": 3}
-    assert Budget.choose(None, quick=True).seeds == {"fc": 2, "conv": 2}  # never one: no spread
+    assert Budget.choose(None, quick=False).seeds == {"fc": 5, "conv": 3, "batch": 10, "plain": 10}
+    assert Budget.choose(None, quick=True).seeds == {"fc": 2, "conv": 2, "batch": 2, "plain": 2}  # never one
     quick = Budget.choose(4, quick=True)
-    assert quick.seeds == {"fc": 4, "conv": 4} and quick.steps == {"fc": 500, "conv": 200} and quick.seeds_option == 4
+    assert set(quick.seeds.values()) == {4} and quick.steps == {"fc": 500, "conv": 200} and quick.seeds_option == 4
     full = Budget.choose(None, quick=False)
-    assert len(studies.plan(STUDIES, full)) == 451  # the count the committed docs/explain report was made with
+    # lr: 2 FC panels x 9 rates x 2 arms x 5 seeds + 5 conv rates x 2 x 3; init: 2 x 7 x 2 x 5; inside: 2 x (5 + 3);
+    # landscape and ics share 2 x 5; batch: 6 sizes x 5 arms x 10; plain: 5 arms x 10
+    assert len(studies.plan(STUDIES, full)) == 180 + 30 + 140 + 16 + 10 + 300 + 50
 
 
 def point(k: int, n: int = 4) -> Outcomes:
@@ -74,12 +77,13 @@ def test_the_usable_range_needs_more_than_half_of_the_seeds():
 def test_an_unknown_study_is_one_clear_error():
     result = CliRunner().invoke(main, ["explain", "landscpe"])
     assert result.exit_code == 2
-    assert "'landscpe' is not one of 'lr', 'init', 'inside', 'landscape', 'ics', 'batch'" in result.output
+    assert "'landscpe' is not one of 'lr', 'init', 'inside', 'landscape', 'ics', 'batch', 'plain'" in result.output
 
 
 def test_explain_help_names_the_studies():
     result = CliRunner().invoke(main, ["explain", "--help"])
-    assert result.exit_code == 0 and "lr, init, inside, landscape, ics, batch" in result.output
+    text = " ".join(result.output.split())  # click wraps the help
+    assert result.exit_code == 0 and "lr, init, inside, landscape, ics, batch, plain (default: all)" in text
 
 
 def inside_arm(sd_first: float, sd_last: float, dead_end: float) -> InsideArm:
@@ -110,3 +114,98 @@ def test_the_inside_answer_follows_from_the_numbers(sd_last, dead_end, cause):
     answer = report.inside_answer("conv", arms, claims.inside_answer(arms["no_bn"]))
     assert cause in answer
     assert f"to {report.sci(sd_last)} (conv19)" in answer  # the deepest layer of the first's kind, not dense20
+
+
+def seeds_outcomes(accuracies: list[float | None]) -> Outcomes:
+    """One setting's outcomes over seeds, as analysis.outcomes makes them from final validation accuracies."""
+    trains = judge_fraction([a is not None and a >= studies.REACH for a in accuracies])
+    return Outcomes(stats.spread(accuracies), None, accuracies, judge_fraction([False] * len(accuracies)), trains)
+
+
+def batch_numbers(drops: dict[str, float], noise: float = 0.002, seeds: int = 10) -> BatchStudy:
+    """Per arm, accuracy 0.97 at batch 64 and 0.97 - drop at batch 2, each seed off by a known +-noise pattern."""
+    wobble = [noise * (-1) ** s * (s % 3) for s in range(seeds)]
+    arms = {}
+    for key, drop in drops.items():
+        large = [0.97 + w for w in wobble]
+        small = [0.97 - drop - w for w in wobble]
+        arms[key] = [seeds_outcomes(small), seeds_outcomes(large)]
+    drop = {key: stats.paired_effect(points[-1].seeds, points[0].seeds) for key, points in arms.items()}
+    return BatchStudy([2, 64], 120_000, [0.1 * 2 / 60, 0.1 * 64 / 60], arms, drop)
+
+
+@pytest.mark.parametrize(
+    ("drops", "noise", "word"),
+    [
+        ({"bn": 0.2, "group": 0.0, "layer": 0.002}, 0.002, claims.SUPPORTED),  # BN falls, GN and LN flat
+        ({"bn": 0.2, "group": 0.05, "layer": 0.0}, 0.002, claims.NOT_SUPPORTED),  # GN falls too
+        ({"bn": 0.0, "group": 0.0, "layer": 0.0}, 0.002, claims.NOT_SUPPORTED),  # BN flat
+        ({"bn": -0.05, "group": 0.0, "layer": 0.0}, 0.002, claims.NOT_SUPPORTED),  # BN better at batch 2
+        ({"bn": 0.2, "group": 0.0, "layer": 0.0}, 0.02, claims.INCONCLUSIVE),  # GN's interval too wide to be flat
+        ({"bn": 0.012, "group": 0.0, "layer": 0.0}, 0.002, claims.INCONCLUSIVE),  # BN's drop not beyond the margin
+    ],
+)
+def test_every_verdict_of_the_batch_independent_rule_is_reachable(drops, noise, word):
+    verdict = claims.judge_batch_independent(batch_numbers(drops, noise))
+    assert verdict.word == word
+    assert set(verdict.parts) == set(drops) and verdict.rule == claims.CLAIMS["batch_independent"].rule
+
+
+def test_the_batch_rule_needs_the_batch_independent_arms():
+    """results.json from before GN and LN joined the study is not judged by their claim."""
+    old = batch_numbers({"bn": 0.2, "renorm": 0.0, "no_bn": 0.0})
+    assert claims.judge(claims.Studies(batch=old)).batch_independent is None
+
+
+def plain_numbers(learned: dict[str, int], seeds: int = 10) -> PlainStudy:
+    arms = {key: seeds_outcomes([0.96] * k + [0.1] * (seeds - k)) for key, k in learned.items()}
+    behind = {key: stats.paired_effect(arms["bn"].seeds, found.seeds) for key, found in arms.items() if key != "bn"}
+    return PlainStudy(800, arms, behind)
+
+
+@pytest.mark.parametrize(
+    ("he", "lsuv", "selu", "word"),
+    [
+        (10, 0, 0, claims.SUPPORTED),  # 10/10: Wilson 0.72..1
+        (0, 0, 0, claims.NOT_SUPPORTED),  # 0/10 each: 0..0.28
+        (8, 2, 0, claims.INCONCLUSIVE),  # 8/10: 0.49..0.94, 2/10: 0.06..0.51
+    ],
+)
+def test_every_verdict_of_the_plain_net_rule_is_reachable(he, lsuv, selu, word):
+    verdict = claims.judge_plain(plain_numbers({"bn": 10, "no_bn": 0, "he": he, "lsuv": lsuv, "selu": selu}))
+    assert verdict.word == word
+    assert verdict.parts["bn"] == claims.LEARNS and verdict.parts["no_bn"] == claims.FAILS
+
+
+def test_three_seeds_cannot_decide_whether_an_arm_learns():
+    """The Wilson interval of 3/3 is 0.44..1 and of 0/3 0..0.56: the plain study has its own 10 seeds."""
+    verdict = claims.judge_plain(plain_numbers({"bn": 3, "no_bn": 0, "he": 3, "lsuv": 0, "selu": 0}, seeds=3))
+    assert set(verdict.parts.values()) == {claims.UNDECIDED} and verdict.word == claims.INCONCLUSIVE
+    assert Budget.choose(None, quick=False).seeds["plain"] == 10
+
+
+def test_the_batch_and_plain_plans_change_only_the_normalization_and_the_init():
+    budget = Budget.choose(None, quick=False)
+    batch = {spec.key: spec.config for spec in studies.plan(("batch",), budget).specs()}
+    assert {c.train.batch_size for c in batch.values()} == {2, 4, 8, 16, 32, 64}
+    kinds = {key.split("/")[2].split("-seed")[0]: (c.bn.enabled, c.bn.kind) for key, c in batch.items()}
+    assert kinds == {
+        "bn": (True, "batch"),
+        "renorm": (True, "batch"),
+        "group": (True, "group"),
+        "layer": (True, "layer"),
+        "no_bn": (False, "batch"),
+    }
+    plain = {spec.key: spec.config for spec in studies.plan(("plain",), budget).specs()}
+    assert len(plain) == 5 * 10 and {c.train.steps for c in plain.values()} == {800}
+    starts = {
+        key.split("/")[1].split("-seed")[0]: (c.bn.enabled, c.model.weight_init, c.model.activation)
+        for key, c in plain.items()
+    }
+    assert starts == {
+        "bn": (True, "glorot_uniform", "relu"),
+        "no_bn": (False, "glorot_uniform", "relu"),
+        "he": (False, "he_normal", "relu"),
+        "lsuv": (False, "lsuv", "relu"),
+        "selu": (False, "lecun_normal", "selu"),
+    }

@@ -38,3 +38,21 @@ def test_wilson_interval_against_the_formula_by_hand():
 def test_fraction_words_never_round_nine_of_ten_to_always(holds, word):
     judged = stats.judge_fraction(holds)
     assert judged.verdict == word and (judged.k, judged.n) == (sum(holds), len(holds))
+
+
+def test_paired_effect_against_the_t_formula_by_hand():
+    """Differences 0.1, 0.2, 0.3 (the seed with a None drops out): mean 0.2, SD 0.1, t(2) quantile 4.3027."""
+    a, b = [0.6, 0.7, None, 0.8], [0.5, 0.5, 0.4, 0.5]
+    found = stats.paired_effect(a, b)
+    half = 4.302652729911275 * 0.1 / math.sqrt(3)
+    assert found.n == 3 and found.mean == pytest.approx(0.2)
+    assert found.interval == pytest.approx((0.2 - half, 0.2 + half))
+    t = 0.2 / (0.1 / math.sqrt(3))  # 3.4641: two-sided p of Student's t with 2 degrees of freedom, 1 - t / sqrt(t^2+2)
+    assert found.p == pytest.approx(1 - t / math.sqrt(t * t + 2))
+
+
+def test_paired_effect_of_too_few_or_equal_differences():
+    assert stats.paired_effect([0.9], [0.8]) == stats.PairedEffect(1, None, None, None)
+    same = stats.paired_effect([0.75, 0.5], [0.5, 0.25])  # both differences exactly 0.25
+    assert (same.mean, same.interval, same.p) == (0.25, (0.25, 0.25), 0.0)
+    assert stats.paired_effect([0.5, 0.5], [0.5, 0.5]).p == 1.0

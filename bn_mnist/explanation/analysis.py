@@ -26,6 +26,7 @@ from bn_mnist.explanation.results import (
     MeasureArm,
     Outcomes,
     PairedMeasure,
+    PlainStudy,
     SpreadCurve,
     Studies,
     Usable,
@@ -173,16 +174,27 @@ def ics_study(plan: Plan, runs: Runs) -> IcsStudy:
 
 
 def batch_study(plan: Plan, runs: Runs, budget: Budget) -> BatchStudy:
+    """Each arm's outcomes per batch size, and its paired drop from the largest batch to the smallest."""
     sizes = list(budget.batch_sizes)
+    arms = {
+        arm.key: [outcomes(runs, plan.seeds("batch", arm.key, value=size)) for size in sizes]
+        for arm in studies.BATCH_ARMS
+    }
     return BatchStudy(
         sizes=sizes,
         examples=studies.batch_examples(budget),
         learning_rates=[studies.batch_learning_rate(size) for size in sizes],
-        arms={
-            arm.key: [outcomes(runs, plan.seeds("batch", arm.key, value=size)) for size in sizes]
-            for arm in studies.BATCH_ARMS
-        },
+        arms=arms,
+        drop={key: stats.paired_effect(points[-1].seeds, points[0].seeds) for key, points in arms.items()},
     )
+
+
+def plain_study(plan: Plan, runs: Runs, budget: Budget) -> PlainStudy:
+    """Each arm's outcomes, and how far each arm without BN ends behind BN in the same seed."""
+    arms = {arm.key: outcomes(runs, plan.seeds("plain", arm.key)) for arm in studies.PLAIN_ARMS}
+    bn = arms.pop(BN.key)
+    behind = {key: stats.paired_effect(bn.seeds, found.seeds) for key, found in arms.items()}
+    return PlainStudy(budget.steps["conv"], {BN.key: bn, **arms}, behind)
 
 
 def analyse(chosen: tuple[str, ...], plan: Plan, runs: Runs, budget: Budget) -> Studies:
@@ -194,4 +206,5 @@ def analyse(chosen: tuple[str, ...], plan: Plan, runs: Runs, budget: Budget) -> 
         landscape=landscape_study(plan, runs) if "landscape" in chosen else None,
         ics=ics_study(plan, runs) if "ics" in chosen else None,
         batch=batch_study(plan, runs, budget) if "batch" in chosen else None,
+        plain=plain_study(plan, runs, budget) if "plain" in chosen else None,
     )

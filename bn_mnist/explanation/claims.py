@@ -1,8 +1,10 @@
 """`explain`'s claims and the rules that judge them, declared here as data and functions of the study results, so
 that the verdict words are made in one place and stored in results.json; the report only prints them.
 
-A verdict word is SUPPORTED, PARTLY or NOT_SUPPORTED (the ICS claim has no partial form). Paired counts ("BN smaller
-in k of n seeds") are per seed: the BN and the non-BN run of a seed start from the same weights and batches.
+A verdict word is SUPPORTED, PARTLY or NOT_SUPPORTED (the ICS claim has no partial form); the rules built on paired
+intervals and learn fractions (batch-independent norms, the plain net) say INCONCLUSIVE when the seeds cannot decide.
+Paired counts ("BN smaller in k of n seeds") and paired effects are per seed: the runs of a seed start from the same
+weights and batches.
 """
 
 from __future__ import annotations
@@ -17,23 +19,29 @@ from bn_mnist.explanation.results import (
     InsideArm,
     InsideStudy,
     LandscapeStudy,
+    PlainStudy,
     Studies,
     Verdict,
     Verdicts,
 )
-from bn_mnist.lab.arms import BN, NO_BN, RENORM
-from bn_mnist.lab.stats import FractionVerdict, Spread
+from bn_mnist.explanation.studies import BATCH_INDEPENDENT, REACH
+from bn_mnist.lab.arms import BN, BN_FREE_INITS, NO_BN, RENORM
+from bn_mnist.lab.stats import PAIRED_LEVEL, FractionVerdict, PairedEffect, Spread
 from bn_mnist.tensorboard import tags
 
 SUPPORTED, PARTLY, NOT_SUPPORTED = "supported", "partly supported", "not supported"
+INCONCLUSIVE = "inconclusive"
+MARGIN = 0.01  # accuracy changes within +-MARGIN (one point) count as none: the batch rule's "flat"
+FALLS, FLAT, RISES, UNDECIDED = "falls", "flat", "rises", "undecided"  # an arm's accuracy from large to small batch
+LEARNS, FAILS = "learns", "does not learn"  # an arm of the plain net, by its learn fraction's Wilson interval
 VANISHED = 1e-3  # the deepest layer's output SD below this fraction of the first's at step 0: the signal vanished
-VANISHING, DYING, LEARNS = "vanishing signal", "dying ReLUs", "learns"  # the inside study's answers
+VANISHING, DYING, TRAINS = "vanishing signal", "dying ReLUs", "learns"  # the inside study's answers
 INSIDE_CAUSES = {  # answer -> what the report says (the dead fraction at step 0 fills the first)
     VANISHING: "The signal vanishes with depth before training starts ({dead_start} dead ReLUs then, so not dead "
     "units): the output hardly depends on the image and the early layers' gradients are orders of magnitude below "
     "BN's; the ReLUs that die later follow.",
     DYING: "Most of the deepest layer's ReLUs die during training.",
-    LEARNS: "Neither a vanishing signal nor dead units stop it: it learns, more slowly than with BN.",
+    TRAINS: "Neither a vanishing signal nor dead units stop it: it learns, more slowly than with BN.",
 }
 
 
@@ -70,6 +78,21 @@ CLAIMS = {
         "BN depends on the batch size, and Batch Renormalization reduces that dependence (Ioffe 2017)",
         f"{SUPPORTED}: at the smallest batch every BN seed ends below every BN seed at the largest and below every "
         f"no-BN seed, and every Batch Renorm seed above every BN seed; {PARTLY}: only the first",
+    ),
+    "batch_independent": Claim(
+        "Normalizations that use one example alone keep their accuracy at small batches, where BN's falls "
+        "(Wu & He 2018)",
+        f"per arm, the paired change of final validation accuracy from the largest batch to the smallest (same "
+        f"seed), with its {PAIRED_LEVEL:.0%} t interval: it {FALLS} if the interval lies above {MARGIN:g}, is "
+        f"{FLAT} if it lies within +-{MARGIN:g}, {RISES} if below -{MARGIN:g}, else {UNDECIDED}. {SUPPORTED}: BN "
+        f"{FALLS} and every batch-independent norm (GN, LN) is {FLAT}; {NOT_SUPPORTED}: BN is {FLAT} or {RISES}, "
+        f"or a batch-independent norm {FALLS}; else {INCONCLUSIVE}",
+    ),
+    "plain": Claim(
+        "The 19-layer plain conv net learns without BN once its init or activation is right (He, LSUV, SELU + LeCun)",
+        f"an arm {LEARNS} if the 95% Wilson interval of its fraction of seeds reaching {REACH:g} final validation "
+        f"accuracy lies above 1/2, and {FAILS} if it lies below; else {UNDECIDED}. {SUPPORTED}: some BN-free init "
+        f"{LEARNS}; {NOT_SUPPORTED}: every one {FAILS}; else {INCONCLUSIVE}",
     ),
 }
 
@@ -142,6 +165,52 @@ def judge_batch(study: BatchStudy) -> Verdict:
     return verdict("batch", depends and reduced, depends)
 
 
+def change_word(effect: PairedEffect | None) -> str:
+    """How an arm's accuracy changes from the largest batch to the smallest, by its paired interval."""
+    if effect is None or effect.interval is None:
+        return UNDECIDED
+    low, high = effect.interval
+    if low > MARGIN:
+        return FALLS
+    if high < -MARGIN:
+        return RISES
+    return FLAT if low > -MARGIN and high < MARGIN else UNDECIDED
+
+
+def judge_batch_independent(study: BatchStudy) -> Verdict:
+    words = {key: change_word(study.drop.get(key)) for key in study.arms}
+    bn, independent = words[BN.key], [words[arm.key] for arm in BATCH_INDEPENDENT]
+    if bn == FALLS and all(w == FLAT for w in independent):
+        word = SUPPORTED
+    elif bn in (FLAT, RISES) or FALLS in independent:
+        word = NOT_SUPPORTED
+    else:
+        word = INCONCLUSIVE
+    return Verdict(CLAIMS["batch_independent"].text, CLAIMS["batch_independent"].rule, word, parts=words)
+
+
+def learn_word(trains: FractionVerdict) -> str:
+    low, high = trains.wilson_95
+    return LEARNS if low > 0.5 else FAILS if high < 0.5 else UNDECIDED
+
+
+def judge_plain(study: PlainStudy) -> Verdict:
+    words = {key: learn_word(found.trains) for key, found in study.arms.items()}
+    bn_free = [words[arm.key] for arm in BN_FREE_INITS]
+    if LEARNS in bn_free:
+        word = SUPPORTED
+    elif all(w == FAILS for w in bn_free):
+        word = NOT_SUPPORTED
+    else:
+        word = INCONCLUSIVE
+    return Verdict(CLAIMS["plain"].text, CLAIMS["plain"].rule, word, parts=words)
+
+
+def has_batch_independent(study: BatchStudy) -> bool:
+    """Results from before GN and LN joined the batch study cannot be judged by their claim."""
+    return all(arm.key in study.drop for arm in (BN, *BATCH_INDEPENDENT))
+
+
 def layer_mean(arm: InsideArm, moment: str, kind: str, layer: str) -> float | None:
     found = getattr(arm, moment)[kind].get(layer)
     return None if found is None else found.mean
@@ -165,7 +234,7 @@ def inside_answer(no_bn: InsideArm) -> InsideAnswer:
         return InsideAnswer(VANISHING, shrink)
     if dead_end is not None and dead_end > 0.5:
         return InsideAnswer(DYING, shrink)
-    return InsideAnswer(LEARNS, shrink)
+    return InsideAnswer(TRAINS, shrink)
 
 
 def judge_inside(study: InsideStudy) -> dict[str, InsideAnswer]:
@@ -181,4 +250,8 @@ def judge(studies: Studies) -> Verdicts:
         landscape=None if studies.landscape is None else judge_landscape(studies.landscape),
         ics=None if studies.ics is None else judge_ics(studies.ics),
         batch=None if studies.batch is None else judge_batch(studies.batch),
+        batch_independent=judge_batch_independent(studies.batch)
+        if studies.batch is not None and has_batch_independent(studies.batch)
+        else None,
+        plain=None if studies.plain is None else judge_plain(studies.plain),
     )

@@ -21,15 +21,16 @@ from bn_mnist.explanation.results import (
     InsideStudy,
     LandscapeStudy,
     Outcomes,
+    PlainStudy,
     Studies,
 )
-from bn_mnist.explanation.studies import PAIRED_ARMS
-from bn_mnist.lab.arms import RENORM, Arm, by_key
+from bn_mnist.explanation.studies import BATCH_ARMS, PAIRED_ARMS, PLAIN_ARMS, REACH
+from bn_mnist.lab.arms import Arm, by_key
 from bn_mnist.lab.stats import Spread
 from bn_mnist.plots import laid_out, save, subplots
 from bn_mnist.tensorboard import tags
 
-ARMS = by_key((*PAIRED_ARMS, RENORM))
+ARMS = by_key((*BATCH_ARMS, *PLAIN_ARMS))
 BAND_NOTE = "line: mean over seeds; band: min..max"
 DOTS_NOTE = "dots: seeds"
 
@@ -160,9 +161,29 @@ def batch_figure(study: BatchStudy) -> Figure:
         axis.minorticks_off()
         axis.grid(alpha=0.3)
         axis.legend(loc="lower right")
-    rates = f"{study.learning_rates[0]:.2g}..{study.learning_rates[-1]:g}"
+    rates = f"{study.learning_rates[0]:.2g}..{study.learning_rates[-1]:.4g}"
     setting = f"{study.examples:,} examples seen, FC ReLU, SGD {rates} (scaled with the batch)"
-    figure.suptitle(f"Batch size, {setting} ({BAND_NOTE})")
+    figure.suptitle(f"Batch size, {setting}\n({BAND_NOTE})")
+    return laid_out(figure)
+
+
+def plain_figure(study: PlainStudy) -> Figure:
+    """Each arm's final validation accuracy per seed (dots) and their mean (bar), the learn threshold dashed."""
+    figure, axis = subplots(1, 1, figsize=(8, 4))
+    for x, (key, found) in enumerate(study.arms.items()):
+        arm = ARMS[key]
+        if found.val_accuracy is not None:
+            axis.bar(x, found.val_accuracy.mean, color=arm.colour, alpha=0.35, width=0.6)
+        seeds = [v for v in found.seeds if v is not None]
+        axis.scatter([x] * len(seeds), seeds, color=arm.colour, s=14, zorder=3)
+        axis.annotate(f"{found.trains.k}/{found.trains.n}", (x, 1.01), ha="center", fontsize=9)
+    axis.axhline(REACH, color="gray", linestyle="--", linewidth=1)
+    axis.set_xticks(range(len(study.arms)), [ARMS[key].label for key in study.arms], rotation=15, fontsize=8)
+    axis.set(ylim=(0, 1.08), ylabel="final validation accuracy")
+    axis.grid(alpha=0.3, axis="y")
+    figure.suptitle(
+        f"The 19-layer conv net, {study.steps:,} batches (bar: mean; {DOTS_NOTE}; k/n: seeds reaching {REACH:g})"
+    )
     return laid_out(figure)
 
 
@@ -173,6 +194,7 @@ DRAWINGS: dict[str, Callable[[Any], Figure]] = {
     "landscape": landscape_figure,
     "ics": ics_figure,
     "batch": batch_figure,
+    "plain": plain_figure,
 }
 
 

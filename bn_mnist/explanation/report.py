@@ -8,7 +8,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-from bn_mnist.config import Config, from_dict
+from bn_mnist.config import BNConfig, Config, from_dict
 from bn_mnist.explanation import claims
 from bn_mnist.explanation.claims import deepest_of_kind, layer_mean
 from bn_mnist.explanation.results import (
@@ -21,18 +21,29 @@ from bn_mnist.explanation.results import (
     InsideStudy,
     LandscapeStudy,
     Meta,
+    PlainStudy,
     Results,
     Usable,
     Verdict,
 )
-from bn_mnist.explanation.studies import CONV_BASE, FC_BASE
-from bn_mnist.lab.arms import BN, NO_BN, RENORM, by_key
+from bn_mnist.explanation.studies import BATCH_ARMS, CONV_BASE, FC_BASE, PLAIN_ARMS, REACH
+from bn_mnist.lab.arms import BN, NO_BN, by_key
 from bn_mnist.lab.stats import Spread
-from bn_mnist.lab.text import code_lines, k_of_n, number, percent, sci, sci_spread, seeds_text, spread_text
+from bn_mnist.lab.text import (
+    code_lines,
+    effect_text,
+    k_of_n,
+    number,
+    percent,
+    sci,
+    sci_spread,
+    seeds_text,
+    spread_text,
+)
 from bn_mnist.records import present
 from bn_mnist.tensorboard import tags
 
-ARMS = by_key((BN, NO_BN, RENORM))
+ARMS = by_key((*BATCH_ARMS, *PLAIN_ARMS))
 
 
 def mean(found: Spread | None) -> float | None:
@@ -243,8 +254,37 @@ def ics_section(study: IcsStudy, verdict: Verdict, figure: str) -> list[str]:
     return [*lines, ""]
 
 
-def batch_section(study: BatchStudy, verdict: Verdict, figure: str) -> list[str]:
-    sizes, arms, rates = study.sizes, study.arms, study.learning_rates
+ARM_NOTES = {  # what the batch study's text says of an arm, beside its name
+    "renorm": " (r in [1/3, 3], |d| <= 5)",
+    "group": f" ({BNConfig.groups} groups of units)",
+    "layer": " (all units of one example)",
+}
+
+
+def batch_setting(study: BatchStudy) -> str:
+    sizes, rates = study.sizes, study.learning_rates
+    names = [f"{ARMS[arm].short}{ARM_NOTES.get(arm, '')}" for arm in study.arms]
+    return (
+        f"The FC net (ReLU, SGD) at batch sizes {', '.join(map(str, sizes))}, each for {study.examples:,} examples; "
+        f"arms: {', '.join(names)}. The learning rate is {rates[-1]:.4g} at {sizes[-1]} and scales with the batch "
+        f"({rates[0]:.2g} at {sizes[0]}), so that without BN every size takes the same path in expectation."
+    )
+
+
+def drop_lines(study: BatchStudy, verdict: Verdict) -> list[str]:
+    """The paired change from the largest batch to the smallest, per arm, and the word the rule gave it."""
+    largest, smallest = study.sizes[-1], study.sizes[0]
+    lines = [
+        f"| arm | final val. acc. at batch {largest} minus at {smallest}, same seed (95% interval) | change |",
+        "|---|---|---|",
+    ]
+    for arm, effect in study.drop.items():
+        lines.append(f"| {ARMS[arm].label} | {effect_text(effect)} | {verdict.parts.get(arm, '-')} |")
+    return [*lines, ""]
+
+
+def batch_section(study: BatchStudy, verdict: Verdict, independent: Verdict | None, figure: str) -> list[str]:
+    sizes, arms = study.sizes, study.arms
     smallest, largest = 0, len(sizes) - 1
 
     def at(arm: str, index: int, name: str = "val_accuracy") -> str:
@@ -259,14 +299,19 @@ def batch_section(study: BatchStudy, verdict: Verdict, figure: str) -> list[str]
     lines = [
         "## Batch size",
         "",
-        f"The FC net (ReLU, SGD) at batch sizes {', '.join(map(str, sizes))}, each for {study.examples:,} "
-        f"examples, with BN, Batch Renormalization (r in [1/3, 3], |d| <= 5) and without; the learning rate is "
-        f"{rates[-1]:g} at {sizes[-1]} and scales with the batch ({rates[0]:.2g} at {sizes[0]}), so that without BN "
-        "every size takes the same path in expectation. "
-        f"Mean final validation accuracy: {found}.",
+        f"{batch_setting(study)} Mean final validation accuracy: {found}.",
         "",
         f"Claim tested: {verdict.claim}: {bold(verdict)} here.",
         "",
+    ]
+    if independent is not None:
+        lines += [
+            f"Claim tested: {independent.claim}: {bold(independent)} here. Rule, declared before the runs: "
+            f"{independent.rule}.",
+            "",
+            *drop_lines(study, independent),
+        ]
+    lines += [
         f"![batch]({figure})",
         "",
         "| batch | " + " | ".join(f"{ARMS[a].short}: final val. acc. | single-sample | diverged" for a in arms) + " |",
@@ -285,6 +330,33 @@ def batch_section(study: BatchStudy, verdict: Verdict, figure: str) -> list[str]
     return [*lines, ""]
 
 
+def plain_section(study: PlainStudy, verdict: Verdict, figure: str) -> list[str]:
+    lines = [
+        "## The deep plain net without BN",
+        "",
+        f"The Solutions' 19-layer conv net for {study.steps:,} batches (Adam, the same seeds and batches), with BN and "
+        "without it at four starts: its own init (Glorot uniform), He normal (He et al. 2015), LSUV (Mishkin & "
+        "Matas 2016: orthogonal kernels, each layer scaled to unit output variance on 256 training images before "
+        "step 0) and SELU with LeCun normal (Klambauer et al. 2017). Does the plain net learn once its start is "
+        "right, and how close does it come to BN? The output layer takes each arm's init too (LSUV scales it like the "
+        "others).",
+        "",
+        f"Claim tested: {verdict.claim}: {bold(verdict)} here. Rule, declared before the runs: {verdict.rule}.",
+        "",
+        f"![plain]({figure})",
+        "",
+        f"| arm | final val. acc. | reaches {REACH:g} | learns? | BN minus this arm, same seed (95% interval) |",
+        "|---|---|---|---|---|",
+    ]
+    for arm, found in study.arms.items():
+        behind = effect_text(study.behind_bn[arm]) if arm in study.behind_bn else "-"
+        lines.append(
+            f"| {ARMS[arm].label} | {spread_text(found.val_accuracy)} | {k_of_n(found.trains)} | "
+            f"{verdict.parts.get(arm, '-')} | {behind} |"
+        )
+    return [*lines, ""]
+
+
 def section(results: Results, name: str, figure: str) -> list[str]:
     """One study's section of the report."""
     studies, verdicts = results.studies, results.verdicts
@@ -293,10 +365,13 @@ def section(results: Results, name: str, figure: str) -> list[str]:
         return grid_section(study, verdict, figure, *GRIDS[name])
     if name == "inside":
         return inside_section(present(studies.inside, name), present(verdicts.inside, "inside answers"), figure)
+    if name == "batch":
+        study, verdict = present(studies.batch, name), present(verdicts.batch, "batch verdict")
+        return batch_section(study, verdict, verdicts.batch_independent, figure)
     renderers: dict[str, Callable[[Any, Verdict, str], list[str]]] = {
         "landscape": landscape_section,
         "ics": ics_section,
-        "batch": batch_section,
+        "plain": plain_section,
     }
     return renderers[name](
         present(getattr(studies, name), name), present(getattr(verdicts, name), f"{name} verdict"), figure

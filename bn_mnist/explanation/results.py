@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from bn_mnist.lab.stats import FractionVerdict, Spread
+from bn_mnist.lab.stats import FractionVerdict, PairedEffect, Spread
 from bn_mnist.lab.text import notebook_markdown
 from bn_mnist.provenance import CodeVersion
 from bn_mnist.records import SCHEMA_VERSION, Record, named, optional, present_figure
@@ -129,6 +129,17 @@ class BatchStudy(Record):
     examples: int  # every size sees as many
     learning_rates: list[float]  # per size
     arms: dict[str, list[Outcomes]]  # arm -> one per size
+    # arm -> final val. accuracy at the largest batch minus at the smallest, per seed (absent before GN and LN came)
+    drop: dict[str, PairedEffect] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PlainStudy(Record):
+    """The 19-layer conv net with BN and without it at several inits, for the same steps."""
+
+    steps: int
+    arms: dict[str, Outcomes]
+    behind_bn: dict[str, PairedEffect]  # arm without BN -> BN's final val. accuracy minus its own, per seed
 
 
 InsideStudy = dict[str, dict[str, InsideArm]]  # network -> arm -> inside it
@@ -144,6 +155,7 @@ class Studies(Record):
     landscape: LandscapeStudy | None = optional()
     ics: IcsStudy | None = optional()
     batch: BatchStudy | None = optional()
+    plain: PlainStudy | None = optional()
 
 
 @dataclass(frozen=True)
@@ -155,6 +167,7 @@ class Verdict(Record):
     word: str
     detail: str = ""  # what decided it, where the report says more than the word
     counts: dict[str, int] = field(default_factory=dict)  # the numbers the rule counted
+    parts: dict[str, str] = field(default_factory=dict)  # arm -> the word the rule gave that arm, where it judges each
 
 
 @dataclass(frozen=True)
@@ -173,6 +186,8 @@ class Verdicts(Record):
     landscape: Verdict | None = optional()
     ics: Verdict | None = optional()
     batch: Verdict | None = optional()
+    batch_independent: Verdict | None = optional()  # the batch study's second claim (Wu & He 2018)
+    plain: Verdict | None = optional()
 
 
 @dataclass(frozen=True)

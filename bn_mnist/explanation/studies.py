@@ -4,7 +4,8 @@ Every run is in the plan with what it is for (study, panel, swept value, arm, se
 `<group>/<panel>/<x>/<arm>-seed<n>`; the BN and the non-BN network of a seed start from the same weights (models.py).
 The landscape and the covariate-shift studies measure the same runs (their probe measures both). Budgets: the FC
 runs are the Lesson's "short" ones (2,000 batches of 60), the conv runs the Solutions' 800 batches of 64; the quick
-budget cuts both to a quarter and thins the grids.
+budget cuts both to a quarter and thins the grids. The batch and the plain-net studies have their own seed counts:
+their verdicts rest on paired intervals and on learn fractions, which need about 10 seeds to decide anything.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bn_mnist.config import Config, find_config, from_dict, merged, read_config_file
-from bn_mnist.lab.arms import BN, NO_BN, RENORM, Arm
+from bn_mnist.lab.arms import BN, BN_FREE_INITS, GROUP_NORM, LAYER_NORM, NO_BN, RENORM, Arm
 from bn_mnist.lab.plan import Plan, RunId, seeds_per_kind
 from bn_mnist.records import Record
 
@@ -26,7 +27,9 @@ REACH = 0.90  # "trains": final validation accuracy at least this
 FC_LEARNING_RATE = 0.1  # the init, smoothness and batch studies: a rate at which both FC networks learn in 2,000 steps
 STEP_MULTIPLES = (0.5, 1.0, 2.0, 4.0)  # the landscape probe's steps along the gradient, in learning rates
 PAIRED_ARMS = (BN, NO_BN)  # every study but the batch one compares these
-BATCH_ARMS = (BN, NO_BN, RENORM)
+BATCH_INDEPENDENT = (GROUP_NORM, LAYER_NORM)  # normalizations that use one example alone (Wu & He 2018)
+BATCH_ARMS = (BN, RENORM, *BATCH_INDEPENDENT, NO_BN)
+PLAIN_ARMS = (BN, NO_BN, *BN_FREE_INITS)  # the 19-layer conv net with BN, and without it at four inits
 
 
 @dataclass(frozen=True)
@@ -57,14 +60,14 @@ INSIDE_NETS = {"conv": CONV_BASE, "fc": FC_BASE}  # the Solutions' conv run; the
 FC_RATES = (1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0, 10.0)
 CONV_RATES = (1e-5, 1e-4, 1e-3, 1e-2, 1e-1)
 INIT_STDS = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 5.0)  # 5: the Lesson's "bad" weights
-BATCH_SIZES = (2, 4, 8, 16, 60)
+BATCH_SIZES = (2, 4, 8, 16, 32, 64)
 
 
 @dataclass(frozen=True)
 class Budget(Record):
     """How much `explain` trains, chosen once from the command's --seeds and --quick."""
 
-    seeds: dict[str, int]  # per kind of network: fc, conv
+    seeds: dict[str, int]  # per kind of run: fc and conv (the grid, inside and landscape runs), batch, plain
     steps: dict[str, int]  # per kind of network
     evaluations: int  # evaluation points per run (plus step 0): a conv one costs ~0.4 s
     grids: dict[str, tuple[float, ...]]  # "<study>/<panel>" -> the swept values
@@ -82,7 +85,7 @@ class Budget(Record):
 
 
 FULL = Budget(
-    seeds={"fc": 5, "conv": 3},  # FC runs take seconds, conv runs ~30 s each on one core
+    seeds={"fc": 5, "conv": 3, "batch": 10, "plain": 10},  # FC runs take seconds, conv runs ~30 s on one core
     steps={"fc": 2_000, "conv": 800},
     evaluations=20,
     grids={"lr/fc-relu": FC_RATES, "lr/fc-sigmoid": FC_RATES, "lr/conv": CONV_RATES}
@@ -90,12 +93,12 @@ FULL = Budget(
     batch_sizes=BATCH_SIZES,
 )
 QUICK = Budget(
-    seeds={"fc": 2, "conv": 2},  # never one: a spread needs two
+    seeds={"fc": 2, "conv": 2, "batch": 2, "plain": 2},  # never one: a spread needs two
     steps={"fc": 500, "conv": 200},
     evaluations=10,
     grids={"lr/fc-relu": (1e-2, 0.1, 1.0, 10.0), "lr/fc-sigmoid": (1e-2, 0.1, 1.0, 10.0), "lr/conv": (1e-4, 1e-2)}
     | {"init/fc-relu": (0.01, 1.0, 5.0), "init/fc-sigmoid": (0.01, 1.0, 5.0)},
-    batch_sizes=(2, 60),
+    batch_sizes=(2, 64),
     quick=True,
 )
 
@@ -178,11 +181,20 @@ def plan_batch(plan: Plan, budget: Budget) -> None:
     """The FC net at each batch size for the same number of examples."""
     for size in budget.batch_sizes:
         for arm in BATCH_ARMS:
-            for seed in range(budget.seeds["fc"]):
+            for seed in range(budget.seeds["batch"]):
                 extra = {"train": {"batch_size": size, "learning_rate": batch_learning_rate(size)}}
                 steps = batch_examples(budget) // size
                 config = config_of("explain-batch", FC_BASE, arm, seed, steps, budget, extra)
                 plan.add(RunId("batch", arm.key, seed, value=size), f"batch/b{size}", config)
+
+
+def plan_plain(plan: Plan, budget: Budget) -> None:
+    """The Solutions' 19-layer conv net for its 800 batches: with BN, and without it at its own init, He, LSUV and
+    SELU + LeCun."""
+    for arm in PLAIN_ARMS:
+        for seed in range(budget.seeds["plain"]):
+            config = config_of("explain-plain", CONV_BASE, arm, seed, budget.steps["conv"], budget)
+            plan.add(RunId("plain", arm.key, seed), "plain", config)
 
 
 PLANNERS = {  # study -> adds the runs it needs
@@ -192,6 +204,7 @@ PLANNERS = {  # study -> adds the runs it needs
     "landscape": lambda plan, budget: plan_smoothness(plan, "landscape", budget),
     "ics": lambda plan, budget: plan_smoothness(plan, "ics", budget),
     "batch": plan_batch,
+    "plain": plan_plain,
 }
 
 

@@ -41,7 +41,7 @@ def with_threads(config: Config, threads: int) -> Config:
 
 BN = Arm("bn", "With Batch Norm", "BN", "tab:blue", lambda config: with_bn(config, True))
 NO_BN = Arm("no_bn", "Without Batch Norm", "no BN", "tab:orange", lambda config: with_bn(config, False))
-RENORM = Arm("renorm", "Batch Renorm", "Batch Renorm", "tab:green", with_renorm)
+RENORM = Arm("renorm", "Batch Renorm", "Batch Renorm", "tab:cyan", with_renorm)
 # The Solutions' two BN nets (their configs are the shipped conv.yaml and conv-nn.yaml), and the Keras one again
 # with 2 threads: the same seed, other round-off.
 BN_KERAS = Arm("bn_keras", "BN, high-level layer", "BN (keras)", "tab:blue")
@@ -84,16 +84,20 @@ def without_norm(weight_init: str, activation: str | None = None) -> Callable[[C
     return configure
 
 
+LAYER_NORM = Arm("layer", "Layer Norm", "LN", "tab:green", normalized("layer"))
+GROUP_NORM = Arm("group", "Group Norm", "GN", "tab:red", normalized("group"))
+HE = Arm("he", "no norm, He init", "He", "tab:gray", without_norm("he_normal"))
+LSUV = Arm("lsuv", "no norm, LSUV", "LSUV", "tab:pink", without_norm("lsuv"))
+SELU = Arm("selu", "no norm, SELU + LeCun", "SELU", "tab:olive", without_norm("lecun_normal", "selu"))
+BN_FREE_INITS = (HE, LSUV, SELU)
 NORM_ARMS = (  # `compare --arms norms`: every normalization, then no normalization with and without BN-free inits
     Arm(BN.key, BN.label, BN.short, BN.colour, normalized("batch")),
-    Arm("layer", "Layer Norm", "LN", "tab:green", normalized("layer")),
-    Arm("group", "Group Norm", "GN", "tab:red", normalized("group")),
+    LAYER_NORM,
+    GROUP_NORM,
     Arm("instance", "Instance Norm", "IN", "tab:purple", normalized("instance")),
     Arm("ws_group", "Weight Std. + Group Norm", "WS+GN", "tab:brown", normalized("ws_group")),
     NO_BN,
-    Arm("he", "no norm, He init", "He", "tab:gray", without_norm("he_normal")),
-    Arm("lsuv", "no norm, LSUV", "LSUV", "tab:pink", without_norm("lsuv")),
-    Arm("selu", "no norm, SELU + LeCun", "SELU", "tab:olive", without_norm("lecun_normal", "selu")),
+    *BN_FREE_INITS,
 )
 
 

@@ -1,14 +1,16 @@
 """Statistics over seeds, because one run is a sample.
 
 `spread`: mean, sample SD (ddof=1), min..max and n. `judge_fraction`: how often a property holds (k of n, with a
-95% Wilson interval). A published run against ours is judged by lab/verdicts.py's rank tests.
+95% Wilson interval). `paired_effect`: the mean of per-seed differences between two arms that share a seed's start
+and batches, with its 95% t interval and paired t-test p-value. A published run against ours is judged by
+lab/verdicts.py's rank tests.
 """
 
 from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from scipy import stats as scipy_stats
@@ -16,6 +18,7 @@ from scipy import stats as scipy_stats
 from bn_mnist.records import Record
 
 WILSON_LEVEL = 0.95
+PAIRED_LEVEL = 0.95  # a paired effect's interval; it excludes 0 exactly when the two-sided p-value is below 0.05
 # Verdicts on a property over seeds.
 ALWAYS, USUALLY, SOMETIMES, NEVER = "ALWAYS", "USUALLY", "SOMETIMES", "NEVER"
 
@@ -42,6 +45,17 @@ class FractionVerdict(Record):
     verdict: str
 
 
+@dataclass(frozen=True)
+class PairedEffect(Record):
+    """The mean over seeds of a - b (the same seed's two runs), its 95% t interval and the two-sided paired t-test's
+    p-value; None where fewer than two seeds have both values."""
+
+    n: int
+    mean: float | None
+    interval: tuple[float, float] | None
+    p: float | None
+
+
 def numbers(values: Iterable[object]) -> list[float]:
     """The finite numbers among values (a diverged run's None and a flag's bool are not numbers)."""
     return [float(v) for v in values if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)]
@@ -66,3 +80,19 @@ def judge_fraction(holds: list[bool]) -> FractionVerdict:
     k, n = sum(holds), len(holds)
     word = ALWAYS if k == n else NEVER if k == 0 else USUALLY if 2 * k > n else SOMETIMES
     return FractionVerdict(k, n, k / n, wilson_interval(k, n), word)
+
+
+def paired_effect(a: Sequence[object], b: Sequence[object]) -> PairedEffect:
+    """Per seed a - b over the seeds where both are numbers (a diverged run's None drops its seed's pair). Equal
+    differences have a zero-width interval (p 0, or 1 when they are all 0)."""
+    pairs = [(x, y) for x, y in zip(a, b) if numbers([x]) and numbers([y])]
+    differences = [float(x) - float(y) for x, y in pairs]  # type: ignore[arg-type]
+    n = len(differences)
+    if n < 2:
+        return PairedEffect(n, None, None, None)
+    mean, sd = statistics.fmean(differences), statistics.stdev(differences)
+    if sd == 0:
+        return PairedEffect(n, mean, (mean, mean), 1.0 if mean == 0 else 0.0)
+    half = scipy_stats.t.ppf(0.5 + PAIRED_LEVEL / 2, n - 1) * sd / math.sqrt(n)
+    p = 2 * scipy_stats.t.sf(abs(mean) / (sd / math.sqrt(n)), n - 1)
+    return PairedEffect(n, mean, (mean - half, mean + half), float(p))

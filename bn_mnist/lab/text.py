@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from bn_mnist.lab.stats import FractionVerdict, Spread
+from bn_mnist.lab.stats import FractionVerdict, PairedEffect, Spread
 from bn_mnist.provenance import CodeVersion
 
 
@@ -46,6 +46,14 @@ def sci_spread(found: Spread | None) -> str:
 
 def percent(value: float | None) -> str:
     return "-" if value is None else f"{value:.0%}"
+
+
+def effect_text(found: PairedEffect | None) -> str:
+    """A paired effect: mean difference (95% interval), its p-value and the seeds paired."""
+    if found is None or found.mean is None or found.interval is None or found.p is None:
+        return "-" if found is None else f"- (n={found.n})"
+    low, high = found.interval
+    return f"{found.mean:+.4f} ({low:+.4f}..{high:+.4f}), p={found.p:.2g}, n={found.n}"
 
 
 def k_of_n(found: FractionVerdict) -> str:
