@@ -125,6 +125,9 @@ def test_batch_study_sees_the_same_examples_at_every_size(quick):
     for arm, points in batch["arms"].items():  # the paired drop is the seeds' own: batch 64 minus batch 2
         differences = np.subtract(points[-1]["seeds"], points[0]["seeds"])
         assert batch["drop"][arm]["mean"] == pytest.approx(differences.mean()) and batch["drop"][arm]["n"] == 2
+    assert set(batch["excess_drop"]) == {"bn", "renorm", "group", "layer"}  # each against no normalization
+    excess = batch["excess_drop"]["bn"]["mean"]
+    assert excess == pytest.approx(batch["drop"]["bn"]["mean"] - batch["drop"]["no_bn"]["mean"])
 
 
 def test_plain_net_study_reads_its_runs(quick):

@@ -52,7 +52,9 @@ def test_paired_effect_against_the_t_formula_by_hand():
 
 
 def test_paired_effect_of_too_few_or_equal_differences():
-    assert stats.paired_effect([0.9], [0.8]) == stats.PairedEffect(1, None, None, None)
-    same = stats.paired_effect([0.75, 0.5], [0.5, 0.25])  # both differences exactly 0.25
-    assert (same.mean, same.interval, same.p) == (0.25, (0.25, 0.25), 0.0)
-    assert stats.paired_effect([0.5, 0.5], [0.5, 0.5]).p == 1.0
+    assert stats.paired_effect([0.75], [0.5]) == stats.PairedEffect(1, 0.25, None, None)
+    assert stats.paired_effect([None], [0.5]) == stats.PairedEffect(0, None, None, None)
+    same = stats.paired_effect([0.75, 0.5], [0.5, 0.25])  # both differences exactly 0.25: two tied seeds decide nothing
+    assert (same.n, same.mean, same.interval, same.p) == (2, 0.25, None, None)
+    with pytest.raises(ValueError):  # seeds are paired by position: lists of other lengths are a bug
+        stats.paired_effect([0.5, 0.5], [0.5])

@@ -36,6 +36,7 @@ from bn_mnist.lab import stats
 from bn_mnist.lab.arms import BN, NO_BN
 from bn_mnist.lab.plan import Plan
 from bn_mnist.lab.runs import RunFiles
+from bn_mnist.lab.stats import PairedEffect
 from bn_mnist.tensorboard import tags
 
 INSIDE_TAGS = (tags.ACTIVATION_MEAN, tags.ACTIVATION_STD, tags.DEAD_RELU, tags.GRADIENT_NORM)
@@ -173,28 +174,46 @@ def ics_study(plan: Plan, runs: Runs) -> IcsStudy:
     return IcsStudy(layers, studies.FC_LEARNING_RATE, shifts(tags.ICS_L2, True), shifts(tags.ICS_COSINE, False))
 
 
+def seed_drops(points: list[Outcomes]) -> list[float | None]:
+    """Per seed, final validation accuracy at the largest batch minus at the smallest."""
+    return [
+        None if large is None or small is None else large - small
+        for large, small in zip(points[-1].seeds, points[0].seeds, strict=True)
+    ]
+
+
+def batch_drops(arms: dict[str, list[Outcomes]]) -> tuple[dict[str, PairedEffect], dict[str, PairedEffect]]:
+    """Per arm, the paired drop from the largest batch to the smallest; per normalized arm, that drop beyond no
+    normalization's in the same seed."""
+    drops = {key: seed_drops(points) for key, points in arms.items()}
+    drop = {key: stats.paired_effect(points[-1].seeds, points[0].seeds) for key, points in arms.items()}
+    excess = {key: stats.paired_effect(found, drops[NO_BN.key]) for key, found in drops.items() if key != NO_BN.key}
+    return drop, excess
+
+
 def batch_study(plan: Plan, runs: Runs, budget: Budget) -> BatchStudy:
-    """Each arm's outcomes per batch size, and its paired drop from the largest batch to the smallest."""
+    """Each arm's outcomes per batch size, and its drops (`batch_drops`)."""
     sizes = list(budget.batch_sizes)
     arms = {
         arm.key: [outcomes(runs, plan.seeds("batch", arm.key, value=size)) for size in sizes]
         for arm in studies.BATCH_ARMS
     }
+    drop, excess = batch_drops(arms)
     return BatchStudy(
         sizes=sizes,
         examples=studies.batch_examples(budget),
         learning_rates=[studies.batch_learning_rate(size) for size in sizes],
         arms=arms,
-        drop={key: stats.paired_effect(points[-1].seeds, points[0].seeds) for key, points in arms.items()},
+        drop=drop,
+        excess_drop=excess,
     )
 
 
 def plain_study(plan: Plan, runs: Runs, budget: Budget) -> PlainStudy:
     """Each arm's outcomes, and how far each arm without BN ends behind BN in the same seed."""
     arms = {arm.key: outcomes(runs, plan.seeds("plain", arm.key)) for arm in studies.PLAIN_ARMS}
-    bn = arms.pop(BN.key)
-    behind = {key: stats.paired_effect(bn.seeds, found.seeds) for key, found in arms.items()}
-    return PlainStudy(budget.steps["conv"], {BN.key: bn, **arms}, behind)
+    behind = {key: stats.paired_effect(arms[BN.key].seeds, found.seeds) for key, found in arms.items() if key != BN.key}
+    return PlainStudy(budget.steps["conv"], arms, behind)
 
 
 def analyse(chosen: tuple[str, ...], plan: Plan, runs: Runs, budget: Budget) -> Studies:

@@ -8,7 +8,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-from bn_mnist.config import BNConfig, Config, from_dict
+from bn_mnist.config import Config, from_dict
 from bn_mnist.explanation import claims
 from bn_mnist.explanation.claims import deepest_of_kind, layer_mean
 from bn_mnist.explanation.results import (
@@ -256,7 +256,7 @@ def ics_section(study: IcsStudy, verdict: Verdict, figure: str) -> list[str]:
 
 ARM_NOTES = {  # what the batch study's text says of an arm, beside its name
     "renorm": " (r in [1/3, 3], |d| <= 5)",
-    "group": f" ({BNConfig.groups} groups of units)",
+    "group": f" ({from_dict(Config, FC_BASE).bn.groups} groups of units)",
     "layer": " (all units of one example)",
 }
 
@@ -272,14 +272,20 @@ def batch_setting(study: BatchStudy) -> str:
 
 
 def drop_lines(study: BatchStudy, verdict: Verdict) -> list[str]:
-    """The paired change from the largest batch to the smallest, per arm, and the word the rule gave it."""
+    """Per arm, the paired drop from the largest batch to the smallest, the drop beyond no normalization's, and the
+    word the rule gave it."""
     largest, smallest = study.sizes[-1], study.sizes[0]
     lines = [
-        f"| arm | final val. acc. at batch {largest} minus at {smallest}, same seed (95% interval) | change |",
-        "|---|---|---|",
+        f"| arm | drop: final val. acc. at batch {largest} minus at {smallest}, same seed (95% interval) | "
+        "excess drop: minus no normalization's (95% interval) | rule |",
+        "|---|---|---|---|",
     ]
     for arm, effect in study.drop.items():
-        lines.append(f"| {ARMS[arm].label} | {effect_text(effect)} | {verdict.parts.get(arm, '-')} |")
+        excess = study.excess_drop.get(arm)
+        lines.append(
+            f"| {ARMS[arm].label} | {effect_text(effect)} | {effect_text(excess) if excess else '-'} | "
+            f"{verdict.parts.get(arm, '-')} |"
+        )
     return [*lines, ""]
 
 

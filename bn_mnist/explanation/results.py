@@ -131,6 +131,8 @@ class BatchStudy(Record):
     arms: dict[str, list[Outcomes]]  # arm -> one per size
     # arm -> final val. accuracy at the largest batch minus at the smallest, per seed (absent before GN and LN came)
     drop: dict[str, PairedEffect] = field(default_factory=dict)
+    # normalized arm -> its drop minus no normalization's, per seed: what the normalization adds to the schedule's
+    excess_drop: dict[str, PairedEffect] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

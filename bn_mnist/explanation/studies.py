@@ -10,6 +10,7 @@ their verdicts rest on paired intervals and on learn fractions, which need about
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -26,7 +27,7 @@ CONV_BASE = read_config_file(find_config("conv"))  # the Solutions' net: Adam 0.
 REACH = 0.90  # "trains": final validation accuracy at least this
 FC_LEARNING_RATE = 0.1  # the init, smoothness and batch studies: a rate at which both FC networks learn in 2,000 steps
 STEP_MULTIPLES = (0.5, 1.0, 2.0, 4.0)  # the landscape probe's steps along the gradient, in learning rates
-PAIRED_ARMS = (BN, NO_BN)  # every study but the batch one compares these
+PAIRED_ARMS = (BN, NO_BN)  # the grid, inside, landscape and covariate-shift studies compare these
 BATCH_INDEPENDENT = (GROUP_NORM, LAYER_NORM)  # normalizations that use one example alone (Wu & He 2018)
 BATCH_ARMS = (BN, RENORM, *BATCH_INDEPENDENT, NO_BN)
 PLAIN_ARMS = (BN, NO_BN, *BN_FREE_INITS)  # the 19-layer conv net with BN, and without it at four inits
@@ -173,8 +174,10 @@ def batch_learning_rate(size: int) -> float:
 
 
 def batch_examples(budget: Budget) -> int:
-    """Examples every batch size sees: the FC budget of batches of 60."""
-    return budget.steps["fc"] * FC_BASE["train"]["batch_size"]
+    """Examples every batch size sees: the FC budget of batches of 60, rounded down to a whole number of batches of
+    every size (120,000 as it is; the quick 30,000 becomes 29,952)."""
+    whole = math.lcm(*budget.batch_sizes)
+    return budget.steps["fc"] * FC_BASE["train"]["batch_size"] // whole * whole
 
 
 def plan_batch(plan: Plan, budget: Budget) -> None:
@@ -189,8 +192,8 @@ def plan_batch(plan: Plan, budget: Budget) -> None:
 
 
 def plan_plain(plan: Plan, budget: Budget) -> None:
-    """The Solutions' 19-layer conv net for its 800 batches: with BN, and without it at its own init, He, LSUV and
-    SELU + LeCun."""
+    """The Solutions' 19-layer conv net for the conv budget (its 800 batches): with BN, and without it at its own
+    init, He, LSUV and SELU + LeCun."""
     for arm in PLAIN_ARMS:
         for seed in range(budget.seeds["plain"]):
             config = config_of("explain-plain", CONV_BASE, arm, seed, budget.steps["conv"], budget)

@@ -48,7 +48,7 @@ class FractionVerdict(Record):
 @dataclass(frozen=True)
 class PairedEffect(Record):
     """The mean over seeds of a - b (the same seed's two runs), its 95% t interval and the two-sided paired t-test's
-    p-value; None where fewer than two seeds have both values."""
+    p-value (None where they cannot be computed: `paired_effect`)."""
 
     n: int
     mean: float | None
@@ -83,16 +83,16 @@ def judge_fraction(holds: list[bool]) -> FractionVerdict:
 
 
 def paired_effect(a: Sequence[object], b: Sequence[object]) -> PairedEffect:
-    """Per seed a - b over the seeds where both are numbers (a diverged run's None drops its seed's pair). Equal
-    differences have a zero-width interval (p 0, or 1 when they are all 0)."""
-    pairs = [(x, y) for x, y in zip(a, b) if numbers([x]) and numbers([y])]
+    """Per seed a - b over the seeds where both are numbers (a missing run's None drops its seed's pair). With fewer
+    than two pairs, or differences all equal (accuracies move in steps of 1/5,000: two seeds can tie), there is no
+    interval and no p-value: a rule built on them cannot decide."""
+    pairs = [(x, y) for x, y in zip(a, b, strict=True) if numbers([x]) and numbers([y])]
     differences = [float(x) - float(y) for x, y in pairs]  # type: ignore[arg-type]
     n = len(differences)
-    if n < 2:
-        return PairedEffect(n, None, None, None)
-    mean, sd = statistics.fmean(differences), statistics.stdev(differences)
-    if sd == 0:
-        return PairedEffect(n, mean, (mean, mean), 1.0 if mean == 0 else 0.0)
+    mean = statistics.fmean(differences) if differences else None
+    sd = statistics.stdev(differences) if n > 1 else 0.0
+    if mean is None or sd == 0:
+        return PairedEffect(n, mean, None, None)
     half = scipy_stats.t.ppf(0.5 + PAIRED_LEVEL / 2, n - 1) * sd / math.sqrt(n)
     p = 2 * scipy_stats.t.sf(abs(mean) / (sd / math.sqrt(n)), n - 1)
     return PairedEffect(n, mean, (mean - half, mean + half), float(p))
