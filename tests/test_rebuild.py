@@ -1,4 +1,4 @@
-"""`bn-mnist report DIR`: the committed reproduction and explain reports made again from their results.json alone
+"""`bn-mnist report DIR`: the committed reproduction, explain and comparison reports made again from their results alone
 (report.md byte for byte, every figure a drawn PNG), and the clear errors of a directory with nothing to rebuild."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from bn_mnist import comparison
 from bn_mnist.cli import main
 from bn_mnist.explanation import explain
 from bn_mnist.explanation import report as explain_report
@@ -32,6 +33,14 @@ DOCS = Path(__file__).resolve().parent.parent / "docs"
 def test_the_committed_report_is_its_results_rendered(folder, results_of, render):
     raw = json.loads((DOCS / folder / "results.json").read_text())
     assert render(results_of(raw)) == (DOCS / folder / "report.md").read_text()
+
+
+@pytest.mark.parametrize("folder", ["norms/conv"])
+def test_the_committed_comparisons_are_their_summaries_rendered(folder):
+    raw = json.loads((DOCS / folder / "summary.json").read_text())
+    summary = comparison.CompareSummary.from_dict(raw)
+    assert comparison.markdown_report(summary) == (DOCS / folder / "report.md").read_text()
+    assert (DOCS / folder / comparison.PLOT_FILE).is_file()
 
 
 @pytest.mark.slow  # draws six figures (the reproduction's 19 are drawn by the same code in test_reproduce)
@@ -73,11 +82,14 @@ def test_a_damaged_results_file_is_one_line(tmp_path):
 
 
 ROOT = DOCS.parent
-QUOTING = {  # a page, or a section of it, -> the report whose numbers it quotes
-    ("docs/reproduce.md", None): "reproduction",
-    ("docs/explain.md", None): "explain",
-    ("README.md", "Does it reproduce?"): "reproduction",
-    ("README.md", "Why does BN help?"): "explain",
+NORMS = ("norms/conv",)
+QUOTING = {  # a page, or a section of it, -> the reports whose numbers it quotes
+    ("docs/reproduce.md", None): ("reproduction",),
+    ("docs/explain.md", None): ("explain",),
+    ("docs/norms.md", None): NORMS,
+    ("README.md", "Does it reproduce?"): ("reproduction",),
+    ("README.md", "Why does BN help?"): ("explain",),
+    ("README.md", "Beyond BN"): NORMS,
 }
 
 
@@ -94,7 +106,8 @@ def test_the_docs_quote_their_numbers_from_the_committed_reports(page, title):
     """Every accuracy (four decimals), every measurement in e-notation and every 'k of n seeds' that the README's
     summaries and the pages behind them quote stands in the report rendered from the committed results.json
     (checked above), so the docs cannot drift from the results."""
-    text, report = quoting_text(page, title), (DOCS / QUOTING[page, title] / "report.md").read_text()
+    text = quoting_text(page, title)
+    report = "\n".join((DOCS / folder / "report.md").read_text() for folder in QUOTING[page, title])
     accuracies = re.findall(r"(?<![\d.])\d\.\d{4}(?!\d)", text)
     measurements = re.findall(r"(?<![\d.])\d+(?:\.\d+)?e-\d+", text)
     seeds = [f"{k}/{n}" for k, n in re.findall(r"(\d+) of (\d+) seeds", text)]
