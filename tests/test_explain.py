@@ -22,7 +22,7 @@ pytestmark = pytest.mark.slow
 def quick(real_mnist, bn_mnist_script, tmp_path_factory):
     out = tmp_path_factory.mktemp("explain") / "quick"
     done = subprocess.run(
-        [bn_mnist_script, "explain", "--quick", "--out", str(out)], capture_output=True, text=True, timeout=900
+        [bn_mnist_script, "explain", "--quick", "--out", str(out)], capture_output=True, text=True, timeout=1800
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return out, done, json.loads((out / "results.json").read_text())

@@ -96,7 +96,7 @@ FULL = Budget(
 QUICK = Budget(
     seeds={"fc": 2, "conv": 2, "batch": 2, "plain": 2},  # never one: a spread needs two
     steps={"fc": 500, "conv": 200},
-    evaluations=10,
+    evaluations=5,  # a conv evaluation costs ~0.4 s: the smoke run needs a curve, not a fine one
     grids={"lr/fc-relu": (1e-2, 0.1, 1.0, 10.0), "lr/fc-sigmoid": (1e-2, 0.1, 1.0, 10.0), "lr/conv": (1e-4, 1e-2)}
     | {"init/fc-relu": (0.01, 1.0, 5.0), "init/fc-sigmoid": (0.01, 1.0, 5.0)},
     batch_sizes=(2, 64),
