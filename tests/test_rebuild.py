@@ -28,6 +28,7 @@ DOCS = Path(__file__).resolve().parent.parent / "docs"
     [
         ("reproduction", ReproductionResults.from_dict, reproduction_report.markdown),
         ("explain", explain.results_of, explain_report.markdown),
+        ("norms/explain", explain.results_of, explain_report.markdown),
     ],
 )
 def test_the_committed_report_is_its_results_rendered(folder, results_of, render):
@@ -35,7 +36,7 @@ def test_the_committed_report_is_its_results_rendered(folder, results_of, render
     assert render(results_of(raw)) == (DOCS / folder / "report.md").read_text()
 
 
-@pytest.mark.parametrize("folder", ["norms/conv"])
+@pytest.mark.parametrize("folder", ["norms/conv", "norms/fc"])
 def test_the_committed_comparisons_are_their_summaries_rendered(folder):
     raw = json.loads((DOCS / folder / "summary.json").read_text())
     summary = comparison.CompareSummary.from_dict(raw)
@@ -82,10 +83,10 @@ def test_a_damaged_results_file_is_one_line(tmp_path):
 
 
 ROOT = DOCS.parent
-NORMS = ("norms/conv",)
+NORMS = ("norms/conv", "norms/fc", "norms/explain")
 QUOTING = {  # a page, or a section of it, -> the reports whose numbers it quotes
     ("docs/reproduce.md", None): ("reproduction",),
-    ("docs/explain.md", None): ("explain",),
+    ("docs/explain.md", None): ("explain", "norms/explain"),
     ("docs/norms.md", None): NORMS,
     ("README.md", "Does it reproduce?"): ("reproduction",),
     ("README.md", "Why does BN help?"): ("explain",),

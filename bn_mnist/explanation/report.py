@@ -406,7 +406,7 @@ def markdown(results: Results) -> str:
         f"# Why does BN help?{' (quick run)' if meta.quick else ''}",
         "",
         *([f"> **--quick run**: {quick}: a smoke test, not evidence.", ""] if meta.quick else []),
-        f"Made by `{meta.command}`: {meta.runs} runs ({seeds}); {meta.train_seconds / 60:.0f} min of "
+        f"Made by `{meta.command}`: {meta.runs} runs (seeds: {seeds}); {meta.train_seconds / 60:.0f} min of "
         f"training summed over runs; {meta.wall_seconds / 60:.1f} min of wall time ({meta.runs_reused} of the "
         "runs were already in its directory and were reused). Every number is over seeds "
         "(mean ± SD (min..max), n; or k/n seeds with a property and the 95% Wilson interval of that fraction); the "
