@@ -31,9 +31,29 @@ def test_histogram_buckets_are_tensorboards_format_over_the_finite_values():
     assert writer.histogram(np.array([np.nan]), buckets=2)[:, 2].sum() == 0  # all NaN: an empty histogram
 
 
-def test_a_unit_is_dead_when_it_is_zero_for_every_example():
-    relu_output = tf.constant([[[0.0, 0.0], [2.0, 0.0]], [[0.0, 0.0], [0.0, 0.0]]])  # (batch 2, 2 positions, 2 maps)
-    assert float(inspection.dead_fraction(relu_output)) == 0.75  # only position 1 of map 0 ever fires
+def test_a_unit_is_dead_when_its_input_varies_and_it_is_zero_for_every_example():
+    preactivation = tf.constant(
+        [[[-1.0, -2.0], [2.0, -1.0]], [[-3.0, -1.0], [-1.0, -2.0]]]
+    )  # (batch 2, 2 pos., 2 maps)
+    assert float(inspection.dead_fraction(preactivation, tf.nn.relu(preactivation))) == 0.75  # only pos. 1, map 0 fires
+
+
+def test_a_blank_border_is_not_counted_dead():
+    """MNIST's border is 0 in every image: a conv unit that sees only the border has the same pre-activation for every
+    image (its bias). Here a 6x6 image with a blank border of 1 pixel, a 1x1 conv with kernels +1 and -1: map 0 fires
+    on all 16 inner pixels, map 1 on none; the 20 border units of each map are not counted, so 16 of 32 are dead (the
+    old count, zero for every example, said 56 of 72)."""
+    rng = np.random.default_rng(0)
+    images = np.zeros((8, 6, 6, 1), np.float32)
+    images[:, 1:-1, 1:-1, 0] = rng.uniform(0.5, 1.0, (8, 4, 4))
+    conv = keras.layers.Conv2D(2, 1, kernel_initializer=keras.initializers.Constant([[[[1.0, -1.0]]]]))
+    preactivation = conv(images)
+    assert float(inspection.dead_fraction(preactivation, tf.nn.relu(preactivation))) == 0.5
+    below_zero = keras.layers.Conv2D(
+        1, 1, kernel_initializer="ones", bias_initializer=keras.initializers.Constant(-0.3)
+    )
+    preactivation = below_zero(images)  # the border's -0.3 never fires, yet it is not ReLU death: the input is blank
+    assert float(inspection.dead_fraction(preactivation, tf.nn.relu(preactivation))) == 0.0
 
 
 def numpy_bn_preactivations(model: keras.Model, images: np.ndarray) -> np.ndarray:

@@ -15,7 +15,7 @@ BN_STATISTICS = ("gamma", "beta", "moving_mean", "moving_variance")  # BN's para
 # Scalars, at every evaluation point, per layer (also in metrics.jsonl).
 WEIGHT_NORM = "weight_norm"  # L2 norm of the kernel
 GRADIENT_NORM = "gradient_norm"  # L2 norm of the kernel's gradient of the training loss on the fixed batch
-DEAD_RELU = "dead_relu"  # fraction of the layer's ReLU units that output 0 for every example of the fixed batch
+DEAD_RELU = "dead_relu"  # of the ReLU units whose input varies over the fixed batch, the fraction that output 0 for all
 ACTIVATION_MEAN = "activation_mean"  # mean of the layer's output (after the activation) over the fixed batch
 ACTIVATION_STD = "activation_std"  # its standard deviation over every example and unit (for `logits`: the output's)
 # Scalars, once, at the end of a finished run: the outcome metrics of the HParams dashboard.

@@ -3,7 +3,7 @@
 Per layer: histograms of the activation's input on a fixed validation batch (the BN paper's percentile plot,
 generalised to every layer), of the kernel, and of BN's gamma, beta, moving mean and moving variance; scalars of the
 kernel's norm, its gradient's norm, the mean and standard deviation of the layer's output and the fraction of dead
-ReLUs. These show why the 19-layer conv net without BN
+ReLUs among the units that receive a signal. These show why the 19-layer conv net without BN
 does not learn in 800 steps. Everything comes from one training-mode forward and backward pass on the fixed batch
 (what a training step computes: BN normalises with the batch's statistics), taken through `stateless_call`, so
 measuring never changes training: no BN statistic, weight or optimizer slot moves.
@@ -55,7 +55,7 @@ class Inspector:
             )
             loss = self.loss(labels, logits)
         gradients = tape.gradient(loss, [trainable[i] for i in self.kernel_index])
-        dead = [dead_fraction(output) for output in activations] if self.relu else []
+        dead = [dead_fraction(*pair) for pair in zip(preactivations, activations)] if self.relu else []
         moments = [tf.nn.moments(output, axes=list(range(output.shape.rank))) for output in [*activations, logits]]
         return preactivations, dead, [tf.norm(gradient) for gradient in gradients], moments
 
@@ -79,10 +79,14 @@ class Inspector:
         return Measured(scalars, histograms)
 
 
-def dead_fraction(relu_output: tf.Tensor) -> tf.Tensor:
-    """Fraction of units (every position of every channel) whose output is 0 for every example of the batch."""
-    alive = tf.reduce_any(relu_output > 0, axis=0)  # (units...)
-    return 1.0 - tf.reduce_mean(tf.cast(alive, tf.float32))
+def dead_fraction(preactivation: tf.Tensor, relu_output: tf.Tensor) -> tf.Tensor:
+    """Fraction of the units that receive a signal (every position of every channel whose pre-activation varies over
+    the batch) that output 0 for every example. A unit whose input is the same for every image, as where MNIST's
+    blank border fills its receptive field, gets a constant pre-activation: it is not counted, dead or alive."""
+    varies = tf.reduce_max(preactivation, axis=0) > tf.reduce_min(preactivation, axis=0)  # (units...)
+    dead = tf.logical_and(varies, tf.logical_not(tf.reduce_any(relu_output > 0, axis=0)))
+    receiving = tf.reduce_sum(tf.cast(varies, tf.float32))
+    return tf.reduce_sum(tf.cast(dead, tf.float32)) / tf.maximum(receiving, 1.0)
 
 
 def bn_histograms(model: keras.Model) -> dict[str, np.ndarray]:
