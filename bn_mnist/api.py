@@ -272,8 +272,9 @@ def explain(
     runs in `out` are reused.
 
     Args:
-        study: "all", or any of "lr", "init", "inside", "landscape", "ics", "batch".
-        seeds: seeds 0..N-1 for every run (default: 5 for the FC runs, 3 for the conv runs; 2 with quick).
+        study: "all", or any of "lr", "init", "inside", "landscape", "ics", "batch", "plain".
+        seeds: seeds 0..N-1 for every run (default: 10 for the FC runs and in the batch and plain-net studies, 5 for
+            the other conv runs; 2 with quick).
         quick: a smoke run (thin grids, a quarter of the steps).
         out: the output directory; None: runs/explain (runs/explain-quick).
         workers: local training processes (default: as many as the cores hold at one thread each).

@@ -256,7 +256,7 @@ def reproduce_command(
 @click.argument("study", nargs=-1, type=click.Choice(STUDIES))
 @plan_options(
     "explain",
-    seeds="Seeds 0..N-1 for every run (default: 5 for the FC and 3 for the conv runs, 10 for the batch and "
+    seeds="Seeds 0..N-1 for every run (default: 10 for the FC runs, 5 for the conv runs, 10 in the batch and "
     "plain-net studies; 2 with --quick). Every number reported is over them.",
     quick="A smoke run (a few minutes): thin grids, a quarter of the steps, 2 seeds unless --seeds.",
 )

@@ -76,6 +76,15 @@ def test_grid_numbers_are_the_runs_numbers(quick):
             assert point["val_accuracy"]["mean"] == pytest.approx(np.mean(finals))
         usable = [v for v, p in zip(panel["values"], found["points"]) if p["trains"]["k"] == 2]  # 2 seeds: both
         assert found["usable"]["values"] == usable
+    for arm, stable in panel["largest_stable"].items():  # up to each seed's first divergence
+        for seed in range(2):
+            runs = [out / f"lr/fc-relu/learning_rate{value:g}/{arm}-seed{seed}" for value in panel["values"]]
+            diverged = [runfiles.RunSummary.read(run).diverged_at_step is not None for run in runs]
+            first = diverged.index(True) if True in diverged else len(diverged)
+            assert stable[seed] == ([None, *panel["values"]])[first]
+    for i, advantage in enumerate(panel["advantage"]):  # BN minus no BN, seed by seed
+        bn, no_bn = (panel["arms"][arm]["points"][i]["seeds"] for arm in ("bn", "no_bn"))
+        assert advantage["mean"] == pytest.approx(np.mean(np.subtract(bn, no_bn)))
     # the sweep really changed the learning rate: at 10 nothing trains; at 0.1 BN does in every seed
     assert all(found["points"][-1]["trains"]["k"] == 0 for found in panel["arms"].values())
     assert panel["arms"]["bn"]["points"][panel["values"].index(0.1)]["trains"]["k"] == 2

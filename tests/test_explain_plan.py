@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from bn_mnist.cli import main
 from bn_mnist.config import to_dict
 from bn_mnist.explanation import STUDIES, analysis, claims, report, studies
-from bn_mnist.explanation.results import BatchStudy, InsideArm, Outcomes, PlainStudy
+from bn_mnist.explanation.results import BatchStudy, GridPanel, GridStudy, InsideArm, Outcomes, PlainStudy
 from bn_mnist.explanation.studies import Budget
 from bn_mnist.lab import stats
 from bn_mnist.lab.stats import Spread, judge_fraction
@@ -50,14 +50,14 @@ def test_landscape_and_ics_share_their_probed_runs_and_batch_runs_see_the_same_e
 
 
 def test_budgets():
-    assert Budget.choose(None, quick=False).seeds == {"fc": 5, "conv": 3, "batch": 10, "plain": 10}
+    assert Budget.choose(None, quick=False).seeds == {"fc": 10, "conv": 5, "batch": 10, "plain": 10}
     assert Budget.choose(None, quick=True).seeds == {"fc": 2, "conv": 2, "batch": 2, "plain": 2}  # never one
     quick = Budget.choose(4, quick=True)
     assert set(quick.seeds.values()) == {4} and quick.steps == {"fc": 500, "conv": 200} and quick.seeds_option == 4
     full = Budget.choose(None, quick=False)
-    # lr: 2 FC panels x 9 rates x 2 arms x 5 seeds + 5 conv rates x 2 x 3; init: 2 x 7 x 2 x 5; inside: 2 x (5 + 3);
-    # landscape and ics share 2 x 5; batch: 6 sizes x 5 arms x 10; plain: 5 arms x 10
-    assert len(studies.plan(STUDIES, full)) == 180 + 30 + 140 + 16 + 10 + 300 + 50
+    # lr: 2 FC panels x 9 rates x 2 arms x 10 seeds + 5 conv rates x 2 x 5; init: 2 x 7 x 2 x 10; inside: 2 x (10 +
+    # 5); landscape and ics share 2 x 10; batch: 6 sizes x 5 arms x 10; plain: 5 arms x 10
+    assert len(studies.plan(STUDIES, full)) == 360 + 50 + 280 + 30 + 20 + 300 + 50
 
 
 def point(k: int, n: int = 4) -> Outcomes:
@@ -208,6 +208,64 @@ def test_three_seeds_cannot_decide_whether_an_arm_learns():
     verdict = claims.judge_plain(plain_numbers({"bn": 3, "no_bn": 0, "he": 3, "lsuv": 0, "selu": 0}, seeds=3))
     assert set(verdict.parts.values()) == {claims.UNDECIDED} and verdict.word == claims.INCONCLUSIVE
     assert Budget.choose(None, quick=False).seeds["plain"] == 10
+
+
+RATES = [0.001, 0.1, 1.0, 10.0]
+
+
+def lr_numbers(bn_breaks: list[int], no_bn_breaks: list[int], small_gap: float, noise: float = 0.002) -> GridPanel:
+    """Per seed, the index of the first rate at which BN's (no BN's) run diverges (len(RATES): none); at the smallest
+    rate BN ends small_gap above no BN's 0.8, each seed off by a known +-noise pattern; 0.95 elsewhere."""
+    seeds = len(bn_breaks)
+    wobble = [noise * (seed % 5 - 2) / 2 for seed in range(seeds)]
+    at_small = {"bn": [0.8 + small_gap + w for w in wobble], "no_bn": [0.8 - w for w in wobble]}
+    points = {arm: [seeds_outcomes(at_small[arm] if i == 0 else [0.95] * seeds) for i in range(4)] for arm in at_small}
+    breaks = {"bn": bn_breaks, "no_bn": no_bn_breaks}
+    diverged = {arm: [[i >= b for b in breaks[arm]] for i in range(len(RATES))] for arm in breaks}
+    return analysis.paired_panel(studies.LR_PANELS[0], RATES, points, diverged)
+
+
+@pytest.mark.parametrize(
+    ("bn_breaks", "no_bn_breaks", "small_gap", "word"),
+    [
+        ([3] * 10, [2] * 10, 0.0, claims.SUPPORTED),  # stable to 1 vs 0.1, even at 0.001
+        ([3] * 10, [2] * 10, -0.05, claims.SUPPORTED),  # BN behind at the small rate: its advantage is gone
+        ([3] * 10, [2] * 10, 0.3, claims.PARTLY),  # BN ahead at the small rate too
+        ([4] * 9 + [2], [2] * 10, 0.0, claims.SUPPORTED),  # 9 of 10 seeds higher decide
+        ([3] * 10, [3] * 10, 0.0, claims.NOT_SUPPORTED),  # never higher
+        ([3] * 7 + [2] * 3, [2] * 10, 0.0, claims.INCONCLUSIVE),  # 7 of 10: undecided
+        ([3] * 10, [2] * 10, 0.012, claims.INCONCLUSIVE),  # the small-rate interval crosses the margin
+        ([3] * 5, [2] * 5, 0.0, claims.SUPPORTED),  # 5 of 5 conv seeds decide (Wilson 0.57..1)
+        ([3] * 3, [2] * 3, 0.0, claims.INCONCLUSIVE),  # 3 of 3 cannot (0.44..1)
+    ],
+)
+def test_every_verdict_of_the_learning_rate_rule_is_reachable(bn_breaks, no_bn_breaks, small_gap, word):
+    panel = lr_numbers(bn_breaks, no_bn_breaks, small_gap)
+    verdict = claims.judge_lr(GridStudy(studies.REACH, {"fc-relu": panel}))
+    assert verdict.word == word and verdict.parts["fc-relu"] == word
+
+
+def test_the_largest_stable_rate_is_where_a_seed_first_diverges():
+    diverged = [[False, True, False], [False, False, True], [True, False, False]]  # per rate, per seed
+    # seed 1 diverged at 0.001: none; seed 2 at 0.1, though not at 1: its first divergence counts
+    assert analysis.largest_stable(RATES[:3], diverged) == [0.1, None, 0.001]
+    panel = lr_numbers([3, 0, 4], [2, 2, 2], 0.0)
+    assert panel.largest_stable == {"bn": [1.0, None, 10.0], "no_bn": [0.1, 0.1, 0.1]}
+    assert panel.stable_higher.k == 2  # a seed stable nowhere is not higher
+
+
+@pytest.mark.parametrize(
+    ("words", "word"),
+    [
+        ([claims.SUPPORTED] * 3, claims.SUPPORTED),
+        ([claims.NOT_SUPPORTED] * 2, claims.NOT_SUPPORTED),
+        ([claims.SUPPORTED, claims.NOT_SUPPORTED], claims.PARTLY),
+        ([claims.PARTLY, claims.INCONCLUSIVE], claims.PARTLY),
+        ([claims.NOT_SUPPORTED, claims.INCONCLUSIVE], claims.INCONCLUSIVE),
+    ],
+)
+def test_panels_combine_into_one_word(words, word):
+    assert claims.combined(words) == word
 
 
 def test_the_batch_and_plain_plans_change_only_the_normalization_and_the_init():

@@ -36,6 +36,17 @@ def test_the_committed_report_is_its_results_rendered(folder, results_of, render
     assert render(results_of(raw)) == (DOCS / folder / "report.md").read_text()
 
 
+def test_verdicts_judged_after_the_runs_say_so():
+    """docs/explain's results.json predates stored verdicts: its words are today's rules', and its report cannot say
+    those rules were declared before its runs; docs/norms/explain stored its own."""
+    for folder, later in (("explain", True), ("norms/explain", False)):
+        results = explain.results_of(json.loads((DOCS / folder / "results.json").read_text()))
+        words = [v for v in vars(results.verdicts).values() if v is not None and hasattr(v, "judged_later")]
+        assert words and {v.judged_later for v in words} == {later}
+        text = explain_report.markdown(results)
+        assert ("declared before the runs" in text) is not later and ("applied after the runs" in text) is later
+
+
 @pytest.mark.parametrize("folder", ["norms/conv", "norms/fc"])
 def test_the_committed_comparisons_are_their_summaries_rendered(folder):
     raw = json.loads((DOCS / folder / "summary.json").read_text())

@@ -64,13 +64,46 @@ def usable_range(values: list[float], points: list[Outcomes]) -> Usable:
     return Usable(usable, min(usable), max(usable), math.log10(max(usable) / min(usable)))
 
 
+def largest_stable(values: list[float], diverged: list[list[bool]]) -> list[float | None]:
+    """Per seed, the largest grid value up to which none of its runs diverged (diverged: per value, per seed)."""
+    found = []
+    for seed_diverged in zip(*diverged, strict=True):
+        stable = None
+        for value, failed in zip(values, seed_diverged, strict=True):
+            if failed:
+                break
+            stable = value
+        found.append(stable)
+    return found
+
+
+def stable_higher(bn: list[float | None], no_bn: list[float | None]) -> stats.FractionVerdict:
+    """Seeds whose BN runs stay stable to a higher grid value than the non-BN runs (None: not even the first)."""
+    return stats.judge_fraction([(b or 0.0) > (n or 0.0) for b, n in zip(bn, no_bn, strict=True)])
+
+
+def paired_panel(
+    panel: Panel, values: list[float], points: dict[str, list[Outcomes]], diverged: dict[str, list[list[bool]]]
+) -> GridPanel:
+    """A panel from its arms' outcomes per grid value and which runs diverged (per value, per seed): each arm's
+    usable range and per-seed largest stable value, and per value BN's paired advantage."""
+    arms = {key: GridArm(found, usable_range(values, found)) for key, found in points.items()}
+    stable = {key: largest_stable(values, found) for key, found in diverged.items()}
+    advantage = [
+        stats.paired_effect(bn.seeds, no_bn.seeds) for bn, no_bn in zip(points[BN.key], points[NO_BN.key], strict=True)
+    ]
+    higher = stable_higher(stable[BN.key], stable[NO_BN.key])
+    return GridPanel(panel.title, panel.key, values, arms, advantage, stable, higher)
+
+
 def grid_panel(plan: Plan, runs: Runs, study: str, panel: Panel, budget: Budget) -> GridPanel:
     values = list(budget.grid(study, panel))
-    arms = {}
+    points, diverged = {}, {}
     for arm in studies.PAIRED_ARMS:
-        points = [outcomes(runs, plan.seeds(study, arm.key, panel.name, value)) for value in values]
-        arms[arm.key] = GridArm(points, usable_range(values, points))
-    return GridPanel(panel.title, panel.key, values, arms)
+        keys = [plan.seeds(study, arm.key, panel.name, value) for value in values]
+        points[arm.key] = [outcomes(runs, found) for found in keys]
+        diverged[arm.key] = [[runs[key].summary.diverged_at_step is not None for key in found] for found in keys]
+    return paired_panel(panel, values, points, diverged)
 
 
 def grid_study(plan: Plan, runs: Runs, study: str, budget: Budget) -> GridStudy:

@@ -2,17 +2,20 @@
 that the verdict words are made in one place and stored in results.json; the report only prints them.
 
 A verdict word is SUPPORTED, PARTLY or NOT_SUPPORTED (the ICS claim has no partial form); the rules built on paired
-intervals and learn fractions (batch-independent norms, the plain net) say INCONCLUSIVE when the seeds cannot decide.
+intervals and seed fractions (learning rate, batch-independent norms, the plain net) say INCONCLUSIVE when the seeds
+cannot decide.
 Paired counts ("BN smaller in k of n seeds") and paired effects are per seed: the runs of a seed share its batch order
 and, where the arms have the same layers and init, its initial weights.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from bn_mnist.explanation.results import (
     BatchStudy,
+    GridPanel,
     GridStudy,
     IcsStudy,
     InsideAnswer,
@@ -34,6 +37,10 @@ INCONCLUSIVE = "inconclusive"
 MARGIN = 0.01  # accuracy changes within +-MARGIN (one point) count as none: the batch rule's "flat"
 FALLS, FLAT, RISES, UNDECIDED = "falls", "flat", "rises", "undecided"  # a norm's accuracy from large to small batch
 LEARNS, FAILS = "learns", "does not learn"  # an arm of the plain net, by its learn fraction's Wilson interval
+HIGHER, NOT_HIGHER = "higher", "not higher"  # BN's largest stable learning rate against no BN's, over seeds
+AHEAD, EVEN, BEHIND = "BN ahead", "even", "BN behind"  # BN's accuracy against no BN's at the smallest rate
+ABOVE, WITHIN, BELOW = "above", "within", "below"  # where an interval lies: against +-MARGIN, or against 1/2
+STABLE_PART, SMALL_PART = "largest stable rate", "at the smallest rate"  # the lr rule's parts, per panel
 VANISHED = 1e-3  # the deepest layer's output SD below this fraction of the first's at step 0: the signal vanished
 VANISHING, DYING, INSIDE_LEARNS = "vanishing signal", "dying ReLUs", "learns"  # the inside study's answers
 INSIDE_CAUSES = {  # answer -> what the report says (the dead fraction at step 0 fills the first)
@@ -55,9 +62,17 @@ class Claim:
 
 CLAIMS = {
     "lr": Claim(
-        "BN widens the range of usable learning rates (Bjorck et al. 2018)",
-        f"{SUPPORTED}: BN trains (in more than half of the seeds) at more grid values than without BN in every panel; "
-        f"{PARTLY}: in some panel",
+        "BN's benefit is the larger learning rates it allows: its largest stable rate is higher, and at a matched "
+        "small rate its advantage disappears (Bjorck et al. 2018)",
+        f"per panel, two parts. Largest stable rate: per seed the largest grid rate up to which none of its runs "
+        f"diverged; BN's is {HIGHER} if the {WILSON_LEVEL:.0%} Wilson interval of the fraction of seeds where it "
+        f"exceeds no BN's lies above 1/2, {NOT_HIGHER} if below, else {UNDECIDED}. At the smallest rate: BN's "
+        f"final validation accuracy minus no BN's, same seed, with its {PAIRED_LEVEL:.0%} t interval: {AHEAD} if "
+        f"the interval lies above {MARGIN:g}, {EVEN} if within +-{MARGIN:g}, {BEHIND} if below -{MARGIN:g}, else "
+        f"{UNDECIDED}. A panel is {SUPPORTED} if {HIGHER} and {EVEN} or {BEHIND}; {PARTLY} if {HIGHER} and {AHEAD} "
+        f"(BN helps at the small rate too); {NOT_SUPPORTED} if {NOT_HIGHER}; else {INCONCLUSIVE}. The claim takes "
+        f"the word of every panel when they agree; else {PARTLY} if some panel is {SUPPORTED} or {PARTLY}, else "
+        f"{INCONCLUSIVE}",
     ),
     "init": Claim(
         "BN makes training insensitive to the initial scale (the Lesson's bad-weight rows)",
@@ -127,9 +142,56 @@ def wider(study: GridStudy) -> list[bool]:
     ]
 
 
+def side(effect: PairedEffect | None) -> str | None:
+    """Where a paired effect's interval lies against +-MARGIN (None: no interval, or across a margin)."""
+    if effect is None or effect.interval is None:
+        return None
+    low, high = effect.interval
+    if low > MARGIN:
+        return ABOVE
+    if high < -MARGIN:
+        return BELOW
+    return WITHIN if low > -MARGIN and high < MARGIN else None
+
+
+def fraction_side(found: FractionVerdict | None) -> str | None:
+    """Where a fraction's Wilson interval lies against 1/2 (None: it contains 1/2)."""
+    if found is None:
+        return None
+    low, high = found.wilson_95
+    return ABOVE if low > 0.5 else BELOW if high < 0.5 else None
+
+
+def combined(words: list[str]) -> str:
+    """A claim judged per panel: the panels' word when they agree; else partly if some panel supports it."""
+    if len(set(words)) == 1:
+        return words[0]
+    return PARTLY if SUPPORTED in words or PARTLY in words else INCONCLUSIVE
+
+
+def lr_panel(panel: GridPanel) -> tuple[str, str, str]:
+    """A panel's word, and the words of its two parts: the largest stable rate, the advantage at the smallest
+    (results made before the panel kept them cannot decide either)."""
+    stable = {ABOVE: HIGHER, BELOW: NOT_HIGHER}.get(fraction_side(panel.stable_higher), UNDECIDED)
+    small = {ABOVE: AHEAD, WITHIN: EVEN, BELOW: BEHIND}.get(side(next(iter(panel.advantage), None)), UNDECIDED)
+    if stable == HIGHER and small in (EVEN, BEHIND):
+        word = SUPPORTED
+    elif stable == HIGHER and small == AHEAD:
+        word = PARTLY
+    elif stable == NOT_HIGHER:
+        word = NOT_SUPPORTED
+    else:
+        word = INCONCLUSIVE
+    return word, stable, small
+
+
 def judge_lr(study: GridStudy) -> Verdict:
-    found = wider(study)
-    return verdict("lr", all(found), any(found), panels=len(found), wider=sum(found))
+    judged = {name: lr_panel(panel) for name, panel in study.panels.items()}
+    parts = {}
+    for name, (word, stable, small) in judged.items():
+        parts |= {name: word, f"{name}: {STABLE_PART}": stable, f"{name}: {SMALL_PART}": small}
+    word = combined([word for word, _, _ in judged.values()])
+    return Verdict(CLAIMS["lr"].text, CLAIMS["lr"].rule, word, parts=parts)
 
 
 def judge_init(study: GridStudy) -> Verdict:
@@ -171,14 +233,7 @@ def judge_batch(study: BatchStudy) -> Verdict:
 
 def change_word(effect: PairedEffect | None) -> str:
     """How an arm's accuracy changes from the largest batch to the smallest, by its paired interval."""
-    if effect is None or effect.interval is None:
-        return UNDECIDED
-    low, high = effect.interval
-    if low > MARGIN:
-        return FALLS
-    if high < -MARGIN:
-        return RISES
-    return FLAT if low > -MARGIN and high < MARGIN else UNDECIDED
+    return {ABOVE: FALLS, WITHIN: FLAT, BELOW: RISES}.get(side(effect), UNDECIDED)
 
 
 def judge_batch_independent(study: BatchStudy) -> Verdict:
@@ -194,8 +249,7 @@ def judge_batch_independent(study: BatchStudy) -> Verdict:
 
 
 def learn_word(trains: FractionVerdict) -> str:
-    low, high = trains.wilson_95
-    return LEARNS if low > 0.5 else FAILS if high < 0.5 else UNDECIDED
+    return {ABOVE: LEARNS, BELOW: FAILS}.get(fraction_side(trains), UNDECIDED)
 
 
 def judge_plain(study: PlainStudy) -> Verdict:
@@ -260,4 +314,17 @@ def judge(studies: Studies) -> Verdicts:
         if studies.batch is not None and has_batch_independent(studies.batch)
         else None,
         plain=None if studies.plain is None else judge_plain(studies.plain),
+    )
+
+
+def judge_later(studies: Studies) -> Verdicts:
+    """`judge` for results made before their verdicts were stored: the words are today's rules', and say so."""
+    judged = judge(studies)
+    return dataclasses.replace(
+        judged,
+        **{
+            name: dataclasses.replace(found, judged_later=True)
+            for name, found in vars(judged).items()
+            if isinstance(found, Verdict)
+        },
     )

@@ -78,9 +78,9 @@ def run(
 
 def results_of(raw: dict[str, Any]) -> Results:
     """results.json's records; the verdicts of results from before they were stored are judged from its numbers by
-    the same rules (`claims`)."""
+    today's rules (`claims`), marked as judged later."""
     results = Results.from_dict(raw)
-    return results if "verdicts" in raw else dataclasses.replace(results, verdicts=claims.judge(results.studies))
+    return results if "verdicts" in raw else dataclasses.replace(results, verdicts=claims.judge_later(results.studies))
 
 
 def rebuild(out_dir: Path, raw: dict[str, Any]) -> list[Path]:

@@ -51,6 +51,11 @@ class GridPanel(Record):
     key: str  # the swept config key
     values: list[float]
     arms: dict[str, GridArm]
+    # per grid value, BN's final val. accuracy minus no BN's in the same seed (absent from results made before)
+    advantage: list[PairedEffect] = field(default_factory=list)
+    # arm -> per seed, the largest grid value up to which none of the seed's runs diverged (None: the first did)
+    largest_stable: dict[str, list[float | None]] = field(default_factory=dict)
+    stable_higher: FractionVerdict | None = optional()  # seeds whose BN runs stay stable to a higher grid value
 
 
 @dataclass(frozen=True)
@@ -169,7 +174,10 @@ class Verdict(Record):
     word: str
     detail: str = ""  # what decided it, where the report says more than the word
     counts: dict[str, int] = field(default_factory=dict)  # the numbers the rule counted
-    parts: dict[str, str] = field(default_factory=dict)  # arm -> the word the rule gave that arm, where it judges each
+    parts: dict[str, str] = field(
+        default_factory=dict
+    )  # arm or panel -> the word the rule gave it, where it judges each
+    judged_later: bool = False  # after the runs, from results.json's numbers (results older than stored verdicts)
 
 
 @dataclass(frozen=True)
