@@ -34,6 +34,7 @@ BATCH_ONLY = {  # option -> its default: what only batch norm (statistics over t
     "zero_debias": False,
     "batch_weights": "none",
     "update_moving_stats": True,
+    "bessel": False,
 }  # (bn.sync needs no check: without batch statistics there is nothing to synchronise across replicas)
 PLACEMENTS = ("before_activation", "after_activation")
 BATCH_WEIGHTS = ("none", "inverse_class_frequency")
@@ -41,6 +42,7 @@ STRATEGIES = ("none", "mirrored", "multi_worker")
 NN_ONLY = {  # option -> its value that only the `nn` implementation can honour
     "zero_debias": True,
     "batch_weights": "inverse_class_frequency",
+    "bessel": True,
 }
 SHIPPED_DIR = Path(__file__).parent / "configs"  # package data: there after any kind of install
 
@@ -93,6 +95,23 @@ class RenormClipping:
 
 
 @dataclass(frozen=True)
+class RenormWarmup:
+    """Ioffe (2017)'s schedule: r clipped to 1 and d to 0 (plain BN) until step `hold`, the limits then relaxed
+    linearly to renorm_clipping's at step `relaxed`. 0 and 0: no warm-up."""
+
+    hold: int = 0
+    relaxed: int = 0
+
+    def __post_init__(self) -> None:
+        _require(self.hold >= 0, "bn.renorm_warmup.hold", self.hold, "a non-negative integer")
+        _require(self.relaxed >= self.hold, "bn.renorm_warmup.relaxed", self.relaxed, f"at least hold ({self.hold})")
+
+    @property
+    def on(self) -> bool:
+        return self.relaxed > 0
+
+
+@dataclass(frozen=True)
 class BNConfig:
     enabled: bool = True  # conv and dense layers gain BN (and, by default, lose their bias)
     kind: str = (
@@ -110,6 +129,8 @@ class BNConfig:
     renorm: bool = False  # Batch Renormalization (arXiv 1702.03275)
     renorm_clipping: RenormClipping = field(default_factory=RenormClipping)
     renorm_momentum: float = 0.99  # decay of the statistics renorm corrects towards
+    renorm_warmup: RenormWarmup = field(default_factory=RenormWarmup)  # nn: Ioffe's relaxation of the clipping
+    bessel: bool = False  # nn: the moving variance averages m/(m-1) x the batch variance (m values per channel)
     batch_weights: str = "none"  # nn: inverse_class_frequency weighs each example by 1 / its class count in the batch
     update_moving_stats: bool = True  # false reproduces TF1's forgotten UPDATE_OPS (population stats never move)
     sync: bool = True  # under a distribute strategy: statistics over the global batch (all replicas); false: each
@@ -128,8 +149,22 @@ class BNConfig:
         _require(0 <= self.momentum < 1, "bn.momentum", self.momentum, "a number in [0, 1)")
         _require(0 <= self.renorm_momentum < 1, "bn.renorm_momentum", self.renorm_momentum, "a number in [0, 1)")
         _require(self.epsilon > 0, "bn.epsilon", self.epsilon, "a positive number")
+        self._check_renorm_options()
         if self.impl == "keras":
             self._check_keras_can_do_it()
+
+    def _check_renorm_options(self) -> None:
+        clipping = self.renorm_clipping
+        if self.renorm_warmup.on and not (self.renorm and None not in (clipping.rmax, clipping.rmin, clipping.dmax)):
+            raise ConfigError(
+                "bn.renorm_warmup relaxes the renorm clipping: it needs bn.renorm and renorm_clipping's rmax, rmin "
+                "and dmax"
+            )
+        if self.bessel and (self.renorm or self.batch_weights != "none"):
+            raise ConfigError(
+                "bn.bessel corrects the plain moving variance: not with bn.renorm (its statistics are standard "
+                "deviations) or bn.batch_weights (a weighted variance has no m/(m-1))"
+            )
 
     def _check_no_batch_options(self) -> None:
         """A normalization without batch statistics has no moving averages, no renorm, one implementation."""
@@ -146,6 +181,10 @@ class BNConfig:
                 raise ConfigError(
                     f"bn.{key} = {value!r}: keras.layers.BatchNormalization cannot do this; use bn.impl: nn"
                 )
+        if self.renorm_warmup.on:
+            raise ConfigError(
+                "bn.renorm_warmup: keras.layers.BatchNormalization takes fixed clipping limits; use bn.impl: nn"
+            )
         if self.renorm and not self.update_moving_stats:  # momentum 1 freezes Keras' plain statistics, not renorm's
             raise ConfigError(
                 "bn.update_moving_stats = False with bn.renorm: keras.layers.BatchNormalization re-derives its moving "

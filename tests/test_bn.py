@@ -9,12 +9,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from bn_mnist.config import BNConfig, ModelConfig, RenormClipping
+from bn_mnist.config import BNConfig, ModelConfig, RenormClipping, RenormWarmup
 from bn_mnist.nets.bn import NnBatchNorm, batch_norm, inverse_class_frequency
 from bn_mnist.nets.models import build_model
 from bn_mnist.training.engine import batch_order
 
 CLIP = RenormClipping(rmax=1.5, rmin=0.7, dmax=0.5)  # tight, so that clipping really happens on these inputs
+WARMUP = RenormWarmup(hold=0, relaxed=2)
 OPTIONS = {  # name -> bn: section (momentum 0.8 so that moving averages move visibly in three steps)
     "plain": BNConfig(momentum=0.8),
     "no_center_no_scale": BNConfig(momentum=0.8, center=False, scale=False),
@@ -23,6 +24,10 @@ OPTIONS = {  # name -> bn: section (momentum 0.8 so that moving averages move vi
     "zero_debias": BNConfig(momentum=0.8, impl="nn", zero_debias=True),
     "weighted": BNConfig(momentum=0.8, impl="nn", batch_weights="inverse_class_frequency"),
     "no_update": BNConfig(momentum=0.8, update_moving_stats=False),  # keras: through momentum 1
+    "bessel": BNConfig(momentum=0.8, impl="nn", bessel=True),
+    "renorm_warmup": BNConfig(  # step 0: plain BN; step 1: half the limits; step 2: all of them
+        momentum=0.8, impl="nn", renorm=True, renorm_clipping=CLIP, renorm_momentum=0.7, renorm_warmup=WARMUP
+    ),
 }
 SHAPES = {"dense": (16, 5), "conv": (16, 6, 6, 3)}
 
@@ -37,6 +42,7 @@ class NumpyBN:
         self.mean, self.var = np.zeros(channels), np.ones(channels)
         self.biased_mean, self.biased_var, self.step = np.zeros(channels), np.zeros(channels), 0
         self.renorm_mean, self.renorm_std, self.moving_std = np.zeros(channels), np.ones(channels), np.ones(channels)
+        self.renorm_steps = 0
 
     def infer(self, x: np.ndarray) -> np.ndarray:
         return self.gamma * (x - self.mean) / np.sqrt(self.var + self.bn.epsilon) + self.beta
@@ -50,13 +56,24 @@ class NumpyBN:
         x_hat = (x - mean) / np.sqrt(var + bn.epsilon)
         std = np.sqrt(var + bn.epsilon)
         if bn.renorm:
+            rmin, rmax, dmax = self.clipping()
             renorm_std = np.maximum(self.renorm_std, np.sqrt(bn.epsilon))
-            r = np.clip(std / renorm_std, bn.renorm_clipping.rmin, bn.renorm_clipping.rmax)
-            d = np.clip((mean - self.renorm_mean) / renorm_std, -bn.renorm_clipping.dmax, bn.renorm_clipping.dmax)
+            r = np.clip(std / renorm_std, rmin, rmax)
+            d = np.clip((mean - self.renorm_mean) / renorm_std, -dmax, dmax)
             x_hat = x_hat * r + d
         if bn.update_moving_stats:
-            self._update(mean, var, std)
+            count = x.size / x.shape[-1]  # values per channel
+            self._update(mean, var * count / (count - 1) if bn.bessel else var, std)
         return self.gamma * x_hat + self.beta
+
+    def clipping(self) -> tuple[float, float, float]:
+        """rmin, rmax, dmax for this step: during a warm-up, relaxed linearly from 1, 1, 0 (Ioffe 2017)."""
+        clip, warmup = self.bn.renorm_clipping, self.bn.renorm_warmup
+        ramp = 1.0
+        if warmup.on:
+            ramp = min(max((self.renorm_steps - warmup.hold) / max(warmup.relaxed - warmup.hold, 1), 0.0), 1.0)
+            self.renorm_steps += 1
+        return 1 + (clip.rmin - 1) * ramp, 1 + (clip.rmax - 1) * ramp, clip.dmax * ramp
 
     def _update(self, mean, var, std):
         m, rm = self.bn.momentum, self.bn.renorm_momentum

@@ -2,7 +2,8 @@
 
 `keras`: `keras.layers.BatchNormalization`. `nn`: `NnBatchNorm` below, this project's own layer built from
 `tf.nn.moments`, `tf.nn.batch_normalization` and explicit moving averages, with the TF1 options Keras lacks:
-zero-debiased averages, weighted batch statistics, and the forgotten moving-average update (a classic bug).
+zero-debiased averages, weighted batch statistics, the forgotten moving-average update (a classic bug), a
+Bessel-corrected moving variance (TF1's fused kernel) and Ioffe's warm-up of the renorm clipping.
 Both honour momentum, epsilon, center, scale and Batch Renormalization, with the same formulas.
 """
 
@@ -31,12 +32,15 @@ def batch_norm(bn: BNConfig, name: str) -> keras.layers.Layer:
     if bn.impl == "keras":
         frozen = {} if bn.update_moving_stats else {"momentum": 1.0}
         return keras.layers.BatchNormalization(**{**options, **frozen}, synchronized=bn.sync)
+    warmup = (bn.renorm_warmup.hold, bn.renorm_warmup.relaxed) if bn.renorm_warmup.on else None
     return NnBatchNorm(
         **options,
         synchronized=bn.sync,
         zero_debias=bn.zero_debias,
         weighted=bn.batch_weights != "none",
         update_moving_stats=bn.update_moving_stats,
+        renorm_warmup=warmup,
+        bessel=bn.bessel,
     )
 
 
@@ -70,6 +74,8 @@ class NnBatchNorm(keras.layers.Layer):
         weighted=False,
         update_moving_stats=True,
         synchronized=False,
+        renorm_warmup=None,
+        bessel=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -77,6 +83,8 @@ class NnBatchNorm(keras.layers.Layer):
         self.renorm, self.renorm_clipping, self.renorm_momentum = renorm, dict(renorm_clipping or {}), renorm_momentum
         self.zero_debias, self.weighted, self.update_moving_stats = zero_debias, weighted, update_moving_stats
         self.synchronized = synchronized
+        self.renorm_warmup = None if renorm_warmup is None else tuple(renorm_warmup)  # (hold, relaxed) steps
+        self.bessel = bessel
         if zero_debias and renorm:
             raise ValueError("zero_debias and renorm cannot be combined")
 
@@ -95,6 +103,8 @@ class NnBatchNorm(keras.layers.Layer):
             self.renorm_mean = self._add("renorm_mean", shape, "zeros")
             self.renorm_stddev = self._add("renorm_stddev", shape, "ones")
             self.moving_stddev = self._add("moving_stddev", shape, "ones")
+        if self.renorm_warmup is not None:
+            self.renorm_steps = self._add("renorm_steps", (), "zeros")  # training steps taken: the warm-up's clock
 
     def _add(self, name: str, shape: tuple[int, ...], initializer: str, trainable: bool = False) -> keras.Variable:
         return self.add_weight(name=name, shape=shape, initializer=initializer, trainable=trainable)
@@ -110,8 +120,32 @@ class NnBatchNorm(keras.layers.Layer):
         if self.renorm:
             gamma, beta = self._renormalized(mean, variance)
         if self.update_moving_stats:
-            self._update_moving_statistics(mean, variance)
+            self._update_moving_statistics(mean, self._bessel_corrected(x, variance) if self.bessel else variance)
         return tf.nn.batch_normalization(x, mean, variance, beta, gamma, self.epsilon)
+
+    def _bessel_corrected(self, x: tf.Tensor, variance: tf.Tensor) -> tf.Tensor:
+        """The unbiased estimate m/(m-1) x the batch variance, m the values per channel in the (global) batch: the
+        moving variance then averages to the population's, not to (m-1)/m of it (1/2 at m = 2)."""
+        count = tf.cast(tf.size(x) // tf.shape(x)[-1], x.dtype)
+        context = tf.distribute.get_replica_context()
+        if self.synchronized and context is not None and context.num_replicas_in_sync > 1:
+            count = context.all_reduce(tf.distribute.ReduceOp.SUM, count)
+        return variance * count / (count - 1.0)
+
+    def _clipping(self) -> dict[str, tf.Tensor | float]:
+        """renorm_clipping, or during the warm-up its limits relaxed so far: r in [1, 1] and d in [0, 0] until
+        `hold`, then linearly to the full limits at `relaxed` (Ioffe 2017, §4)."""
+        clip = self.renorm_clipping
+        if self.renorm_warmup is None:
+            return clip
+        hold, relaxed = self.renorm_warmup
+        done = self.renorm_steps.assign_add(1.0) - 1.0  # steps before this one
+        ramp = tf.clip_by_value((done - hold) / max(relaxed - hold, 1), 0.0, 1.0)
+        return {
+            "rmax": 1.0 + (clip["rmax"] - 1.0) * ramp,
+            "rmin": 1.0 + (clip["rmin"] - 1.0) * ramp,
+            "dmax": clip["dmax"] * ramp,
+        }
 
     def batch_moments(self, x: tf.Tensor, weights: tf.Tensor | None) -> tuple[tf.Tensor, tf.Tensor]:
         """Mean and (biased) variance over every axis but the channels; weighted per example when given."""
@@ -130,7 +164,7 @@ class NnBatchNorm(keras.layers.Layer):
         renorm_stddev = tf.maximum(self.renorm_stddev, tf.sqrt(self.epsilon))  # no division by ~0 early on
         r = stddev / renorm_stddev
         d = (mean - self.renorm_mean) / renorm_stddev
-        clip = self.renorm_clipping
+        clip = self._clipping()
         r = tf.clip_by_value(r, clip.get("rmin", -float("inf")), clip.get("rmax", float("inf")))
         if clip.get("dmax") is not None:
             d = tf.clip_by_value(d, -clip["dmax"], clip["dmax"])
@@ -171,6 +205,8 @@ class NnBatchNorm(keras.layers.Layer):
             "weighted": self.weighted,
             "update_moving_stats": self.update_moving_stats,
             "synchronized": self.synchronized,
+            "renorm_warmup": self.renorm_warmup,
+            "bessel": self.bessel,
         }
 
 
