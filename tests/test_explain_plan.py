@@ -56,8 +56,8 @@ def test_budgets():
     assert set(quick.seeds.values()) == {4} and quick.steps == {"fc": 500, "conv": 200} and quick.seeds_option == 4
     full = Budget.choose(None, quick=False)
     # lr: 2 FC panels x 9 rates x 2 arms x 10 seeds + 5 conv rates x 2 x 5; init: 2 x 7 x 2 x 10; inside: 2 x (10 +
-    # 5); landscape and ics share 2 x 10; batch: 6 sizes x 5 arms x 10; plain: 5 arms x 10
-    assert len(studies.plan(STUDIES, full)) == 360 + 50 + 280 + 30 + 20 + 300 + 50
+    # 5); landscape and ics share 2 x 10; batch: 6 sizes x 7 arms x 10; plain: 5 arms x 10
+    assert len(studies.plan(STUDIES, full)) == 360 + 50 + 280 + 30 + 20 + 420 + 50
 
 
 def point(k: int, n: int = 4) -> Outcomes:
@@ -131,8 +131,8 @@ def batch_numbers(drops: dict[str, float], noise: float = 0.002, seeds: int = 10
         large = [0.97 + w for w in wobble]
         small = [0.97 - drop - w for w in wobble]
         arms[key] = [seeds_outcomes(small), seeds_outcomes(large)]
-    drop, excess = analysis.batch_drops(arms)
-    return BatchStudy([2, 64], 120_000, [0.1 * 2 / 60, 0.1 * 64 / 60], arms, drop, excess)
+    drop, excess, reduction = analysis.batch_drops(arms)
+    return BatchStudy([2, 64], 120_000, [0.1 * 2 / 60, 0.1 * 64 / 60], arms, drop, excess, reduction)
 
 
 @pytest.mark.parametrize(
@@ -164,6 +164,25 @@ def test_the_batch_rule_judges_each_norm_against_no_normalization():
         claims.FLAT,
     )
     assert verdict.word == claims.NOT_SUPPORTED
+
+
+@pytest.mark.parametrize(
+    ("drops", "noise", "word"),
+    [
+        ({"bn": 0.2, "renorm_warmup": 0.05}, 0.002, claims.SUPPORTED),  # BN falls; renorm removes 0.15 of it
+        ({"bn": 0.2, "renorm_warmup": 0.2}, 0.002, claims.PARTLY),  # renorm falls as far
+        ({"bn": 0.2, "renorm_warmup": 0.25}, 0.002, claims.PARTLY),  # or further
+        ({"bn": 0.0, "renorm_warmup": 0.0}, 0.002, claims.NOT_SUPPORTED),  # BN does not fall
+        ({"bn": -0.05, "renorm_warmup": 0.0}, 0.002, claims.NOT_SUPPORTED),  # BN better at batch 2
+        ({"bn": 0.2, "renorm_warmup": 0.19}, 0.02, claims.INCONCLUSIVE),  # renorm's reduction cannot be told
+        ({"bn": 0.012, "renorm_warmup": 0.0}, 0.002, claims.INCONCLUSIVE),  # BN's fall is not beyond the margin
+    ],
+)
+def test_every_verdict_of_the_batch_size_rule_is_reachable(drops, noise, word):
+    study = batch_numbers({**drops, "bessel": 0.2, "renorm": 0.1, "no_bn": 0.0}, noise)
+    verdict = claims.judge_batch(study)
+    assert verdict.word == word
+    assert set(verdict.parts) == {"bn", "bessel", "renorm", "renorm_warmup"}  # every variant gets its word
 
 
 def test_the_batch_rule_needs_the_batch_independent_arms():
@@ -272,14 +291,24 @@ def test_the_batch_and_plain_plans_change_only_the_normalization_and_the_init():
     budget = Budget.choose(None, quick=False)
     batch = {spec.key: spec.config for spec in studies.plan(("batch",), budget).specs()}
     assert {c.train.batch_size for c in batch.values()} == {2, 4, 8, 16, 32, 64}
-    kinds = {(key.split("/")[2].split("-seed")[0], c.bn.enabled, c.bn.kind, c.bn.renorm) for key, c in batch.items()}
-    assert kinds == {  # every run of each arm, at every size and seed
-        ("bn", True, "batch", False),
-        ("renorm", True, "batch", True),
-        ("group", True, "group", False),
-        ("layer", True, "layer", False),
-        ("no_bn", False, "batch", False),
+    kinds = {
+        (key.split("/")[2].split("-seed")[0], c.bn.enabled, c.bn.kind, c.bn.impl, c.bn.renorm, c.bn.bessel)
+        for key, c in batch.items()
     }
+    assert kinds == {  # every run of each arm, at every size and seed
+        ("bn", True, "batch", "keras", False, False),
+        ("bessel", True, "batch", "nn", False, True),
+        ("renorm", True, "batch", "keras", True, False),
+        ("renorm_warmup", True, "batch", "nn", True, False),
+        ("group", True, "group", "keras", False, False),
+        ("layer", True, "layer", "keras", False, False),
+        ("no_bn", False, "batch", "keras", False, False),
+    }
+    for key, config in batch.items():  # the warm-up: plain BN for 5% of the run, relaxed by 30%
+        warmup, steps = config.bn.renorm_warmup, config.train.steps
+        assert (warmup.hold, warmup.relaxed) == (
+            (round(steps * 0.05), round(steps * 0.3)) if "warmup" in key else (0, 0)
+        )
     plain = {spec.key: spec.config for spec in studies.plan(("plain",), budget).specs()}
     assert len(plain) == 5 * 10 and {c.train.steps for c in plain.values()} == {800}
     starts = {

@@ -44,7 +44,8 @@ Runs = dict[str, RunFiles]  # every finished run of the studies, read once (`lab
 
 
 def outcomes(runs: Runs, keys: list[str]) -> Outcomes:
-    """Final validation and single-sample accuracy over seeds, how often the run diverged and how often it trained."""
+    """Final validation, single-sample and training-mode accuracy over seeds, how often the run diverged and how often
+    it trained."""
     summaries = [runs[key].summary for key in keys]
     accuracies = [summary.final_val_accuracy for summary in summaries]
     return Outcomes(
@@ -53,6 +54,7 @@ def outcomes(runs: Runs, keys: list[str]) -> Outcomes:
         seeds=accuracies,
         diverged=stats.judge_fraction([summary.diverged_at_step is not None for summary in summaries]),
         trains=stats.judge_fraction([a is not None and a >= studies.REACH for a in accuracies]),
+        train_accuracy=stats.spread([summary.final_train_accuracy for summary in summaries]),
     )
 
 
@@ -215,13 +217,18 @@ def seed_drops(points: list[Outcomes]) -> list[float | None]:
     ]
 
 
-def batch_drops(arms: dict[str, list[Outcomes]]) -> tuple[dict[str, PairedEffect], dict[str, PairedEffect]]:
+Drops = dict[str, PairedEffect]
+
+
+def batch_drops(arms: dict[str, list[Outcomes]]) -> tuple[Drops, Drops, Drops]:
     """Per arm, the paired drop from the largest batch to the smallest; per normalized arm, that drop beyond no
-    normalization's in the same seed."""
+    normalization's in the same seed; per BN variant, how much less it drops than BN in the same seed."""
     drops = {key: seed_drops(points) for key, points in arms.items()}
     drop = {key: stats.paired_effect(points[-1].seeds, points[0].seeds) for key, points in arms.items()}
     excess = {key: stats.paired_effect(found, drops[NO_BN.key]) for key, found in drops.items() if key != NO_BN.key}
-    return drop, excess
+    variants = [arm.key for arm in studies.BATCH_VARIANTS if arm.key in drops]
+    reduction = {key: stats.paired_effect(drops[BN.key], drops[key]) for key in variants}
+    return drop, excess, reduction
 
 
 def batch_study(plan: Plan, runs: Runs, budget: Budget) -> BatchStudy:
@@ -231,7 +238,7 @@ def batch_study(plan: Plan, runs: Runs, budget: Budget) -> BatchStudy:
         arm.key: [outcomes(runs, plan.seeds("batch", arm.key, value=size)) for size in sizes]
         for arm in studies.BATCH_ARMS
     }
-    drop, excess = batch_drops(arms)
+    drop, excess, reduction = batch_drops(arms)
     return BatchStudy(
         sizes=sizes,
         examples=studies.batch_examples(budget),
@@ -239,6 +246,7 @@ def batch_study(plan: Plan, runs: Runs, budget: Budget) -> BatchStudy:
         arms=arms,
         drop=drop,
         excess_drop=excess,
+        reduction=reduction,
     )
 
 

@@ -150,10 +150,13 @@ def ics_figure(study: IcsStudy) -> Figure:
 
 
 def batch_figure(study: BatchStudy) -> Figure:
-    figure, axes = subplots(1, 2, figsize=(10, 4))
-    for axis, (name, title) in zip(
-        axes, (("val_accuracy", "final validation accuracy"), ("single_sample_accuracy", "single-sample accuracy"))
-    ):
+    """Accuracy against batch size per arm: inference, training mode (results that have it) and single-sample."""
+    panels = {"val_accuracy": "final validation accuracy (inference)"}
+    if any(point.train_accuracy for points in study.arms.values() for point in points):
+        panels["train_accuracy"] = "training mode, last training batches"
+    panels["single_sample_accuracy"] = "single-sample accuracy"
+    figure, axes = subplots(1, len(panels), figsize=(5 * len(panels), 4))
+    for axis, (name, title) in zip(axes, panels.items()):
         for key, points in study.arms.items():
             draw_spread(axis, study.sizes, [getattr(p, name) for p in points], ARMS[key])
         axis.set(xscale="log", ylim=(0, 1), xlabel="batch size", title=title)

@@ -22,13 +22,14 @@ from bn_mnist.explanation.results import (
     InsideStudy,
     LandscapeStudy,
     Meta,
+    Outcomes,
     PlainStudy,
     Results,
     Usable,
     Verdict,
 )
 from bn_mnist.explanation.studies import BATCH_ARMS, CONV_BASE, FC_BASE, PLAIN_ARMS, REACH
-from bn_mnist.lab.arms import BN, NO_BN, by_key
+from bn_mnist.lab.arms import BN, NO_BN, WARMUP_HOLD, WARMUP_RELAXED, by_key
 from bn_mnist.lab.stats import Spread
 from bn_mnist.lab.text import (
     code_lines,
@@ -310,7 +311,10 @@ def ics_section(study: IcsStudy, verdict: Verdict, figure: str) -> list[str]:
 
 
 ARM_NOTES = {  # what the batch study's text says of an arm, beside its name
+    "bessel": " (its moving variance averages m/(m-1) x the batch variance, m values per unit: BN otherwise)",
     "renorm": " (r in [1/3, 3], |d| <= 5)",
+    "renorm_warmup": f" (the same limits, after plain BN for the first {WARMUP_HOLD:.0%} of the steps and a linear "
+    f"relaxation to {WARMUP_RELAXED:.0%}: Ioffe's schedule, scaled to the run)",
     "group": f" ({from_dict(Config, FC_BASE).bn.groups} groups of units)",
     "layer": " (all units of one example)",
 }
@@ -326,21 +330,37 @@ def batch_setting(study: BatchStudy) -> str:
     )
 
 
-def drop_lines(study: BatchStudy, verdict: Verdict) -> list[str]:
-    """Per arm, the paired drop from the largest batch to the smallest, the drop beyond no normalization's, and the
-    word the rule gave it."""
+TRAINING_MODE_NOTE = (
+    " Training mode is the accuracy on the run's last logged training batches, with their batch statistics: where "
+    "it stays high while inference falls, the population statistics are what fail."
+)
+
+
+def drop_lines(study: BatchStudy, words: dict[str, str]) -> list[str]:
+    """Per arm, the paired drop from the largest batch to the smallest, the drop beyond no normalization's, how much
+    less than BN's it is (BN's variants), and the word a rule gave it."""
     largest, smallest = study.sizes[-1], study.sizes[0]
-    lines = [
-        f"| arm | drop: final val. acc. at batch {largest} minus at {smallest}, same seed (95% interval) | "
-        "excess drop: minus no normalization's (95% interval) | rule |",
-        "|---|---|---|---|",
-    ]
-    for arm, effect in study.drop.items():
-        excess = study.excess_drop.get(arm)
-        lines.append(
-            f"| {ARMS[arm].label} | {effect_text(effect)} | {effect_text(excess) if excess else '-'} | "
-            f"{verdict.parts.get(arm, '-')} |"
-        )
+    columns = {
+        f"drop: final val. acc. at batch {largest} minus at {smallest}, same seed (95% interval)": study.drop,
+        "excess drop: minus no normalization's (95% interval)": study.excess_drop,
+        "reduction: BN's drop minus this arm's (95% interval)": study.reduction,
+    }
+    shown = {name: effects for name, effects in columns.items() if effects}  # results made before lack some
+    lines = [f"| arm | {' | '.join(shown)} | rule |", "|---" * (len(shown) + 2) + "|"]
+    for arm in study.drop:
+        cells = [effect_text(effects[arm]) if arm in effects else "-" for effects in shown.values()]
+        lines.append(f"| {ARMS[arm].label} | {' | '.join(cells)} | {words.get(arm, '-')} |")
+    return [*lines, ""]
+
+
+def size_table(study: BatchStudy, columns: dict[str, Callable[[Outcomes], str]]) -> list[str]:
+    """One row per batch size, the given columns for every arm."""
+    arms = study.arms
+    header = " | ".join(f"{ARMS[a].short}: {name}" for a in arms for name in columns)
+    lines = [f"| batch | {header} |", "|---" * (1 + len(columns) * len(arms)) + "|"]
+    for i, size in enumerate(study.sizes):
+        cells = [show(points[i]) for points in arms.values() for show in columns.values()]
+        lines.append(f"| {size} | " + " | ".join(cells) + " |")
     return [*lines, ""]
 
 
@@ -351,39 +371,42 @@ def batch_section(study: BatchStudy, verdict: Verdict, independent: Verdict | No
     def at(arm: str, index: int, name: str = "val_accuracy") -> str:
         return number(mean(getattr(arms[arm][index], name)))
 
+    trained = any(point.train_accuracy for points in arms.values() for point in points)  # results made before: none
+
+    def training_mode(arm: str) -> str:
+        return f"training mode {at(arm, smallest, 'train_accuracy')} and {at(arm, largest, 'train_accuracy')}; "
+
     found = "; ".join(
         f"{ARMS[arm].short} {at(arm, smallest)} at batch {sizes[smallest]} and {at(arm, largest)} at "
-        f"{sizes[largest]} (single-sample {at(arm, smallest, 'single_sample_accuracy')} and "
-        f"{at(arm, largest, 'single_sample_accuracy')})"
+        f"{sizes[largest]} ({training_mode(arm) if trained else ''}single-sample "
+        f"{at(arm, smallest, 'single_sample_accuracy')} and {at(arm, largest, 'single_sample_accuracy')})"
         for arm in arms
     )
-    lines = [
+    words = {**verdict.parts, **(independent.parts if independent is not None else {})}
+    accuracy = {"final val. acc.": lambda point: spread_text(point.val_accuracy)}
+    if trained:
+        accuracy["training mode"] = lambda point: spread_text(point.train_accuracy)
+    return [
         "## Batch size",
         "",
         claim_line(verdict),
         "",
         *([claim_line(independent), ""] if independent is not None else []),
-        f"{batch_setting(study)} Mean final validation accuracy: {found}.",
+        f"{batch_setting(study)} Mean final validation accuracy (inference mode: population statistics): {found}."
+        + (TRAINING_MODE_NOTE if trained else ""),
         "",
-        *(drop_lines(study, independent) if independent is not None else []),
-    ]
-    lines += [
+        *(drop_lines(study, words) if study.drop else []),
         f"![batch]({figure})",
         "",
-        "| batch | " + " | ".join(f"{ARMS[a].short}: final val. acc. | single-sample | diverged" for a in arms) + " |",
-        "|---" * (1 + 3 * len(arms)) + "|",
+        *size_table(study, accuracy),
+        *size_table(
+            study,
+            {
+                "single-sample": lambda point: spread_text(point.single_sample_accuracy),
+                "diverged": lambda point: k_of_n(point.diverged),
+            },
+        ),
     ]
-    for i, size in enumerate(sizes):
-        cells = []
-        for points in arms.values():
-            point = points[i]
-            cells += [
-                spread_text(point.val_accuracy),
-                spread_text(point.single_sample_accuracy),
-                k_of_n(point.diverged),
-            ]
-        lines.append(f"| {size} | " + " | ".join(cells) + " |")
-    return [*lines, ""]
 
 
 def plain_section(study: PlainStudy, verdict: Verdict, figure: str) -> list[str]:

@@ -27,6 +27,7 @@ class Outcomes(Record):
     seeds: list[float | None]  # final validation accuracy per seed
     diverged: FractionVerdict
     trains: FractionVerdict  # final validation accuracy >= studies.REACH
+    train_accuracy: Spread | None = None  # training mode, the last logged batches (None: results made before)
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ class GridStudy(Record):
 LayerSpreads = dict[str, dict[str, Spread | None]]  # measurement tag kind -> layer -> over seeds
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)  # keyword-only: its fields follow Outcomes' defaulted ones
 class InsideArm(Outcomes):
     """Inside one network at step 0 ("start") and at each run's last evaluation ("end")."""
 
@@ -138,6 +139,8 @@ class BatchStudy(Record):
     drop: dict[str, PairedEffect] = field(default_factory=dict)
     # normalized arm -> its drop minus no normalization's, per seed: what the normalization adds to the schedule's
     excess_drop: dict[str, PairedEffect] = field(default_factory=dict)
+    # BN variant (Bessel, renorm) -> BN's drop minus its own, per seed: how much of BN's drop it removes
+    reduction: dict[str, PairedEffect] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

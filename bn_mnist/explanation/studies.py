@@ -15,7 +15,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bn_mnist.config import Config, find_config, from_dict, merged, read_config_file
-from bn_mnist.lab.arms import BN, BN_FREE_INITS, GROUP_NORM, LAYER_NORM, NO_BN, RENORM, Arm
+from bn_mnist.lab.arms import (
+    BESSEL,
+    BN,
+    BN_FREE_INITS,
+    GROUP_NORM,
+    LAYER_NORM,
+    NO_BN,
+    RENORM,
+    RENORM_WARMUP,
+    Arm,
+)
 from bn_mnist.lab.plan import Plan, RunId, seeds_per_kind
 from bn_mnist.records import Record
 
@@ -29,7 +39,8 @@ FC_LEARNING_RATE = 0.1  # the init, smoothness and batch studies: a rate at whic
 STEP_MULTIPLES = (0.5, 1.0, 2.0, 4.0)  # the landscape probe's steps along the gradient, in learning rates
 PAIRED_ARMS = (BN, NO_BN)  # the grid, inside, landscape and covariate-shift studies compare these
 BATCH_INDEPENDENT = (GROUP_NORM, LAYER_NORM)  # normalizations that use one example alone (Wu & He 2018)
-BATCH_ARMS = (BN, RENORM, *BATCH_INDEPENDENT, NO_BN)
+BATCH_VARIANTS = (BESSEL, RENORM, RENORM_WARMUP)  # BN changed to depend less on small batches: judged against BN
+BATCH_ARMS = (BN, *BATCH_VARIANTS, *BATCH_INDEPENDENT, NO_BN)
 PLAIN_ARMS = (BN, NO_BN, *BN_FREE_INITS)  # the 19-layer conv net with BN, and without it at four inits
 
 

@@ -9,7 +9,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bn_mnist.config import BATCH_ONLY, GROUPED, BNConfig, Config, RenormClipping, with_bn, with_bn_on_replicas
+from bn_mnist.config import (
+    BATCH_ONLY,
+    GROUPED,
+    BNConfig,
+    Config,
+    RenormClipping,
+    RenormWarmup,
+    with_bn,
+    with_bn_on_replicas,
+)
 
 
 def unchanged(config: Config) -> Config:
@@ -35,6 +44,23 @@ def with_renorm(config: Config) -> Config:
     )
 
 
+WARMUP_HOLD, WARMUP_RELAXED = 0.05, 0.3  # of a run's steps: Ioffe's shape, scaled to the run (his ran far longer)
+
+
+def with_renorm_warmup(config: Config) -> Config:
+    """Batch Renormalization as Ioffe (2017) trained it: plain BN (r = 1, d = 0) for the first 5% of the steps, the
+    limits then relaxed linearly to [1/3, 3] and 5 by 30% (`nn` layer: Keras' clipping limits are fixed)."""
+    renormed = with_renorm(config)
+    steps = config.train.steps
+    warmup = RenormWarmup(hold=round(steps * WARMUP_HOLD), relaxed=max(1, round(steps * WARMUP_RELAXED)))
+    return dataclasses.replace(renormed, bn=dataclasses.replace(renormed.bn, impl="nn", renorm_warmup=warmup))
+
+
+def with_bessel(config: Config) -> Config:
+    """BN whose moving variance averages the unbiased batch variance (`nn` layer; Keras averages the biased one)."""
+    return dataclasses.replace(config, bn=dataclasses.replace(config.bn, enabled=True, impl="nn", bessel=True))
+
+
 def with_threads(config: Config, threads: int) -> Config:
     return dataclasses.replace(config, train=dataclasses.replace(config.train, threads=threads))
 
@@ -42,6 +68,8 @@ def with_threads(config: Config, threads: int) -> Config:
 BN = Arm("bn", "With Batch Norm", "BN", "tab:blue", lambda config: with_bn(config, True))
 NO_BN = Arm("no_bn", "Without Batch Norm", "no BN", "tab:orange", lambda config: with_bn(config, False))
 RENORM = Arm("renorm", "Batch Renorm", "Batch Renorm", "tab:cyan", with_renorm)
+RENORM_WARMUP = Arm("renorm_warmup", "Batch Renorm + warm-up", "Renorm + warm-up", "tab:brown", with_renorm_warmup)
+BESSEL = Arm("bessel", "BN, unbiased moving variance", "BN (Bessel)", "tab:purple", with_bessel)
 # The Solutions' two BN nets (their configs are the shipped conv.yaml and conv-nn.yaml), and the Keras one again
 # with 2 threads: the same seed, other round-off.
 BN_KERAS = Arm("bn_keras", "BN, high-level layer", "BN (keras)", "tab:blue")
