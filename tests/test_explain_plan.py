@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -29,8 +30,16 @@ def test_each_seeds_bn_and_non_bn_runs_differ_only_in_bn(quick):
 def test_grid_runs_sweep_exactly_their_key():
     specs = studies.plan(("lr", "init"), Budget.choose(1, quick=False)).specs()
     rates = {spec.config.train.learning_rate for spec in specs if spec.key.startswith("lr/fc-relu/")}
-    stds = {spec.config.model.init_std for spec in specs if spec.key.startswith("init/fc-sigmoid/")}
-    assert rates == set(studies.FC_RATES) and stds == set(studies.INIT_STDS)
+    swept = [spec for spec in specs if spec.key.startswith("init/fc-sigmoid/") and "/control/" not in spec.key]
+    assert rates == set(studies.FC_RATES) and {spec.config.model.init_std for spec in swept} == set(studies.INIT_STDS)
+    controls = {
+        spec.key.split("/")[1] + "/" + spec.key.split("/")[3]: spec.config for spec in specs if "/control/" in spec.key
+    }
+    assert set(controls) == {"fc-relu/he-seed0", "fc-relu/lsuv-seed0", "fc-sigmoid/lsuv-seed0"}  # He is for ReLU
+    for key, config in controls.items():  # no BN, the panel's rate, its own init and activation
+        assert not config.bn.enabled and config.train.learning_rate == studies.FC_LEARNING_RATE
+        assert config.model.weight_init == ("he_normal" if "/he" in key else "lsuv")
+        assert config.model.activation == ("sigmoid" if "sigmoid" in key else "relu")
     conv = [spec.config for spec in specs if spec.key.startswith("lr/conv/")]
     assert {c.train.optimizer for c in conv} == {"adam"} and {c.train.steps for c in conv} == {800}
     assert all(spec.config.model.activation == "sigmoid" for spec in specs if "fc-sigmoid" in spec.key)
@@ -55,9 +64,9 @@ def test_budgets():
     quick = Budget.choose(4, quick=True)
     assert set(quick.seeds.values()) == {4} and quick.steps == {"fc": 500, "conv": 200} and quick.seeds_option == 4
     full = Budget.choose(None, quick=False)
-    # lr: 2 FC panels x 9 rates x 2 arms x 10 seeds + 5 conv rates x 2 x 5; init: 2 x 7 x 2 x 10; inside: 2 x (10 +
-    # 5); landscape and ics share 2 x 10; batch: 6 sizes x 7 arms x 10; plain: 5 arms x 10
-    assert len(studies.plan(STUDIES, full)) == 360 + 50 + 280 + 30 + 20 + 420 + 50
+    # lr: 2 FC panels x 9 rates x 2 arms x 10 seeds + 5 conv rates x 2 x 5; init: 2 x 7 x 2 x 10 + 3 controls x 10;
+    # inside: 2 x (10 + 5); landscape and ics share 2 x 10; batch: 6 sizes x 7 arms x 10; plain: 5 arms x 10
+    assert len(studies.plan(STUDIES, full)) == 360 + 50 + 280 + 30 + 30 + 20 + 420 + 50
 
 
 def point(k: int, n: int = 4) -> Outcomes:
@@ -271,6 +280,44 @@ def test_the_largest_stable_rate_is_where_a_seed_first_diverges():
     panel = lr_numbers([3, 0, 4], [2, 2, 2], 0.0)
     assert panel.largest_stable == {"bn": [1.0, None, 10.0], "no_bn": [0.1, 0.1, 0.1]}
     assert panel.stable_higher.k == 2  # a seed stable nowhere is not higher
+
+
+def init_numbers(curves: dict[str, list[float]], noise: float = 0.002, seeds: int = 10) -> GridPanel:
+    """Per arm its mean final accuracy at each initial SD; each run off by seeded normal noise of SD `noise`."""
+    values, rng = list(studies.INIT_STDS), np.random.default_rng(0)
+    points = {
+        arm: [seeds_outcomes(list(acc + noise * rng.standard_normal(seeds))) for acc in curve]
+        for arm, curve in curves.items()
+    }
+    diverged = {arm: [[False] * seeds for _ in values] for arm in curves}
+    return analysis.paired_panel(studies.INIT_PANELS[0], values, points, diverged)
+
+
+FLAT, FALLING, DEAD = [0.97] * 7, [0.97, 0.97, 0.96, 0.9, 0.8, 0.7, 0.64], [0.97, 0.97, 0.9, 0.5, 0.1, 0.1, 0.1]
+
+
+@pytest.mark.parametrize(
+    ("bn", "no_bn", "seeds", "word"),
+    [
+        (FLAT, DEAD, 10, claims.SUPPORTED),  # BN does not care, no BN does
+        (FALLING, DEAD, 10, claims.PARTLY),  # BN cares, less than no BN
+        ([0.97] * 6 + [0.96], DEAD, 10, claims.PARTLY),  # a fall of 0.01 at one SD is told at 10 seeds
+        ([0.97] * 6 + [0.96], DEAD, 3, claims.INCONCLUSIVE),  # not at 3
+        (FLAT, FLAT, 10, claims.NOT_SUPPORTED),  # nothing for BN to fix
+        (DEAD, DEAD, 10, claims.NOT_SUPPORTED),  # BN cares as much
+    ],
+)
+def test_every_verdict_of_the_initial_scale_rule_is_reachable(bn, no_bn, seeds, word):
+    """Seed-to-seed noise of SD 0.003 (this net's is ~0.002)."""
+    panel = init_numbers({"bn": bn, "no_bn": no_bn}, 0.003, seeds)
+    verdict = claims.judge_init(GridStudy(studies.REACH, {"fc-relu": panel}))
+    assert verdict.word == word and verdict.parts["fc-relu"] == word
+
+
+def test_the_effective_rate_is_the_rate_over_the_first_kernels_squared_norm():
+    panel = init_numbers({"bn": FLAT, "no_bn": FLAT})
+    assert panel.effective_rate[0] == pytest.approx(0.1 / (0.01**2 * 784 * 100))  # SGD 0.1, SD 0.01, 784 x 100
+    assert panel.effective_rate[-1] == pytest.approx(0.1 / (25 * 784 * 100))  # SD 5: 250,000 times smaller
 
 
 @pytest.mark.parametrize(

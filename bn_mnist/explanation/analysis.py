@@ -12,6 +12,7 @@ import math
 import statistics
 
 from bn_mnist import runfiles
+from bn_mnist.config import Config, from_dict
 from bn_mnist.explanation import studies
 from bn_mnist.explanation.results import (
     BatchStudy,
@@ -84,18 +85,57 @@ def stable_higher(bn: list[float | None], no_bn: list[float | None]) -> stats.Fr
     return stats.judge_fraction([(b or 0.0) > (n or 0.0) for b, n in zip(bn, no_bn, strict=True)])
 
 
+def seed_extremes(points: list[Outcomes]) -> tuple[list[float | None], list[float | None]]:
+    """Per seed, its best and its worst final validation accuracy over the grid (None if a run has none)."""
+    best, worst = [], []
+    for finals in zip(*(point.seeds for point in points), strict=True):
+        found = None if None in finals else finals
+        best.append(None if found is None else max(found))
+        worst.append(None if found is None else min(found))
+    return best, worst
+
+
+def sensitivity(points: dict[str, list[Outcomes]]) -> tuple[dict[str, PairedEffect], PairedEffect]:
+    """Per arm, best minus worst over the grid, per seed; and no BN's minus BN's (how much less BN cares)."""
+    ranges = {}
+    for key, found in points.items():
+        best, worst = seed_extremes(found)
+        ranges[key] = [None if b is None or w is None else b - w for b, w in zip(best, worst, strict=True)]
+    spread_of = {key: stats.paired_effect(*seed_extremes(found)) for key, found in points.items()}
+    return spread_of, stats.paired_effect(ranges[NO_BN.key], ranges[BN.key])
+
+
+def effective_rates(panel: Panel, values: list[float]) -> list[float]:
+    """learning rate / (SD^2 x the first hidden kernel's weights) per initial SD: E||W||^2 of a normal init."""
+    from bn_mnist.nets.models import FC_UNITS, IMAGE_SHAPE  # TensorFlow: only where runs are analysed
+
+    if panel.key != "model.init_std":
+        return []
+    rate, weights = from_dict(Config, panel.base).train.learning_rate, math.prod(IMAGE_SHAPE) * FC_UNITS[0]
+    return [rate / (sd * sd * weights) for sd in values]
+
+
 def paired_panel(
-    panel: Panel, values: list[float], points: dict[str, list[Outcomes]], diverged: dict[str, list[list[bool]]]
+    panel: Panel,
+    values: list[float],
+    points: dict[str, list[Outcomes]],
+    diverged: dict[str, list[list[bool]]],
+    controls: dict[str, Outcomes] | None = None,
 ) -> GridPanel:
     """A panel from its arms' outcomes per grid value and which runs diverged (per value, per seed): each arm's
-    usable range and per-seed largest stable value, and per value BN's paired advantage."""
+    usable range, per-seed largest stable value and sensitivity to the swept value, and per value BN's paired
+    advantage."""
     arms = {key: GridArm(found, usable_range(values, found)) for key, found in points.items()}
     stable = {key: largest_stable(values, found) for key, found in diverged.items()}
     advantage = [
         stats.paired_effect(bn.seeds, no_bn.seeds) for bn, no_bn in zip(points[BN.key], points[NO_BN.key], strict=True)
     ]
     higher = stable_higher(stable[BN.key], stable[NO_BN.key])
-    return GridPanel(panel.title, panel.key, values, arms, advantage, stable, higher)
+    spread_of, less = sensitivity(points)
+    rates = effective_rates(panel, values)
+    return GridPanel(
+        panel.title, panel.key, values, arms, advantage, stable, higher, spread_of, less, controls or {}, rates
+    )
 
 
 def grid_panel(plan: Plan, runs: Runs, study: str, panel: Panel, budget: Budget) -> GridPanel:
@@ -105,7 +145,8 @@ def grid_panel(plan: Plan, runs: Runs, study: str, panel: Panel, budget: Budget)
         keys = [plan.seeds(study, arm.key, panel.name, value) for value in values]
         points[arm.key] = [outcomes(runs, found) for found in keys]
         diverged[arm.key] = [[runs[key].summary.diverged_at_step is not None for key in found] for found in keys]
-    return paired_panel(panel, values, points, diverged)
+    controls = {arm.key: outcomes(runs, plan.seeds(study, arm.key, panel.name)) for arm in panel.controls}
+    return paired_panel(panel, values, points, diverged, controls)
 
 
 def grid_study(plan: Plan, runs: Runs, study: str, budget: Budget) -> GridStudy:

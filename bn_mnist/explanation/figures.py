@@ -24,13 +24,12 @@ from bn_mnist.explanation.results import (
     PlainStudy,
     Studies,
 )
-from bn_mnist.explanation.studies import BATCH_ARMS, PAIRED_ARMS, PLAIN_ARMS, REACH
-from bn_mnist.lab.arms import Arm, by_key
+from bn_mnist.explanation.studies import ARMS, PAIRED_ARMS, REACH
+from bn_mnist.lab.arms import Arm
 from bn_mnist.lab.stats import Spread
 from bn_mnist.plots import laid_out, save, subplots
 from bn_mnist.tensorboard import tags
 
-ARMS = by_key((*BATCH_ARMS, *PLAIN_ARMS))
 BAND_NOTE = "line: mean over seeds; band: min..max"
 DOTS_NOTE = "dots: seeds"
 
@@ -52,13 +51,18 @@ def draw_seed_dots(axis: Axes, x: Sequence[float], points: list[Outcomes], arm: 
 
 
 def grid_figure(study: GridStudy, xlabel: str, title: str) -> Figure:
-    """Final validation accuracy against the swept value, per panel, BN and no BN; the threshold dashed."""
+    """Final validation accuracy against the swept value, per panel, BN and no BN; the threshold dashed; the
+    controls (not swept) dotted at their mean."""
     panels = study.panels
     figure, axes = subplots(1, len(panels), figsize=(5 * len(panels), 4), squeeze=False)
     for axis, panel in zip(axes[0], panels.values()):
         for key, found in panel.arms.items():
             draw_spread(axis, panel.values, [p.val_accuracy for p in found.points], ARMS[key])
             draw_seed_dots(axis, panel.values, found.points, ARMS[key])
+        for key, control in panel.controls.items():
+            if control.val_accuracy is not None:
+                arm = ARMS[key]
+                axis.axhline(control.val_accuracy.mean, color=arm.colour, linestyle=":", label=f"{arm.label} (control)")
         axis.axhline(study.threshold, color="gray", linestyle="--", linewidth=1)
         axis.set(xscale="log", ylim=(0, 1), xlabel=xlabel, ylabel="final validation accuracy", title=panel.title)
         axis.grid(alpha=0.3)

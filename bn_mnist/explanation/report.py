@@ -28,8 +28,8 @@ from bn_mnist.explanation.results import (
     Usable,
     Verdict,
 )
-from bn_mnist.explanation.studies import BATCH_ARMS, CONV_BASE, FC_BASE, PLAIN_ARMS, REACH
-from bn_mnist.lab.arms import BN, NO_BN, WARMUP_HOLD, WARMUP_RELAXED, by_key
+from bn_mnist.explanation.studies import ARMS, CONV_BASE, FC_BASE, REACH
+from bn_mnist.lab.arms import BN, NO_BN, WARMUP_HOLD, WARMUP_RELAXED
 from bn_mnist.lab.stats import Spread
 from bn_mnist.lab.text import (
     code_lines,
@@ -44,8 +44,6 @@ from bn_mnist.lab.text import (
 )
 from bn_mnist.records import present
 from bn_mnist.tensorboard import tags
-
-ARMS = by_key((*BATCH_ARMS, *PLAIN_ARMS))
 
 
 def mean(found: Spread | None) -> float | None:
@@ -98,22 +96,26 @@ def grid_found(study: GridStudy, swept: str) -> str:
 
 
 def grid_table(panel: GridPanel, swept: str) -> list[str]:
-    advantage = bool(panel.advantage)  # results made before it was kept have none
+    advantage, rates = bool(panel.advantage), bool(panel.effective_rate)  # results made before have neither
     lines = [
         f"| {swept} | "
+        + (f"{EFFECTIVE_RATE} | " if rates else "")
         + " | ".join(f"{ARMS[a].short}: final val. acc. | trains | diverged" for a in panel.arms)
         + (" | BN minus no BN, same seed (95% interval)" if advantage else "")
         + " |",
-        "|---" * (1 + 3 * len(panel.arms) + advantage) + "|",
+        "|---" * (1 + rates + 3 * len(panel.arms) + advantage) + "|",
     ]
     for i, value in enumerate(panel.values):
-        cells = []
+        cells = [sci(panel.effective_rate[i])] if rates else []
         for found in panel.arms.values():
             point = found.points[i]
             cells += [spread_text(point.val_accuracy), k_of_n(point.trains), k_of_n(point.diverged)]
         cells += [effect_text(panel.advantage[i])] if advantage else []
         lines.append(f"| {value:g} | " + " | ".join(cells) + " |")
     return lines
+
+
+EFFECTIVE_RATE = "rate / E‖W₁‖² at step 0 (the first hidden layer's effective step with BN)"
 
 
 AHEAD_NOTE = (  # BN ahead at the smallest rate: what that lead is
@@ -133,7 +135,7 @@ def stable_lines(study: GridStudy, verdict: Verdict, swept: str) -> list[str]:
     """Per panel, the two parts of the stability rule and the panel's word (results that have them)."""
     lines = []
     for name, panel in study.panels.items():
-        if panel.stable_higher is None:
+        if panel.stable_higher is None or f"{name}: {claims.STABLE_PART}" not in verdict.parts:
             continue
         stable, parts = panel.largest_stable, verdict.parts
         small = parts.get(f"{name}: {claims.SMALL_PART}")
@@ -148,6 +150,26 @@ def stable_lines(study: GridStudy, verdict: Verdict, swept: str) -> list[str]:
     return [*lines, ""] if lines else []
 
 
+def sensitivity_lines(study: GridStudy, verdict: Verdict, swept: str) -> list[str]:
+    """Per panel, the two parts of the sensitivity rule, the panel's word and its controls (results that have
+    them)."""
+    lines, parts = [], verdict.parts
+    for name, panel in study.panels.items():
+        if not panel.sensitivity or f"{name}: {claims.SENSITIVITY_PART}" not in parts:
+            continue
+        controls = "; ".join(
+            f"{ARMS[arm].label} {spread_text(found.val_accuracy)}" for arm, found in panel.controls.items()
+        )
+        lines.append(
+            f"- {panel.title}: best minus worst final validation accuracy over the {swept}s, per seed: with BN "
+            f"{effect_text(panel.sensitivity[BN.key])}: {parts[f'{name}: {claims.SENSITIVITY_PART}']}; without "
+            f"{effect_text(panel.sensitivity[NO_BN.key])}; no BN's minus BN's "
+            f"{effect_text(panel.less_sensitive)}: {parts[f'{name}: {claims.COMPARED_PART}']}. This panel: "
+            f"{parts[name]}." + (f" Controls, not swept: {controls}." if controls else "")
+        )
+    return [*lines, ""] if lines else []
+
+
 def grid_section(study: GridStudy, verdict: Verdict, figure: str, title: str, swept: str, measured: str) -> list[str]:
     lines = [
         f"## {title}",
@@ -155,6 +177,7 @@ def grid_section(study: GridStudy, verdict: Verdict, figure: str, title: str, sw
         claim_line(verdict),
         "",
         *stable_lines(study, verdict, swept),
+        *sensitivity_lines(study, verdict, swept),
         measured + " " + grid_found(study, swept),
         "",
         f"![{title}]({figure})",
@@ -466,7 +489,10 @@ GRIDS = {  # study -> (title, swept, what is measured)
     "init": (
         "Initialisation scale",
         "initial weight SD",
-        "Final validation accuracy over initial weight SDs from 0.01 to 5 (the Lesson's bad weights).",
+        "Final validation accuracy over initial weight SDs from 0.01 to 5 (the Lesson's bad weights): the SD of "
+        "every layer's initial weights, the output layer's too (it has no BN in either net). BN makes a layer "
+        "invariant to its kernel's scale, so its effective step is the rate over the kernel's squared norm: the "
+        "table gives it for the first hidden layer at step 0 (SD² x 78,400 weights; the other two have 10,000).",
     ),
 }
 

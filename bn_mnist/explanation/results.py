@@ -57,6 +57,13 @@ class GridPanel(Record):
     # arm -> per seed, the largest grid value up to which none of the seed's runs diverged (None: the first did)
     largest_stable: dict[str, list[float | None]] = field(default_factory=dict)
     stable_higher: FractionVerdict | None = optional()  # seeds whose BN runs stay stable to a higher grid value
+    # arm -> per seed, its best final val. accuracy over the grid minus its worst: how much the swept value matters
+    sensitivity: dict[str, PairedEffect] = field(default_factory=dict)
+    less_sensitive: PairedEffect | None = optional()  # no BN's sensitivity minus BN's, per seed
+    controls: dict[str, Outcomes] = field(default_factory=dict)  # control arm -> its runs at the base setting
+    # init panels: per grid value, the learning rate over the first hidden kernel's expected squared norm at step 0
+    # (SD^2 x its weights): the effective step of a layer BN makes scale-invariant (van Laarhoven 2017)
+    effective_rate: list[float] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -20,11 +20,14 @@ from bn_mnist.lab.arms import (
     BN,
     BN_FREE_INITS,
     GROUP_NORM,
+    HE,
     LAYER_NORM,
+    LSUV,
     NO_BN,
     RENORM,
     RENORM_WARMUP,
     Arm,
+    by_key,
 )
 from bn_mnist.lab.plan import Plan, RunId, seeds_per_kind
 from bn_mnist.records import Record
@@ -42,6 +45,7 @@ BATCH_INDEPENDENT = (GROUP_NORM, LAYER_NORM)  # normalizations that use one exam
 BATCH_VARIANTS = (BESSEL, RENORM, RENORM_WARMUP)  # BN changed to depend less on small batches: judged against BN
 BATCH_ARMS = (BN, *BATCH_VARIANTS, *BATCH_INDEPENDENT, NO_BN)
 PLAIN_ARMS = (BN, NO_BN, *BN_FREE_INITS)  # the 19-layer conv net with BN, and without it at four inits
+ARMS = by_key((*BATCH_ARMS, *PLAIN_ARMS))  # every arm a study trains (the controls among them), by key
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,7 @@ class Panel:
     base: dict
     key: str  # the swept config key, "train.learning_rate" or "model.init_std"
     arch: str = "fc"
+    controls: tuple[Arm, ...] = ()  # no BN from a variance-preserving init, at the base setting (not swept)
 
 
 SIGMOID = {"model": {"activation": "sigmoid"}}
@@ -62,9 +67,15 @@ LR_PANELS = (
     Panel("fc-sigmoid", "FC, sigmoid, SGD", merged(FC_BASE, SIGMOID), "train.learning_rate"),
     Panel("conv", "conv, ReLU, Adam", CONV_BASE, "train.learning_rate", "conv"),
 )
-INIT_PANELS = (
-    Panel("fc-relu", f"FC, ReLU, SGD {FC_LEARNING_RATE:g}", FC_AT_RATE, "model.init_std"),
-    Panel("fc-sigmoid", f"FC, sigmoid, SGD {FC_LEARNING_RATE:g}", merged(FC_AT_RATE, SIGMOID), "model.init_std"),
+INIT_PANELS = (  # He keeps a ReLU net's variance, not a sigmoid one's; LSUV measures it, for either
+    Panel("fc-relu", f"FC, ReLU, SGD {FC_LEARNING_RATE:g}", FC_AT_RATE, "model.init_std", controls=(HE, LSUV)),
+    Panel(
+        "fc-sigmoid",
+        f"FC, sigmoid, SGD {FC_LEARNING_RATE:g}",
+        merged(FC_AT_RATE, SIGMOID),
+        "model.init_std",
+        controls=(LSUV,),
+    ),
 )
 GRID_STUDIES = {"lr": LR_PANELS, "init": INIT_PANELS}
 INSIDE_NETS = {"conv": CONV_BASE, "fc": FC_BASE}  # the Solutions' conv run; the Lesson's row 2 (SGD 0.01)
@@ -142,15 +153,19 @@ def dotted(key: str, value: object) -> dict:
 
 
 def plan_grid(plan: Plan, study: str, budget: Budget) -> None:
+    """Each panel's BN and non-BN runs at every grid value, and its controls at the base setting."""
     for panel in GRID_STUDIES[study]:
-        steps = budget.steps[panel.arch]
+        steps, seeds, name = budget.steps[panel.arch], range(budget.seeds[panel.arch]), f"explain-{study}-{panel.name}"
         for value in budget.grid(study, panel):
             group = f"{study}/{panel.name}/{value_key(panel, value)}"
             for arm in PAIRED_ARMS:
-                for seed in range(budget.seeds[panel.arch]):
-                    name, swept = f"explain-{study}-{panel.name}", dotted(panel.key, value)
-                    config = config_of(name, panel.base, arm, seed, steps, budget, swept)
+                for seed in seeds:
+                    config = config_of(name, panel.base, arm, seed, steps, budget, dotted(panel.key, value))
                     plan.add(RunId(study, arm.key, seed, panel.name, value), group, config)
+        for arm in panel.controls:
+            for seed in seeds:
+                config = config_of(name, panel.base, arm, seed, steps, budget)
+                plan.add(RunId(study, arm.key, seed, panel.name), f"{study}/{panel.name}/control", config)
 
 
 def plan_inside(plan: Plan, budget: Budget) -> None:

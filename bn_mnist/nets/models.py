@@ -17,6 +17,7 @@ import keras
 from bn_mnist.config import BNConfig, ModelConfig
 from bn_mnist.nets import naming, norms
 
+IMAGE_SHAPE = (28, 28, 1)  # MNIST, NHWC
 FC_UNITS = (100, 100, 100)  # the BN paper's MNIST net
 CONV_LAYERS = 19  # the Solutions code builds 19 (its text says 20)
 CONV_DENSE_UNITS = 100
@@ -101,7 +102,7 @@ def build_model(model: ModelConfig, bn: BNConfig, seed: int, distributed: bool =
     """Build the config's network on (28, 28, 1) images; it outputs 10 logits. `distributed`: the model will train
     under a tf.distribute strategy, where `bn.sync` applies (on one device there is nothing to synchronise)."""
     bn = dataclasses.replace(bn, sync=bn.sync and distributed)
-    images = keras.Input((28, 28, 1), name="images")
+    images = keras.Input(IMAGE_SHAPE, name="images")
     weights = keras.Input((), name="example_weights") if uses_example_weights(bn) else None  # (B,)
     if model.arch == "fc":
         x = keras.layers.Flatten(name="flatten")(images)  # (B, 784)
