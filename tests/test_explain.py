@@ -130,13 +130,19 @@ def test_batch_study_sees_the_same_examples_at_every_size(quick):
     for size in batch["sizes"]:
         summary = runfiles.RunSummary.read(out / f"batch/b{size}/renorm-seed0")
         assert summary.steps * size == batch["examples"]
-    assert set(batch["arms"]) == set(batch["drop"]) == {"bn", "no_bn", "renorm", "group", "layer"}
-    for arm, points in batch["arms"].items():  # the paired drop is the seeds' own: batch 64 minus batch 2
+    variants = {"bessel", "renorm", "renorm_warmup"}
+    assert set(batch["arms"]) == set(batch["drop"]) == {"bn", "no_bn", "group", "layer", *variants}
+    for arm, points in batch["arms"].items():  # the paired drop is the seeds' own: largest batch minus smallest
         differences = np.subtract(points[-1]["seeds"], points[0]["seeds"])
         assert batch["drop"][arm]["mean"] == pytest.approx(differences.mean()) and batch["drop"][arm]["n"] == 2
-    assert set(batch["excess_drop"]) == {"bn", "renorm", "group", "layer"}  # each against no normalization
+        train = [runfiles.RunSummary.read(out / f"batch/b{batch['sizes'][0]}/{arm}-seed{s}") for s in range(2)]
+        assert points[0]["train_accuracy"]["mean"] == pytest.approx(np.mean([r.final_train_accuracy for r in train]))
+    assert set(batch["excess_drop"]) == {"bn", "group", "layer", *variants}  # each against no normalization
     excess = batch["excess_drop"]["bn"]["mean"]
     assert excess == pytest.approx(batch["drop"]["bn"]["mean"] - batch["drop"]["no_bn"]["mean"])
+    assert set(batch["reduction"]) == variants  # each against BN
+    reduction = batch["reduction"]["renorm_warmup"]["mean"]
+    assert reduction == pytest.approx(batch["drop"]["bn"]["mean"] - batch["drop"]["renorm_warmup"]["mean"])
 
 
 def test_plain_net_study_reads_its_runs(quick):

@@ -65,8 +65,8 @@ def test_budgets():
     assert set(quick.seeds.values()) == {4} and quick.steps == {"fc": 500, "conv": 200} and quick.seeds_option == 4
     full = Budget.choose(None, quick=False)
     # lr: 2 FC panels x 9 rates x 2 arms x 10 seeds + 5 conv rates x 2 x 5; init: 2 x 7 x 2 x 10 + 3 controls x 10;
-    # inside: 2 x (10 + 5); landscape and ics share 2 x 10; batch: 6 sizes x 7 arms x 10; plain: 5 arms x 10
-    assert len(studies.plan(STUDIES, full)) == 360 + 50 + 280 + 30 + 30 + 20 + 420 + 50
+    # inside: 4 arms x (10 + 5); landscape and ics share 2 x 10; batch: 6 sizes x 7 arms x 10; plain: 5 arms x 10
+    assert len(studies.plan(STUDIES, full)) == 360 + 50 + 280 + 30 + 60 + 20 + 420 + 50
 
 
 def point(k: int, n: int = 4) -> Outcomes:

@@ -177,7 +177,7 @@ def inside_arm(runs: Runs, keys: list[str]) -> InsideArm:
 
 def inside_study(plan: Plan, runs: Runs) -> InsideStudy:
     return {
-        net: {arm.key: inside_arm(runs, plan.seeds("inside", arm.key, net)) for arm in studies.PAIRED_ARMS}
+        net: {arm.key: inside_arm(runs, plan.seeds("inside", arm.key, net)) for arm in studies.INSIDE_ARMS}
         for net in studies.INSIDE_NETS
     }
 

@@ -206,14 +206,31 @@ def inside_numbers(net: str, no_bn: InsideArm, bn: InsideArm, shrink: float | No
     )
 
 
+def inside_controls(arms: dict[str, InsideArm]) -> str:
+    """The no-BN controls from variance-preserving starts (results that have them): their signal at step 0 and how
+    they end."""
+    found = []
+    for key, arm in arms.items():
+        if key in (BN.key, NO_BN.key):
+            continue
+        layers = list(arm.start[tags.ACTIVATION_STD])
+        first, last = layers[0], deepest_of_kind(layers)
+        sd = [layer_mean(arm, "start", tags.ACTIVATION_STD, layer) for layer in (first, last)]
+        found.append(
+            f"{ARMS[key].label}: output SD at step 0 from {sci(sd[0])} ({first}) to {sci(sd[1])} ({last}), "
+            f"final validation accuracy {spread_text(arm.val_accuracy)}"
+        )
+    return f" Controls without BN from a variance-preserving start: {'; '.join(found)}." if found else ""
+
+
 def inside_answer(net: str, arms: dict[str, InsideArm], answer: InsideAnswer) -> str:
-    """The numbers, then the answer `claims.inside_answer` gave."""
+    """The numbers, then the answer `claims.inside_answer` gave, then the controls."""
     no_bn, bn = arms[NO_BN.key], arms[BN.key]
     last = deepest_of_kind(list(no_bn.start[tags.ACTIVATION_STD]))
     cause = claims.INSIDE_CAUSES[answer.cause].format(
         dead_start=percent(layer_mean(no_bn, "start", tags.DEAD_RELU, last))
     )
-    return inside_numbers(net, no_bn, bn, answer.shrink) + " " + cause
+    return inside_numbers(net, no_bn, bn, answer.shrink) + " " + cause + inside_controls(arms)
 
 
 def inside_table(net: str, arms: dict[str, InsideArm]) -> list[str]:

@@ -41,6 +41,7 @@ REACH = 0.90  # "trains": final validation accuracy at least this
 FC_LEARNING_RATE = 0.1  # the init, smoothness and batch studies: a rate at which both FC networks learn in 2,000 steps
 STEP_MULTIPLES = (0.5, 1.0, 2.0, 4.0)  # the landscape probe's steps along the gradient, in learning rates
 PAIRED_ARMS = (BN, NO_BN)  # the grid, inside, landscape and covariate-shift studies compare these
+INSIDE_ARMS = (*PAIRED_ARMS, HE, LSUV)  # and, inside, no BN from variance-preserving starts: is the init the cause?
 BATCH_INDEPENDENT = (GROUP_NORM, LAYER_NORM)  # normalizations that use one example alone (Wu & He 2018)
 BATCH_VARIANTS = (BESSEL, RENORM, RENORM_WARMUP)  # BN changed to depend less on small batches: judged against BN
 BATCH_ARMS = (BN, *BATCH_VARIANTS, *BATCH_INDEPENDENT, NO_BN)
@@ -123,7 +124,7 @@ QUICK = Budget(
     evaluations=5,  # a conv evaluation costs ~0.4 s: the smoke run needs a curve, not a fine one
     grids={"lr/fc-relu": (1e-2, 0.1, 1.0, 10.0), "lr/fc-sigmoid": (1e-2, 0.1, 1.0, 10.0), "lr/conv": (1e-4, 1e-2)}
     | {"init/fc-relu": (0.01, 1.0, 5.0), "init/fc-sigmoid": (0.01, 1.0, 5.0)},
-    batch_sizes=(2, 64),
+    batch_sizes=(4, 64),  # batch 2 would be 15,000 steps a run, a third of the smoke run's training
     quick=True,
 )
 
@@ -171,7 +172,7 @@ def plan_grid(plan: Plan, study: str, budget: Budget) -> None:
 def plan_inside(plan: Plan, budget: Budget) -> None:
     """The runs whose inside (per-layer activations, dead ReLUs, gradients) is logged at every evaluation."""
     for net, base in INSIDE_NETS.items():
-        for arm in PAIRED_ARMS:
+        for arm in INSIDE_ARMS:
             for seed in range(budget.seeds[net]):
                 extra = {"log": {"histograms": True}}
                 config = config_of(f"explain-inside-{net}", base, arm, seed, budget.steps[net], budget, extra)
