@@ -38,6 +38,19 @@ def rebuild(out_dir: Path) -> list[Path]:
         raise ResultsError(f"{path}: schema {files.excerpt(raw['schema'])}: expected a version number")
     if raw.get("schema", 0) > SCHEMA_VERSION:  # files from before schema 1 hold the same records, unversioned
         raise ResultsError(f"{path}: schema {raw['schema']}, newer than this bn-mnist reads ({SCHEMA_VERSION})")
+    try:
+        return rebuild_of(path, out_dir, raw)
+    except ResultsError as error:
+        if raw.get("schema", 0) >= SCHEMA_VERSION:
+            raise
+        raise ResultsError(
+            f"{path}: {error} (made by an older bn-mnist, schema {raw.get('schema', 0)}; this one writes "
+            f"{SCHEMA_VERSION}: rebuild it with the code its meta names)"
+        ) from error
+
+
+def rebuild_of(path: Path, out_dir: Path, raw: dict[str, Any]) -> list[Path]:
+    """The rebuild of the command that wrote `raw`."""
     if path.name == SUMMARY_FILE:
         from bn_mnist import comparison
 

@@ -19,7 +19,8 @@ from typing import Any, TypeVar, Union
 from bn_mnist import files
 from bn_mnist.errors import ResultsError
 
-SCHEMA_VERSION = 1  # results.json's record definitions; raise it when a field changes meaning or goes away
+SCHEMA_VERSION = 2  # results.json's record definitions; raise it when a field changes meaning or goes away
+# 2: explain's landscape study measures at matched distances (its schema-1 fields went away)
 
 R = TypeVar("R", bound="Record")
 T = TypeVar("T")

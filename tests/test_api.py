@@ -61,12 +61,12 @@ def test_an_unknown_experiment_or_study_is_one_line_before_anything_starts():
 def test_results_render_for_a_notebook_and_draw_their_figures():
     """The committed reproduction and explanation, as a notebook shows them."""
     reproduction = Results.from_dict(json.loads((DOCS / "reproduction" / "results.json").read_text()))
-    explanation = explain.results_of(json.loads((DOCS / "explain" / "results.json").read_text()))
+    explanation = explain.results_of(json.loads((DOCS / "norms" / "explain" / "results.json").read_text()))
     for results in (reproduction, explanation):
         shown = results._repr_markdown_()
         assert shown.startswith("# ") and "| " in shown and "![" not in shown
-    paper, inside = reproduction.figure("paper"), explanation.figure("inside")
-    assert isinstance(paper, Figure) and len(paper.axes) == 3 and isinstance(inside, Figure)
+    paper, plain = reproduction.figure("paper"), explanation.figure("plain")
+    assert isinstance(paper, Figure) and len(paper.axes) == 3 and isinstance(plain, Figure)
     with pytest.raises(ResultsError, match="no figure 'nope' in these results; they have: conv, "):
         reproduction.figure("nope")
 

@@ -111,17 +111,27 @@ def test_inside_numbers_come_from_the_logged_layers(quick):
 def test_landscape_and_covariate_shift_numbers(quick):
     out, _, results = quick
     landscape, ics = results["studies"]["landscape"], results["studies"]["ics"]
-    curve = landscape[tags.BETA]["bn"]["curve"]
-    logged = runfiles.series(runfiles.read_metrics(out / "smoothness/bn-seed0"), tags.BETA)
+    beta = tags.landscape_tag(tags.HELD_OUT, tags.BETA)
+    curve = landscape["paired"][beta]["bn"]["curve"]
+    logged = runfiles.series(runfiles.read_metrics(out / "smoothness/bn-seed0"), beta)
     assert curve["step"] == logged[0] and len(curve["step"]) == studies.QUICK.evaluations + 1
     assert curve["value"][-1]["min"] <= logged[1][-1] <= curve["value"][-1]["max"]
+    for tag, found in landscape["paired"].items():  # BN's median minus no BN's, in decades, seed by seed
+        medians = [
+            [
+                np.median(runfiles.series(runfiles.read_metrics(out / f"smoothness/{arm}-seed{s}"), tag)[1][1:])
+                for s in (0, 1)
+            ]
+            for arm in ("bn", "no_bn")
+        ]
+        assert found["decades"]["mean"] == pytest.approx(np.mean(np.log10(medians[0]) - np.log10(medians[1]))), tag
     assert ics["layers"] == ["dense01", "dense02", "dense03", "logits"]
     for arm in ("bn", "no_bn"):  # nothing before the first layer: no shift, by definition
         assert ics[tags.ICS_L2]["dense01"][arm]["max"] == 0.0
         assert ics[tags.ICS_COSINE]["dense01"][arm]["min"] == pytest.approx(1.0)
         assert ics[tags.ICS_L2]["logits"][arm]["min"] > 0
     events = tb_events.accumulator(out / "smoothness/no_bn-seed1")
-    assert len(events.Tensors(tags.BETA)) == studies.QUICK.evaluations + 1
+    assert len(events.Tensors(beta)) == studies.QUICK.evaluations + 1
 
 
 def test_batch_study_sees_the_same_examples_at_every_size(quick):

@@ -28,22 +28,67 @@ def quadratic(curvatures: np.ndarray) -> measures.LossAndGradients:
 
 
 def test_landscape_of_an_isotropic_quadratic_is_known_in_closed_form():
-    beta, theta, steps = 3.0, np.array([1.0, -2.0, 0.5]), (0.05, 0.1, 0.2)
-    found = measures.landscape(quadratic(np.full(3, beta)), [tf.constant(theta)], steps)
-    # L(θ - ηβθ) = ½ β (1 - ηβ)² ‖θ‖²; the gradient changes by ηβ‖g‖ with ‖g‖ = β‖θ‖
-    moved = [0.5 * beta * (1 - eta * beta) ** 2 * theta @ theta for eta in steps]
+    beta, theta, distances = 3.0, np.array([1.0, -2.0, 0.5]), (0.05, 0.1, 0.2)
+    found = measures.landscape(quadratic(np.full(3, beta)), [tf.constant(theta)], distances)
+    # g = βθ; a step of length d is η = d / ‖g‖: L = ½ β (1 - ηβ)² ‖θ‖², and the gradient changes by ηβ‖g‖ = βd
+    gradient_norm = beta * np.linalg.norm(theta)
+    moved = [0.5 * beta * (1 - d / gradient_norm * beta) ** 2 * theta @ theta for d in distances]
     assert float(found.loss) == pytest.approx(0.5 * beta * theta @ theta)
     assert float(found.loss_range) == pytest.approx(max(moved) - min(moved))
-    assert float(found.gradient_change) == pytest.approx(max(steps) * beta * beta * np.linalg.norm(theta))
+    assert float(found.gradient_change) == pytest.approx(beta * max(distances))
     assert float(found.beta_smoothness) == pytest.approx(beta)
+    assert float(found.gradient_norm) == pytest.approx(gradient_norm)
+
+
+def test_at_matched_distances_a_smaller_gradient_earns_no_smoothness():
+    """The same curvature far from the minimum and near it: the gradient is 10x smaller near it, and so would be a
+    training step's move and with it the gradient change; at the same distances the measures are equal."""
+    curvatures = np.full(3, 2.0)
+    far, near = (np.array([1.0, -2.0, 0.5]) * scale for scale in (10.0, 1.0))
+    found = [measures.landscape(quadratic(curvatures), [tf.constant(t)], (0.1, 0.2)) for t in (far, near)]
+    assert float(found[0].gradient_change) == pytest.approx(float(found[1].gradient_change))
+    assert float(found[0].beta_smoothness) == pytest.approx(float(found[1].beta_smoothness))
+    assert float(found[0].gradient_norm) == pytest.approx(10 * float(found[1].gradient_norm))
 
 
 def test_effective_smoothness_is_the_curvature_along_the_gradient_not_the_largest():
     curvatures = np.array([1.0, 10.0])
     along_flat = measures.landscape(quadratic(curvatures), [tf.constant([1.0, 0.0], tf.float64)], (0.1, 0.3))
-    along_steep = measures.landscape(quadratic(curvatures), [tf.constant([0.0, 1.0], tf.float64)], (0.01, 0.03))
+    along_steep = measures.landscape(quadratic(curvatures), [tf.constant([0.0, 1.0], tf.float64)], (0.1, 0.3))
     assert float(along_flat.beta_smoothness) == pytest.approx(1.0)  # "effective": where training goes
     assert float(along_steep.beta_smoothness) == pytest.approx(10.0)
+
+
+def scale_invariant(u: np.ndarray, c: np.ndarray) -> measures.LossAndGradients:
+    """L(w, v) = ½‖w/‖w‖ - u‖² + ½‖v - c‖²: a kernel w that the loss sees only through its direction, as BN makes a
+    layer see its kernel, and a plain parameter v."""
+
+    def loss_and_gradients(parameters):
+        with tf.GradientTape() as tape:
+            tape.watch(parameters)
+            w, v = parameters
+            loss = 0.5 * tf.reduce_sum((w / tf.norm(w) - u) ** 2) + 0.5 * tf.reduce_sum((v - c) ** 2)
+        return loss, tape.gradient(loss, parameters)
+
+    return loss_and_gradients
+
+
+def test_the_scale_invariant_landscape_ignores_a_bn_like_rescaling_that_the_euclidean_one_sees():
+    rng = np.random.default_rng(0)
+    u = rng.normal(size=5)
+    c = rng.normal(size=3)
+    loss = scale_invariant(u / np.linalg.norm(u), c)
+    w, v = rng.normal(size=5), c + 0.01 * rng.normal(size=3)  # v near its minimum: the kernel's part dominates
+    fractions, distances = (0.01, 0.05, 0.1), (0.05, 0.1, 0.2)
+    relative, euclidean = [], []
+    for scale in (1.0, 20.0):  # the kernel 20 times larger: the same function, a 20 times smaller gradient
+        parameters = [tf.constant(w * scale), tf.constant(v)]
+        relative.append(measures.relative_landscape(loss, parameters, [0], fractions))
+        euclidean.append(measures.landscape(loss, parameters, distances))
+    assert float(relative[0].loss_range) == pytest.approx(float(relative[1].loss_range), rel=1e-9)
+    assert float(relative[0].gradient_change) == pytest.approx(float(relative[1].gradient_change), rel=1e-9)
+    assert float(relative[0].loss_range) > 1e-3  # the kernel moved: the case is not trivial
+    assert float(euclidean[0].loss_range) > 5 * float(euclidean[1].loss_range)  # the Euclidean one sees the scale
 
 
 def linear_net(x: np.ndarray, y: np.ndarray) -> measures.LossAndGradients:
@@ -115,6 +160,8 @@ def test_the_smoothness_probe_leaves_training_unchanged(tiny_mnist, tiny_fc_conf
     plain, measured = runfiles.read_metrics(tmp_path / "without"), runfiles.read_metrics(tmp_path / "with")
     assert [{k: r[k] for k in p} for p, r in zip(plain, measured)] == plain  # every value, bit for bit
     assert any("landscape/beta_smoothness" in record for record in measured)
+    assert any("landscape_held_out/beta_smoothness" in record for record in measured)
+    assert any("landscape_relative/gradient_change" in record for record in measured)
     assert without.final_val_accuracy == probed.final_val_accuracy
     a, b = (keras.models.load_model(tmp_path / d / runfiles.MODEL_FILE) for d in ("without", "with"))
     assert all(np.array_equal(x, y) for x, y in zip(a.get_weights(), b.get_weights()))  # moving statistics included

@@ -9,7 +9,18 @@ from click.testing import CliRunner
 from bn_mnist.cli import main
 from bn_mnist.config import to_dict
 from bn_mnist.explanation import STUDIES, analysis, claims, report, studies
-from bn_mnist.explanation.results import BatchStudy, GridPanel, GridStudy, InsideArm, Outcomes, PlainStudy
+from bn_mnist.explanation.results import (
+    BatchStudy,
+    GridPanel,
+    GridStudy,
+    InsideArm,
+    LandscapeStudy,
+    MeasureArm,
+    Outcomes,
+    PairedMeasure,
+    PlainStudy,
+    SpreadCurve,
+)
 from bn_mnist.explanation.studies import Budget
 from bn_mnist.lab import stats
 from bn_mnist.lab.stats import Spread, judge_fraction
@@ -318,6 +329,37 @@ def test_the_effective_rate_is_the_rate_over_the_first_kernels_squared_norm():
     panel = init_numbers({"bn": FLAT, "no_bn": FLAT})
     assert panel.effective_rate[0] == pytest.approx(0.1 / (0.01**2 * 784 * 100))  # SGD 0.1, SD 0.01, 784 x 100
     assert panel.effective_rate[-1] == pytest.approx(0.1 / (25 * 784 * 100))  # SD 5: 250,000 times smaller
+
+
+def landscape_numbers(decades: dict[str, float], seeds: int = 10) -> LandscapeStudy:
+    """Per judged measure, BN's median log10(no BN's) + decades, each seed off by seeded noise of 0.05 decades."""
+    rng, nothing = np.random.default_rng(0), MeasureArm(SpreadCurve([], []), None)
+    paired = {}
+    for tag in claims.JUDGED_LANDSCAPE:
+        no_bn = list(rng.normal(size=seeds))
+        bn = [x + decades.get(tag, decades["rest"]) + 0.05 * rng.standard_normal() for x in no_bn]
+        smaller = judge_fraction([b < n for b, n in zip(bn, no_bn)])
+        paired[tag] = PairedMeasure(smaller, nothing, nothing, stats.paired_effect(bn, no_bn))
+    return LandscapeStudy(0.1, [0.1], [0.01], paired)
+
+
+BETA_HELD_OUT = "landscape_held_out/beta_smoothness"
+
+
+@pytest.mark.parametrize(
+    ("decades", "word"),
+    [
+        ({"rest": -1.0}, claims.SUPPORTED),  # every measure 10x smaller with BN
+        ({"rest": -1.0, BETA_HELD_OUT: 0.0}, claims.PARTLY),  # one of them the same
+        ({"rest": -1.0, BETA_HELD_OUT: 0.3}, claims.INCONCLUSIVE),  # one of them 2x larger: they disagree
+        ({"rest": 0.0}, claims.NOT_SUPPORTED),  # all the same
+        ({"rest": 0.0, BETA_HELD_OUT: 0.5}, claims.NOT_SUPPORTED),  # none smaller, one larger
+        ({"rest": 0.0, BETA_HELD_OUT: -0.1}, claims.INCONCLUSIVE),  # none smaller, one cannot be told
+    ],
+)
+def test_every_verdict_of_the_landscape_rule_is_reachable(decades, word):
+    verdict = claims.judge_landscape(landscape_numbers(decades))
+    assert verdict.word == word and set(verdict.parts) == set(claims.JUDGED_LANDSCAPE)
 
 
 @pytest.mark.parametrize(

@@ -303,7 +303,8 @@ def test_explains_probed_runs_on_the_cluster_equal_the_local_runner(cluster, tin
         disconnect()
     on_ray, local = run_files(tmp_path / "ray", specs), run_files(tmp_path / "local", specs)
     assert on_ray == local
-    assert all(tags.BETA in record for metrics, _ in local.values() for record in metrics)
+    beta = tags.landscape_tag(tags.LANDSCAPE, tags.BETA)
+    assert all(beta in record for metrics, _ in local.values() for record in metrics)
 
 
 def test_a_returned_run_lands_whole(tmp_path):

@@ -215,20 +215,34 @@ def measure_arm(runs: Runs, keys: list[str], name: str) -> MeasureArm:
     return MeasureArm(series_over_seeds(runs, keys, name), levels)
 
 
+LANDSCAPE_TAGS = [
+    tags.landscape_tag(variant, measure)
+    for variant in (tags.LANDSCAPE, tags.HELD_OUT)
+    for measure in (tags.LOSS_RANGE, tags.GRADIENT_CHANGE, tags.BETA, tags.LOSS_GRADIENT_NORM)
+] + [tags.landscape_tag(tags.RELATIVE, measure) for measure in (tags.LOSS_RANGE, tags.GRADIENT_CHANGE)]
+
+
+def log10_or_none(value: float | None) -> float | None:
+    return None if value is None or value <= 0 else math.log10(value)
+
+
 def landscape_study(plan: Plan, runs: Runs) -> LandscapeStudy:
     bn, no_bn = smoothness_runs(plan, "landscape")
 
     def measure(name: str) -> PairedMeasure:
+        levels = [[log10_or_none(seed_level(runs, key, name)) for key in keys] for keys in (bn, no_bn)]
         return PairedMeasure(
-            paired(runs, list(zip(bn, no_bn)), name), measure_arm(runs, bn, name), measure_arm(runs, no_bn, name)
+            paired(runs, list(zip(bn, no_bn)), name),
+            measure_arm(runs, bn, name),
+            measure_arm(runs, no_bn, name),
+            stats.paired_effect(*levels),
         )
 
     return LandscapeStudy(
         learning_rate=studies.FC_LEARNING_RATE,
-        step_multiples=list(studies.STEP_MULTIPLES),
-        loss_range=measure(tags.LOSS_RANGE),
-        gradient_change=measure(tags.GRADIENT_CHANGE),
-        beta_smoothness=measure(tags.BETA),
+        distances=list(studies.LANDSCAPE_DISTANCES),
+        kernel_fractions=list(studies.KERNEL_FRACTIONS),
+        paired={name: measure(name) for name in LANDSCAPE_TAGS},
         outcomes={BN.key: outcomes(runs, bn), NO_BN.key: outcomes(runs, no_bn)},
     )
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Any
 
 from bn_mnist.explanation.results import (
     BatchStudy,
@@ -37,12 +38,20 @@ INCONCLUSIVE = "inconclusive"
 MARGIN = 0.01  # accuracy changes within +-MARGIN (one point) count as none: the batch rule's "flat"
 FALLS, FLAT, RISES, UNDECIDED = "falls", "flat", "rises", "undecided"  # a norm's accuracy from large to small batch
 LEARNS, FAILS = "learns", "does not learn"  # an arm of the plain net, by its learn fraction's Wilson interval
+SMOOTHER, SIMILAR, ROUGHER = "smoother with BN", "similar", "rougher with BN"  # one landscape measure, by decades
+DECADE_MARGIN = 0.1  # log10 ratios within +-this (a factor 1.26) count as no difference
+JUDGED_LANDSCAPE = [  # the landscape measures the rule judges (the gradient norm is reported, not judged)
+    tags.landscape_tag(variant, measure)
+    for variant in (tags.LANDSCAPE, tags.HELD_OUT)
+    for measure in (tags.LOSS_RANGE, tags.GRADIENT_CHANGE, tags.BETA)
+] + [tags.landscape_tag(tags.RELATIVE, measure) for measure in (tags.LOSS_RANGE, tags.GRADIENT_CHANGE)]
 REDUCES, NOT_REDUCED = "reduces it", "does not reduce it"  # a BN variant against BN's drop at small batches
 SENSITIVE, INSENSITIVE = "sensitive", "insensitive"  # BN's final accuracy over the initial SDs
 LESS, NOT_LESS = "less sensitive than without BN", "not less sensitive than without BN"
 HIGHER, NOT_HIGHER = "higher", "not higher"  # BN's largest stable learning rate against no BN's, over seeds
 AHEAD, EVEN, BEHIND = "BN ahead", "even", "BN behind"  # BN's accuracy against no BN's at the smallest rate
-ABOVE, WITHIN, BELOW = "above", "within", "below"  # where an interval lies: against +-MARGIN, or against 1/2
+ABOVE, WITHIN, BELOW, NEITHER = "above", "within", "below", "neither"  # where an interval lies: against +-MARGIN,
+# or against 1/2 (neither: across a bound, or no interval)
 STABLE_PART, SMALL_PART = "largest stable rate", "at the smallest rate"  # the lr rule's parts, per panel
 SENSITIVITY_PART, COMPARED_PART = "BN's sensitivity", "against no BN"  # the init rule's parts, per panel
 VANISHED = 1e-3  # the deepest layer's output SD below this fraction of the first's at step 0: the signal vanished
@@ -91,8 +100,14 @@ CLAIMS = {
     ),
     "landscape": Claim(
         "BN makes the landscape smoother (Santurkar et al. 2018)",
-        f"{SUPPORTED}: BN's median is smaller in every seed by all three measures; {PARTLY}: in more than half of "
-        "the seeds by at least one",
+        f"per measure, log10 of BN's median over training minus log10 of no BN's, same seed, with its "
+        f"{PAIRED_LEVEL:.0%} t interval: {SMOOTHER} if the interval lies below -{DECADE_MARGIN:g} (BN's smaller by "
+        f"a factor {10**DECADE_MARGIN:.2f} or more), {ROUGHER} if above {DECADE_MARGIN:g}, {SIMILAR} if within "
+        f"+-{DECADE_MARGIN:g}, else {UNDECIDED}. The measures judged: loss range, gradient change and effective "
+        f"β-smoothness at the same distances for both nets, on the next training batch and on a held-out batch, and "
+        f"the scale-invariant loss range and relative gradient change. {SUPPORTED}: every one {SMOOTHER}; "
+        f"{PARTLY}: some {SMOOTHER} and none {ROUGHER}; {NOT_SUPPORTED}: none {SMOOTHER} and none {UNDECIDED}; "
+        f"else {INCONCLUSIVE}",
     ),
     "ics": Claim(
         "BN does not necessarily reduce internal covariate shift (Santurkar et al. 2018)",
@@ -148,28 +163,24 @@ def most(found: FractionVerdict) -> bool:
     return 2 * found.k > found.n
 
 
-def every(found: FractionVerdict) -> bool:
-    return found.k == found.n
-
-
-def side(effect: PairedEffect | None) -> str | None:
-    """Where a paired effect's interval lies against +-MARGIN (None: no interval, or across a margin)."""
+def side(effect: PairedEffect | None) -> str:
+    """Where a paired effect's interval lies against +-MARGIN."""
     if effect is None or effect.interval is None:
-        return None
+        return NEITHER
     low, high = effect.interval
     if low > MARGIN:
         return ABOVE
     if high < -MARGIN:
         return BELOW
-    return WITHIN if low > -MARGIN and high < MARGIN else None
+    return WITHIN if low > -MARGIN and high < MARGIN else NEITHER
 
 
-def fraction_side(found: FractionVerdict | None) -> str | None:
-    """Where a fraction's Wilson interval lies against 1/2 (None: it contains 1/2)."""
+def fraction_side(found: FractionVerdict | None) -> str:
+    """Where a fraction's Wilson interval lies against 1/2."""
     if found is None:
-        return None
+        return NEITHER
     low, high = found.wilson_95
-    return ABOVE if low > 0.5 else BELOW if high < 0.5 else None
+    return ABOVE if low > 0.5 else BELOW if high < 0.5 else NEITHER
 
 
 def combined(words: list[str]) -> str:
@@ -197,7 +208,7 @@ def lr_panel(panel: GridPanel) -> tuple[str, str, str]:
 
 def judge_lr(study: GridStudy) -> Verdict:
     judged = {name: lr_panel(panel) for name, panel in study.panels.items()}
-    parts = {}
+    parts: dict[str, str] = {}
     for name, (word, stable, small) in judged.items():
         parts |= {name: word, f"{name}: {STABLE_PART}": stable, f"{name}: {SMALL_PART}": small}
     word = combined([word for word, _, _ in judged.values()])
@@ -222,16 +233,39 @@ def init_panel(panel: GridPanel) -> tuple[str, str, str]:
 
 def judge_init(study: GridStudy) -> Verdict:
     judged = {name: init_panel(panel) for name, panel in study.panels.items()}
-    parts = {}
+    parts: dict[str, str] = {}
     for name, (word, own, less) in judged.items():
         parts |= {name: word, f"{name}: {SENSITIVITY_PART}": own, f"{name}: {COMPARED_PART}": less}
     word = combined([word for word, _, _ in judged.values()])
     return Verdict(CLAIMS["init"].text, CLAIMS["init"].rule, word, parts=parts)
 
 
+def smoothness_word(decades: PairedEffect | None) -> str:
+    """One landscape measure: BN's median against no BN's, in decades, by its paired interval."""
+    if decades is None or decades.interval is None:
+        return UNDECIDED
+    low, high = decades.interval
+    if high < -DECADE_MARGIN:
+        return SMOOTHER
+    if low > DECADE_MARGIN:
+        return ROUGHER
+    return SIMILAR if low > -DECADE_MARGIN and high < DECADE_MARGIN else UNDECIDED
+
+
 def judge_landscape(study: LandscapeStudy) -> Verdict:
-    measures = [measure.bn_smaller for measure in study.measures().values()]
-    return verdict("landscape", all(map(every, measures)), any(map(most, measures)))
+    words = {
+        tag: smoothness_word(study.paired[tag].decades if tag in study.paired else None) for tag in JUDGED_LANDSCAPE
+    }
+    found = list(words.values())
+    if all(w == SMOOTHER for w in found):
+        word = SUPPORTED
+    elif SMOOTHER in found and ROUGHER not in found:
+        word = PARTLY
+    elif SMOOTHER not in found and UNDECIDED not in found:
+        word = NOT_SUPPORTED
+    else:
+        word = INCONCLUSIVE
+    return Verdict(CLAIMS["landscape"].text, CLAIMS["landscape"].rule, word, parts=words)
 
 
 def judge_ics(study: IcsStudy) -> Verdict:
@@ -247,12 +281,12 @@ def judge_ics(study: IcsStudy) -> Verdict:
     return verdict("ics", not reduced_everywhere, False, detail, l2_smaller=smaller, cosine_closer=closer)
 
 
-def against_margin(effect: PairedEffect | None) -> str | None:
-    """Whether a paired effect's interval lies above +MARGIN (ABOVE) or below it (BELOW); None: neither."""
+def against_margin(effect: PairedEffect | None) -> str:
+    """Whether a paired effect's interval lies above +MARGIN (ABOVE) or below it (BELOW)."""
     if effect is None or effect.interval is None:
-        return None
+        return NEITHER
     low, high = effect.interval
-    return ABOVE if low > MARGIN else BELOW if high < MARGIN else None
+    return ABOVE if low > MARGIN else BELOW if high < MARGIN else NEITHER
 
 
 def reduction_word(effect: PairedEffect | None) -> str:
@@ -365,11 +399,9 @@ def judge(studies: Studies) -> Verdicts:
 def judge_later(studies: Studies) -> Verdicts:
     """`judge` for results made before their verdicts were stored: the words are today's rules', and say so."""
     judged = judge(studies)
-    return dataclasses.replace(
-        judged,
-        **{
-            name: dataclasses.replace(found, judged_later=True)
-            for name, found in vars(judged).items()
-            if isinstance(found, Verdict)
-        },
-    )
+    later: dict[str, Any] = {
+        name: dataclasses.replace(found, judged_later=True)
+        for name, found in vars(judged).items()
+        if isinstance(found, Verdict)
+    }
+    return dataclasses.replace(judged, **later)

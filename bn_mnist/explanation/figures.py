@@ -23,6 +23,7 @@ from bn_mnist.explanation.results import (
     Outcomes,
     PlainStudy,
     Studies,
+    measure_name,
 )
 from bn_mnist.explanation.studies import ARMS, PAIRED_ARMS, REACH
 from bn_mnist.lab.arms import Arm
@@ -109,26 +110,28 @@ def inside_figure(study: InsideStudy) -> Figure:
     return laid_out(figure)
 
 
-LANDSCAPE_TITLES = {
-    tags.LOSS_RANGE: "loss range along the gradient",
-    tags.GRADIENT_CHANGE: "gradient change (predictiveness)",
-    tags.BETA: "effective β-smoothness",
-}
-
-
 def landscape_figure(study: LandscapeStudy) -> Figure:
-    figure, axes = subplots(1, len(LANDSCAPE_TITLES), figsize=(15, 4))
-    for axis, (name, measure) in zip(axes, study.measures().items()):
-        for arm in PAIRED_ARMS:
-            curve = getattr(measure, arm.key).curve
-            draw_spread(axis, curve.step, curve.value, arm)
-        axis.set(yscale="log", xlabel="training step", title=LANDSCAPE_TITLES[name])
-        axis.grid(alpha=0.3)
-        axis.legend()
-    multiples = ", ".join(f"{m:g}" for m in study.step_multiples)
+    """Each landscape measure over training (columns), on the training batch, the held-out batch and scale-invariant
+    (rows, where measured), BN and no BN."""
+    variants = [tags.LANDSCAPE, tags.HELD_OUT, tags.RELATIVE]
+    measures = [tags.LOSS_RANGE, tags.GRADIENT_CHANGE, tags.BETA, tags.LOSS_GRADIENT_NORM]
+    figure, axes = subplots(len(variants), len(measures), figsize=(18, 11), squeeze=False)
+    for row, variant in zip(axes, variants):
+        for axis, measure in zip(row, measures):
+            tag = tags.landscape_tag(variant, measure)
+            if tag not in study.paired:
+                axis.set_axis_off()
+                continue
+            for arm in PAIRED_ARMS:
+                curve = getattr(study.paired[tag], arm.key).curve
+                draw_spread(axis, curve.step, curve.value, arm)
+            axis.set(yscale="log", xlabel="training step", title=measure_name(tag))
+            axis.grid(alpha=0.3)
+            axis.legend(fontsize=8)
+    distances = ", ".join(f"{d:g}" for d in study.distances)
     figure.suptitle(
         f"Loss landscape along the gradient (Santurkar et al. §3), FC ReLU, SGD {study.learning_rate:g}; "
-        f"steps of {multiples} x the learning rate ({BAND_NOTE})"
+        f"‖Δθ‖ = {distances} for both nets ({BAND_NOTE})"
     )
     return laid_out(figure)
 

@@ -1,10 +1,11 @@
 """The landscape and internal-covariate-shift probe of `explain`'s smoothness runs (studies 4 and 5).
 
-At every evaluation point of a run it measures, on the run's first training batch, `measures.landscape` and
-`measures.covariate_shift` of the network as it stands. The loss is a training-mode call (BN normalises with the
-batch's statistics, as the step that trains does) through `stateless_call`: BN's updated moving statistics come back
-as values and are dropped, and no variable or optimizer slot is assigned, so the run trains exactly as without it
-(tested). Step sizes are multiples of the run's learning rate, from half a training step to four.
+At every evaluation point of a run it measures the network as it stands, on the training batch the next step trains
+on: `measures.landscape` at the same distances for every net, its scale-invariant variant `relative_landscape`, and
+`measures.covariate_shift`; and the landscape again on a held-out batch of as many validation images. The loss is a
+training-mode call (BN normalises with the batch's statistics, as the step that trains does) through
+`stateless_call`: BN's updated moving statistics come back as values and are dropped, and no variable or optimizer
+slot is assigned, so the run trains exactly as without it (tested).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import keras
 import tensorflow as tf
 
 from bn_mnist.explanation import measures
-from bn_mnist.explanation.studies import STEP_MULTIPLES
+from bn_mnist.explanation.studies import KERNEL_FRACTIONS, LANDSCAPE_DISTANCES
 from bn_mnist.nets import naming
 from bn_mnist.tensorboard import tags
 from bn_mnist.training.measurement import Context, Measured
@@ -43,38 +44,48 @@ class SmoothnessProbe:
         self._measure = None
 
     def _build(self, context: Context) -> None:
-        model, batch, learning_rate = context.model, context.first_batch, context.learning_rate
+        model, learning_rate = context.model, context.learning_rate
         groups, kernels, self.names = layer_parameters(model)
+        self.held_out = context.validation_batch(int(context.training_batch(0).labels.shape[0]))
 
-        def loss_and_gradients(trainable: measures.Tensors) -> tuple[tf.Tensor, measures.Tensors]:
-            non_trainable = [variable.value for variable in model.non_trainable_variables]
-            with tf.GradientTape() as tape:
-                tape.watch(trainable)
-                logits, _ = model.stateless_call(
-                    trainable, non_trainable, batch.inputs, training=True
-                )  # updates dropped
-                loss = context.loss(batch.labels, logits)
-            return loss, tape.gradient(loss, trainable)
+        def loss_and_gradients_on(inputs, labels) -> measures.LossAndGradients:
+            def loss_and_gradients(trainable: measures.Tensors) -> tuple[tf.Tensor, measures.Tensors]:
+                non_trainable = [variable.value for variable in model.non_trainable_variables]
+                with tf.GradientTape() as tape:
+                    tape.watch(trainable)
+                    logits, _ = model.stateless_call(trainable, non_trainable, inputs, training=True)  # updates dropped
+                    loss = context.loss(labels, logits)
+                return loss, tape.gradient(loss, trainable)
 
-        def measure():
+            return loss_and_gradients
+
+        def measure(inputs, labels, held_inputs, held_labels):
             parameters = [variable.value for variable in model.trainable_variables]
-            steps = [multiple * learning_rate for multiple in STEP_MULTIPLES]
-            found = measures.landscape(loss_and_gradients, parameters, steps)
-            shift = measures.covariate_shift(loss_and_gradients, parameters, groups, kernels, learning_rate)
-            return found, shift
+            on_batch = loss_and_gradients_on(inputs, labels)
+            return (
+                measures.landscape(on_batch, parameters, LANDSCAPE_DISTANCES),
+                measures.relative_landscape(on_batch, parameters, kernels, KERNEL_FRACTIONS),
+                measures.landscape(loss_and_gradients_on(held_inputs, held_labels), parameters, LANDSCAPE_DISTANCES),
+                measures.covariate_shift(on_batch, parameters, groups, kernels, learning_rate),
+            )
 
         self._measure = tf.function(measure)
 
     def __call__(self, context: Context) -> Measured:
         if self._measure is None:
             self._build(context)
-        found, shift = self._measure()
-        values = {
-            tags.LOSS: float(found.loss),
-            tags.LOSS_RANGE: float(found.loss_range),
-            tags.GRADIENT_CHANGE: float(found.gradient_change),
-            tags.BETA: float(found.beta_smoothness),
-        }
+        batch, held = context.training_batch(context.step), self.held_out
+        found, relative, held_out, shift = self._measure(batch.inputs, batch.labels, held.inputs, held.labels)
+        values = {tags.LOSS: float(found.loss)}
+        for variant, landscape in ((tags.LANDSCAPE, found), (tags.HELD_OUT, held_out)):
+            values |= {
+                tags.landscape_tag(variant, tags.LOSS_RANGE): float(landscape.loss_range),
+                tags.landscape_tag(variant, tags.GRADIENT_CHANGE): float(landscape.gradient_change),
+                tags.landscape_tag(variant, tags.BETA): float(landscape.beta_smoothness),
+                tags.landscape_tag(variant, tags.LOSS_GRADIENT_NORM): float(landscape.gradient_norm),
+            }
+        values[tags.landscape_tag(tags.RELATIVE, tags.LOSS_RANGE)] = float(relative.loss_range)
+        values[tags.landscape_tag(tags.RELATIVE, tags.GRADIENT_CHANGE)] = float(relative.gradient_change)
         for name, l2, cosine in zip(self.names, shift.l2, shift.cosine):
             values[tags.per_layer(tags.ICS_L2, name)] = float(l2)
             values[tags.per_layer(tags.ICS_COSINE, name)] = float(cosine)

@@ -27,6 +27,7 @@ from bn_mnist.explanation.results import (
     Results,
     Usable,
     Verdict,
+    measure_name,
 )
 from bn_mnist.explanation.studies import ARMS, CONV_BASE, FC_BASE, REACH
 from bn_mnist.lab.arms import BN, NO_BN, WARMUP_HOLD, WARMUP_RELAXED
@@ -273,40 +274,33 @@ def inside_section(study: InsideStudy, answers: dict[str, InsideAnswer], figure:
     return lines
 
 
-LANDSCAPE_NAMES = {
-    tags.LOSS_RANGE: "loss range",
-    tags.GRADIENT_CHANGE: "gradient change",
-    tags.BETA: "effective β-smoothness",
-}
-
-
 def landscape_section(study: LandscapeStudy, verdict: Verdict, figure: str) -> list[str]:
-    measures = study.measures()
-    parts = [
-        f"{LANDSCAPE_NAMES[name]} {sci(mean(m.bn.median_over_training))} with BN vs "
-        f"{sci(mean(m.no_bn.median_over_training))} without (BN smaller in {k_of_n(m.bn_smaller)} seeds)"
-        for name, m in measures.items()
-    ]
-    multiples = ", ".join(f"{m:g}" for m in study.step_multiples)
+    distances = ", ".join(f"{d:g}" for d in study.distances)
+    fractions = ", ".join(f"{f:.1%}" for f in study.kernel_fractions)
     lines = [
         "## Loss landscape along the gradient",
         "",
         claim_line(verdict),
         "",
         f"At every evaluation of the FC net (ReLU, SGD {study.learning_rate:g}) we step from the current weights "
-        f"along the gradient of the run's first training batch by {multiples} x the learning rate and record the "
-        "loss's range, the largest change of the gradient and that change per distance moved (Santurkar et al. "
-        "§3.1), statelessly. Medians over training, mean over seeds: " + "; ".join(parts) + ".",
+        f"along the gradient of the batch the next step trains on, by ‖Δθ‖ = {distances} (the same distances for "
+        "both nets: a net whose gradient is smaller is not credited for moving less), and record the loss's range, "
+        "the largest change of the gradient and that change per distance moved (Santurkar et al. §3.1); again on "
+        "a held-out batch of as many validation images; and, scale-invariant (BN makes a layer's loss independent "
+        f"of its kernel's scale), each kernel along its own gradient by {fractions} of its norm, with the gradient "
+        "change relative to each kernel's gradient. All statelessly, in training mode. Per seed, each measure's "
+        "median over training; the table gives their spread and BN's against no BN's in the same seed.",
         "",
         f"![landscape]({figure})",
         "",
-        "| measure | BN | no BN | BN smaller |",
-        "|---|---|---|---|",
+        "| measure | BN | no BN | BN smaller | log10 BN - log10 no BN, same seed (95% interval) | rule |",
+        "|---|---|---|---|---|---|",
     ]
-    for name, m in measures.items():
+    for tag, m in study.paired.items():
         lines.append(
-            f"| {LANDSCAPE_NAMES[name]} | {sci_spread(m.bn.median_over_training)} | "
-            f"{sci_spread(m.no_bn.median_over_training)} | {k_of_n(m.bn_smaller)} |"
+            f"| {measure_name(tag)} | {sci_spread(m.bn.median_over_training)} | "
+            f"{sci_spread(m.no_bn.median_over_training)} | {k_of_n(m.bn_smaller)} | {effect_text(m.decades)} | "
+            f"{verdict.parts.get(tag, '-')} |"
         )
     outcomes = study.outcomes
     lines += [

@@ -101,24 +101,40 @@ class PairedMeasure(Record):
     bn_smaller: FractionVerdict  # seeds whose BN run has the smaller median
     bn: MeasureArm
     no_bn: MeasureArm
+    # log10 of BN's median over training minus log10 of no BN's, per seed: how many decades smaller BN's is
+    decades: PairedEffect | None = optional()
 
 
 @dataclass(frozen=True)
 class LandscapeStudy(Record):
+    """Santurkar et al.'s measures, per tag (`tags.landscape_tag`): matched distances on the next training batch and
+    on a held-out batch, the scale-invariant variant, and the gradient norm where they are taken."""
+
     learning_rate: float
-    step_multiples: list[float]
-    loss_range: PairedMeasure = named(tags.LOSS_RANGE)
-    gradient_change: PairedMeasure = named(tags.GRADIENT_CHANGE)
-    beta_smoothness: PairedMeasure = named(tags.BETA)
+    distances: list[float]  # ‖Δθ‖ of the steps along the gradient
+    kernel_fractions: list[float]  # the scale-invariant variant's steps, as fractions of each kernel's norm
+    paired: dict[str, PairedMeasure]
     outcomes: dict[str, Outcomes] = field(default_factory=dict)
 
-    def measures(self) -> dict[str, PairedMeasure]:
-        """Tag -> measure, in the report's order."""
-        return {
-            tags.LOSS_RANGE: self.loss_range,
-            tags.GRADIENT_CHANGE: self.gradient_change,
-            tags.BETA: self.beta_smoothness,
-        }
+
+VARIANT_NAMES = {
+    tags.LANDSCAPE: "training batch",
+    tags.HELD_OUT: "held-out batch",
+    tags.RELATIVE: "scale-invariant",
+}
+MEASURE_NAMES = {
+    tags.LOSS_RANGE: "loss range",
+    tags.GRADIENT_CHANGE: "gradient change",
+    tags.BETA: "effective β-smoothness",
+    tags.LOSS_GRADIENT_NORM: "gradient norm ‖g‖",
+}
+
+
+def measure_name(tag: str) -> str:
+    """A landscape tag in words: landscape_held_out/beta_smoothness -> 'effective β-smoothness, held-out batch'."""
+    variant, measure = tag.split("/")
+    name = "relative gradient change" if (variant, measure) == (tags.RELATIVE, tags.GRADIENT_CHANGE) else None
+    return f"{name or MEASURE_NAMES[measure]}, {VARIANT_NAMES[variant]}"
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,11 @@ FC_BASE = read_config_file(find_config("fc"))  # the Lesson's net: ReLU, SGD 0.0
 CONV_BASE = read_config_file(find_config("conv"))  # the Solutions' net: Adam 0.002, batches of 64
 REACH = 0.90  # "trains": final validation accuracy at least this
 FC_LEARNING_RATE = 0.1  # the init, smoothness and batch studies: a rate at which both FC networks learn in 2,000 steps
-STEP_MULTIPLES = (0.5, 1.0, 2.0, 4.0)  # the landscape probe's steps along the gradient, in learning rates
+# The landscape probe's steps along the gradient: ‖Δθ‖, the same for both nets (the earlier full run's medians imply
+# training steps of the FC net at SGD 0.1 of about 0.12 with BN and 0.33 without), and for the scale-invariant variant
+# each kernel's step as a fraction of its own norm.
+LANDSCAPE_DISTANCES = (0.05, 0.1, 0.2, 0.4)
+KERNEL_FRACTIONS = (0.005, 0.01, 0.02, 0.04)
 PAIRED_ARMS = (BN, NO_BN)  # the grid, inside, landscape and covariate-shift studies compare these
 INSIDE_ARMS = (*PAIRED_ARMS, HE, LSUV)  # and, inside, no BN from variance-preserving starts: is the init the cause?
 BATCH_INDEPENDENT = (GROUP_NORM, LAYER_NORM)  # normalizations that use one example alone (Wu & He 2018)

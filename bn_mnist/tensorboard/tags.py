@@ -30,10 +30,13 @@ INSPECT_BATCH = 256  # the inside-the-network measurements' fixed batch: the fir
 # `reproduce paper` (reproduction/probes.py): the drift of the last hidden layer's sigmoid inputs, and percentiles.
 DRIFT = "probe/drift_median_units"
 # `explain landscape` and `ics` (explanation/probes.py): Santurkar et al.'s measures along the gradient, and per layer.
+# A landscape tag is <variant>/<measure>: landscape/ on the next training batch at matched distances,
+# landscape_held_out/ on a held-out batch, landscape_relative/ with each kernel moved by a fraction of its own norm
+# (scale-invariant).
 LOSS = "landscape/loss"
-LOSS_RANGE = "landscape/loss_range"
-GRADIENT_CHANGE = "landscape/gradient_change"
-BETA = "landscape/beta_smoothness"
+LANDSCAPE, HELD_OUT, RELATIVE = "landscape", "landscape_held_out", "landscape_relative"
+LOSS_RANGE, GRADIENT_CHANGE, BETA = "loss_range", "gradient_change", "beta_smoothness"
+LOSS_GRADIENT_NORM = "gradient_norm"  # ‖g‖ of the whole loss, where the landscape is measured
 ICS_L2 = "ics_l2"  # per layer: ics_l2/dense01 ...
 ICS_COSINE = "ics_cosine"
 
@@ -60,3 +63,8 @@ def percentile_tag(percentile: int) -> str:
 
 def plot(name: str) -> str:
     return f"{PLOTS}/{name}"
+
+
+def landscape_tag(variant: str, measure: str) -> str:
+    """landscape_held_out, beta_smoothness -> landscape_held_out/beta_smoothness."""
+    return f"{variant}/{measure}"

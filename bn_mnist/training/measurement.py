@@ -2,9 +2,10 @@
 probe, `explain`'s landscape probe): a callable that gets a narrow `Context` of the run and returns `Measured`.
 
 The context is what a measurement needs and nothing of the trainer: the model (its variables as they stand at each
-evaluation), the loss, the run's learning rate, its first training batch and the validation set. A measurement
-that also needs the test accuracy at every evaluation says so (`wants_test_accuracy`) and the trainer logs it. No
-measurement may change training: each is tested to leave every variable and every logged number as it was.
+evaluation) and the step it stands at, the loss, the run's learning rate, its training batches and the validation
+set. A measurement that also needs the test accuracy at every evaluation says so (`wants_test_accuracy`) and the
+trainer logs it. No measurement may change training: each is tested to leave every variable and every logged number
+as it was.
 """
 
 from __future__ import annotations
@@ -34,10 +35,11 @@ class Context:
     loss: Callable[[tf.Tensor, tf.Tensor], tf.Tensor]  # (labels, logits) -> the training loss
     learning_rate: float
     activation: str  # the hidden layers' (config.model.activation)
-    first_batch: Batch  # the run's first training batch, fixed for the whole run
+    training_batch: Callable[[int], Batch]  # step -> the training batch that step trains on (the run's order)
     validation_images: np.ndarray  # (N, 28, 28, 1), the run's validation split
     validation_labels: np.ndarray
     model_inputs: Callable[[Any, Any], Any]  # (images, labels) -> what the model takes
+    step: int = 0  # the evaluation point: training steps done
 
     def validation_batch(self, count: int) -> Batch:
         """The first `count` validation images as a fixed batch."""

@@ -11,6 +11,7 @@ NaN logits score (every prediction is class 0). The run is scored as it stands.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import signal
 import tempfile
 import threading
@@ -61,9 +62,13 @@ def evaluation_metrics(engine: Engine, test: bool) -> dict[str, float]:
 
 
 def measurement_context(engine: Engine, config: Config) -> Context:
-    """What a measurement sees of this run (`measurement.Context`)."""
-    batch = engine.order[0]  # (B,) the run's first training batch
-    labels = tf.gather(engine.labels, batch)
+    """What a measurement sees of this run (`measurement.Context`), at step 0."""
+
+    def training_batch(step: int) -> Batch:
+        indices = engine.order[min(step, len(engine.order) - 1)]  # (B,): past the last step, the last batch
+        labels = tf.gather(engine.labels, indices)
+        return Batch(engine.model_inputs(tf.gather(engine.images, indices), labels), labels)
+
     images, validation_labels = engine.eval_sets["val"]
     return Context(
         model=engine.model,
@@ -71,7 +76,7 @@ def measurement_context(engine: Engine, config: Config) -> Context:
         learning_rate=float(np.asarray(engine.optimizer.learning_rate)),  # as the optimizer holds it (float32);
         # np.asarray reads a variable mirrored across replicas too
         activation=config.model.activation,
-        first_batch=Batch(engine.model_inputs(tf.gather(engine.images, batch), labels), labels),
+        training_batch=training_batch,
         validation_images=images,
         validation_labels=validation_labels,
         model_inputs=engine.model_inputs,
@@ -131,8 +136,9 @@ class Measuring:
         if not self.measurements:
             return {}
         started, scalars = time.perf_counter(), {}
+        context = dataclasses.replace(self.context, step=step)
         for measurement in self.measurements:
-            measured = measurement(self.context)
+            measured = measurement(context)
             if measured.histograms:
                 log_file.write_to_tensorboard(step, {}, measured.histograms)
             scalars.update(measured.scalars)
