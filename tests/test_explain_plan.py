@@ -13,8 +13,10 @@ from bn_mnist.explanation.results import (
     BatchStudy,
     GridPanel,
     GridStudy,
+    IcsStudy,
     InsideArm,
     LandscapeStudy,
+    LayerShift,
     MeasureArm,
     Outcomes,
     PairedMeasure,
@@ -360,6 +362,35 @@ BETA_HELD_OUT = "landscape_held_out/beta_smoothness"
 def test_every_verdict_of_the_landscape_rule_is_reachable(decades, word):
     verdict = claims.judge_landscape(landscape_numbers(decades))
     assert verdict.word == word and set(verdict.parts) == set(claims.JUDGED_LANDSCAPE)
+
+
+def ics_numbers(shifts: dict[str, tuple[float, float]], seeds: int = 10) -> IcsStudy:
+    """Per layer after the first, BN's l2 shift in decades and its cosine minus no BN's, each seed off by seeded
+    noise (0.05 decades, 0.005 in cosine)."""
+    rng, layers = np.random.default_rng(0), ["dense01", *shifts]
+    l2, cosine = {}, {}
+    for layer in layers:
+        decades, closer = shifts.get(layer, (0.0, 0.0))
+        l2_effect = stats.paired_effect(list(decades + 0.05 * rng.standard_normal(seeds)), [0.0] * seeds)
+        cos_effect = stats.paired_effect(list(closer + 0.005 * rng.standard_normal(seeds)), [0.0] * seeds)
+        none = judge_fraction([False] * seeds)
+        l2[layer], cosine[layer] = LayerShift(none, None, None, l2_effect), LayerShift(none, None, None, cos_effect)
+    return IcsStudy(layers, 0.1, l2, cosine)
+
+
+@pytest.mark.parametrize(
+    ("shifts", "word"),
+    [
+        ({"dense02": (0.3, -0.1), "dense03": (0.0, 0.0), "logits": (0.2, 0.0)}, claims.SUPPORTED),  # never reduced
+        ({"dense02": (-0.5, 0.1), "dense03": (-0.5, 0.1), "logits": (-0.5, 0.1)}, claims.NOT_SUPPORTED),  # always
+        ({"dense02": (0.3, -0.1), "dense03": (-0.5, 0.1), "logits": (-0.5, 0.1)}, claims.PARTLY),  # in two of three
+        ({"dense02": (-0.5, 0.0), "dense03": (-0.5, 0.1), "logits": (-0.5, 0.1)}, claims.INCONCLUSIVE),  # l2 smaller,
+        # cosine the same: the measures disagree in dense02
+    ],
+)
+def test_every_verdict_of_the_covariate_shift_rule_is_reachable(shifts, word):
+    verdict = claims.judge_ics(ics_numbers(shifts))
+    assert verdict.word == word and "dense01" not in verdict.parts  # nothing before the first layer
 
 
 @pytest.mark.parametrize(

@@ -252,12 +252,18 @@ def ics_study(plan: Plan, runs: Runs) -> IcsStudy:
     layers = layer_names(runs[bn[0]].metrics[0], tags.ICS_L2)
 
     def shifts(kind: str, bn_smaller: bool) -> dict[str, LayerShift]:
+        """Per layer; the paired effect in decades for the l2 difference (bn_smaller), as it stands for the cosine."""
         found = {}
         for layer in layers:
             name = tags.per_layer(kind, layer)
-            better = paired(runs, list(zip(bn, no_bn)), name, bn_smaller)
+            levels = [[seed_level(runs, key, name) for key in keys] for keys in (bn, no_bn)]
+            if bn_smaller:
+                levels = [[log10_or_none(level) for level in arm] for arm in levels]
             found[layer] = LayerShift(
-                better, *(stats.spread([seed_level(runs, k, name) for k in keys]) for keys in (bn, no_bn))
+                bn_better=paired(runs, list(zip(bn, no_bn)), name, bn_smaller),
+                bn=stats.spread([seed_level(runs, key, name) for key in bn]),
+                no_bn=stats.spread([seed_level(runs, key, name) for key in no_bn]),
+                effect=stats.paired_effect(*levels),
             )
         return found
 

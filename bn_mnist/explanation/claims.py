@@ -45,7 +45,13 @@ JUDGED_LANDSCAPE = [  # the landscape measures the rule judges (the gradient nor
     for variant in (tags.LANDSCAPE, tags.HELD_OUT)
     for measure in (tags.LOSS_RANGE, tags.GRADIENT_CHANGE, tags.BETA)
 ] + [tags.landscape_tag(tags.RELATIVE, measure) for measure in (tags.LOSS_RANGE, tags.GRADIENT_CHANGE)]
-REDUCES, NOT_REDUCED = "reduces it", "does not reduce it"  # a BN variant against BN's drop at small batches
+REDUCES, NOT_REDUCED = "reduces it", "does not reduce it"
+SHIFT_SMALLER, SHIFT_LARGER = "BN's smaller", "BN's larger"  # a layer's l2 shift, by decades
+COSINE_CLOSER, COSINE_FURTHER = "BN's closer to 1", "BN's further from 1"  # a layer's cosine
+REDUCED, NOT_REDUCED_SHIFT = (
+    "reduced by BN",
+    "not reduced by BN",
+)  # a layer's shift, both measures  # a BN variant against BN's drop at small batches
 SENSITIVE, INSENSITIVE = "sensitive", "insensitive"  # BN's final accuracy over the initial SDs
 LESS, NOT_LESS = "less sensitive than without BN", "not less sensitive than without BN"
 HIGHER, NOT_HIGHER = "higher", "not higher"  # BN's largest stable learning rate against no BN's, over seeds
@@ -110,9 +116,14 @@ CLAIMS = {
         f"else {INCONCLUSIVE}",
     ),
     "ics": Claim(
-        "BN does not necessarily reduce internal covariate shift (Santurkar et al. 2018)",
-        f"{SUPPORTED}: in some layer after the first, BN's shift is not the smaller (l2) or its cosine not the closer "
-        f"to 1 in more than half of the seeds; {NOT_SUPPORTED}: BN reduces it in every such layer by both",
+        "BN does not reduce internal covariate shift (Santurkar et al. 2018)",
+        f"per layer after the first (the first has nothing before it), BN against no BN in the same seed, with "
+        f"{PAIRED_LEVEL:.0%} t intervals: the l2 difference in decades is {SHIFT_SMALLER} below -{DECADE_MARGIN:g}, "
+        f"{SHIFT_LARGER} above {DECADE_MARGIN:g}, {SIMILAR} within; the cosine's difference is {COSINE_CLOSER} "
+        f"above {MARGIN:g}, {COSINE_FURTHER} below -{MARGIN:g}, {SIMILAR} within; else {UNDECIDED}. A layer's shift "
+        f"is {REDUCED} when its l2 is {SHIFT_SMALLER} and its cosine {COSINE_CLOSER}, {NOT_REDUCED_SHIFT} when "
+        f"neither is (both decided), else {UNDECIDED}. {SUPPORTED}: every such layer {NOT_REDUCED_SHIFT}; "
+        f"{NOT_SUPPORTED}: every one {REDUCED}; {PARTLY}: some {NOT_REDUCED_SHIFT}; else {INCONCLUSIVE}",
     ),
     "batch": Claim(
         "BN's accuracy falls at small batches, and Batch Renormalization with its warm-up reduces that fall "
@@ -147,20 +158,6 @@ CLAIMS = {
         f"{FAILS}; else {INCONCLUSIVE} (the seeds cannot decide)",
     ),
 }
-
-
-def word(every: bool, some: bool) -> str:
-    return SUPPORTED if every else PARTLY if some else NOT_SUPPORTED
-
-
-def verdict(study: str, every: bool, some: bool, detail: str = "", **counts: int) -> Verdict:
-    claim = CLAIMS[study]
-    return Verdict(claim.text, claim.rule, word(every, some), detail, counts)
-
-
-def most(found: FractionVerdict) -> bool:
-    """In more than half of the seeds."""
-    return 2 * found.k > found.n
 
 
 def side(effect: PairedEffect | None) -> str:
@@ -242,14 +239,7 @@ def judge_init(study: GridStudy) -> Verdict:
 
 def smoothness_word(decades: PairedEffect | None) -> str:
     """One landscape measure: BN's median against no BN's, in decades, by its paired interval."""
-    if decades is None or decades.interval is None:
-        return UNDECIDED
-    low, high = decades.interval
-    if high < -DECADE_MARGIN:
-        return SMOOTHER
-    if low > DECADE_MARGIN:
-        return ROUGHER
-    return SIMILAR if low > -DECADE_MARGIN and high < DECADE_MARGIN else UNDECIDED
+    return decades_word(decades, SMOOTHER, ROUGHER)
 
 
 def judge_landscape(study: LandscapeStudy) -> Verdict:
@@ -268,17 +258,44 @@ def judge_landscape(study: LandscapeStudy) -> Verdict:
     return Verdict(CLAIMS["landscape"].text, CLAIMS["landscape"].rule, word, parts=words)
 
 
+def decades_word(decades: PairedEffect | None, smaller: str, larger: str) -> str:
+    """BN's value against no BN's in decades, by its paired interval against +-DECADE_MARGIN."""
+    if decades is None or decades.interval is None:
+        return UNDECIDED
+    low, high = decades.interval
+    if high < -DECADE_MARGIN:
+        return smaller
+    if low > DECADE_MARGIN:
+        return larger
+    return SIMILAR if low > -DECADE_MARGIN and high < DECADE_MARGIN else UNDECIDED
+
+
+def layer_shift(l2: str, cosine: str) -> str:
+    if l2 == SHIFT_SMALLER and cosine == COSINE_CLOSER:
+        return REDUCED
+    if l2 in (SIMILAR, SHIFT_LARGER) and cosine in (SIMILAR, COSINE_FURTHER):
+        return NOT_REDUCED_SHIFT
+    return UNDECIDED
+
+
 def judge_ics(study: IcsStudy) -> Verdict:
-    after_first = study.layers[1:]
-    smaller = sum(most(study.l2[layer].bn_better) for layer in after_first)
-    closer = sum(most(study.cosine[layer].bn_better) for layer in after_first)
-    reduced_everywhere = min(smaller, closer) == len(after_first)
-    detail = (
-        "BN reduces it in every layer, by both measures"
-        if reduced_everywhere
-        else "BN does not reduce it in every layer"
-    )
-    return verdict("ics", not reduced_everywhere, False, detail, l2_smaller=smaller, cosine_closer=closer)
+    parts: dict[str, str] = {}
+    for layer in study.layers[1:]:
+        l2 = decades_word(study.l2[layer].effect, SHIFT_SMALLER, SHIFT_LARGER)
+        cosine = {ABOVE: COSINE_CLOSER, BELOW: COSINE_FURTHER, WITHIN: SIMILAR}.get(
+            side(study.cosine[layer].effect), UNDECIDED
+        )
+        parts |= {layer: layer_shift(l2, cosine), f"{layer}: l2": l2, f"{layer}: cosine": cosine}
+    found = [parts[layer] for layer in study.layers[1:]]
+    if all(w == NOT_REDUCED_SHIFT for w in found):
+        word = SUPPORTED
+    elif all(w == REDUCED for w in found):
+        word = NOT_SUPPORTED
+    elif NOT_REDUCED_SHIFT in found:
+        word = PARTLY
+    else:
+        word = INCONCLUSIVE
+    return Verdict(CLAIMS["ics"].text, CLAIMS["ics"].rule, word, parts=parts)
 
 
 def against_margin(effect: PairedEffect | None) -> str:

@@ -312,34 +312,36 @@ def landscape_section(study: LandscapeStudy, verdict: Verdict, figure: str) -> l
     return lines
 
 
-def ics_detail(verdict: Verdict) -> str:
-    return f"What decided it: {verdict.detail}." if verdict.detail else ""
-
-
 def ics_section(study: IcsStudy, verdict: Verdict, figure: str) -> list[str]:
-    layers, counts = study.layers, verdict.counts
+    parts = verdict.parts
+    measured = [layer for layer in study.layers[1:] if layer in parts]
+    found = "; ".join(
+        f"{layer}: {parts[layer]} (l2 {parts[f'{layer}: l2']}, cosine {parts[f'{layer}: cosine']})"
+        for layer in measured
+    )
     lines = [
         "## Internal covariate shift",
         "",
-        f"{claim_line(verdict)} {ics_detail(verdict)}",
+        claim_line(verdict),
         "",
         f"For each layer, the gradient of its kernel G on a batch and G' after the layers before it took their SGD "
         f"step ({study.learning_rate:g}) on the same batch (Santurkar et al. Definition 2.1), on the same runs as "
-        f"the landscape; per seed the median over training. With BN the l2 difference is smaller in "
-        f"{counts['l2_smaller']} of {len(layers) - 1} layers after the first (in most seeds) and the cosine closer "
-        f"to 1 in {counts['cosine_closer']}; the first layer has nothing before it (0 and 1 by definition). The l2 "
-        "difference scales with the gradients' size, which BN changes; the cosine does not.",
+        "the landscape; per seed the median over training. The first layer has nothing before it (0 and 1 by "
+        "definition). The l2 difference scales with the gradients' size, which BN changes; the cosine does not. "
+        f"Layer by layer: {found}.",
         "",
         f"![ics]({figure})",
         "",
-        "| layer | l2, BN | l2, no BN | BN smaller | cosine, BN | cosine, no BN | BN closer to 1 |",
-        "|---|---|---|---|---|---|---|",
+        "| layer | l2, BN | l2, no BN | BN smaller | log10 BN - log10 no BN (95% interval) | cosine, BN | "
+        "cosine, no BN | BN closer to 1 | BN minus no BN (95% interval) | rule |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for layer in layers:
+    for layer in study.layers:
         l2, cosine = study.l2[layer], study.cosine[layer]
         lines.append(
             f"| {layer} | {sci_spread(l2.bn)} | {sci_spread(l2.no_bn)} | {k_of_n(l2.bn_better)} | "
-            f"{spread_text(cosine.bn)} | {spread_text(cosine.no_bn)} | {k_of_n(cosine.bn_better)} |"
+            f"{effect_text(l2.effect)} | {spread_text(cosine.bn)} | {spread_text(cosine.no_bn)} | "
+            f"{k_of_n(cosine.bn_better)} | {effect_text(cosine.effect)} | {parts.get(layer, '-')} |"
         )
     return [*lines, ""]
 

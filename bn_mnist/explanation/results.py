@@ -142,6 +142,8 @@ class LayerShift(Record):
     bn_better: FractionVerdict  # seeds whose BN run has the smaller l2 difference (the cosine closer to 1)
     bn: Spread | None
     no_bn: Spread | None
+    # BN minus no BN, same seed: in decades (log10) for the l2 difference, as it stands for the cosine
+    effect: PairedEffect | None = optional()
 
 
 @dataclass(frozen=True)
@@ -198,8 +200,8 @@ class Verdict(Record):
     claim: str
     rule: str
     word: str
-    detail: str = ""  # what decided it, where the report says more than the word
-    counts: dict[str, int] = field(default_factory=dict)  # the numbers the rule counted
+    detail: str = ""  # schema 1's rules wrote these two; today's put every word they give into `parts`
+    counts: dict[str, int] = field(default_factory=dict)
     parts: dict[str, str] = field(
         default_factory=dict
     )  # arm or panel -> the word the rule gave it, where it judges each
