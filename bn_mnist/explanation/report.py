@@ -513,7 +513,7 @@ GRIDS = {  # study -> (title, swept, what is measured)
 def markdown(results: Results) -> str:
     meta = results.meta
     seeds = ", ".join(f"{n} for the {kind} runs" for kind, n in meta.seeds.items())
-    quick = f"{seeds_text(meta.seeds)}, thin grids and a quarter of the steps"
+    quick = f"{seeds_text(meta.seeds)}, thin grids, a quarter of the FC steps and an eighth of the conv ones"
     lines = [
         f"# Why does BN help?{' (quick run)' if meta.quick else ''}",
         "",
