@@ -35,6 +35,7 @@ BATCH_ONLY = {  # option -> its default: what only batch norm (statistics over t
     "batch_weights": "none",
     "update_moving_stats": True,
     "bessel": False,
+    "noise": 0.0,
 }  # (bn.sync needs no check: without batch statistics there is nothing to synchronise across replicas)
 PLACEMENTS = ("before_activation", "after_activation")
 BATCH_WEIGHTS = ("none", "inverse_class_frequency")
@@ -131,6 +132,7 @@ class BNConfig:
     renorm_momentum: float = 0.99  # decay of the statistics renorm corrects towards
     renorm_warmup: RenormWarmup = field(default_factory=RenormWarmup)  # nn: Ioffe's relaxation of the clipping
     bessel: bool = False  # nn: the moving variance averages m/(m-1) x the batch variance (m values per channel)
+    noise: float = 0.0  # nn: Santurkar et al.'s noisy BN: each training step adds noise of a random mean and SD
     batch_weights: str = "none"  # nn: inverse_class_frequency weighs each example by 1 / its class count in the batch
     update_moving_stats: bool = True  # false reproduces TF1's forgotten UPDATE_OPS (population stats never move)
     sync: bool = True  # under a distribute strategy: statistics over the global batch (all replicas); false: each
@@ -149,6 +151,7 @@ class BNConfig:
         _require(0 <= self.momentum < 1, "bn.momentum", self.momentum, "a number in [0, 1)")
         _require(0 <= self.renorm_momentum < 1, "bn.renorm_momentum", self.renorm_momentum, "a number in [0, 1)")
         _require(self.epsilon > 0, "bn.epsilon", self.epsilon, "a positive number")
+        _require(self.noise >= 0, "bn.noise", self.noise, "a non-negative number")
         self._check_renorm_options()
         if self.impl == "keras":
             self._check_keras_can_do_it()
@@ -181,6 +184,10 @@ class BNConfig:
                 raise ConfigError(
                     f"bn.{key} = {value!r}: keras.layers.BatchNormalization cannot do this; use bn.impl: nn"
                 )
+        if self.noise > 0:
+            raise ConfigError(
+                f"bn.noise = {self.noise}: keras.layers.BatchNormalization cannot do this; use bn.impl: nn"
+            )
         if self.renorm_warmup.on:
             raise ConfigError(
                 "bn.renorm_warmup: keras.layers.BatchNormalization takes fixed clipping limits; use bn.impl: nn"

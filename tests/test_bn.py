@@ -252,3 +252,24 @@ def test_layer_orders(placement, use_bias, before_bn):
     assert bn_input is model.get_layer(before_bn).output
     after_bn = "act_dense1" if placement == "before_activation" else "dense2"
     assert model.get_layer(after_bn).input is model.get_layer("bn_dense1").output
+
+
+def test_noisy_bn_adds_a_fresh_noise_of_nonzero_mean_and_nonunit_variance_each_step_and_none_at_inference():
+    """Santurkar et al.'s noisy BN: the same layer with and without noise, on the same batches. The difference of
+    their training outputs is the noise: per channel of mean in [-1, 1] and SD in [0, 1] (noise 1), not zero, and
+    different at the next step; the moving statistics and the inference outputs are the plain layer's, bit for bit."""
+    rng = np.random.default_rng(0)
+    gamma, beta = rng.uniform(0.5, 2, 3), rng.normal(size=3)
+    plain = built_layer(BNConfig(impl="nn", momentum=0.8), (4096, 3), gamma, beta)
+    noisy = built_layer(BNConfig(impl="nn", momentum=0.8, noise=1.0), (4096, 3), gamma, beta)
+    means = []
+    for _ in range(2):
+        x = (rng.normal(size=(4096, 3)) * 3 + 1).astype(np.float32)
+        noise = noisy(x, training=True).numpy() - plain(x, training=True).numpy()  # (4096, 3)
+        assert np.all(np.abs(noise.mean(axis=0)) < 1 + 0.1) and np.all(noise.std(axis=0) < 1 + 0.1)
+        assert np.abs(noise.mean(axis=0)).max() > 0.05 and noise.std(axis=0).max() > 0.05  # a shift and a spread
+        means.append(noise.mean(axis=0))
+    assert np.abs(means[0] - means[1]).max() > 0.05  # a new distribution at the next step
+    np.testing.assert_array_equal(noisy.moving_mean.numpy(), plain.moving_mean.numpy())
+    np.testing.assert_array_equal(noisy.moving_variance.numpy(), plain.moving_variance.numpy())
+    np.testing.assert_array_equal(noisy(x, training=False).numpy(), plain(x, training=False).numpy())

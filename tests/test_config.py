@@ -51,6 +51,8 @@ def test_fc_yaml_is_the_lesson_row_1():
             "bn.renorm_clipping.rmaxx: unknown key (did you mean 'bn.renorm_clipping.rmax'?)",
         ),
         ("bn.bessel=true", "bn.bessel = True: keras.layers.BatchNormalization cannot do this; use bn.impl: nn"),
+        ("bn.noise=0.5", "bn.noise = 0.5: keras.layers.BatchNormalization cannot do this; use bn.impl: nn"),
+        ("bn.impl=nn\nbn.noise=-1", "bn.noise = -1.0: expected a non-negative number"),
         ("bn.impl=nn\nbn.bessel=true\nbn.renorm=true", "bn.bessel corrects the plain moving variance: not with"),
         ("bn.impl=nn\nbn.renorm_warmup.relaxed=100", "bn.renorm_warmup relaxes the renorm clipping: it needs"),
         ("bn.renorm_warmup.hold=5\nbn.renorm_warmup.relaxed=2", "bn.renorm_warmup.relaxed = 2: expected at least"),

@@ -48,7 +48,7 @@ def test_every_study_has_its_figure_report_section_and_numbers(quick):
     ):
         assert f"## {heading}" in report
     verdicts = results["verdicts"]  # every study but the inside one tests a claim; the inside one answers a question
-    assert set(verdicts) == {*STUDIES, "batch_independent"} and set(verdicts["inside"]) == {"conv", "fc"}
+    assert set(verdicts) == {*STUDIES, "batch_independent", "noisy"} and set(verdicts["inside"]) == {"conv", "fc"}
     for study in set(verdicts) - {"inside"}:
         verdict = verdicts[study]
         assert verdict["word"] in (claims.SUPPORTED, claims.PARTLY, claims.NOT_SUPPORTED, claims.INCONCLUSIVE)
@@ -130,6 +130,11 @@ def test_landscape_and_covariate_shift_numbers(quick):
         assert ics[tags.ICS_L2]["dense01"][arm]["max"] == 0.0
         assert ics[tags.ICS_COSINE]["dense01"][arm]["min"] == pytest.approx(1.0)
         assert ics[tags.ICS_L2]["logits"][arm]["min"] > 0
+    noisy = ics["noisy"]  # BN with noise after it: its own runs, against the BN ones of the same seeds
+    finals = [runfiles.RunSummary.read(out / f"smoothness/noisy_bn-seed{s}").final_val_accuracy for s in (0, 1)]
+    assert noisy["outcomes"]["seeds"] == finals and set(noisy["l2"]) == set(ics["layers"])
+    bn = [runfiles.RunSummary.read(out / f"smoothness/bn-seed{s}").final_val_accuracy for s in (0, 1)]
+    assert noisy["behind_bn"]["mean"] == pytest.approx(np.mean(np.subtract(bn, finals)))
     events = tb_events.accumulator(out / "smoothness/no_bn-seed1")
     assert len(events.Tensors(beta)) == studies.QUICK.evaluations + 1
 

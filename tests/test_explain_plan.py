@@ -18,6 +18,7 @@ from bn_mnist.explanation.results import (
     LandscapeStudy,
     LayerShift,
     MeasureArm,
+    NoisyBN,
     Outcomes,
     PairedMeasure,
     PlainStudy,
@@ -78,8 +79,8 @@ def test_budgets():
     assert set(quick.seeds.values()) == {4} and quick.steps == {"fc": 500, "conv": 100} and quick.seeds_option == 4
     full = Budget.choose(None, quick=False)
     # lr: 2 FC panels x 9 rates x 2 arms x 10 seeds + 5 conv rates x 2 x 5; init: 2 x 7 x 2 x 10 + 3 controls x 10;
-    # inside: 4 arms x (10 + 5); landscape and ics share 2 x 10; batch: 6 sizes x 7 arms x 10; plain: 5 arms x 10
-    assert len(studies.plan(STUDIES, full)) == 360 + 50 + 280 + 30 + 60 + 20 + 420 + 50
+    # inside: 4 arms x (10 + 5); landscape and ics share 3 x 10; batch: 6 sizes x 7 arms x 10; plain: 5 arms x 10
+    assert len(studies.plan(STUDIES, full)) == 360 + 50 + 280 + 30 + 60 + 30 + 420 + 50
 
 
 def point(k: int, n: int = 4) -> Outcomes:
@@ -391,6 +392,23 @@ def ics_numbers(shifts: dict[str, tuple[float, float]], seeds: int = 10) -> IcsS
 def test_every_verdict_of_the_covariate_shift_rule_is_reachable(shifts, word):
     verdict = claims.judge_ics(ics_numbers(shifts))
     assert verdict.word == word and "dense01" not in verdict.parts  # nothing before the first layer
+
+
+@pytest.mark.parametrize(
+    ("behind", "noise", "word"),
+    [
+        (0.0, 0.002, claims.SUPPORTED),  # noisy BN as good as BN
+        (-0.02, 0.002, claims.SUPPORTED),  # better
+        (0.05, 0.002, claims.NOT_SUPPORTED),  # 0.05 behind
+        (0.01, 0.002, claims.INCONCLUSIVE),  # about the margin: the seeds cannot tell
+    ],
+)
+def test_every_verdict_of_the_noisy_bn_rule_is_reachable(behind, noise, word):
+    rng = np.random.default_rng(0)
+    bn = list(0.97 + noise * rng.standard_normal(10))
+    noisy = [b - behind + noise * rng.standard_normal() for b in bn]
+    found = NoisyBN(seeds_outcomes(noisy), stats.paired_effect(bn, noisy), stats.paired_effect(noisy, [0.9] * 10), {})
+    assert claims.judge_noisy(found).word == word
 
 
 @pytest.mark.parametrize(

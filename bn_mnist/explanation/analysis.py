@@ -25,6 +25,7 @@ from bn_mnist.explanation.results import (
     LandscapeStudy,
     LayerShift,
     MeasureArm,
+    NoisyBN,
     Outcomes,
     PairedMeasure,
     PlainStudy,
@@ -34,7 +35,7 @@ from bn_mnist.explanation.results import (
 )
 from bn_mnist.explanation.studies import Budget, Panel
 from bn_mnist.lab import stats
-from bn_mnist.lab.arms import BN, NO_BN
+from bn_mnist.lab.arms import BN, NO_BN, NOISY_BN
 from bn_mnist.lab.plan import Plan
 from bn_mnist.lab.runs import RunFiles
 from bn_mnist.lab.stats import PairedEffect
@@ -267,7 +268,24 @@ def ics_study(plan: Plan, runs: Runs) -> IcsStudy:
             )
         return found
 
-    return IcsStudy(layers, studies.FC_LEARNING_RATE, shifts(tags.ICS_L2, True), shifts(tags.ICS_COSINE, False))
+    return IcsStudy(
+        layers,
+        studies.FC_LEARNING_RATE,
+        shifts(tags.ICS_L2, True),
+        shifts(tags.ICS_COSINE, False),
+        noisy_bn(plan, runs, layers),
+    )
+
+
+def noisy_bn(plan: Plan, runs: Runs, layers: list[str]) -> NoisyBN:
+    """The noisy-BN runs against the BN and non-BN ones of the same seeds, and their covariate shift per layer."""
+    keys = plan.seeds("ics", NOISY_BN.key)
+    noisy, bn, no_bn = (outcomes(runs, found) for found in (keys, *smoothness_runs(plan, "ics")))
+    l2 = {
+        layer: stats.spread([seed_level(runs, key, tags.per_layer(tags.ICS_L2, layer)) for key in keys])
+        for layer in layers
+    }
+    return NoisyBN(noisy, stats.paired_effect(bn.seeds, noisy.seeds), stats.paired_effect(noisy.seeds, no_bn.seeds), l2)
 
 
 def seed_drops(points: list[Outcomes]) -> list[float | None]:

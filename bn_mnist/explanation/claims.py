@@ -23,6 +23,7 @@ from bn_mnist.explanation.results import (
     InsideArm,
     InsideStudy,
     LandscapeStudy,
+    NoisyBN,
     PlainStudy,
     Studies,
     Verdict,
@@ -124,6 +125,13 @@ CLAIMS = {
         f"is {REDUCED} when its l2 is {SHIFT_SMALLER} and its cosine {COSINE_CLOSER}, {NOT_REDUCED_SHIFT} when "
         f"neither is (both decided), else {UNDECIDED}. {SUPPORTED}: every such layer {NOT_REDUCED_SHIFT}; "
         f"{NOT_SUPPORTED}: every one {REDUCED}; {PARTLY}: some {NOT_REDUCED_SHIFT}; else {INCONCLUSIVE}",
+    ),
+    "noisy": Claim(
+        "BN with noise of non-zero mean and non-unit variance after each BN layer, changing every step, trains about "
+        "as well as BN (Santurkar et al. 2018: a steady input distribution is not what BN gives)",
+        f"BN's final validation accuracy minus noisy BN's, same seed, with its {PAIRED_LEVEL:.0%} t interval: "
+        f"{SUPPORTED} if the interval lies below {MARGIN:g} (noisy BN at most {MARGIN:g} behind, or ahead); "
+        f"{NOT_SUPPORTED} if above it; else {INCONCLUSIVE}",
     ),
     "batch": Claim(
         "BN's accuracy falls at small batches, and Batch Renormalization with its warm-up reduces that fall "
@@ -298,6 +306,11 @@ def judge_ics(study: IcsStudy) -> Verdict:
     return Verdict(CLAIMS["ics"].text, CLAIMS["ics"].rule, word, parts=parts)
 
 
+def judge_noisy(noisy: NoisyBN) -> Verdict:
+    word = {BELOW: SUPPORTED, ABOVE: NOT_SUPPORTED}.get(against_margin(noisy.behind_bn), INCONCLUSIVE)
+    return Verdict(CLAIMS["noisy"].text, CLAIMS["noisy"].rule, word)
+
+
 def against_margin(effect: PairedEffect | None) -> str:
     """Whether a paired effect's interval lies above +MARGIN (ABOVE) or below it (BELOW)."""
     if effect is None or effect.interval is None:
@@ -410,6 +423,7 @@ def judge(studies: Studies) -> Verdicts:
         if studies.batch is not None and has_batch_independent(studies.batch)
         else None,
         plain=None if studies.plain is None else judge_plain(studies.plain),
+        noisy=None if studies.ics is None or studies.ics.noisy is None else judge_noisy(studies.ics.noisy),
     )
 
 

@@ -26,7 +26,7 @@ from bn_mnist.explanation.results import (
     measure_name,
 )
 from bn_mnist.explanation.studies import ARMS, PAIRED_ARMS, REACH
-from bn_mnist.lab.arms import Arm
+from bn_mnist.lab.arms import NOISY_BN, Arm
 from bn_mnist.lab.stats import Spread
 from bn_mnist.plots import laid_out, save, subplots
 from bn_mnist.tensorboard import tags
@@ -148,6 +148,8 @@ def ics_figure(study: IcsStudy) -> Figure:
         for arm in PAIRED_ARMS:
             shifts = getattr(study, kind)
             draw_spread(axis, list(shown), [getattr(shifts[layers[i]], arm.key) for i in shown], arm)
+        if kind == "l2" and study.noisy is not None:
+            draw_spread(axis, list(shown), [study.noisy.l2[layers[i]] for i in shown], ARMS[NOISY_BN.key])
         axis.set_xticks(list(shown), [layers[i] for i in shown])
         axis.set(yscale=scale, xlabel="layer", title=title)
         axis.grid(alpha=0.3)

@@ -22,6 +22,7 @@ from bn_mnist.explanation.results import (
     InsideStudy,
     LandscapeStudy,
     Meta,
+    NoisyBN,
     Outcomes,
     PlainStudy,
     Results,
@@ -30,7 +31,7 @@ from bn_mnist.explanation.results import (
     measure_name,
 )
 from bn_mnist.explanation.studies import ARMS, CONV_BASE, FC_BASE, REACH
-from bn_mnist.lab.arms import BN, NO_BN, WARMUP_HOLD, WARMUP_RELAXED
+from bn_mnist.lab.arms import BN, NO_BN, NOISE, WARMUP_HOLD, WARMUP_RELAXED
 from bn_mnist.lab.stats import Spread
 from bn_mnist.lab.text import (
     code_lines,
@@ -312,7 +313,22 @@ def landscape_section(study: LandscapeStudy, verdict: Verdict, figure: str) -> l
     return lines
 
 
-def ics_section(study: IcsStudy, verdict: Verdict, figure: str) -> list[str]:
+def noisy_lines(noisy: NoisyBN, verdict: Verdict, layers: list[str]) -> list[str]:
+    """The noisy-BN claim, its numbers and its covariate shift beside BN's."""
+    shift = ", ".join(f"{layer} {sci(mean(noisy.l2[layer]))}" for layer in layers[1:])
+    return [
+        claim_line(verdict),
+        "",
+        f"Noisy BN (the `nn` layer, noise {NOISE:g}: per step and channel a mean ~ U(-{NOISE:g}, {NOISE:g}) and an SD "
+        f"~ U(0, {NOISE:g}), normal noise of those added to every activation after BN; none at inference): final "
+        f"validation accuracy {spread_text(noisy.outcomes.val_accuracy)}; BN minus noisy BN "
+        f"{effect_text(noisy.behind_bn)}; noisy BN minus no BN {effect_text(noisy.ahead_of_no_bn)}. Its covariate "
+        f"shift (l2, median over training, mean over seeds): {shift}.",
+        "",
+    ]
+
+
+def ics_section(study: IcsStudy, verdict: Verdict, noisy: Verdict | None, figure: str) -> list[str]:
     parts = verdict.parts
     measured = [layer for layer in study.layers[1:] if layer in parts]
     found = "; ".join(
@@ -343,7 +359,10 @@ def ics_section(study: IcsStudy, verdict: Verdict, figure: str) -> list[str]:
             f"{effect_text(l2.effect)} | {spread_text(cosine.bn)} | {spread_text(cosine.no_bn)} | "
             f"{k_of_n(cosine.bn_better)} | {effect_text(cosine.effect)} | {parts.get(layer, '-')} |"
         )
-    return [*lines, ""]
+    lines.append("")
+    if study.noisy is not None and noisy is not None:
+        lines += noisy_lines(study.noisy, noisy, study.layers)
+    return lines
 
 
 ARM_NOTES = {  # what the batch study's text says of an arm, beside its name
@@ -483,9 +502,11 @@ def section(results: Results, name: str, figure: str) -> list[str]:
     if name == "batch":
         study, verdict = present(studies.batch, name), present(verdicts.batch, "batch verdict")
         return batch_section(study, verdict, verdicts.batch_independent, figure)
+    if name == "ics":
+        study, verdict = present(studies.ics, name), present(verdicts.ics, "ics verdict")
+        return ics_section(study, verdict, verdicts.noisy, figure)
     renderers: dict[str, Callable[[Any, Verdict, str], list[str]]] = {
         "landscape": landscape_section,
-        "ics": ics_section,
         "plain": plain_section,
     }
     return renderers[name](

@@ -147,11 +147,22 @@ class LayerShift(Record):
 
 
 @dataclass(frozen=True)
+class NoisyBN(Record):
+    """BN with noise of a random mean and SD after each BN layer, new every step (Santurkar et al.'s noisy BN)."""
+
+    outcomes: Outcomes
+    behind_bn: PairedEffect  # BN's final val. accuracy minus noisy BN's, same seed
+    ahead_of_no_bn: PairedEffect  # noisy BN's minus no BN's, same seed
+    l2: dict[str, Spread | None]  # per layer, its covariate shift (l2), median over training, over seeds
+
+
+@dataclass(frozen=True)
 class IcsStudy(Record):
     layers: list[str]
     learning_rate: float
     l2: dict[str, LayerShift] = named(tags.ICS_L2)
     cosine: dict[str, LayerShift] = named(tags.ICS_COSINE)
+    noisy: NoisyBN | None = optional()
 
 
 @dataclass(frozen=True)
@@ -225,6 +236,7 @@ class Verdicts(Record):
     ics: Verdict | None = optional()
     batch: Verdict | None = optional()
     batch_independent: Verdict | None = optional()  # the batch study's second claim (Wu & He 2018)
+    noisy: Verdict | None = optional()  # the covariate-shift study's second claim (noisy BN)
     plain: Verdict | None = optional()
 
 

@@ -25,6 +25,7 @@ from bn_mnist.lab.arms import (
     LAYER_NORM,
     LSUV,
     NO_BN,
+    NOISY_BN,
     RENORM,
     RENORM_WARMUP,
     Arm,
@@ -47,11 +48,12 @@ LANDSCAPE_DISTANCES = (0.05, 0.1, 0.2, 0.4)
 KERNEL_FRACTIONS = (0.005, 0.01, 0.02, 0.04)
 PAIRED_ARMS = (BN, NO_BN)  # the grid, inside, landscape and covariate-shift studies compare these
 INSIDE_ARMS = (*PAIRED_ARMS, HE, LSUV)  # and, inside, no BN from variance-preserving starts: is the init the cause?
+SMOOTHNESS_ARMS = (*PAIRED_ARMS, NOISY_BN)  # and BN with noise after it: does BN need a steady distribution?
 BATCH_INDEPENDENT = (GROUP_NORM, LAYER_NORM)  # normalizations that use one example alone (Wu & He 2018)
 BATCH_VARIANTS = (BESSEL, RENORM, RENORM_WARMUP)  # BN changed to depend less on small batches: judged against BN
 BATCH_ARMS = (BN, *BATCH_VARIANTS, *BATCH_INDEPENDENT, NO_BN)
 PLAIN_ARMS = (BN, NO_BN, *BN_FREE_INITS)  # the 19-layer conv net with BN, and without it at four inits
-ARMS = by_key((*BATCH_ARMS, *PLAIN_ARMS))  # every arm a study trains (the controls among them), by key
+ARMS = by_key((*BATCH_ARMS, *PLAIN_ARMS, NOISY_BN))  # every arm a study trains (the controls among them), by key
 
 
 @dataclass(frozen=True)
@@ -194,7 +196,7 @@ def smoothness_probe() -> Measurement:
 
 def plan_smoothness(plan: Plan, study: str, budget: Budget) -> None:
     """The FC runs the landscape and covariate-shift probe measures (studies landscape and ics share them)."""
-    for arm in PAIRED_ARMS:
+    for arm in SMOOTHNESS_ARMS:
         for seed in range(budget.seeds["fc"]):
             config = config_of("explain-smoothness", FC_AT_RATE, arm, seed, budget.steps["fc"], budget)
             plan.add(RunId(study, arm.key, seed), "smoothness", config, probe=smoothness_probe)

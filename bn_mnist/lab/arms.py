@@ -61,6 +61,14 @@ def with_bessel(config: Config) -> Config:
     return dataclasses.replace(config, bn=dataclasses.replace(config.bn, enabled=True, impl="nn", bessel=True))
 
 
+NOISE = 1.0  # noisy BN's noise: per step and channel a mean in [-1, 1] and an SD in [0, 1] after a unit-variance BN
+
+
+def with_noisy_bn(config: Config) -> Config:
+    """BN with Santurkar et al.'s noise after it (`nn` layer)."""
+    return dataclasses.replace(config, bn=dataclasses.replace(config.bn, enabled=True, impl="nn", noise=NOISE))
+
+
 def with_threads(config: Config, threads: int) -> Config:
     return dataclasses.replace(config, train=dataclasses.replace(config.train, threads=threads))
 
@@ -70,6 +78,7 @@ NO_BN = Arm("no_bn", "Without Batch Norm", "no BN", "tab:orange", lambda config:
 RENORM = Arm("renorm", "Batch Renorm", "Batch Renorm", "tab:cyan", with_renorm)
 RENORM_WARMUP = Arm("renorm_warmup", "Batch Renorm + warm-up", "Renorm + warm-up", "tab:brown", with_renorm_warmup)
 BESSEL = Arm("bessel", "BN, unbiased moving variance", "BN (Bessel)", "tab:purple", with_bessel)
+NOISY_BN = Arm("noisy_bn", "BN + noise after it", "noisy BN", "gold", with_noisy_bn)
 # The Solutions' two BN nets (their configs are the shipped conv.yaml and conv-nn.yaml), and the Keras one again
 # with 2 threads: the same seed, other round-off.
 BN_KERAS = Arm("bn_keras", "BN, high-level layer", "BN (keras)", "tab:blue")

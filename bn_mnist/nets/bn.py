@@ -3,7 +3,8 @@
 `keras`: `keras.layers.BatchNormalization`. `nn`: `NnBatchNorm` below, this project's own layer built from
 `tf.nn.moments`, `tf.nn.batch_normalization` and explicit moving averages, with the TF1 options Keras lacks:
 zero-debiased averages, weighted batch statistics, the forgotten moving-average update (a classic bug), a
-Bessel-corrected moving variance (TF1's fused kernel) and Ioffe's warm-up of the renorm clipping.
+Bessel-corrected moving variance (TF1's fused kernel), Ioffe's warm-up of the renorm clipping and Santurkar et al.'s
+noise after BN.
 Both honour momentum, epsilon, center, scale and Batch Renormalization, with the same formulas.
 """
 
@@ -17,13 +18,14 @@ import tensorflow as tf
 from bn_mnist.config import BNConfig
 
 
-def batch_norm(bn: BNConfig, name: str) -> keras.layers.Layer:
+def batch_norm(bn: BNConfig, name: str, seed: int = 0) -> keras.layers.Layer:
     """The BN layer `bn.impl` names, configured from the `bn:` section.
 
     Renorm's arguments reach the layer only when renorm is on. The Keras layer honours
     `update_moving_stats: false` through momentum 1, which keeps its moving statistics exactly where they start.
     `bn.sync` takes the batch statistics over all replicas of a tf.distribute strategy (`nets/models.py` turns it
     off on one device, where Keras' synchronized path would change the numbers: it computes E[x^2] - E[x]^2).
+    `seed` seeds the noise of `bn.noise` (the run's seed and the layer's index).
     """
     options = dict(momentum=bn.momentum, epsilon=bn.epsilon, center=bn.center, scale=bn.scale, name=name)
     if bn.renorm:
@@ -41,6 +43,8 @@ def batch_norm(bn: BNConfig, name: str) -> keras.layers.Layer:
         update_moving_stats=bn.update_moving_stats,
         renorm_warmup=warmup,
         bessel=bn.bessel,
+        noise=bn.noise,
+        noise_seed=seed,
     )
 
 
@@ -76,6 +80,8 @@ class NnBatchNorm(keras.layers.Layer):
         synchronized=False,
         renorm_warmup=None,
         bessel=False,
+        noise=0.0,
+        noise_seed=0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -85,6 +91,7 @@ class NnBatchNorm(keras.layers.Layer):
         self.synchronized = synchronized
         self.renorm_warmup = None if renorm_warmup is None else tuple(renorm_warmup)  # (hold, relaxed) steps
         self.bessel = bessel
+        self.noise, self.noise_seed = noise, noise_seed
         if zero_debias and renorm:
             raise ValueError("zero_debias and renorm cannot be combined")
 
@@ -105,6 +112,8 @@ class NnBatchNorm(keras.layers.Layer):
             self.moving_stddev = self._add("moving_stddev", shape, "ones")
         if self.renorm_warmup is not None:
             self.renorm_steps = self._add("renorm_steps", (), "zeros")  # training steps taken: the warm-up's clock
+        if self.noise > 0:
+            self.noise_generator = keras.random.SeedGenerator(self.noise_seed)
 
     def _add(self, name: str, shape: tuple[int, ...], initializer: str, trainable: bool = False) -> keras.Variable:
         return self.add_weight(name=name, shape=shape, initializer=initializer, trainable=trainable)
@@ -121,7 +130,18 @@ class NnBatchNorm(keras.layers.Layer):
             gamma, beta = self._renormalized(mean, variance)
         if self.update_moving_stats:
             self._update_moving_statistics(mean, self._bessel_corrected(x, variance) if self.bessel else variance)
-        return tf.nn.batch_normalization(x, mean, variance, beta, gamma, self.epsilon)
+        normalized = tf.nn.batch_normalization(x, mean, variance, beta, gamma, self.epsilon)
+        return self._noisy(normalized) if self.noise > 0 else normalized
+
+    def _noisy(self, y: tf.Tensor) -> tf.Tensor:
+        """Santurkar et al. (2018, §2.1)'s noisy BN as we read it: each training step draws, per channel, a mean
+        ~ U(-noise, noise) and an SD ~ U(0, noise), and adds i.i.d. normal noise of that mean and SD to every
+        activation of the channel, so that what the next layer receives has a non-zero mean and a non-unit variance
+        that change every step. Inference adds none."""
+        channels = (y.shape[-1],)
+        mean = keras.random.uniform(channels, -self.noise, self.noise, seed=self.noise_generator)
+        sd = keras.random.uniform(channels, 0.0, self.noise, seed=self.noise_generator)
+        return y + mean + sd * keras.random.normal(tf.shape(y), seed=self.noise_generator)
 
     def _bessel_corrected(self, x: tf.Tensor, variance: tf.Tensor) -> tf.Tensor:
         """The unbiased estimate m/(m-1) x the batch variance, m the values per channel in the (global) batch: the
@@ -207,6 +227,8 @@ class NnBatchNorm(keras.layers.Layer):
             "synchronized": self.synchronized,
             "renorm_warmup": self.renorm_warmup,
             "bessel": self.bessel,
+            "noise": self.noise,
+            "noise_seed": self.noise_seed,
         }
 
 

@@ -23,24 +23,29 @@ CONV_LAYERS = 19  # the Solutions code builds 19 (its text says 20)
 CONV_DENSE_UNITS = 100
 
 
+def layer_seed(seed: int, index: int) -> int:
+    """A layer's own seed, from the run's seed and the layer's index: the same in the BN and the non-BN network."""
+    return seed * 1000 + index
+
+
 def kernel_initializer(
     model: ModelConfig, seed: int, index: int, dense: bool = False
 ) -> keras.initializers.Initializer:
     """A fresh initializer per layer, seeded by (run seed, layer index) so both networks draw the same kernels;
     a dense layer follows `model.dense_init` when it is set."""
-    layer_seed = seed * 1000 + index
+    own = layer_seed(seed, index)
     init = model.dense_init if dense and model.dense_init is not None else model.weight_init
     if init == "normal":
-        return keras.initializers.RandomNormal(stddev=model.init_std, seed=layer_seed)
+        return keras.initializers.RandomNormal(stddev=model.init_std, seed=own)
     if init == "truncated_normal":
-        return keras.initializers.TruncatedNormal(stddev=model.init_std, seed=layer_seed)
+        return keras.initializers.TruncatedNormal(stddev=model.init_std, seed=own)
     if init == "he_normal":
-        return keras.initializers.HeNormal(seed=layer_seed)
+        return keras.initializers.HeNormal(seed=own)
     if init == "lecun_normal":
-        return keras.initializers.LecunNormal(seed=layer_seed)
+        return keras.initializers.LecunNormal(seed=own)
     if init == "lsuv":  # orthogonal here; nets/lsuv.py scales each layer on a batch before step 0
-        return keras.initializers.Orthogonal(seed=layer_seed)
-    return keras.initializers.GlorotUniform(seed=layer_seed)
+        return keras.initializers.Orthogonal(seed=own)
+    return keras.initializers.GlorotUniform(seed=own)
 
 
 def has_bias(bn: BNConfig, pixels: int) -> bool:
@@ -56,14 +61,14 @@ def conv_pixels(x, index: int) -> int:
     return -(-height // stride) * -(-width // stride)
 
 
-def normalize_and_activate(x, bn: BNConfig, activation: str, name: str, weights=None):
+def normalize_and_activate(x, bn: BNConfig, activation: str, name: str, weights=None, seed: int = 0):
     """The normalization then the activation (the tutorial's order), or the activation then the normalization
-    (`after_activation`)."""
+    (`after_activation`); `seed` seeds BN's noise, if any."""
     activate = keras.layers.Activation(activation, name=naming.activation_name(name))
     pixels = int(x.shape[1]) * int(x.shape[2]) if len(x.shape) == 4 else 1
     if not norms.normalizes(bn, pixels):
         return activate(x)
-    normalize = norms.normalization(bn, name, int(x.shape[-1]))
+    normalize = norms.normalization(bn, name, int(x.shape[-1]), seed)
 
     def normalized(y):
         return normalize(y if weights is None else [y, weights])
@@ -81,7 +86,7 @@ def hidden_dense(x, units: int, model: ModelConfig, bn: BNConfig, seed: int, ind
         kernel_initializer=kernel_initializer(model, seed, index, dense=True),
         name=f"dense{index}",
     )(x)
-    return normalize_and_activate(x, bn, model.activation, f"dense{index}", weights)
+    return normalize_and_activate(x, bn, model.activation, f"dense{index}", weights, layer_seed(seed, index))
 
 
 def conv_block(x, index: int, model: ModelConfig, bn: BNConfig, seed: int, weights=None):
@@ -95,7 +100,7 @@ def conv_block(x, index: int, model: ModelConfig, bn: BNConfig, seed: int, weigh
         kernel_initializer=kernel_initializer(model, seed, index),
         name=f"conv{index}",
     )(x)
-    return normalize_and_activate(x, bn, model.activation, f"conv{index}", weights)
+    return normalize_and_activate(x, bn, model.activation, f"conv{index}", weights, layer_seed(seed, index))
 
 
 def build_model(model: ModelConfig, bn: BNConfig, seed: int, distributed: bool = False) -> keras.Model:

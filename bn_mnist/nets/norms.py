@@ -44,10 +44,11 @@ def groups_of(bn: BNConfig, layer: str, channels: int) -> int:
     return groups
 
 
-def normalization(bn: BNConfig, layer: str, channels: int) -> keras.layers.Layer:
-    """The layer that normalizes `layer`'s output: named bn_<layer> for batch norm, norm_<layer> for the others."""
+def normalization(bn: BNConfig, layer: str, channels: int, seed: int = 0) -> keras.layers.Layer:
+    """The layer that normalizes `layer`'s output: named bn_<layer> for batch norm, norm_<layer> for the others
+    (`seed`: batch norm's noise, when it has any)."""
     if bn.kind == "batch":
-        return batch_norm(bn, naming.bn_name(layer))
+        return batch_norm(bn, naming.bn_name(layer), seed)
     return keras.layers.GroupNormalization(
         groups=groups_of(bn, layer, channels),
         epsilon=bn.epsilon,
