@@ -279,6 +279,8 @@ def lr_numbers(bn_breaks: list[int], no_bn_breaks: list[int], small_gap: float, 
         ([3] * 10, [2] * 10, 0.012, claims.INCONCLUSIVE),  # the small-rate interval crosses the margin
         ([3] * 5, [2] * 5, 0.0, claims.SUPPORTED),  # 5 of 5 conv seeds decide (Wilson 0.57..1)
         ([3] * 3, [2] * 3, 0.0, claims.INCONCLUSIVE),  # 3 of 3 cannot (0.44..1)
+        ([4] * 10, [4] * 10, 0.0, claims.INCONCLUSIVE),  # both stable at the grid's top: it cannot judge
+        ([4] * 10, [4] * 9 + [3], 0.0, claims.INCONCLUSIVE),  # one seed it can judge is not enough
     ],
 )
 def test_every_verdict_of_the_learning_rate_rule_is_reachable(bn_breaks, no_bn_breaks, small_gap, word):

@@ -81,9 +81,12 @@ def largest_stable(values: list[float], diverged: list[list[bool]]) -> list[floa
     return found
 
 
-def stable_higher(bn: list[float | None], no_bn: list[float | None]) -> stats.FractionVerdict:
-    """Seeds whose BN runs stay stable to a higher grid value than the non-BN runs (None: not even the first)."""
-    return stats.judge_fraction([(b or 0.0) > (n or 0.0) for b, n in zip(bn, no_bn, strict=True)])
+def stable_higher(bn: list[float | None], no_bn: list[float | None], top: float) -> stats.FractionVerdict | None:
+    """Seeds whose BN runs stay stable to a higher grid value than the non-BN runs (a None: not even the first),
+    among the seeds the grid can judge: one whose two arms are both stable at the grid's top is left out, since the
+    grid ends before either diverges. None: no seed can be judged."""
+    judged = [(b or 0.0) > (n or 0.0) for b, n in zip(bn, no_bn, strict=True) if not b == n == top]
+    return stats.judge_fraction(judged) if judged else None
 
 
 def seed_extremes(points: list[Outcomes]) -> tuple[list[float | None], list[float | None]]:
@@ -131,7 +134,7 @@ def paired_panel(
     advantage = [
         stats.paired_effect(bn.seeds, no_bn.seeds) for bn, no_bn in zip(points[BN.key], points[NO_BN.key], strict=True)
     ]
-    higher = stable_higher(stable[BN.key], stable[NO_BN.key])
+    higher = stable_higher(stable[BN.key], stable[NO_BN.key], values[-1])
     spread_of, less = sensitivity(points)
     rates = effective_rates(panel, values)
     return GridPanel(

@@ -86,7 +86,8 @@ CLAIMS = {
         "small rate its advantage disappears (Bjorck et al. 2018)",
         f"per panel, two parts. Largest stable rate: per seed the largest grid rate up to which none of its runs "
         f"diverged; BN's is {HIGHER} if the {WILSON_LEVEL:.0%} Wilson interval of the fraction of seeds where it "
-        f"exceeds no BN's lies above 1/2, {NOT_HIGHER} if below, else {UNDECIDED}. At the smallest rate: BN's "
+        f"exceeds no BN's lies above 1/2, {NOT_HIGHER} if below, else {UNDECIDED} (a seed stable at the grid's top "
+        f"with and without BN is left out: the grid cannot judge it). At the smallest rate: BN's "
         f"final validation accuracy minus no BN's, same seed, with its {PAIRED_LEVEL:.0%} t interval: {AHEAD} if "
         f"the interval lies above {MARGIN:g}, {EVEN} if within +-{MARGIN:g}, {BEHIND} if below -{MARGIN:g}, else "
         f"{UNDECIDED}. A panel is {SUPPORTED} if {HIGHER} and {EVEN} or {BEHIND}; {PARTLY} if {HIGHER} and {AHEAD} "

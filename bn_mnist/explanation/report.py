@@ -137,14 +137,19 @@ def stable_lines(study: GridStudy, verdict: Verdict, swept: str) -> list[str]:
     """Per panel, the two parts of the stability rule and the panel's word (results that have them)."""
     lines = []
     for name, panel in study.panels.items():
-        if panel.stable_higher is None or f"{name}: {claims.STABLE_PART}" not in verdict.parts:
+        if f"{name}: {claims.STABLE_PART}" not in verdict.parts:
             continue
+        higher = (
+            f"BN's is the higher in {k_of_n(panel.stable_higher)} of the seeds the grid can judge"
+            if panel.stable_higher is not None
+            else "every seed is stable at the grid's top with and without BN, so the grid cannot judge it"
+        )
         stable, parts = panel.largest_stable, verdict.parts
         small = parts.get(f"{name}: {claims.SMALL_PART}")
         lines += [
             f"- {panel.title}: the largest stable {swept} (no run of the seed diverged up to it) is with BN "
-            f"{stable_text(stable[BN.key])}, without {stable_text(stable[NO_BN.key])}; BN's is the higher in "
-            f"{k_of_n(panel.stable_higher)} seeds: {parts.get(f'{name}: {claims.STABLE_PART}', '-')}. At the "
+            f"{stable_text(stable[BN.key])}, without {stable_text(stable[NO_BN.key])}; {higher}: "
+            f"{parts.get(f'{name}: {claims.STABLE_PART}', '-')}. At the "
             f"smallest {swept}, {panel.values[0]:g}, BN minus no BN is {effect_text(panel.advantage[0])}: "
             f"{parts.get(f'{name}: {claims.SMALL_PART}', '-')}{AHEAD_NOTE * (small == claims.AHEAD)}. This panel: "
             f"{parts.get(name, '-')}."
