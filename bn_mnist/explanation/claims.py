@@ -11,6 +11,7 @@ and, where the arms have the same layers and init, its initial weights.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -212,13 +213,20 @@ def lr_panel(panel: GridPanel) -> tuple[str, str, str]:
     return word, stable, small
 
 
-def judge_lr(study: GridStudy) -> Verdict:
-    judged = {name: lr_panel(panel) for name, panel in study.panels.items()}
+def judge_panels(
+    study: GridStudy, claim: str, judge_panel: Callable[[GridPanel], tuple[str, str, str]], part_names: tuple[str, str]
+) -> Verdict:
+    """A grid study's verdict: each panel's word and its two parts' words (`parts`), then `combined`."""
     parts: dict[str, str] = {}
-    for name, (word, stable, small) in judged.items():
-        parts |= {name: word, f"{name}: {STABLE_PART}": stable, f"{name}: {SMALL_PART}": small}
-    word = combined([word for word, _, _ in judged.values()])
-    return Verdict(CLAIMS["lr"].text, CLAIMS["lr"].rule, word, parts=parts)
+    for name, panel in study.panels.items():
+        word, *words = judge_panel(panel)
+        parts |= {name: word} | {f"{name}: {part}": found for part, found in zip(part_names, words, strict=True)}
+    word = combined([parts[name] for name in study.panels])
+    return Verdict(CLAIMS[claim].text, CLAIMS[claim].rule, word, parts=parts)
+
+
+def judge_lr(study: GridStudy) -> Verdict:
+    return judge_panels(study, "lr", lr_panel, (STABLE_PART, SMALL_PART))
 
 
 def init_panel(panel: GridPanel) -> tuple[str, str, str]:
@@ -238,12 +246,7 @@ def init_panel(panel: GridPanel) -> tuple[str, str, str]:
 
 
 def judge_init(study: GridStudy) -> Verdict:
-    judged = {name: init_panel(panel) for name, panel in study.panels.items()}
-    parts: dict[str, str] = {}
-    for name, (word, own, less) in judged.items():
-        parts |= {name: word, f"{name}: {SENSITIVITY_PART}": own, f"{name}: {COMPARED_PART}": less}
-    word = combined([word for word, _, _ in judged.values()])
-    return Verdict(CLAIMS["init"].text, CLAIMS["init"].rule, word, parts=parts)
+    return judge_panels(study, "init", init_panel, (SENSITIVITY_PART, COMPARED_PART))
 
 
 def smoothness_word(decades: PairedEffect | None) -> str:
