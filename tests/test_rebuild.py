@@ -67,7 +67,7 @@ def test_the_committed_comparisons_are_their_summaries_rendered(folder):
 @pytest.mark.parametrize("folder", ["norms/explain"])
 def test_report_rebuilds_the_committed_docs_from_results_alone(folder, tmp_path):
     out = tmp_path / folder
-    out.mkdir()
+    out.mkdir(parents=True)  # a nested folder: norms/explain
     shutil.copy(DOCS / folder / "results.json", out)  # nothing else: no run directory, no old figure
     result = CliRunner().invoke(main, ["report", str(out)])
     assert result.exit_code == 0, result.output
