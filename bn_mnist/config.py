@@ -61,6 +61,11 @@ def _one_of(key: str, value: str, choices: tuple[str, ...]) -> None:
 class DataConfig:
     dir: str | None = None  # a directory with mnist.npz or the IDX files; None: cache, then download
     binarize: bool = False  # pixels > 0.5 become 1, the rest 0: the BN paper's "28x28 binary image" input
+    classes_per_batch: int = 0  # 0: shuffled batches (i.i.d.); k: each batch holds batch_size / k examples of each
+    # of k classes drawn at random: non-i.i.d. batches, whose statistics give the labels away (Ioffe 2017)
+
+    def __post_init__(self) -> None:
+        _require(0 <= self.classes_per_batch <= 10, "data.classes_per_batch", self.classes_per_batch, "0 to 10")
 
 
 @dataclass(frozen=True)
@@ -275,6 +280,11 @@ class Config:
             raise ConfigError(
                 "bn.kind = 'instance' with model.arch fc: instance norm normalizes a feature map over its pixels, "
                 "and a dense unit has one value; use layer or group"
+            )
+        if self.data.classes_per_batch and self.train.batch_size % self.data.classes_per_batch:
+            raise ConfigError(
+                f"train.batch_size = {self.train.batch_size}: data.classes_per_batch = "
+                f"{self.data.classes_per_batch} needs a batch size it divides (an equal share of every class)"
             )
         if self.distribute.strategy != "none" and self.bn.enabled and self.bn.batch_weights != "none":
             raise ConfigError(

@@ -15,11 +15,11 @@ import tb_events
 
 from bn_mnist import runfiles
 from bn_mnist.config import LogConfig, load_config
-from bn_mnist.errors import Interrupted, OutputError, WriteError
+from bn_mnist.errors import ConfigError, Interrupted, OutputError, WriteError
 from bn_mnist.reproduction import experiments
 from bn_mnist.tensorboard import tags
 from bn_mnist.training import trainer as train
-from bn_mnist.training.engine import batch_order
+from bn_mnist.training.engine import batch_order, build_engine, class_batch_order
 from bn_mnist.training.measurement import Context, Measured
 
 
@@ -44,6 +44,36 @@ def test_batch_order_is_a_reshuffled_stream():
     assert not np.array_equal(stream[:10], stream[10:20])  # reshuffled each epoch
     np.testing.assert_array_equal(order, batch_order(10, 4, 7, seed=1))
     assert not np.array_equal(order, batch_order(10, 4, 7, seed=2))
+
+
+@pytest.mark.parametrize("classes", [1, 2])
+def test_class_batches_hold_equal_shares_of_distinct_classes_and_use_each_class_whole(classes):
+    labels = np.repeat(np.arange(10), [7, 9, 8, 10, 6, 7, 9, 8, 10, 6])  # classes of unequal sizes
+    order = class_batch_order(labels, classes, batch_size=4, steps=300, seed=3)
+    assert order.shape == (300, 4)
+    for batch in labels[order]:
+        shares = np.unique(batch, return_counts=True)[1]
+        assert len(shares) == classes and set(shares) == {4 // classes}
+    for c in range(10):  # a class's stream is a permutation of its examples, reshuffled when used up
+        drawn = order[labels[order] == c]
+        size = int(np.sum(labels == c))
+        assert sorted(drawn[:size]) == sorted(np.flatnonzero(labels == c))
+    np.testing.assert_array_equal(order, class_batch_order(labels, classes, 4, 300, seed=3))
+    assert not np.array_equal(order, class_batch_order(labels, classes, 4, 300, seed=4))
+
+
+def test_a_run_with_class_batches_trains_on_them(tiny_mnist, tiny_fc_config):
+    config = dataclasses.replace(tiny_fc_config, data=dataclasses.replace(tiny_fc_config.data, classes_per_batch=2))
+    engine = build_engine(config, tiny_mnist)
+    for batch in tiny_mnist.train_y[engine.order.numpy()]:
+        assert len(np.unique(batch)) == 2
+
+
+def test_class_batches_need_a_batch_size_the_classes_divide():
+    with pytest.raises(ConfigError, match="classes_per_batch = 3 needs a batch size it divides"):
+        load_config(settings={"data.classes_per_batch": 3, "train.batch_size": 64})
+    with pytest.raises(ConfigError, match=r"data\.classes_per_batch = 11: expected 0 to 10"):
+        load_config(settings={"data.classes_per_batch": 11})
 
 
 def test_run_writes_every_output_and_they_agree(tiny_mnist, tiny_fc_config, tmp_path):

@@ -34,6 +34,25 @@ def batch_order(num_examples: int, batch_size: int, steps: int, seed: int) -> np
     return stream[: steps * batch_size].reshape(steps, batch_size).astype(np.int32)
 
 
+def class_batch_order(labels: np.ndarray, classes: int, batch_size: int, steps: int, seed: int) -> np.ndarray:
+    """Indices (steps, batch_size) of non-i.i.d. batches: each step draws `classes` distinct classes at random and
+    takes batch_size / classes examples of each from that class's own stream, reshuffled whenever it runs out."""
+    rng = np.random.default_rng(seed)
+    share = batch_size // classes
+    members = {c: np.flatnonzero(labels == c) for c in np.unique(labels)}
+    streams = {c: rng.permutation(members[c]) for c in members}
+    order = np.empty((steps, batch_size), np.int32)
+    for step in range(steps):
+        parts = []
+        for c in rng.choice(sorted(members), size=classes, replace=False):
+            if len(streams[c]) < share:
+                streams[c] = np.concatenate([streams[c], rng.permutation(members[c])])
+            parts.append(streams[c][:share])
+            streams[c] = streams[c][share:]
+        order[step] = np.concatenate(parts)
+    return order
+
+
 def make_loss(name: str):
     """Mean cross-entropy on integer labels: sigmoid on one-hot (Solutions) or softmax (Lesson)."""
 
@@ -69,6 +88,14 @@ class ChunkResult:
     diverged_at: int | None  # first step whose loss was not finite; training stops there
 
 
+def training_order(config: Config, labels: np.ndarray) -> np.ndarray:
+    """The run's batches: shuffled (i.i.d.), or `data.classes_per_batch` classes per batch."""
+    train, classes = config.train, config.data.classes_per_batch
+    if classes:
+        return class_batch_order(labels, classes, train.batch_size, train.steps, config.seed)
+    return batch_order(len(labels), train.batch_size, train.steps, config.seed)
+
+
 class Engine:
     """Compiled training and evaluation of one model on MNIST held in device tensors (copied there once).
 
@@ -91,8 +118,7 @@ class Engine:
             "val": (tf.constant(mnist.val_x), tf.constant(mnist.val_y)),
             "test": (tf.constant(mnist.test_x), tf.constant(mnist.test_y)),
         }
-        order = batch_order(len(mnist.train_x), config.train.batch_size, config.train.steps, config.seed)
-        self.order = tf.constant(order)  # (steps, B)
+        self.order = tf.constant(training_order(config, mnist.train_y))  # (steps, B)
         self.weighted = uses_example_weights(config.bn)
         jit = config.xla
         self._train_chunk = tf.function(self._train_chunk_fn, jit_compile=jit)
