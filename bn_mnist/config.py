@@ -20,6 +20,7 @@ from bn_mnist.errors import ConfigError
 
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "elu", "selu", "gelu", "swish", "softplus", "leaky_relu", "linear")
 ARCHS = ("conv", "fc")
+DROPOUT_AT = ("every_hidden", "last_hidden")  # model.dropout_at: after every hidden layer, or only the last
 INITS = ("glorot_uniform", "normal", "truncated_normal", "he_normal", "lecun_normal", "lsuv")
 OPTIMIZERS = ("sgd", "adam")
 LOSSES = ("sigmoid_cross_entropy", "softmax_cross_entropy")
@@ -77,6 +78,9 @@ class ModelConfig:
     dense_init: str | None = None  # the dense layers' init if it differs (Solutions' tf.nn net); None: weight_init
     # he_normal (He et al. 2015, for ReLU), lecun_normal (Klambauer et al. 2017, for SELU), lsuv (Mishkin & Matas
     # 2016: orthogonal, then each layer scaled to unit output variance on a batch before step 0: nets/lsuv.py)
+    dropout: float = 0.0  # the rate of dropout after hidden layers' activations; 0: none (the tutorial has none)
+    dropout_at: str = "every_hidden"  # every_hidden: each hidden layer's output, so the next layer's BN sees it
+    # (Li et al. 2019's variance shift); last_hidden: only the last hidden layer's, after every BN
 
     def __post_init__(self) -> None:
         _one_of("model.arch", self.arch, ARCHS)
@@ -85,6 +89,8 @@ class ModelConfig:
         if self.dense_init is not None:
             _one_of("model.dense_init", self.dense_init, tuple(i for i in INITS if i != "lsuv"))  # LSUV: whole net
         _require(self.init_std > 0, "model.init_std", self.init_std, "a positive number")
+        _require(0 <= self.dropout < 1, "model.dropout", self.dropout, "a rate in [0, 1)")
+        _one_of("model.dropout_at", self.dropout_at, DROPOUT_AT)
 
 
 @dataclass(frozen=True)

@@ -87,3 +87,20 @@ def test_single_example_with_batch_statistics_loses_the_input():
     a, b = np.random.default_rng(1).normal(size=(2, 1, 100)).astype(np.float32)
     np.testing.assert_allclose(layer(a, training=True).numpy(), layer(b, training=True).numpy(), atol=1e-6)
     assert not np.allclose(layer(a, training=False).numpy(), layer(b, training=False).numpy())
+
+
+@pytest.mark.parametrize(
+    ("dropout_at", "dropped"), [("every_hidden", ["dense1", "dense2", "dense3"]), ("last_hidden", ["dense3"])]
+)
+def test_dropout_goes_after_the_hidden_layers_it_names_and_only_in_training(dropout_at, dropped):
+    rate, x = 0.5, np.random.default_rng(0).normal(size=(256, 28, 28, 1)).astype(np.float32)
+    model = build_model(ModelConfig(arch="fc", dropout=rate, dropout_at=dropout_at), BNConfig(enabled=False), 0)
+    plain = build_model(ModelConfig(arch="fc"), BNConfig(enabled=False), 0)
+    assert [layer.name for layer in model.layers if layer.name.startswith("drop_")] == [f"drop_{d}" for d in dropped]
+    assert not [layer for layer in plain.layers if layer.name.startswith("drop_")]  # none by default
+    np.testing.assert_array_equal(model(x, training=False), plain(x, training=False))  # the same kernels, no dropout
+    inputs = np.abs(x.reshape(256, -1)[:, :100]) + 0.1  # (256, 100), no zeros
+    kept = np.asarray(model.get_layer(f"drop_{dropped[-1]}")(inputs, training=True))
+    assert abs(np.mean(kept == 0) - rate) < 0.02  # a fraction `rate` zeroed, the rest scaled by 1 / (1 - rate)
+    np.testing.assert_allclose(kept[kept != 0], inputs[kept != 0] / (1 - rate), rtol=1e-6)
+    assert not np.array_equal(model(x, training=True), model(x, training=False))

@@ -114,14 +114,16 @@ def test_run_writes_every_output_and_they_agree(tiny_mnist, tiny_fc_config, tmp_
     assert scalars["final/diverged"] == {40: 0.0}
 
 
-def test_same_seed_same_numbers_other_seed_other_numbers(tiny_mnist, tiny_fc_config, tmp_path):
+@pytest.mark.parametrize("dropout", [0.0, 0.3])  # dropout's masks are seeded too
+def test_same_seed_same_numbers_other_seed_other_numbers(tiny_mnist, tiny_fc_config, tmp_path, dropout):
     def metrics(config, name):
         train.run(config, tmp_path / name, tiny_mnist, log=lambda _: None)
         return runfiles.read_metrics(tmp_path / name)
 
-    first, again = metrics(tiny_fc_config, "a"), metrics(tiny_fc_config, "b")
+    config = dataclasses.replace(tiny_fc_config, model=dataclasses.replace(tiny_fc_config.model, dropout=dropout))
+    first, again = metrics(config, "a"), metrics(config, "b")
     assert first == again
-    assert metrics(dataclasses.replace(tiny_fc_config, seed=1), "c") != first
+    assert metrics(dataclasses.replace(config, seed=1), "c") != first
 
 
 def test_divergence_is_recorded_not_raised(tiny_mnist, tiny_fc_config, tmp_path):

@@ -103,6 +103,13 @@ def conv_block(x, index: int, model: ModelConfig, bn: BNConfig, seed: int, weigh
     return normalize_and_activate(x, bn, model.activation, f"conv{index}", weights, layer_seed(seed, index))
 
 
+def dropped(x, model: ModelConfig, seed: int, layer: str, index: int, last: bool):
+    """A hidden layer's output through dropout, where `model.dropout_at` puts it (seeded per layer, as its kernel)."""
+    if model.dropout == 0 or (model.dropout_at == "last_hidden" and not last):
+        return x
+    return keras.layers.Dropout(model.dropout, seed=layer_seed(seed, index), name=naming.dropout_name(layer))(x)
+
+
 def build_model(model: ModelConfig, bn: BNConfig, seed: int, distributed: bool = False) -> keras.Model:
     """Build the config's network on (28, 28, 1) images; it outputs 10 logits. `distributed`: the model will train
     under a tf.distribute strategy, where `bn.sync` applies (on one device there is nothing to synchronise)."""
@@ -113,12 +120,15 @@ def build_model(model: ModelConfig, bn: BNConfig, seed: int, distributed: bool =
         x = keras.layers.Flatten(name="flatten")(images)  # (B, 784)
         for index, units in enumerate(FC_UNITS, start=1):
             x = hidden_dense(x, units, model, bn, seed, index, weights)
+            x = dropped(x, model, seed, f"dense{index}", index, last=index == len(FC_UNITS))
     else:
         x = images
         for index in range(1, CONV_LAYERS + 1):
-            x = conv_block(x, index, model, bn, seed, weights)  # (B, 4, 4, 76) after the 19th
-        x = keras.layers.Flatten(name="flatten")(x)
+            x = conv_block(x, index, model, bn, seed, weights)
+            x = dropped(x, model, seed, f"conv{index}", index, last=False)
+        x = keras.layers.Flatten(name="flatten")(x)  # (B, 4 * 4 * 76)
         x = hidden_dense(x, CONV_DENSE_UNITS, model, bn, seed, CONV_LAYERS + 1, weights)
+        x = dropped(x, model, seed, f"dense{CONV_LAYERS + 1}", CONV_LAYERS + 1, last=True)
     logits = keras.layers.Dense(10, kernel_initializer=kernel_initializer(model, seed, 99, dense=True), name="logits")(
         x
     )

@@ -1,14 +1,14 @@
 """How the networks name their layers, the contract every measurement relies on: each weighted layer (Dense,
 Conv2D) is named `dense<i>`, `conv<i>` or `logits`; the activation after it is `act_<layer>`, its BN, when it has
-one, `bn_<layer>`, and another normalization (layer, group, instance norm) `norm_<layer>`. `models.py` builds by
-these names; inspection and the probes find layers by them."""
+one, `bn_<layer>`, another normalization (layer, group, instance norm) `norm_<layer>`, and the dropout after it,
+if any, `drop_<layer>`. `models.py` builds by these names; inspection and the probes find layers by them."""
 
 from __future__ import annotations
 
 import keras
 
 WEIGHTED_LAYERS = (keras.layers.Dense, keras.layers.Conv2D)
-ACTIVATION_PREFIX, BN_PREFIX, NORM_PREFIX = "act_", "bn_", "norm_"
+ACTIVATION_PREFIX, BN_PREFIX, NORM_PREFIX, DROPOUT_PREFIX = "act_", "bn_", "norm_", "drop_"
 
 
 def activation_name(layer: str) -> str:
@@ -21,6 +21,10 @@ def bn_name(layer: str) -> str:
 
 def norm_name(layer: str) -> str:
     return f"{NORM_PREFIX}{layer}"
+
+
+def dropout_name(layer: str) -> str:
+    return f"{DROPOUT_PREFIX}{layer}"
 
 
 def weighted_layers(model: keras.Model) -> list[keras.layers.Layer]:
