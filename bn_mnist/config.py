@@ -216,6 +216,8 @@ class TrainConfig:
     batch_size: int = 64  # Solutions: 64; Lesson: 60
     optimizer: str = "adam"  # Solutions: Adam; Lesson: plain gradient descent (sgd)
     learning_rate: float = 0.002  # Solutions: 0.002
+    lr_drop_at: int = 0  # after this many steps the rate drops to learning_rate x lr_drop_factor; 0: never
+    lr_drop_factor: float = 0.1  # a step schedule's usual tenfold drop
     loss: str = "sigmoid_cross_entropy"  # Solutions: sigmoid on one-hot labels; Lesson: softmax
     eval_every: int = 100  # validation on all 5,000 images, inference mode
     log_every: int = 25  # training loss/accuracy (mean over the steps since the last log)
@@ -230,11 +232,19 @@ class TrainConfig:
             _require(value > 0, f"train.{key}", value, "a positive integer")
         _require(self.batch_size <= 5000, "train.batch_size", self.batch_size, "at most 5000")
         _require(self.learning_rate > 0, "train.learning_rate", self.learning_rate, "a positive number")
+        _require(self.lr_drop_at >= 0, "train.lr_drop_at", self.lr_drop_at, "a non-negative integer (0: no drop)")
+        _require(0 < self.lr_drop_factor <= 1, "train.lr_drop_factor", self.lr_drop_factor, "a number in (0, 1]")
         _one_of("train.optimizer", self.optimizer, OPTIMIZERS)
         _one_of("train.loss", self.loss, LOSSES)
         if isinstance(self.jit, bool):  # YAML 1.1 reads a bare on/off as true/false
             object.__setattr__(self, "jit", "on" if self.jit else "off")
         _one_of("train.jit", self.jit, JIT_MODES)
+
+
+    def learning_rate_at(self, step: int) -> float:
+        """The rate of the update after `step` steps (the (step + 1)-th, 1-based)."""
+        dropped = self.lr_drop_at and step >= self.lr_drop_at
+        return self.learning_rate * self.lr_drop_factor if dropped else self.learning_rate
 
 
 @dataclass(frozen=True)

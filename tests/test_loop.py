@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -12,12 +13,17 @@ from bn_mnist.nets.models import build_model, uses_example_weights
 from bn_mnist.training.engine import Engine, batch_order, make_loss, make_optimizer
 
 
-def simple_training(config, mnist, steps: int):
-    """The textbook loop: eager, one batch per Python iteration, no tf.function, no XLA."""
+def simple_training(config, mnist, steps: int, rates: list[float] | None = None):
+    """The textbook loop: eager, one batch per Python iteration, no tf.function, no XLA; `rates`: SGD's rate per
+    step, set by hand."""
     model = build_model(config.model, config.bn, config.seed)
-    loss_fn, optimizer = make_loss(config.train.loss), make_optimizer(config)
+    loss_fn = make_loss(config.train.loss)
+    optimizer = keras.optimizers.SGD(rates[0]) if rates else make_optimizer(config)
     weighted = uses_example_weights(config.bn)
-    for batch in batch_order(len(mnist.train_x), config.train.batch_size, config.train.steps, config.seed)[:steps]:
+    order = batch_order(len(mnist.train_x), config.train.batch_size, config.train.steps, config.seed)[:steps]
+    for step, batch in enumerate(order):
+        if rates:
+            optimizer.learning_rate = rates[step]
         images, labels = mnist.train_x[batch], mnist.train_y[batch]
         inputs = [tf.constant(images), inverse_class_frequency(tf.constant(labels))] if weighted else images
         with tf.GradientTape() as tape:
@@ -67,6 +73,22 @@ def test_engine_matches_the_simple_loop(tiny_mnist, config_file, jit, impl, extr
     logits = reference(val_inputs, training=False)
     expected = float(np.mean(np.argmax(logits, axis=1) == tiny_mnist.val_y))
     assert engine.evaluate("val", batch_size=100)[1] == pytest.approx(expected, abs=1 / len(tiny_mnist.val_y))
+
+
+def test_the_rate_drops_after_lr_drop_at_steps(tiny_mnist):
+    """The compiled loop's schedule against SGD whose rate is set by hand at each step: 0.05 for steps 1-7, then
+    0.005 (tanh and SGD, as above)."""
+    overrides = ("train.steps=12", "train.batch_size=20", "train.optimizer=sgd", "train.learning_rate=0.05")
+    drop = ("train.lr_drop_at=7", "train.lr_drop_factor=0.1", "model.activation=tanh")
+    config = load_config("fc", (*overrides, *drop))
+    engine = Engine(build_model(config.model, config.bn, config.seed), config, tiny_mnist)
+    engine.train_steps(0, 12)
+    reference = simple_training(config, tiny_mnist, 12, rates=[0.05] * 7 + [0.005] * 5)
+    no_drop = simple_training(config, tiny_mnist, 12, rates=[0.05] * 12)
+    for fast, slow in zip(engine.model.weights, reference.weights):
+        np.testing.assert_allclose(fast.numpy(), slow.numpy(), rtol=2e-4, atol=2e-5, err_msg=fast.path)
+    assert not np.allclose(engine.model.weights[0].numpy(), no_drop.weights[0].numpy(), rtol=2e-4, atol=2e-5)
+    assert [config.train.learning_rate_at(step) for step in (0, 6, 7, 11)] == pytest.approx([0.05, 0.05, 0.005, 0.005])
 
 
 def test_evaluation_in_batches_of_one_equals_full_batches(tiny_mnist):

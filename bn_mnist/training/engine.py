@@ -65,11 +65,21 @@ def make_loss(name: str):
     return loss
 
 
+def learning_rate(config: Config) -> float | keras.optimizers.schedules.LearningRateSchedule:
+    """The configured rate, or a step schedule that lowers it after `train.lr_drop_at` updates."""
+    train = config.train
+    if not train.lr_drop_at:
+        return train.learning_rate
+    return keras.optimizers.schedules.PiecewiseConstantDecay(  # the rate at iteration i (0-based): values[i > b]
+        [train.lr_drop_at - 1], [train.learning_rate, train.learning_rate * train.lr_drop_factor]
+    )
+
+
 def make_optimizer(config: Config) -> keras.optimizers.Optimizer:
     """Plain gradient descent (Lesson) or Adam with TF1's epsilon 1e-8 (Solutions)."""
     if config.train.optimizer == "sgd":
-        return keras.optimizers.SGD(config.train.learning_rate)
-    return keras.optimizers.Adam(config.train.learning_rate, epsilon=1e-8)
+        return keras.optimizers.SGD(learning_rate(config))
+    return keras.optimizers.Adam(learning_rate(config), epsilon=1e-8)
 
 
 def count_correct(labels: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:

@@ -61,6 +61,11 @@ def evaluation_metrics(engine: Engine, test: bool) -> dict[str, float]:
     return values
 
 
+def rate_at(config: Config, step: int) -> float:
+    """The learning rate of the update after `step` steps, as the optimizer holds it (float32)."""
+    return float(np.float32(config.train.learning_rate_at(step)))
+
+
 def measurement_context(engine: Engine, config: Config) -> Context:
     """What a measurement sees of this run (`measurement.Context`), at step 0."""
 
@@ -73,8 +78,7 @@ def measurement_context(engine: Engine, config: Config) -> Context:
     return Context(
         model=engine.model,
         loss=engine.loss,
-        learning_rate=float(np.asarray(engine.optimizer.learning_rate)),  # as the optimizer holds it (float32);
-        # np.asarray reads a variable mirrored across replicas too
+        learning_rate=rate_at(config, 0),
         activation=config.model.activation,
         training_batch=training_batch,
         validation_images=images,
@@ -126,6 +130,7 @@ class Measuring:
 
     measurements: list[Measurement]
     context: Context
+    config: Config
 
     @property
     def wants_test_accuracy(self) -> bool:
@@ -136,7 +141,7 @@ class Measuring:
         if not self.measurements:
             return {}
         started, scalars = time.perf_counter(), {}
-        context = dataclasses.replace(self.context, step=step)
+        context = dataclasses.replace(self.context, step=step, learning_rate=rate_at(self.config, step))
         for measurement in self.measurements:
             measured = measurement(context)
             if measured.histograms:
@@ -300,7 +305,7 @@ def train_into(
         )
     compile_seconds = engine.compile_training()
     measurements: list[Measurement] = [Inspector()] if config.log.histograms else []
-    measuring = Measuring(measurements + ([probe] if probe else []), measurement_context(engine, config))
+    measuring = Measuring(measurements + ([probe] if probe else []), measurement_context(engine, config), config)
     log_file = writer.RunLog(out_dir)
     try:
         hparams.write_session(log_file, config)
