@@ -20,6 +20,8 @@ from bn_mnist.errors import ConfigError
 
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "elu", "selu", "gelu", "swish", "softplus", "leaky_relu", "linear")
 ARCHS = ("conv", "fc")
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")  # Keras dtype policies: variables stay float32
+STATISTICS_DTYPES = ("float32", "compute")  # bn.statistics_dtype of the nn layer
 DROPOUT_AT = ("every_hidden", "last_hidden")  # model.dropout_at: after every hidden layer, or only the last
 INITS = ("glorot_uniform", "normal", "truncated_normal", "he_normal", "lecun_normal", "lsuv")
 OPTIMIZERS = ("sgd", "adam")
@@ -37,11 +39,13 @@ BATCH_ONLY = {  # option -> its default: what only batch norm (statistics over t
     "update_moving_stats": True,
     "bessel": False,
     "noise": 0.0,
+    "statistics_dtype": "float32",
 }  # (bn.sync needs no check: without batch statistics there is nothing to synchronise across replicas)
 PLACEMENTS = ("before_activation", "after_activation")
 BATCH_WEIGHTS = ("none", "inverse_class_frequency")
 STRATEGIES = ("none", "mirrored", "multi_worker")
 NN_ONLY = {  # option -> its value that only the `nn` implementation can honour
+    "statistics_dtype": "compute",
     "zero_debias": True,
     "batch_weights": "inverse_class_frequency",
     "bessel": True,
@@ -81,6 +85,8 @@ class ModelConfig:
     dropout: float = 0.0  # the rate of dropout after hidden layers' activations; 0: none (the tutorial has none)
     dropout_at: str = "every_hidden"  # every_hidden: each hidden layer's output, so the next layer's BN sees it
     # (Li et al. 2019's variance shift); last_hidden: only the last hidden layer's, after every BN
+    precision: str = "float32"  # or a Keras mixed policy: layers compute in float16 (with loss scaling) or bfloat16,
+    # variables and the logits stay float32
 
     def __post_init__(self) -> None:
         _one_of("model.arch", self.arch, ARCHS)
@@ -91,6 +97,7 @@ class ModelConfig:
         _require(self.init_std > 0, "model.init_std", self.init_std, "a positive number")
         _require(0 <= self.dropout < 1, "model.dropout", self.dropout, "a rate in [0, 1)")
         _one_of("model.dropout_at", self.dropout_at, DROPOUT_AT)
+        _one_of("model.precision", self.precision, PRECISIONS)
 
 
 @dataclass(frozen=True)
@@ -144,6 +151,8 @@ class BNConfig:
     renorm_warmup: RenormWarmup = field(default_factory=RenormWarmup)  # nn: Ioffe's relaxation of the clipping
     bessel: bool = False  # nn: the moving variance averages m/(m-1) x the batch variance (m values per channel)
     noise: float = 0.0  # nn: Santurkar et al.'s noisy BN: each training step adds noise of a random mean and SD
+    statistics_dtype: str = "float32"  # nn: batch statistics in float32 (as Keras' layer), or `compute`: in the
+    # layer's compute dtype, float16 under model.precision mixed_float16 (where they can overflow and lose digits)
     batch_weights: str = "none"  # nn: inverse_class_frequency weighs each example by 1 / its class count in the batch
     update_moving_stats: bool = True  # false reproduces TF1's forgotten UPDATE_OPS (population stats never move)
     sync: bool = True  # under a distribute strategy: statistics over the global batch (all replicas); false: each
@@ -159,6 +168,7 @@ class BNConfig:
         _one_of("bn.impl", self.impl, BN_IMPLS)
         _one_of("bn.placement", self.placement, PLACEMENTS)
         _one_of("bn.batch_weights", self.batch_weights, BATCH_WEIGHTS)
+        _one_of("bn.statistics_dtype", self.statistics_dtype, STATISTICS_DTYPES)
         _require(0 <= self.momentum < 1, "bn.momentum", self.momentum, "a number in [0, 1)")
         _require(0 <= self.renorm_momentum < 1, "bn.renorm_momentum", self.renorm_momentum, "a number in [0, 1)")
         _require(self.epsilon > 0, "bn.epsilon", self.epsilon, "a positive number")
@@ -173,6 +183,10 @@ class BNConfig:
             raise ConfigError(
                 "bn.renorm_warmup relaxes the renorm clipping: it needs bn.renorm and renorm_clipping's rmax, rmin "
                 "and dmax"
+            )
+        if self.statistics_dtype == "compute" and self.renorm:
+            raise ConfigError(
+                "bn.statistics_dtype = 'compute' with bn.renorm: renorm's corrections are computed in float32 here"
             )
         if self.bessel and (self.renorm or self.batch_weights != "none"):
             raise ConfigError(
@@ -240,7 +254,6 @@ class TrainConfig:
             object.__setattr__(self, "jit", "on" if self.jit else "off")
         _one_of("train.jit", self.jit, JIT_MODES)
 
-
     def learning_rate_at(self, step: int) -> float:
         """The rate of the update after `step` steps (the (step + 1)-th, 1-based)."""
         dropped = self.lr_drop_at and step >= self.lr_drop_at
@@ -301,6 +314,11 @@ class Config:
             raise ConfigError(
                 f"train.batch_size = {self.train.batch_size}: data.classes_per_batch = "
                 f"{self.data.classes_per_batch} needs a batch size it divides (an equal share of every class)"
+            )
+        if self.distribute.strategy != "none" and self.model.precision != "float32":
+            raise ConfigError(
+                f"model.precision = {self.model.precision!r} with distribute.strategy {self.distribute.strategy}: "
+                "loss scaling across replicas is not supported here; use one device"
             )
         if self.distribute.strategy != "none" and self.bn.enabled and self.bn.batch_weights != "none":
             raise ConfigError(

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from bn_mnist.config import BNConfig, ModelConfig, RenormClipping, RenormWarmup
+from bn_mnist.config import BNConfig, ModelConfig, RenormClipping, RenormWarmup, load_config
 from bn_mnist.nets.bn import NnBatchNorm, batch_norm, inverse_class_frequency
-from bn_mnist.nets.models import build_model
-from bn_mnist.training.engine import batch_order
+from bn_mnist.nets.models import build_model, dtype_policy
+from bn_mnist.training.engine import batch_order, build_engine
 
 CLIP = RenormClipping(rmax=1.5, rmin=0.7, dmax=0.5)  # tight, so that clipping really happens on these inputs
 WARMUP = RenormWarmup(hold=0, relaxed=2)
@@ -273,3 +273,46 @@ def test_noisy_bn_adds_a_fresh_noise_of_nonzero_mean_and_nonunit_variance_each_s
     np.testing.assert_array_equal(noisy.moving_mean.numpy(), plain.moving_mean.numpy())
     np.testing.assert_array_equal(noisy.moving_variance.numpy(), plain.moving_variance.numpy())
     np.testing.assert_array_equal(noisy(x, training=False).numpy(), plain(x, training=False).numpy())
+
+
+def mixed_layer(bn: BNConfig, shape: tuple[int, ...]) -> keras.layers.Layer:
+    """A BN layer made under the mixed_float16 policy, as build_model makes it for model.precision."""
+    with dtype_policy("mixed_float16"):
+        layer = batch_norm(bn, "bn")
+    layer.build(shape)
+    return layer
+
+
+@pytest.mark.parametrize("bn", [BNConfig(), BNConfig(impl="nn")], ids=["keras", "nn"])
+def test_under_mixed_float16_statistics_are_float32_and_outputs_float16(bn):
+    """Activations of a few hundred square to more than float16 holds (65,504): statistics in float32 keep them."""
+    x = (np.random.default_rng(0).normal(size=(64, 8)) * 300 + 100).astype(np.float16)
+    layer = mixed_layer(bn, x.shape)
+    out = layer(x, training=True)
+    assert out.dtype == tf.float16 and layer.moving_variance.dtype == "float32"
+    reference = (x.astype(np.float64) - x.mean(0, dtype=np.float64)) / np.sqrt(x.var(0, dtype=np.float64) + 1e-3)
+    np.testing.assert_allclose(np.asarray(out, np.float64), reference, atol=5e-3)  # float16's own rounding
+    np.testing.assert_allclose(layer.moving_variance.numpy(), 0.99 + 0.01 * x.var(0, dtype=np.float64), rtol=1e-3)
+
+
+def test_nn_statistics_in_float16_overflow_where_float32_ones_do_not():
+    """A channel whose variance passes float16's largest number (65,504) gets an infinite variance, and every
+    output of it 0; the rest normalise as they should."""
+    x = (np.random.default_rng(0).normal(size=(64, 8)) * 300 + 100).astype(np.float16)
+    layer = mixed_layer(BNConfig(impl="nn", statistics_dtype="compute"), x.shape)
+    out = np.asarray(layer(x, training=True), np.float64)
+    over = x.var(0, dtype=np.float64) > np.finfo(np.float16).max
+    assert over.any() and not over.all()
+    assert np.isinf(layer.moving_variance.numpy()[over]).all() and np.all(out[:, over] == 0)
+    np.testing.assert_allclose(out[:, ~over].std(0), 1, atol=0.01)
+
+
+@pytest.mark.parametrize("impl", ["keras", "nn"])
+def test_a_mixed_float16_run_trains_with_loss_scaling(tiny_mnist, impl):
+    config = load_config("fc", ("train.steps=60", "model.precision=mixed_float16", f"bn.impl={impl}"))
+    engine = build_engine(config, tiny_mnist)
+    assert isinstance(engine.optimizer, keras.optimizers.LossScaleOptimizer)
+    assert engine.model.get_layer("dense1").compute_dtype == "float16" and engine.model.output.dtype == "float32"
+    first = engine.evaluate("val")[1]
+    engine.train_steps(0, 60)
+    assert engine.evaluate("val")[1] > max(first, 0.5)

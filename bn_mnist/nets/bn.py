@@ -45,6 +45,7 @@ def batch_norm(bn: BNConfig, name: str, seed: int = 0) -> keras.layers.Layer:
         bessel=bn.bessel,
         noise=bn.noise,
         noise_seed=seed,
+        statistics_dtype=bn.statistics_dtype,
     )
 
 
@@ -82,6 +83,7 @@ class NnBatchNorm(keras.layers.Layer):
         bessel=False,
         noise=0.0,
         noise_seed=0,
+        statistics_dtype="float32",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -92,6 +94,7 @@ class NnBatchNorm(keras.layers.Layer):
         self.renorm_warmup = None if renorm_warmup is None else tuple(renorm_warmup)  # (hold, relaxed) steps
         self.bessel = bessel
         self.noise, self.noise_seed = noise, noise_seed
+        self.statistics_dtype = statistics_dtype
         if zero_debias and renorm:
             raise ValueError("zero_debias and renorm cannot be combined")
 
@@ -116,18 +119,30 @@ class NnBatchNorm(keras.layers.Layer):
             self.noise_generator = keras.random.SeedGenerator(self.noise_seed)
 
     def _add(self, name: str, shape: tuple[int, ...], initializer: str, trainable: bool = False) -> keras.Variable:
-        return self.add_weight(name=name, shape=shape, initializer=initializer, trainable=trainable)
+        """A variable read as stored (float32) under a mixed precision policy too: `call` casts what it uses."""
+        return self.add_weight(name=name, shape=shape, initializer=initializer, trainable=trainable, autocast=False)
 
     def call(self, inputs, training=False):
         x, weights = inputs if self.weighted else (inputs, None)
+        x = tf.cast(x, self._dtype_of_statistics(x.dtype))
+        return tf.cast(self._normalized(x, weights, training), self.compute_dtype)
+
+    def _dtype_of_statistics(self, dtype: tf.DType) -> tf.DType:
+        """float32 for float16 and bfloat16 inputs, as Keras' layer (`statistics_dtype` float32); or the inputs' own
+        (`compute`: float16 under a mixed_float16 policy, where a variance can overflow and epsilon round away)."""
+        return dtype if self.statistics_dtype == "compute" or dtype.size >= 4 else tf.float32
+
+    def _normalized(self, x: tf.Tensor, weights: tf.Tensor | None, training: bool) -> tf.Tensor:
+        def cast(variable: keras.Variable | None) -> tf.Tensor | None:
+            return None if variable is None else tf.cast(variable, x.dtype)
+
+        gamma, beta = cast(self.gamma), cast(self.beta)
         if not training:
-            return tf.nn.batch_normalization(
-                x, self.moving_mean, self.moving_variance, self.beta, self.gamma, self.epsilon
-            )
+            mean, variance = cast(self.moving_mean), cast(self.moving_variance)
+            return tf.nn.batch_normalization(x, mean, variance, beta, gamma, self.epsilon)
         mean, variance = self.batch_moments(x, weights)
-        gamma, beta = self.gamma, self.beta
         if self.renorm:
-            gamma, beta = self._renormalized(mean, variance)
+            gamma, beta = self._renormalized(mean, variance, gamma, beta)
         if self.update_moving_stats:
             self._update_moving_statistics(mean, self._bessel_corrected(x, variance) if self.bessel else variance)
         normalized = tf.nn.batch_normalization(x, mean, variance, beta, gamma, self.epsilon)
@@ -139,9 +154,9 @@ class NnBatchNorm(keras.layers.Layer):
         activation of the channel, so that what the next layer receives has a non-zero mean and a non-unit variance
         that change every step. Inference adds none."""
         channels = (y.shape[-1],)
-        mean = keras.random.uniform(channels, -self.noise, self.noise, seed=self.noise_generator)
-        sd = keras.random.uniform(channels, 0.0, self.noise, seed=self.noise_generator)
-        return y + mean + sd * keras.random.normal(tf.shape(y), seed=self.noise_generator)
+        mean = keras.random.uniform(channels, -self.noise, self.noise, seed=self.noise_generator, dtype=y.dtype)
+        sd = keras.random.uniform(channels, 0.0, self.noise, seed=self.noise_generator, dtype=y.dtype)
+        return y + mean + sd * keras.random.normal(tf.shape(y), seed=self.noise_generator, dtype=y.dtype)
 
     def _bessel_corrected(self, x: tf.Tensor, variance: tf.Tensor) -> tf.Tensor:
         """The unbiased estimate m/(m-1) x the batch variance, m the values per channel in the (global) batch: the
@@ -178,20 +193,22 @@ class NnBatchNorm(keras.layers.Layer):
         per_example = tf.reshape(tf.cast(weights, x.dtype), [-1] + [1] * (len(x.shape) - 1))  # (B, 1, ...)
         return tf.nn.weighted_moments(x, axes, per_example)
 
-    def _renormalized(self, mean: tf.Tensor, variance: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    def _renormalized(
+        self, mean: tf.Tensor, variance: tf.Tensor, gamma: tf.Tensor | None, beta: tf.Tensor | None
+    ) -> tuple[tf.Tensor, tf.Tensor]:
         """Scale and offset of Batch Renormalization: (x_hat * r + d) * gamma + beta, r and d held constant."""
         stddev = tf.sqrt(variance + self.epsilon)
-        renorm_stddev = tf.maximum(self.renorm_stddev, tf.sqrt(self.epsilon))  # no division by ~0 early on
+        renorm_stddev = tf.cast(tf.maximum(self.renorm_stddev, tf.sqrt(self.epsilon)), mean.dtype)  # never ~0
         r = stddev / renorm_stddev
-        d = (mean - self.renorm_mean) / renorm_stddev
+        d = (mean - tf.cast(self.renorm_mean, mean.dtype)) / renorm_stddev
         clip = self._clipping()
         r = tf.clip_by_value(r, clip.get("rmin", -float("inf")), clip.get("rmax", float("inf")))
         if clip.get("dmax") is not None:
             d = tf.clip_by_value(d, -clip["dmax"], clip["dmax"])
         r, d = tf.stop_gradient(r), tf.stop_gradient(d)
-        gamma = r if self.gamma is None else r * self.gamma
-        beta = d if self.gamma is None else d * self.gamma
-        return gamma, beta if self.beta is None else beta + self.beta
+        scale = r if gamma is None else r * gamma
+        offset = d if gamma is None else d * gamma
+        return scale, offset if beta is None else offset + beta
 
     def _update_moving_statistics(self, mean: tf.Tensor, variance: tf.Tensor) -> None:
         """m = momentum * m + (1 - momentum) * batch statistic, inside the training step."""
@@ -229,6 +246,7 @@ class NnBatchNorm(keras.layers.Layer):
             "bessel": self.bessel,
             "noise": self.noise,
             "noise_seed": self.noise_seed,
+            "statistics_dtype": self.statistics_dtype,
         }
 
 
@@ -245,7 +263,7 @@ def synchronized_moments(x: tf.Tensor, axes: list[int], context: tf.distribute.R
 
 
 def _ema(variable: keras.Variable, value: tf.Tensor, momentum: float) -> tf.Tensor:
-    """Move `variable` towards `value` by (1 - momentum); returns the new value."""
-    new_value = momentum * variable + (1.0 - momentum) * value
+    """Move `variable` towards `value` by (1 - momentum), in the variable's dtype; returns the new value."""
+    new_value = momentum * variable + (1.0 - momentum) * tf.cast(value, variable.dtype)
     variable.assign(new_value)
     return new_value

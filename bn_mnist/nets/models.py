@@ -10,7 +10,9 @@ start from the same weights.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+from collections.abc import Iterator
 
 import keras
 
@@ -110,9 +112,26 @@ def dropped(x, model: ModelConfig, seed: int, layer: str, index: int, last: bool
     return keras.layers.Dropout(model.dropout, seed=layer_seed(seed, index), name=naming.dropout_name(layer))(x)
 
 
+@contextlib.contextmanager
+def dtype_policy(precision: str) -> Iterator[None]:
+    """Layers made inside take `precision` as their Keras dtype policy; the global policy is restored after."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(precision)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
 def build_model(model: ModelConfig, bn: BNConfig, seed: int, distributed: bool = False) -> keras.Model:
-    """Build the config's network on (28, 28, 1) images; it outputs 10 logits. `distributed`: the model will train
-    under a tf.distribute strategy, where `bn.sync` applies (on one device there is nothing to synchronise)."""
+    """Build the config's network on (28, 28, 1) images; it outputs 10 logits (in float32 under a mixed precision
+    policy, as Keras' guide advises for the loss). `distributed`: the model will train under a tf.distribute
+    strategy, where `bn.sync` applies (on one device there is nothing to synchronise)."""
+    with dtype_policy(model.precision):
+        return network(model, bn, seed, distributed)
+
+
+def network(model: ModelConfig, bn: BNConfig, seed: int, distributed: bool) -> keras.Model:
     bn = dataclasses.replace(bn, sync=bn.sync and distributed)
     images = keras.Input(IMAGE_SHAPE, name="images")
     weights = keras.Input((), name="example_weights") if uses_example_weights(bn) else None  # (B,)
@@ -129,9 +148,8 @@ def build_model(model: ModelConfig, bn: BNConfig, seed: int, distributed: bool =
         x = keras.layers.Flatten(name="flatten")(x)  # (B, 4 * 4 * 76)
         x = hidden_dense(x, CONV_DENSE_UNITS, model, bn, seed, CONV_LAYERS + 1, weights)
         x = dropped(x, model, seed, f"dense{CONV_LAYERS + 1}", CONV_LAYERS + 1, last=True)
-    logits = keras.layers.Dense(10, kernel_initializer=kernel_initializer(model, seed, 99, dense=True), name="logits")(
-        x
-    )
+    init = kernel_initializer(model, seed, 99, dense=True)
+    logits = keras.layers.Dense(10, kernel_initializer=init, name="logits", dtype="float32")(x)
     name = f"{model.arch}_{(bn.kind if bn.kind != 'batch' else 'bn') if bn.enabled else 'no_bn'}"
     return keras.Model(images if weights is None else [images, weights], logits, name=name)
 

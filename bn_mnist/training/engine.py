@@ -76,10 +76,15 @@ def learning_rate(config: Config) -> float | keras.optimizers.schedules.Learning
 
 
 def make_optimizer(config: Config) -> keras.optimizers.Optimizer:
-    """Plain gradient descent (Lesson) or Adam with TF1's epsilon 1e-8 (Solutions)."""
+    """Plain gradient descent (Lesson) or Adam with TF1's epsilon 1e-8 (Solutions); under mixed_float16, wrapped in
+    Keras' dynamic loss scaling (a step whose gradients are not finite is skipped and the scale halved)."""
     if config.train.optimizer == "sgd":
-        return keras.optimizers.SGD(learning_rate(config))
-    return keras.optimizers.Adam(learning_rate(config), epsilon=1e-8)
+        optimizer = keras.optimizers.SGD(learning_rate(config))
+    else:
+        optimizer = keras.optimizers.Adam(learning_rate(config), epsilon=1e-8)
+    if config.model.precision == "mixed_float16":
+        return keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer
 
 
 def count_correct(labels: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
@@ -144,7 +149,7 @@ class Engine:
             # training=True: batch statistics, and BN updates its moving averages
             logits = self.model(self.model_inputs(images, labels), training=True)
             loss = self.loss(labels, logits)
-            scaled = loss * share
+            scaled = self.optimizer.scale_loss(loss * share)  # loss scaling under mixed_float16, else unchanged
         variables = self.model.trainable_variables
         self.optimizer.apply(tape.gradient(scaled, variables), variables)
         return loss, count_correct(labels, logits)
