@@ -110,11 +110,11 @@ def training_mode(layer: keras.Layer, inputs) -> np.ndarray:
     return np.asarray(layer.stateless_call(trainable, non_trainable, inputs, training=True)[0])
 
 
-def accuracies(model: keras.Model, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """Training- and inference-mode accuracy on the same examples: whole batches of TRAINING_BATCH, drawn in a
-    fixed shuffled order (so a file sorted by class does not make one-class batches)."""
-    order = np.random.default_rng(0).permutation(len(x))[: len(x) // TRAINING_BATCH * TRAINING_BATCH]
-    batches = order.reshape(-1, TRAINING_BATCH)
+def accuracies(model: keras.Model, x: np.ndarray, y: np.ndarray, batch: int = TRAINING_BATCH) -> tuple[float, float]:
+    """Training- and inference-mode accuracy on the same examples: whole batches of `batch`, drawn in a fixed
+    shuffled order (so a file sorted by class does not make one-class batches)."""
+    order = np.random.default_rng(0).permutation(len(x))[: len(x) // batch * batch]
+    batches = order.reshape(-1, batch)
     training = np.concatenate([training_mode(model, x[batch]) for batch in batches])
     inference_outputs = inference(model, x[order])
     training_accuracy, inference_accuracy = (

@@ -41,6 +41,31 @@ ICS_L2 = "ics_l2"  # per layer: ics_l2/dense01 ...
 ICS_COSINE = "ics_cosine"
 
 
+# `pitfalls` (pitfalls/probes.py): what each pitfall's probe measures.
+TRAINING_MODE_ACCURACY = "pitfall/training_mode_accuracy"  # validation, training mode, batches of the run's size
+BATCH_CHANGE = "pitfall/batch_change"  # training mode: an example's largest output change over its batches / largest
+PREDICTION_FLIPS = "pitfall/prediction_flips"  # training mode: batches in which its class differs from inference's
+INFERENCE_BATCH_CHANGE = "pitfall/inference_batch_change"  # inference mode: its largest change there (0 to the bit)
+BATCH_OF_ONE_ACCURACY = "pitfall/batch_of_one_accuracy"  # training mode, one validation image at a time
+VARIANCE_SHIFT = "variance_shift"  # per BN layer: moving variance / the variance received at inference
+NEW_DOMAIN_ACCURACY = "pitfall/new_domain_accuracy"  # the pretrained model on inverted digits, before fine-tuning
+
+
+def recomputed_accuracy(batches: int) -> str:
+    """Validation accuracy with BN's statistics recomputed over `batches` training batches."""
+    return f"pitfall/recomputed_accuracy_{batches}"
+
+
+def finetune_accuracy(regime: str) -> str:
+    """New-domain validation accuracy after fine-tuning in `regime`."""
+    return f"pitfall/finetune_{regime}_accuracy"
+
+
+def statistics_gap(regime: str) -> str:
+    """Per BN layer, after fine-tuning in `regime` (or `before`): |moving - received mean| / received SD."""
+    return f"statistics_gap_{regime}"
+
+
 def layer_name(name: str) -> str:
     """`conv1` -> `conv01`: tags sort in the network's order."""
     return re.sub(r"\d+", lambda number: number.group().zfill(2), name)

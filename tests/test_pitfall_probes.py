@@ -1,0 +1,138 @@
+"""The pitfalls' measurements on tiny synthetic cases: each against NumPy or a value set by hand, and none changing
+the run it measures."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import keras
+import numpy as np
+import pytest
+
+from bn_mnist import runfiles
+from bn_mnist.config import load_config
+from bn_mnist.diagnosis import probe
+from bn_mnist.pitfalls import probes
+from bn_mnist.tensorboard import tags
+from bn_mnist.training import trainer
+from bn_mnist.training.engine import build_engine
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_mnist):
+    """An FC BN net after 40 steps of SGD on tiny_mnist (statistics away from their start), and its engine."""
+    config = load_config("fc", ("train.steps=40", "train.learning_rate=0.1", "bn.momentum=0.9"))
+    engine = build_engine(config, tiny_mnist)
+    engine.train_steps(0, 40)
+    engine.measured = trainer.measurement_context(engine, config)  # what a probe of this run sees, at step 0
+    return engine
+
+
+def context(engine, step: int):
+    return dataclasses.replace(engine.measured, step=step)
+
+
+def numpy_statistics(model, batches):
+    """The FC net in training mode in float64 NumPy: each BN layer's batch mean and (biased) variance, averaged."""
+    found = {}
+    for x in batches:
+        h = np.asarray(x, np.float64).reshape(len(x), -1)
+        for index in (1, 2, 3):
+            z = h @ model.get_layer(f"dense{index}").kernel.numpy().astype(np.float64)
+            bn = model.get_layer(f"bn_dense{index}")
+            mean, variance = z.mean(0), z.var(0)
+            sums = found.setdefault(bn.name, [0.0, 0.0])
+            sums[0], sums[1] = sums[0] + mean / len(batches), sums[1] + variance / len(batches)
+            normalized = (z - mean) / np.sqrt(variance + bn.epsilon) * bn.gamma.numpy() + bn.beta.numpy()
+            h = np.maximum(normalized, 0.0)
+    return found
+
+
+def test_recomputed_statistics_are_a_numpy_pass_over_the_same_batches(trained, tiny_mnist):
+    batches = [tiny_mnist.train_x[i * 60 : (i + 1) * 60] for i in range(5)]
+    found, expected = probes.population_statistics(trained.model, batches), numpy_statistics(trained.model, batches)
+    assert set(found) == set(expected) == {"bn_dense1", "bn_dense2", "bn_dense3"}
+    for path, (mean, variance) in expected.items():
+        np.testing.assert_allclose(found[path][0], mean, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(found[path][1], variance, rtol=1e-4, atol=1e-5)
+
+
+def test_statistics_set_for_a_measurement_come_back(trained):
+    before = probes.moving_statistics(trained.model)
+    zeros = {path: (np.zeros_like(m), np.ones_like(v)) for path, (m, v) in before.items()}
+    with probes.statistics_set(trained.model, zeros):
+        assert all(np.all(layer.moving_mean.numpy() == 0) for layer in probe.bn_layers(trained.model).values())
+    after = probes.moving_statistics(trained.model)
+    assert all(np.array_equal(before[p][i], after[p][i]) for p in before for i in (0, 1))
+
+
+def test_the_variance_shift_is_the_moving_variance_over_what_inference_receives(trained):
+    model = trained.model
+    layers = probe.bn_layers(model)
+    with probe.recording(layers) as received:
+        probe.inference(model, trained.eval_sets["val"][0].numpy()[: tags.INSPECT_BATCH])
+    doubled = {path: (layer.moving_mean.numpy(), 2 * received[path].variance) for path, layer in layers.items()}
+    with probes.statistics_set(model, doubled):  # changing the first layer's statistics moves what the next receive
+        found = probes.ShiftProbe()(context(trained, 40)).scalars
+    np.testing.assert_allclose(found["variance_shift/dense01"], 2.0, rtol=1e-4)
+
+
+def test_in_training_mode_an_output_moves_with_its_batch_and_in_inference_mode_never(trained):
+    found = probes.BatchProbe(steps=40)(context(trained, 40)).scalars
+    assert found[tags.INFERENCE_BATCH_CHANGE] == 0.0  # to the bit
+    assert found[tags.BATCH_CHANGE] > 1e-3
+    labels = trained.eval_sets["val"][1].numpy()[: probes.SINGLE_EXAMPLES]
+    # alone in training mode every example normalises to beta: one class for all, so at most that class's share
+    assert found[tags.BATCH_OF_ONE_ACCURACY] <= np.bincount(labels).max() / len(labels)
+    assert probes.BatchProbe(steps=40)(context(trained, 20)).scalars == {}  # only at the last step
+
+
+def test_recomputed_accuracy_at_the_last_step_only(trained):
+    early = probes.ModesProbe(steps=40)(context(trained, 20)).scalars
+    last = probes.ModesProbe(steps=40)(context(trained, 40)).scalars
+    assert set(early) == {tags.TRAINING_MODE_ACCURACY}
+    assert set(last) == {tags.TRAINING_MODE_ACCURACY} | {tags.recomputed_accuracy(n) for n in probes.RECOMPUTE_BATCHES}
+    assert all(0 <= value <= 1 for value in last.values())
+
+
+def test_each_fine_tuning_regime_freezes_what_it_says(trained):
+    model, ctx = trained.model, context(trained, 40)
+    batches = probes.training_batches(ctx, 6, probes.inverted)
+    labels = [ctx.training_batch(step).labels for step in range(6)]
+    weights = [w.copy() for w in model.get_weights()]
+    tuned = {regime: probes.fine_tuned(model, regime, batches, labels, ctx, 3) for regime in probes.REGIMES}
+    assert all(np.array_equal(a, b) for a, b in zip(weights, model.get_weights()))  # the original is untouched
+
+    def kernels(m):
+        return [m.get_layer(f"dense{i}").kernel.numpy() for i in (1, 2, 3)]
+
+    def gammas(m):
+        return [m.get_layer(f"bn_dense{i}").gamma.numpy() for i in (1, 2, 3)]
+
+    old = probes.moving_statistics(model)
+    for regime in ("frozen", "frozen_bn_training", "adabn"):  # the base's kernels and BN's gamma stay
+        assert all(np.array_equal(a, b) for a, b in zip(kernels(model), kernels(tuned[regime])))
+        assert all(np.array_equal(a, b) for a, b in zip(gammas(model), gammas(tuned[regime])))
+        assert not np.array_equal(
+            model.get_layer("logits").kernel.numpy(), tuned[regime].get_layer("logits").kernel.numpy()
+        )
+    moved = {regime: probes.moving_statistics(tuned[regime]) for regime in probes.REGIMES}
+    assert all(np.array_equal(old[p][0], moved["frozen"][p][0]) for p in old)  # inference mode: statistics kept
+    assert not np.array_equal(old["bn_dense1"][0], moved["frozen_bn_training"]["bn_dense1"][0])  # batch statistics
+    adapted = probes.population_statistics(probes.frozen_copy(model, "frozen"), batches[:3])
+    for path, (mean, variance) in adapted.items():  # AdaBN: the new domain's statistics, then kept while tuning
+        np.testing.assert_allclose(moved["adabn"][path][0], mean, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(moved["adabn"][path][1], variance, rtol=1e-5, atol=1e-6)
+    assert not np.array_equal(kernels(model)[0], kernels(tuned["all"])[0])
+
+
+def test_the_pitfall_probes_leave_training_unchanged(tiny_mnist, tiny_fc_config, tmp_path):
+    config = dataclasses.replace(tiny_fc_config, bn=dataclasses.replace(tiny_fc_config.bn, momentum=0.5))
+    trainer.run(config, tmp_path / "without", tiny_mnist)
+    probed = trainer.run(config, tmp_path / "with", tiny_mnist, probe=probes.ModesProbe(config.train.steps))
+    plain, measured = runfiles.read_metrics(tmp_path / "without"), runfiles.read_metrics(tmp_path / "with")
+    assert [{k: r[k] for k in p} for p, r in zip(plain, measured)] == plain  # every value, bit for bit
+    assert tags.recomputed_accuracy(100) in measured[-1]
+    a, b = (keras.models.load_model(tmp_path / d / runfiles.MODEL_FILE) for d in ("without", "with"))
+    assert all(np.array_equal(x, y) for x, y in zip(a.get_weights(), b.get_weights()))  # moving statistics included
+    assert probed.final_val_accuracy is not None
