@@ -1,5 +1,5 @@
-"""The Python API: `train`, `compare`, `reproduce`, `explain` and `diagnose`, with the options of their commands,
-for notebooks and scripts. The CLI calls these same functions; each returns its typed result, which a notebook
+"""The Python API: `train`, `compare`, `reproduce`, `explain`, `pitfalls` and `diagnose`, with the options of their
+commands, for notebooks and scripts. The CLI calls these same functions; each returns its typed result, which a notebook
 shows as a table (`_repr_markdown_`) and whose `figure()` is a matplotlib Figure. Progress lines go to stderr, as on
 a terminal (a notebook shows them under the cell). Nothing here imports TensorFlow until a function runs.
 """
@@ -18,6 +18,7 @@ from bn_mnist.errors import ConfigError
 from bn_mnist.explanation import STUDIES
 from bn_mnist.lab.arms import BN, NO_BN
 from bn_mnist.outdir import new_run_dir
+from bn_mnist.pitfalls import PITFALLS
 from bn_mnist.reproduction import EXPERIMENTS
 
 if TYPE_CHECKING:
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from bn_mnist.comparison import CompareSummary
     from bn_mnist.diagnosis.findings import Diagnosis
     from bn_mnist.explanation.results import Results as ExplainResults
+    from bn_mnist.pitfalls.results import Results as PitfallResults
     from bn_mnist.reproduction.results import Results as ReproduceResults
     from bn_mnist.training.runner import Backend
 
@@ -292,6 +294,39 @@ def explain(
     budget, out_dir = Budget.choose(seeds, quick), Path(out) if out else plan_out("explain", quick)
     where = plan_place(workers, ray, data_dir)
     return explanation.run(chosen, budget, out_dir, *where, log, reuse_other_code=reuse_other_code)
+
+
+def pitfalls(
+    pitfall: str | Sequence[str] = "all",
+    *,
+    seeds: int | None = None,
+    quick: bool = False,
+    out: str | Path | None = None,
+    workers: int | None = None,
+    ray: str | None = None,
+    data_dir: str | Path | None = None,
+    reuse_other_code: bool = False,
+    log: Log = stderr_log,
+) -> PitfallResults:
+    """BN as it fails for TensorFlow 2 and Keras 3 users (`bn-mnist pitfalls`): each pitfall's broken setting and its
+    fixes over seeds, judged by rules declared before the runs; writes results.json, report.md and one figure per
+    pitfall. Finished runs in `out` are reused.
+
+    Args:
+        pitfall: "all", or any of "frozen", "lag", "batch", "non_iid", "dropout", "precision".
+        seeds: seeds 0..N-1 for every run (default: 10; 2 with quick).
+        quick: a smoke run (400 steps instead of 2,000).
+        out: the output directory; None: runs/pitfalls (runs/pitfalls-quick).
+        workers, ray, data_dir, reuse_other_code, log: as for `explain`.
+    """
+    chosen = chosen_names(pitfall, PITFALLS, "pitfall")
+    start_plans()
+    from bn_mnist.pitfalls import pitfalls as failures
+    from bn_mnist.pitfalls.experiments import Budget
+
+    budget, out_dir = Budget.choose(seeds, quick), Path(out) if out else plan_out("pitfalls", quick)
+    where = plan_place(workers, ray, data_dir)
+    return failures.run(chosen, budget, out_dir, *where, log, reuse_other_code=reuse_other_code)
 
 
 def diagnose(model: str | Path, data: str | Path | None = None, log: Log = stderr_log) -> Diagnosis:

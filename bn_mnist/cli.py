@@ -14,6 +14,7 @@ from bn_mnist import api  # imports no TensorFlow: --help needs none
 from bn_mnist.config import Config, shipped_configs
 from bn_mnist.errors import BnMnistError
 from bn_mnist.explanation import STUDIES
+from bn_mnist.pitfalls import PITFALLS
 from bn_mnist.reproduction import EXPERIMENTS
 
 
@@ -281,12 +282,40 @@ def explain_command(
     click.echo(f"report: {out / explain.REPORT_FILE}; figures: {figures}")
 
 
+@main.command("pitfalls")
+@click.argument("pitfall", nargs=-1, type=click.Choice(PITFALLS))
+@plan_options(
+    "pitfalls",
+    seeds="Seeds 0..N-1 for every run (default: 10; 2 with --quick). Every number reported is over them.",
+    quick="A smoke run (a few minutes): 400 steps a run instead of 2,000, 2 seeds unless --seeds.",
+)
+def pitfalls_command(
+    pitfall: tuple[str, ...],
+    seeds: int | None,
+    out: Path | None,
+    quick: bool,
+    workers: int | None,
+    ray: str | None,
+    reuse_other_code: bool,
+    data_dir: Path | None,
+) -> None:
+    """BN as it fails today: PITFALL is any of frozen, lag, batch, non_iid, dropout, precision (default: all)."""
+    out = out or api.plan_out("pitfalls", quick)
+    options = {"workers": workers, "ray": ray, "reuse_other_code": reuse_other_code, "data_dir": data_dir}
+    results = api.pitfalls(pitfall, seeds=seeds, quick=quick, out=out, **options)
+    from bn_mnist.lab.meta import REPORT_FILE
+
+    verdicts = ", ".join(f"{name} {result.verdict.word}" for name, result in results.pitfalls.items())
+    click.echo(f"{verdicts}; report: {out / REPORT_FILE}")
+
+
 @main.command("report")
 @click.argument("out_dir", metavar="DIR", type=click.Path(file_okay=False, path_type=Path))
 @user_errors
 def report_command(out_dir: Path) -> None:
-    """Make report.md and the figures of a compare, reproduce or explain output DIR again from its results.json or
-    summary.json alone (after a change to the report's code, or on results copied without their runs)."""
+    """Make report.md and the figures of a compare, reproduce, explain or pitfalls output DIR again from its
+    results.json or summary.json alone (after a change to the report's code, or on results copied without their
+    runs)."""
     from bn_mnist.rebuild import rebuild
 
     written = rebuild(out_dir)

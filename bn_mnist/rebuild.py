@@ -1,4 +1,4 @@
-"""`bn-mnist report DIR`: a compare, reproduce or explain output's report.md and figures made again from its
+"""`bn-mnist report DIR`: a compare, reproduce, explain or pitfalls output's report.md and figures made again from its
 summary.json or results.json alone (the records it holds; no run directory is read). It writes no TensorBoard
 event file: the IMAGES tab of an output keeps the figures its command drew."""
 
@@ -32,7 +32,9 @@ def rebuild(out_dir: Path) -> list[Path]:
     elif (out_dir / SUMMARY_FILE).is_file() and not (out_dir / CONFIG_FILE).is_file():
         path = out_dir / SUMMARY_FILE  # a comparison's (a single run's summary.json sits beside its config.yaml)
     else:
-        raise OutputError(f"{out_dir}: no results.json (reproduce, explain) or summary.json (compare) to rebuild from")
+        raise OutputError(
+            f"{out_dir}: no results.json (reproduce, explain, pitfalls) or summary.json (compare) to rebuild from"
+        )
     raw = read_object(path, "results")
     if not isinstance(raw.get("schema", 0), int):
         raise ResultsError(f"{path}: schema {files.excerpt(raw['schema'])}: expected a version number")
@@ -59,6 +61,10 @@ def rebuild_of(path: Path, out_dir: Path, raw: dict[str, Any]) -> list[Path]:
         from bn_mnist.explanation import explain
 
         return explain.rebuild(out_dir, raw)
+    if kind_of(raw) == "pitfalls":
+        from bn_mnist.pitfalls import pitfalls
+
+        return pitfalls.rebuild(out_dir, raw)
     from bn_mnist.reproduction import reproduce
 
     return reproduce.rebuild(out_dir, raw)

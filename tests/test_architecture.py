@@ -12,7 +12,7 @@ from pathlib import Path
 import bn_mnist
 
 ROOT = Path(bn_mnist.__file__).parent
-COMMANDS = ("bn_mnist.comparison", "bn_mnist.reproduction", "bn_mnist.explanation")
+COMMANDS = ("bn_mnist.comparison", "bn_mnist.reproduction", "bn_mnist.explanation", "bn_mnist.pitfalls")
 FRONT = ("bn_mnist.cli", "bn_mnist.api", "bn_mnist.rebuild", "bn_mnist")  # the command line, the Python API and
 # the dispatch of `report` may import every command
 

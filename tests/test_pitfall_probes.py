@@ -12,7 +12,7 @@ import pytest
 from bn_mnist import runfiles
 from bn_mnist.config import load_config
 from bn_mnist.diagnosis import probe
-from bn_mnist.pitfalls import probes
+from bn_mnist.pitfalls import experiments, probes
 from bn_mnist.tensorboard import tags
 from bn_mnist.training import trainer
 from bn_mnist.training.engine import build_engine
@@ -91,7 +91,9 @@ def test_recomputed_accuracy_at_the_last_step_only(trained):
     early = probes.ModesProbe(steps=40)(context(trained, 20)).scalars
     last = probes.ModesProbe(steps=40)(context(trained, 40)).scalars
     assert set(early) == {tags.TRAINING_MODE_ACCURACY}
-    assert set(last) == {tags.TRAINING_MODE_ACCURACY} | {tags.recomputed_accuracy(n) for n in probes.RECOMPUTE_BATCHES}
+    assert set(last) == {tags.TRAINING_MODE_ACCURACY} | {
+        tags.recomputed_accuracy(n) for n in experiments.RECOMPUTE_BATCHES
+    }
     assert all(0 <= value <= 1 for value in last.values())
 
 
@@ -100,7 +102,7 @@ def test_each_fine_tuning_regime_freezes_what_it_says(trained):
     batches = probes.training_batches(ctx, 6, probes.inverted)
     labels = [ctx.training_batch(step).labels for step in range(6)]
     weights = [w.copy() for w in model.get_weights()]
-    tuned = {regime: probes.fine_tuned(model, regime, batches, labels, ctx, 3) for regime in probes.REGIMES}
+    tuned = {regime: probes.fine_tuned(model, regime, batches, labels, ctx, 3) for regime in experiments.REGIMES}
     assert all(np.array_equal(a, b) for a, b in zip(weights, model.get_weights()))  # the original is untouched
 
     def kernels(m):
@@ -116,14 +118,18 @@ def test_each_fine_tuning_regime_freezes_what_it_says(trained):
         assert not np.array_equal(
             model.get_layer("logits").kernel.numpy(), tuned[regime].get_layer("logits").kernel.numpy()
         )
-    moved = {regime: probes.moving_statistics(tuned[regime]) for regime in probes.REGIMES}
+    moved = {regime: probes.moving_statistics(tuned[regime]) for regime in experiments.REGIMES}
     assert all(np.array_equal(old[p][0], moved["frozen"][p][0]) for p in old)  # inference mode: statistics kept
     assert not np.array_equal(old["bn_dense1"][0], moved["frozen_bn_training"]["bn_dense1"][0])  # batch statistics
-    adapted = probes.population_statistics(probes.frozen_copy(model, "frozen"), batches[:3])
+    adapted = probes.population_statistics(model, batches[:3])
     for path, (mean, variance) in adapted.items():  # AdaBN: the new domain's statistics, then kept while tuning
         np.testing.assert_allclose(moved["adabn"][path][0], mean, rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(moved["adabn"][path][1], variance, rtol=1e-5, atol=1e-6)
     assert not np.array_equal(kernels(model)[0], kernels(tuned["all"])[0])
+    seen = np.concatenate([np.asarray(batch) for batch in batches[:3]])  # what AdaBN measured, at inference
+    adabn_gaps, frozen_gaps = (probes.statistics_gap(tuned[regime], seen) for regime in ("adabn", "frozen"))
+    assert adabn_gaps["dense1"] < 1e-3 and max(adabn_gaps.values()) < 0.1  # the new domain's, every layer
+    assert min(frozen_gaps.values()) > 0.3  # inverted digits, the old statistics
 
 
 def test_the_pitfall_probes_leave_training_unchanged(tiny_mnist, tiny_fc_config, tmp_path):

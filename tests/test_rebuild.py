@@ -82,7 +82,7 @@ def test_report_rebuilds_the_committed_docs_from_results_alone(folder, tmp_path)
 def test_a_directory_without_results_is_one_line(tmp_path):
     result = CliRunner().invoke(main, ["report", str(tmp_path)])
     assert result.exit_code == 1
-    expected = "no results.json (reproduce, explain) or summary.json (compare) to rebuild from"
+    expected = "no results.json (reproduce, explain, pitfalls) or summary.json (compare) to rebuild from"
     assert result.output.strip() == f"bn-mnist: error: {tmp_path}: {expected}"
 
 

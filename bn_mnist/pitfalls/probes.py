@@ -23,13 +23,12 @@ import numpy as np
 import tensorflow as tf
 
 from bn_mnist.diagnosis import probe
+from bn_mnist.pitfalls.experiments import RECOMPUTE_BATCHES, REGIMES
 from bn_mnist.tensorboard import tags
 from bn_mnist.training.measurement import Context, Measured
 
-RECOMPUTE_BATCHES = (1, 3, 10, 30, 100)  # training batches whose statistics replace the moving ones
 COMPANION_BATCHES = 20  # batches of other validation images a fixed example is put in, in training mode
 SINGLE_EXAMPLES = 100  # validation images classified one at a time in training mode
-REGIMES = ("all", "frozen", "frozen_bn_training", "adabn")  # FinetuneProbe's, in the order they are reported
 FINETUNE_STEPS = 500  # fine-tuning steps on the new domain, from the pretrained weights
 ADABN_BATCHES = 100  # new-domain training batches whose statistics AdaBN takes
 Statistics = dict[str, tuple[np.ndarray, np.ndarray]]  # BN layer path -> (per-channel mean, variance)
@@ -42,7 +41,8 @@ def inverted(images: np.ndarray | tf.Tensor):
 
 def population_statistics(model: keras.Model, batches: list) -> Statistics:
     """Per BN layer, the mean over `batches` of its batch means and of its (biased) batch variances, each batch run
-    in training mode as a training step runs it: what a moving average converges to, without its lag."""
+    in training mode as a training step runs it: what a moving average converges to, without its lag. The model's
+    BN layers must be trainable (Keras runs a frozen one in inference mode whatever `training` says)."""
     layers = probe.bn_layers(model)
     totals = {path: [0.0, 0.0] for path in layers}
     for inputs in batches:
@@ -135,8 +135,8 @@ class BatchProbe(AtLastStep):
     differ by round-off, a batch of one taking another matrix kernel), and its class against its class alone."""
 
     def measure(self, context: Context) -> dict[str, float]:
-        model, images, labels = context.model, np.asarray(context.validation_images), context.validation_labels
-        size, example = batch_size(context), images[:1]
+        model, images = context.model, np.asarray(context.validation_images)
+        labels, size, example = np.asarray(context.validation_labels), batch_size(context), images[:1]
         count = min(COMPANION_BATCHES, (len(images) - 1) // (size - 1))  # as many as the validation set holds
         others = images[1:][: count * (size - 1)].reshape(count, size - 1, *images.shape[1:])
         together = [np.concatenate([example, batch]) for batch in others]
@@ -144,11 +144,13 @@ class BatchProbe(AtLastStep):
         inference = np.stack([probe.inference(model, batch)[0] for batch in together])
         alone = probe.inference(model, example)[0]
         single = [probe.training_mode(model, images[i : i + 1])[0].argmax() for i in range(SINGLE_EXAMPLES)]
+        alone_classes = [probe.inference(model, images[i : i + 1])[0].argmax() for i in range(SINGLE_EXAMPLES)]
         return {
             tags.BATCH_CHANGE: float(np.abs(training - training.mean(0)).max() / np.abs(training).max()),
             tags.PREDICTION_FLIPS: float(np.mean(training.argmax(-1) != alone.argmax())),
             tags.INFERENCE_BATCH_CHANGE: float(np.abs(inference - inference[0]).max()),
             tags.BATCH_OF_ONE_ACCURACY: float(np.mean(np.array(single) == labels[:SINGLE_EXAMPLES])),
+            tags.ALONE_INFERENCE_ACCURACY: float(np.mean(np.array(alone_classes) == labels[:SINGLE_EXAMPLES])),
         }
 
 
@@ -209,8 +211,8 @@ def fine_tuned(
     """The copy of `model` after one pass of SGD at the run's rate over `batches` (the new domain) in `regime`; AdaBN
     first sets the frozen base's statistics to the new domain's (its first `adabn_batches` batches)."""
     copy = frozen_copy(model, regime)
-    if regime == "adabn":
-        assign(copy, population_statistics(copy, batches[:adabn_batches]))
+    if regime == "adabn":  # measured on the unfrozen model: a frozen BN layer ignores training=True
+        assign(copy, population_statistics(model, batches[:adabn_batches]))
     optimizer = keras.optimizers.SGD(context.learning_rate)
     variables = copy.trainable_variables
 

@@ -47,6 +47,7 @@ BATCH_CHANGE = "pitfall/batch_change"  # training mode: an example's largest out
 PREDICTION_FLIPS = "pitfall/prediction_flips"  # training mode: batches in which its class differs from inference's
 INFERENCE_BATCH_CHANGE = "pitfall/inference_batch_change"  # inference mode: its largest change there (0 to the bit)
 BATCH_OF_ONE_ACCURACY = "pitfall/batch_of_one_accuracy"  # training mode, one validation image at a time
+ALONE_INFERENCE_ACCURACY = "pitfall/alone_inference_accuracy"  # the same images one at a time, inference mode
 VARIANCE_SHIFT = "variance_shift"  # per BN layer: moving variance / the variance received at inference
 NEW_DOMAIN_ACCURACY = "pitfall/new_domain_accuracy"  # the pretrained model on inverted digits, before fine-tuning
 

@@ -1,0 +1,52 @@
+"""`pitfalls`' figures, one PNG per pitfall, drawn from the typed results alone: each panel `experiments` declares
+for it shows measures of arms, a bar for the mean over seeds and a dot per seed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from bn_mnist.pitfalls.experiments import BY_NAME, Panel
+from bn_mnist.pitfalls.results import PitfallResult
+from bn_mnist.plots import laid_out, save, subplots
+
+MEASURE_COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown")
+
+
+def bars(axis: Axes, panel: Panel, result: PitfallResult) -> None:
+    """Arms along x; within an arm one bar per measure (coloured by measure, or by arm when there is one measure)."""
+    width = 0.8 / len(panel.measures)
+    for a, key in enumerate(panel.arms):
+        arm = result.arms[key]
+        for m, measure in enumerate(panel.measures):
+            values = [v for v in arm.seeds.get(measure, []) if v is not None and np.isfinite(v)]
+            if not values:
+                continue
+            x = a + (m - (len(panel.measures) - 1) / 2) * width
+            colour = arm.colour if len(panel.measures) == 1 else MEASURE_COLOURS[m % len(MEASURE_COLOURS)]
+            label = measure if a == 0 and len(panel.measures) > 1 else None
+            axis.bar(x, np.mean(values), width * 0.9, color=colour, alpha=0.45, label=label)
+            axis.plot([x] * len(values), values, "o", color=colour, markersize=3)
+    axis.set_xticks(range(len(panel.arms)), [result.arms[key].label for key in panel.arms], rotation=20, ha="right")
+    axis.set_title(panel.title)
+    axis.set_ylabel(panel.ylabel)
+    axis.grid(alpha=0.3, axis="y")
+    if len(panel.measures) > 1:
+        axis.legend(fontsize=7)
+
+
+def figure(name: str, result: PitfallResult) -> Figure:
+    panels = BY_NAME[name].panels
+    drawn, axes = subplots(1, len(panels), figsize=(5.5 * len(panels), 4.6), squeeze=False)
+    for axis, panel in zip(axes[0], panels):
+        bars(axis, panel, result)
+    drawn.suptitle(f"{result.title}: {result.verdict.word} (bar: mean over seeds; dots: seeds)")
+    return laid_out(drawn)
+
+
+def figures(results: dict[str, PitfallResult], out_dir: Path) -> dict[str, Path]:
+    """Each pitfall's figure in out_dir as <pitfall>.png."""
+    return {name: save(figure(name, result), out_dir / f"{name}.png") for name, result in results.items()}

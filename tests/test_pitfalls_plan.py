@@ -1,0 +1,170 @@
+"""`pitfalls`' plan, rules and read-outs, without training: what each arm changes, every verdict each rule can give,
+and a run's measures as the analysis reads them."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from click.testing import CliRunner
+
+from bn_mnist import runfiles
+from bn_mnist.cli import main
+from bn_mnist.config import to_dict
+from bn_mnist.lab.runs import RunFiles
+from bn_mnist.lab.stats import FractionVerdict, PairedEffect
+from bn_mnist.pitfalls import PITFALLS, analysis, claims, experiments
+from bn_mnist.pitfalls.experiments import Budget
+
+
+def flat(raw: dict, prefix: str = "") -> dict:
+    found = {}
+    for key, value in raw.items():
+        found |= flat(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}": value}
+    return found
+
+
+CHANGES = {  # pitfall -> the config keys its arms may change against its first arm
+    "frozen": set(),
+    "lag": {"bn.momentum", "train.steps", "train.eval_every", "train.log_every", "train.lr_drop_at"},
+    "batch": set(),
+    "non_iid": {"data.classes_per_batch", "bn.renorm", "bn.renorm_clipping.rmax", "bn.renorm_clipping.rmin"}
+    | {"bn.renorm_clipping.dmax", "bn.kind"},
+    "dropout": {"model.dropout", "model.dropout_at"},
+    "precision": {"model.precision", "bn.impl", "bn.statistics_dtype", "bn.epsilon"},
+}
+
+
+@pytest.mark.parametrize("quick", [True, False])
+def test_each_pitfalls_arms_differ_only_in_what_they_are_about(quick):
+    plan = experiments.plan(PITFALLS, Budget.choose(None, quick))
+    seeds = 2 if quick else 10
+    assert len(plan) == seeds * sum(len(experiments.BY_NAME[name].arms) for name in PITFALLS)
+    specs = {spec.key: spec for spec in plan.specs()}
+    for name in PITFALLS:
+        arms = experiments.BY_NAME[name].arms
+        for seed in range(seeds):
+            first = flat(to_dict(specs[plan.key(name, arms[0].key, seed)].config))
+            assert first["seed"] == seed and first["model.arch"] == "fc" and first["train.learning_rate"] == 0.1
+            for arm in arms[1:]:
+                other = flat(to_dict(specs[plan.key(name, arm.key, seed)].config))
+                assert {key for key in first if first[key] != other[key]} <= CHANGES[name], (name, arm.key)
+
+
+def test_the_lag_pitfalls_short_runs_are_a_twentieth_and_its_drop_half_way():
+    plan = experiments.plan(("lag",), Budget.choose(1, quick=False))
+    configs = {spec.key.split("/")[1].rsplit("-", 1)[0]: spec.config for spec in plan.specs()}
+    assert configs["m0.99_short"].train.steps == 100 and configs["m0.99"].train.steps == 2000
+    assert configs["m0.99_short"].train.eval_every == 10  # evaluated as often: ten times
+    assert configs["m0.99_drop"].train.lr_drop_at == 1000 and configs["m0.99_drop"].train.lr_drop_factor == 0.1
+    assert {configs[key].bn.momentum for key in ("m0.9_short", "m0.99_short", "m0.999_short")} == {0.9, 0.99, 0.999}
+
+
+def effect(low: float, high: float) -> PairedEffect:
+    return PairedEffect(10, (low + high) / 2, (low, high), 0.01)
+
+
+def share(k: int, n: int = 10) -> FractionVerdict:
+    from bn_mnist.lab.stats import judge_fraction
+
+    return judge_fraction([True] * k + [False] * (n - k))
+
+
+def part_found(part, word: str):
+    """Numbers that give `part` the word: an interval on the side that makes it hold or fail, or across."""
+    if isinstance(part, claims.Share):
+        return share({claims.HOLDS: 10, claims.FAILS: 0, claims.UNDECIDED: 5}[word])
+    m = part.margin
+    if part.expect == claims.WITHIN:
+        return {claims.HOLDS: effect(-m / 2, m / 2), claims.FAILS: effect(2 * m, 3 * m)}.get(word, effect(0, 2 * m))
+    return {claims.HOLDS: effect(2 * m, 3 * m), claims.FAILS: effect(-m, m / 2)}.get(word, effect(0, 2 * m))
+
+
+PART_WORDS = (claims.HOLDS, claims.FAILS, claims.UNDECIDED)
+
+
+@pytest.mark.parametrize("name", PITFALLS)
+def test_every_verdict_of_every_rule_is_reachable(name):
+    rule, reached = claims.RULES[name], set()
+    for words in itertools.product(PART_WORDS, repeat=len(rule.parts)):
+        found = {part.name: part_found(part, word) for part, word in zip(rule.parts, words)}
+        effects = {k: v for k, v in found.items() if isinstance(v, PairedEffect)}
+        shares = {k: v for k, v in found.items() if isinstance(v, FractionVerdict)}
+        given = claims.part_words(rule, effects, shares)
+        assert list(given.values()) == list(words)
+        reached.add(claims.verdict_word(list(given.values())))
+    assert reached == set(claims.WORDS)
+
+
+def test_the_verdict_policy():
+    H, F, U = claims.HOLDS, claims.FAILS, claims.UNDECIDED
+    assert claims.verdict_word([H, H, H]) == claims.SUPPORTED
+    assert claims.verdict_word([F, H, H]) == claims.NOT_SUPPORTED  # the failure is not there
+    assert claims.verdict_word([H, F, H]) == claims.PARTLY  # a fix fails
+    assert claims.verdict_word([H, F, U]) == claims.INCONCLUSIVE  # a part the seeds cannot decide
+    assert claims.verdict_word([U, H]) == claims.INCONCLUSIVE
+    missing = PairedEffect(10, 0.5, None, None)  # tied differences: no interval
+    assert claims.paired_word(claims.RULES["lag"].parts[0], missing) == claims.UNDECIDED
+
+
+def test_every_rule_names_arms_and_measures_its_pitfall_has():
+    measured = {"val_accuracy", "train_accuracy", "overstatement", "variance_shift_decades", "batch_change"}
+    measured |= {
+        "training_mode_accuracy",
+        "alone_inference_accuracy",
+        "batch_of_one_accuracy",
+        "inference_batch_change",
+    }
+    measured |= {f"recomputed_accuracy_{n}" for n in experiments.RECOMPUTE_BATCHES}
+    measured |= {f"finetune_{r}_accuracy" for r in experiments.REGIMES} | {f"gap_{r}" for r in experiments.REGIMES}
+    for name, rule in claims.RULES.items():
+        arms = {arm.key for arm in experiments.BY_NAME[name].arms}
+        for part in rule.parts:
+            pairs = [part.first, part.second] if isinstance(part, claims.Paired) else [(part.arm, part.measure)]
+            assert all(arm in arms and measure in measured for arm, measure in pairs), (name, part.name)
+    assert set(claims.RULES) == set(PITFALLS)
+
+
+def test_a_runs_measures_are_its_outcome_and_its_probes_last_values():
+    summary = runfiles.RunSummary.from_dict(
+        {
+            "bn": True,
+            "bn_impl": "keras",
+            "moving_stats_updated": True,
+            "arch": "fc",
+            "seed": 0,
+            "jit": True,
+            "steps": 40,
+            "train_seconds": 1.0,
+            "steps_per_second": 40.0,
+            "diverged_at_step": None,
+            "interrupted": False,
+            "final_train_accuracy": 0.99,
+            "compile_seconds": 1.0,
+            "final_val_accuracy": 0.25,
+            "final_test_accuracy": 0.25,
+            "single_sample_accuracy": 0.3,
+        }
+    )
+    metrics = [
+        {"step": 20, "pitfall/training_mode_accuracy": 0.5},
+        {
+            "step": 40,
+            "pitfall/training_mode_accuracy": 0.9,
+            "variance_shift/dense01": 1.0,
+            "variance_shift/dense02": 100.0,
+        }
+        | {"statistics_gap_frozen/dense01": 1.0, "statistics_gap_frozen/dense02": 2.0},
+    ]
+    found = analysis.run_measures(RunFiles(summary, metrics))
+    assert found["training_mode_accuracy"] == 0.9 and found["val_accuracy"] == 0.25 and found["diverged"] == 0.0
+    assert found["overstatement"] == pytest.approx(0.74)
+    assert found["variance_shift_decades"] == pytest.approx(1.0)  # log10 1 and log10 100, averaged
+    assert found["gap_frozen"] == pytest.approx(1.5) and "gap_adabn" not in found
+
+
+def test_pitfalls_help_names_them_and_an_unknown_one_is_one_line():
+    result = CliRunner().invoke(main, ["pitfalls", "--help"])
+    assert result.exit_code == 0 and all(name in result.output for name in PITFALLS)
+    wrong = CliRunner().invoke(main, ["pitfalls", "frozn"])
+    assert wrong.exit_code == 2 and "'frozn' is not one of" in wrong.output
