@@ -277,7 +277,7 @@ def explain(
         study: "all", or any of "lr", "init", "inside", "landscape", "ics", "batch", "plain".
         seeds: seeds 0..N-1 for every run (default: 10 for the FC runs and in the batch and plain-net studies, 5 for
             the other conv runs; 2 with quick).
-        quick: a smoke run (thin grids, a quarter of the FC steps and an eighth of the conv ones).
+        quick: a smoke run (thin grids, a quarter of the FC steps and a sixteenth of the conv ones).
         out: the output directory; None: runs/explain (runs/explain-quick).
         workers: local training processes (default: as many as the cores hold at one thread each).
         ray: train on a Ray cluster: "HOST:PORT" of its head, "auto" or "local" (needs the ray extra).

@@ -259,7 +259,7 @@ def reproduce_command(
     "explain",
     seeds="Seeds 0..N-1 for every run (default: 10 for the FC runs, 5 for the conv runs, 10 in the batch and "
     "plain-net studies; 2 with --quick). Every number reported is over them.",
-    quick="A smoke run (a few minutes): thin grids, a quarter of the FC steps and an eighth of the conv ones, 2 "
+    quick="A smoke run (a few minutes): thin grids, a quarter of the FC steps and a sixteenth of the conv ones, 2 "
     "seeds unless --seeds.",
 )
 def explain_command(

@@ -76,7 +76,7 @@ def test_budgets():
     assert Budget.choose(None, quick=False).seeds == {"fc": 10, "conv": 5, "batch": 10, "plain": 10}
     assert Budget.choose(None, quick=True).seeds == {"fc": 2, "conv": 2, "batch": 2, "plain": 2}  # never one
     quick = Budget.choose(4, quick=True)
-    assert set(quick.seeds.values()) == {4} and quick.steps == {"fc": 500, "conv": 100} and quick.seeds_option == 4
+    assert set(quick.seeds.values()) == {4} and quick.steps == {"fc": 500, "conv": 50} and quick.seeds_option == 4
     full = Budget.choose(None, quick=False)
     # lr: 2 FC panels x 9 rates x 2 arms x 10 seeds + 5 conv rates x 2 x 5; init: 2 x 7 x 2 x 10 + 3 controls x 10;
     # inside: 4 arms x (10 + 5); landscape and ics share 3 x 10; batch: 6 sizes x 7 arms x 10; plain: 5 arms x 10

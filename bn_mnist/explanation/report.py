@@ -539,7 +539,8 @@ GRIDS = {  # study -> (title, swept, what is measured)
 def markdown(results: Results) -> str:
     meta = results.meta
     seeds = ", ".join(f"{n} for the {kind} runs" for kind, n in meta.seeds.items())
-    quick = f"{seeds_text(meta.seeds)}, thin grids, a quarter of the FC steps and an eighth of the conv ones"
+    steps = ", ".join(f"{count:,} steps a {kind} run" for kind, count in meta.steps.items())
+    quick = f"{seeds_text(meta.seeds)}, thin grids, {steps}"
     lines = [
         f"# Why does BN help?{' (quick run)' if meta.quick else ''}",
         "",

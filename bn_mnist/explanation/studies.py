@@ -4,7 +4,7 @@ Every run is in the plan with what it is for (study, panel, swept value, arm, se
 `<group>/<panel>/<x>/<arm>-seed<n>`; the BN and the non-BN network of a seed start from the same weights (models.py).
 The landscape and the covariate-shift studies measure the same runs (their probe measures both). Budgets: the FC
 runs are the Lesson's "short" ones (2,000 batches of 60), the conv runs the Solutions' 800 batches of 64; the quick
-budget cuts the FC runs to a quarter and the conv runs to an eighth, and thins the grids. The batch and the
+budget cuts the FC runs to a quarter and the conv runs to a sixteenth, and thins the grids. The batch and the
 plain-net studies have their own seed counts: verdicts that rest on paired intervals and on seed fractions need
 about 10 seeds to decide anything.
 """
@@ -127,11 +127,11 @@ FULL = Budget(
 )
 QUICK = Budget(
     seeds={"fc": 2, "conv": 2, "batch": 2, "plain": 2},  # never one: a spread needs two
-    steps={"fc": 500, "conv": 100},  # a smoke run: conv steps are ~80 FC steps each
+    steps={"fc": 500, "conv": 50},  # a smoke run: conv steps are ~80 FC steps each
     evaluations=5,  # a conv evaluation costs ~0.4 s: the smoke run needs a curve, not a fine one
     grids={"lr/fc-relu": (1e-2, 0.1, 1.0, 10.0), "lr/fc-sigmoid": (1e-2, 0.1, 1.0, 10.0), "lr/conv": (1e-4, 1e-2)}
     | {"init/fc-relu": (0.01, 1.0, 5.0), "init/fc-sigmoid": (0.01, 1.0, 5.0)},
-    batch_sizes=(4, 64),  # batch 2 would be 15,000 steps a run, a third of the smoke run's training
+    batch_sizes=(16, 64),  # batch 4 took 7,488 steps a run, 14 runs: the smoke run needs two sizes, not small ones
     quick=True,
 )
 
