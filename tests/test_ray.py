@@ -205,11 +205,14 @@ def test_ctrl_c_on_the_cluster_keeps_finished_runs_and_the_rerun_resumes(
     assert "report:" in resumed.stdout and len(list(out.rglob(runfiles.SUMMARY_FILE))) == 6
 
 
-@pytest.mark.parametrize("where", ["local", "ray"])
-@pytest.mark.parametrize("command", [QUICK, ("compare", "--config", "fc", "--set", "train.steps=20000")])
+@pytest.mark.parametrize(
+    ("where", "command"),
+    [("local", QUICK), ("ray", QUICK), ("local", ("compare", "--config", "fc", "--set", "train.steps=20000"))],
+)
 def test_one_writer_per_output_directory(where, command, request, real_mnist, bn_mnist_script, tmp_path):
     """A second command on the same directory, while the first writes there, refuses in one line naming the
-    holder and changes nothing; the first finishes undisturbed."""
+    holder and changes nothing; the first finishes undisturbed. (A compare on Ray takes the lock in the same
+    `lab.runs.trained` as a reproduce on Ray: that case is not run again.)"""
     ray = ["--ray", request.getfixturevalue("cluster").address] if where == "ray" else []
     out = tmp_path / "out"
     first = start(bn_mnist_script, [*command, *ray], out, tmp_path)
