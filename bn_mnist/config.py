@@ -68,9 +68,11 @@ class DataConfig:
     binarize: bool = False  # pixels > 0.5 become 1, the rest 0: the BN paper's "28x28 binary image" input
     classes_per_batch: int = 0  # 0: shuffled batches (i.i.d.); k: each batch holds batch_size / k examples of each
     # of k classes drawn at random: non-i.i.d. batches, whose statistics give the labels away (Ioffe 2017)
+    pixel_max: float = 1.0  # pixels in [0, pixel_max]; 255: the raw bytes, as a pipeline that forgot to scale them
 
     def __post_init__(self) -> None:
         _require(0 <= self.classes_per_batch <= 10, "data.classes_per_batch", self.classes_per_batch, "0 to 10")
+        _require(self.pixel_max > 0, "data.pixel_max", self.pixel_max, "a positive number")
 
 
 @dataclass(frozen=True)
@@ -152,7 +154,7 @@ class BNConfig:
     bessel: bool = False  # nn: the moving variance averages m/(m-1) x the batch variance (m values per channel)
     noise: float = 0.0  # nn: Santurkar et al.'s noisy BN: each training step adds noise of a random mean and SD
     statistics_dtype: str = "float32"  # nn: batch statistics in float32 (as Keras' layer), or `compute`: in the
-    # layer's compute dtype, float16 under model.precision mixed_float16 (where they can overflow and lose digits)
+    # layer's compute dtype, float16 under model.precision mixed_float16 (sums of squares past 65,504 overflow)
     batch_weights: str = "none"  # nn: inverse_class_frequency weighs each example by 1 / its class count in the batch
     update_moving_stats: bool = True  # false reproduces TF1's forgotten UPDATE_OPS (population stats never move)
     sync: bool = True  # under a distribute strategy: statistics over the global batch (all replicas); false: each

@@ -60,6 +60,8 @@ def test_class_batches_hold_equal_shares_of_distinct_classes_and_use_each_class_
         assert sorted(drawn[:size]) == sorted(np.flatnonzero(labels == c))
     np.testing.assert_array_equal(order, class_batch_order(labels, classes, 4, 300, seed=3))
     assert not np.array_equal(order, class_batch_order(labels, classes, 4, 300, seed=4))
+    large = class_batch_order(labels, classes, batch_size=20, steps=5, seed=3)  # shares beyond a class's size
+    assert all(len(np.unique(labels[batch])) == classes for batch in large)
 
 
 def test_a_run_with_class_batches_trains_on_them(tiny_mnist, tiny_fc_config):

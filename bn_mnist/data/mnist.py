@@ -131,11 +131,19 @@ def split(arrays: sources.Arrays) -> Mnist:
     )
 
 
+IMAGE_FIELDS = ("train_x", "val_x", "test_x")
+
+
 def binarized(mnist: Mnist) -> Mnist:
     """Pixels > 0.5 become 1, the rest 0 (the BN paper's "28x28 binary image" input)."""
     return dataclasses.replace(
-        mnist, **{name: (getattr(mnist, name) > 0.5).astype(np.float32) for name in ("train_x", "val_x", "test_x")}
+        mnist, **{name: (getattr(mnist, name) > 0.5).astype(np.float32) for name in IMAGE_FIELDS}
     )
+
+
+def scaled(mnist: Mnist, pixel_max: float) -> Mnist:
+    """Pixels in [0, pixel_max] instead of [0, 1] (255: the raw bytes, as a pipeline that forgot to scale them)."""
+    return dataclasses.replace(mnist, **{name: getattr(mnist, name) * np.float32(pixel_max) for name in IMAGE_FIELDS})
 
 
 def load_mnist(data_dir: str | Path | None = None, log: Log = stderr_log) -> Mnist:

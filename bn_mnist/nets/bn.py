@@ -129,7 +129,8 @@ class NnBatchNorm(keras.layers.Layer):
 
     def _dtype_of_statistics(self, dtype: tf.DType) -> tf.DType:
         """float32 for float16 and bfloat16 inputs, as Keras' layer (`statistics_dtype` float32); or the inputs' own
-        (`compute`: float16 under a mixed_float16 policy, where a variance can overflow and epsilon round away)."""
+        (`compute`: float16 under a mixed_float16 policy, where a batch's sum of squared deviations past 65,504
+        overflows)."""
         return dtype if self.statistics_dtype == "compute" or dtype.size >= 4 else tf.float32
 
     def _normalized(self, x: tf.Tensor, weights: tf.Tensor | None, training: bool) -> tf.Tensor:
@@ -188,6 +189,9 @@ class NnBatchNorm(keras.layers.Layer):
         context = tf.distribute.get_replica_context()
         if self.synchronized and context is not None and context.num_replicas_in_sync > 1:
             return synchronized_moments(x, axes, context)
+        if weights is None and x.dtype.size < 4:  # `compute`: tf.nn.moments would square in float32; here float16
+            mean = tf.reduce_mean(x, axes)
+            return mean, tf.reduce_mean(tf.square(x - mean), axes)
         if weights is None:
             return tf.nn.moments(x, axes)
         per_example = tf.reshape(tf.cast(weights, x.dtype), [-1] + [1] * (len(x.shape) - 1))  # (B, 1, ...)

@@ -5,29 +5,68 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Callable
 from typing import Any
 
 from bn_mnist.lab import stats
 from bn_mnist.lab.plan import Plan
 from bn_mnist.lab.runs import RunFiles
 from bn_mnist.pitfalls import claims
-from bn_mnist.pitfalls.experiments import BY_NAME, REGIMES
+from bn_mnist.pitfalls.experiments import BY_NAME, RECOMPUTE_BATCHES, REGIMES
 from bn_mnist.pitfalls.results import ArmResult, PitfallResult, Verdict
 from bn_mnist.tensorboard import tags
 
 Runs = dict[str, RunFiles]
 PROBE_PREFIX = "pitfall/"
+PER_LAYER = (f"{tags.VARIANCE_SHIFT}/", "statistics_gap_")
 
 
-def layer_mean(last: dict[str, Any], kind: str, transform: Callable[[float], float] = float) -> float | None:
-    """The mean over BN layers of a per-layer measurement (`kind`/<layer>), or None if it was not taken."""
-    values = stats.numbers(value for tag, value in last.items() if tag.startswith(f"{kind}/"))
-    return statistics.fmean(transform(value) for value in values) if values else None
+ENOUGH = 0.005  # recomputed statistics suffice when their accuracy is within this of the most batches' accuracy
+
+
+def per_layer(last: dict[str, Any], kind: str) -> dict[str, float | None]:
+    """A per-layer measurement (`kind`/<layer>) at the last logging point, in the network's order."""
+    return {tag: last[tag] for tag in sorted(last) if tag.startswith(f"{kind}/")}
+
+
+def mean_of(values: list[float | None]) -> float | None:
+    found = stats.numbers(values)
+    return statistics.fmean(found) if found else None
+
+
+def decades(ratio: float | None) -> float | None:
+    return math.log10(ratio) if ratio is not None and ratio > 0 else None
+
+
+def batches_enough(found: dict[str, float | None]) -> float | None:
+    """The fewest recomputing batches whose accuracy is within ENOUGH of the most batches'."""
+    accuracies = {count: found.get(f"recomputed_accuracy_{count}") for count in RECOMPUTE_BATCHES}
+    best = accuracies[RECOMPUTE_BATCHES[-1]]
+    if best is None:
+        return None
+    return float(next(n for n, accuracy in accuracies.items() if accuracy is not None and accuracy >= best - ENOUGH))
+
+
+def derived(found: dict[str, float | None], last: dict[str, Any]) -> dict[str, float | None]:
+    """The measures the rules and figures read that a run does not log itself."""
+    more: dict[str, float | None] = {}
+    training, inference = found.get("class_batch_training_accuracy"), found.get("class_batch_inference_accuracy")
+    if training is not None and inference is not None:
+        more["overstatement"] = training - inference
+    shifts = list(per_layer(last, tags.VARIANCE_SHIFT).values())[1:]  # the first BN layer has no dropout before it
+    if shifts:
+        more["variance_shift_decades"] = mean_of([decades(ratio) for ratio in shifts])
+    gaps = {regime: per_layer(last, tags.statistics_gap(regime)) for regime in ("before", *REGIMES)}
+    more |= {f"gap_{regime}": mean_of(list(layers.values())) for regime, layers in gaps.items() if layers}
+    if gaps["frozen"]:
+        kept = list(gaps["frozen"].values()) == list(gaps["before"].values())  # to the bit: not one statistic moved
+        more["frozen_statistics_kept"] = float(kept)
+    if f"recomputed_accuracy_{RECOMPUTE_BATCHES[-1]}" in found:
+        more["batches_enough"] = batches_enough(found)
+    return more
 
 
 def run_measures(run: RunFiles) -> dict[str, float | None]:
-    """A run's measures: its outcome, and what its probe measured at its last logging point."""
+    """A run's measures: its outcome, what its probe measured at its last logging point, and `derived` ones."""
     summary, last = run.summary, run.metrics[-1]
     found: dict[str, float | None] = {
         "val_accuracy": summary.final_val_accuracy,
@@ -36,16 +75,8 @@ def run_measures(run: RunFiles) -> dict[str, float | None]:
         "diverged": float(summary.diverged_at_step is not None),
     }
     found |= {tag.removeprefix(PROBE_PREFIX): value for tag, value in last.items() if tag.startswith(PROBE_PREFIX)}
-    if summary.final_train_accuracy is not None and summary.final_val_accuracy is not None:
-        found["overstatement"] = summary.final_train_accuracy - summary.final_val_accuracy
-    shift = layer_mean(last, tags.VARIANCE_SHIFT, lambda ratio: math.log10(ratio) if ratio > 0 else math.nan)
-    if shift is not None:
-        found["variance_shift_decades"] = shift
-    for regime in ("before", *REGIMES):
-        gap = layer_mean(last, tags.statistics_gap(regime))
-        if gap is not None:
-            found[f"gap_{regime}"] = gap
-    return found
+    found |= {tag: value for tag, value in last.items() if tag.startswith(PER_LAYER)}  # e.g. variance_shift/dense02
+    return found | derived(found, last)
 
 
 def arm_result(label: str, colour: str, per_seed: list[dict[str, float | None]]) -> ArmResult:
@@ -70,7 +101,7 @@ def pitfall_result(name: str, plan: Plan, runs: Runs) -> PitfallResult:
         if isinstance(part, claims.Paired)
     }
     shares = {
-        part.name: stats.judge_fraction([value == part.value for value in seeds(part.arm, part.measure)])
+        part.name: [None if value is None else value == part.value for value in seeds(part.arm, part.measure)]
         for part in rule.parts
         if isinstance(part, claims.Share)
     }

@@ -50,8 +50,13 @@ def short(config: Config) -> Config:
 
 
 def dropped_rate(config: Config) -> Config:
-    """The rate falls tenfold half-way."""
-    return changed("train", lr_drop_at=config.train.steps // 2, lr_drop_factor=0.1)(config)
+    """The rate falls tenfold a twentieth of the run before its end (at 1,900 of 2,000): the last evaluation comes
+    right after the drop."""
+    return changed("train", lr_drop_at=config.train.steps - config.train.steps // SHORT, lr_drop_factor=0.1)(config)
+
+
+def epsilon(value: float) -> Callable[[Config], Config]:
+    return changed("bn", epsilon=value)
 
 
 def arm(key: str, label: str, colour: str, *changes: Callable[[Config], Config]) -> Arm:
@@ -77,60 +82,73 @@ class Pitfall:
     references: tuple[str, ...]
     arms: tuple[Arm, ...]
     panels: tuple[Panel, ...]
-    probe: Callable[[int], Measurement] | None = None  # made with the run's steps, in the worker that trains it
+    probe: Callable[[Config], Measurement] | None = None  # made from the run's config, in the worker that trains it
 
 
-def modes_probe(steps: int) -> Measurement:
+def modes_probe(config: Config) -> Measurement:
     from bn_mnist.pitfalls.probes import ModesProbe
 
-    return ModesProbe(steps)
+    return ModesProbe()
 
 
-def batch_probe(steps: int) -> Measurement:
+def batch_probe(config: Config) -> Measurement:
     from bn_mnist.pitfalls.probes import BatchProbe
 
-    return BatchProbe(steps)
+    return BatchProbe()
 
 
-def shift_probe(steps: int) -> Measurement:
+def shift_probe(config: Config) -> Measurement:
     from bn_mnist.pitfalls.probes import ShiftProbe
 
     return ShiftProbe()
 
 
-def finetune_probe(steps: int) -> Measurement:
+def class_batch_probe(config: Config) -> Measurement:
+    from bn_mnist.pitfalls.probes import ClassBatchProbe
+
+    return ClassBatchProbe(config.data.classes_per_batch)
+
+
+def finetune_probe(config: Config) -> Measurement:
     """Fine-tuning for a quarter of the pretraining's steps (500 of 2,000)."""
     from bn_mnist.pitfalls.probes import FinetuneProbe
 
-    return FinetuneProbe(steps, finetune_steps=max(1, steps // 4))
+    return FinetuneProbe(max(1, config.train.steps // 4))
 
 
 KERAS_BN = arm("bn", "BN (Keras)", "tab:blue")
 MIXED = changed("model", precision="mixed_float16")
 NN = changed("bn", impl="nn")
+FLOAT16_STATISTICS = changed("bn", impl="nn", statistics_dtype="compute")
+RAW = changed("data", pixel_max=255.0)
 
 
-def epsilon(value: float) -> Callable[[Config], Config]:
-    return changed("bn", epsilon=value)
+def classes(count: int) -> Callable[[Config], Config]:
+    return changed("data", classes_per_batch=count)
 
 
+def momentum(value: float) -> Callable[[Config], Config]:
+    return changed("bn", momentum=value)
+
+
+ACCURACY = "validation accuracy"
 PITFALLS = (
     Pitfall(
         "frozen",
         "Frozen BN under a domain shift",
         "Since TensorFlow 2.0 a BN layer with trainable=False runs in inference mode, with the moving statistics of "
-        "the data it was trained on. Fine-tuned on other data, the frozen base normalises with statistics that no "
-        "longer describe its inputs.",
+        "the data it was trained on (Keras 2 kept training mode). Fine-tuned on other data, the frozen base "
+        "normalises with statistics that no longer describe its inputs.",
         "Recompute the frozen BN layers' statistics on the new data before fine-tuning (AdaBN), or let the BN layers "
-        "train while the rest stays frozen.",
+        "keep training mode while the rest stays frozen.",
         ("keras-team/keras#9214", "keras-team/keras#9965", "keras-team/keras#13892", "Li et al. 2016 (AdaBN)"),
         (KERAS_BN,),
         (
             Panel(
-                "inverted digits after fine-tuning",
+                "low-contrast digits after fine-tuning",
                 ("new_domain_accuracy", *(f"finetune_{regime}_accuracy" for regime in REGIMES)),
                 ("bn",),
-                "validation accuracy",
+                ACCURACY,
             ),
             Panel(
                 "moving vs received mean (SDs)",
@@ -157,31 +175,31 @@ PITFALLS = (
         ),
         (
             arm("m0.99_short", "momentum 0.99, short run", "tab:red", short),
-            arm("m0.9_short", "momentum 0.9, short run", "tab:green", short, changed("bn", momentum=0.9)),
-            arm("m0.999_short", "momentum 0.999, short run", "tab:purple", short, changed("bn", momentum=0.999)),
+            arm("m0.9_short", "momentum 0.9, short run", "tab:green", short, momentum(0.9)),
+            arm("m0.999_short", "momentum 0.999, short run", "tab:purple", short, momentum(0.999)),
             arm("m0.99", "momentum 0.99", "tab:blue"),
-            arm("m0.9", "momentum 0.9", "tab:olive"),
-            arm("m0.999", "momentum 0.999", "tab:pink"),
-            arm("m0.99_drop", "momentum 0.99, rate / 10 half-way", "tab:gray", dropped_rate),
+            arm("m0.9", "momentum 0.9", "tab:olive", momentum(0.9)),
+            arm("m0.999", "momentum 0.999", "tab:pink", momentum(0.999)),
+            arm("m0.99_drop", "momentum 0.99, rate / 10 near the end", "tab:gray", dropped_rate),
         ),
         (
             Panel(
                 "short runs",
                 ("training_mode_accuracy", "val_accuracy", "recomputed_accuracy_100"),
                 ("m0.9_short", "m0.99_short", "m0.999_short"),
-                "validation accuracy",
+                ACCURACY,
             ),
             Panel(
                 "full runs",
                 ("training_mode_accuracy", "val_accuracy", "recomputed_accuracy_100"),
                 ("m0.9", "m0.99", "m0.999", "m0.99_drop"),
-                "validation accuracy",
+                ACCURACY,
             ),
             Panel(
                 "recomputed over N batches (short, 0.99)",
                 tuple(f"recomputed_accuracy_{count}" for count in RECOMPUTE_BATCHES),
                 ("m0.99_short",),
-                "validation accuracy",
+                ACCURACY,
             ),
         ),
         modes_probe,
@@ -198,13 +216,13 @@ PITFALLS = (
         (KERAS_BN,),
         (
             Panel(
-                "one example, alone and in batches",
+                "100 images one at a time",
                 ("alone_inference_accuracy", "batch_of_one_accuracy"),
                 ("bn",),
-                "accuracy, 100 images one at a time",
+                "accuracy (inference / training mode)",
             ),
             Panel(
-                "its outputs as the batch changes",
+                "one example as its batch changes",
                 ("batch_change", "prediction_flips", "inference_batch_change"),
                 ("bn",),
                 "relative change / fraction",
@@ -215,57 +233,45 @@ PITFALLS = (
     Pitfall(
         "non_iid",
         "Batches of one or two classes",
-        "When a batch holds one class, its statistics carry the label: in training mode the net can read the class "
-        "off the batch mean, and training accuracy says nothing about inference. This is Ioffe (2017)'s case for "
-        "Batch Renormalization.",
+        "When every batch holds one or two classes, BN's batch statistics describe those classes, not the data: "
+        "training normalises each example against its batch-mates, inference against averages over every class, "
+        "so the two modes compute different features. This is Ioffe (2017)'s case for Batch Renormalization.",
         "Shuffle so that batches are i.i.d.; if they cannot be, Batch Renormalization, or a normalization that uses "
         "one example alone (group norm).",
         ("Ioffe 2017 (Batch Renormalization)",),
         (
-            arm("bn_iid", "BN, shuffled batches", "tab:blue"),
-            arm("bn_k1", "BN, 1 class a batch", "tab:red", changed("data", classes_per_batch=1)),
-            arm("bn_k2", "BN, 2 classes a batch", "tab:orange", changed("data", classes_per_batch=2)),
-            arm(
-                "renorm_k1", "Batch Renorm, 1 class", "tab:cyan", RENORM.configure, changed("data", classes_per_batch=1)
-            ),
-            arm(
-                "renorm_k2",
-                "Batch Renorm, 2 classes",
-                "tab:purple",
-                RENORM.configure,
-                changed("data", classes_per_batch=2),
-            ),
-            arm(
-                "group_k1",
-                "Group Norm, 1 class",
-                "tab:green",
-                GROUP_NORM.configure,
-                changed("data", classes_per_batch=1),
-            ),
-            arm(
-                "group_k2",
-                "Group Norm, 2 classes",
-                "tab:olive",
-                GROUP_NORM.configure,
-                changed("data", classes_per_batch=2),
-            ),
+            arm("bn_iid", "BN, shuffled", "tab:blue"),
+            arm("bn_k2", "BN, 2 classes a batch", "tab:red", classes(2)),
+            arm("renorm_k2", "Batch Renorm, 2 classes", "tab:cyan", RENORM.configure, classes(2)),
+            arm("group_k2", "Group Norm, 2 classes", "tab:green", GROUP_NORM.configure, classes(2)),
+            arm("bn_k1", "BN, 1 class a batch", "tab:orange", classes(1)),
+            arm("renorm_k1", "Batch Renorm, 1 class", "tab:purple", RENORM.configure, classes(1)),
+            arm("group_k1", "Group Norm, 1 class", "tab:olive", GROUP_NORM.configure, classes(1)),
         ),
         (
             Panel(
-                "training (training mode) vs validation (inference)",
+                "what fit() reports and what inference gives",
                 ("train_accuracy", "val_accuracy"),
-                ("bn_iid", "bn_k1", "bn_k2", "renorm_k1", "renorm_k2", "group_k1", "group_k2"),
+                ("bn_iid", "bn_k2", "renorm_k2", "group_k2", "bn_k1", "renorm_k1", "group_k1"),
                 "accuracy",
             ),
+            Panel(
+                "validation images in batches like training's",
+                ("class_batch_training_accuracy", "class_batch_inference_accuracy"),
+                ("bn_iid", "bn_k2", "renorm_k2", "group_k2", "bn_k1", "renorm_k1", "group_k1"),
+                "accuracy (training / inference mode)",
+            ),
         ),
+        class_batch_probe,
     ),
     Pitfall(
         "dropout",
         "Dropout before BN",
         "Dropout scales what it keeps by 1/(1 - rate) in training and passes everything at inference, so a BN layer "
-        "after it sees a larger variance in training than at inference. Its moving variance is then too large for "
-        "inference: Li et al. (2019)'s variance shift.",
-        "Dropout only after the last BN layer (before the output layer), or none.",
+        "after it receives a larger variance in training than at inference. Its moving variance is then too large "
+        "for inference: Li et al. (2019)'s variance shift.",
+        "Dropout only after the last BN layer (before the output layer), or BN's statistics recomputed with dropout "
+        "off after training.",
         ("Li et al., CVPR 2019",),
         (
             arm("none", "no dropout", "tab:blue"),
@@ -278,49 +284,59 @@ PITFALLS = (
             ),
         ),
         (
-            Panel("variance shift", ("variance_shift_decades",), ("none", "every", "last"), "log10 moving / received"),
-            Panel("accuracy", ("val_accuracy",), ("none", "every", "last"), "validation accuracy"),
+            Panel(
+                "variance shift, BN layers 2-3",
+                ("variance_shift_decades",),
+                ("none", "every", "last"),
+                "log10 training / inference variance",
+            ),
+            Panel(
+                "statistics recomputed with dropout on and off",
+                ("val_accuracy", "recomputed_accuracy_100", "recomputed_without_dropout_accuracy"),
+                ("none", "every", "last"),
+                ACCURACY,
+            ),
         ),
         shift_probe,
     ),
     Pitfall(
         "precision",
         "Mixed precision",
-        "Under Keras' mixed_float16 policy layers compute in float16, whose largest number is 65,504 and smallest "
-        "normal one 6.1e-5. Batch statistics computed in float16 can overflow and an epsilon below 6.1e-5 loses "
-        "digits; Keras' layer computes them in float32.",
-        "Statistics in float32 (Keras' BatchNormalization does; a hand-written layer must cast), with an epsilon "
-        "float16 can hold.",
+        "Under Keras' mixed_float16 policy layers compute in float16, whose largest number is 65,504. Keras' "
+        "BatchNormalization casts its inputs to float32 for the statistics; a layer that sums a batch's squared "
+        "deviations in float16 overflows as soon as they add up past 65,504, as with pixels left in 0..255.",
+        "Statistics in float32 (Keras' layer does it; a hand-written layer must cast first), and inputs scaled.",
         ("tensorflow/tensorflow#30230",),
         (
             arm("float32", "float32", "tab:blue"),
-            arm("keras", "mixed_float16, Keras BN", "tab:green", MIXED),
-            arm("nn_float32", "mixed_float16, nn, float32 statistics", "tab:olive", MIXED, NN),
-            arm(
-                "nn_float16",
-                "mixed_float16, nn, float16 statistics",
-                "tab:red",
-                MIXED,
-                NN,
-                changed("bn", statistics_dtype="compute"),
-            ),
-            arm("nn_float32_eps1e-5", "nn, float32 statistics, eps 1e-5", "tab:cyan", MIXED, NN, epsilon(1e-5)),
+            arm("keras", "mixed, Keras BN", "tab:green", MIXED),
+            arm("nn_float32", "mixed, nn, float32 statistics", "tab:olive", MIXED, NN),
+            arm("nn_float16", "mixed, nn, float16 statistics", "tab:orange", MIXED, FLOAT16_STATISTICS),
             arm(
                 "nn_float16_eps1e-5",
-                "nn, float16 statistics, eps 1e-5",
-                "tab:purple",
+                "mixed, nn, float16, eps 1e-5",
+                "tab:brown",
                 MIXED,
-                NN,
-                changed("bn", statistics_dtype="compute"),
+                FLOAT16_STATISTICS,
                 epsilon(1e-5),
             ),
+            arm("raw_float32", "0..255 pixels, float32", "tab:cyan", RAW),
+            arm("raw_keras", "0..255, mixed, Keras BN", "tab:purple", RAW, MIXED),
+            arm("raw_nn_float32", "0..255, mixed, nn, float32 stat.", "tab:gray", RAW, MIXED, NN),
+            arm("raw_nn_float16", "0..255, mixed, nn, float16 stat.", "tab:red", RAW, MIXED, FLOAT16_STATISTICS),
         ),
         (
             Panel(
-                "accuracy",
+                "pixels in 0..1",
                 ("val_accuracy",),
-                ("float32", "keras", "nn_float32", "nn_float16", "nn_float32_eps1e-5", "nn_float16_eps1e-5"),
-                "validation accuracy",
+                ("float32", "keras", "nn_float32", "nn_float16", "nn_float16_eps1e-5"),
+                ACCURACY,
+            ),
+            Panel(
+                "pixels in 0..255",
+                ("val_accuracy",),
+                ("raw_float32", "raw_keras", "raw_nn_float32", "raw_nn_float16"),
+                ACCURACY,
             ),
         ),
     ),
@@ -367,6 +383,6 @@ def plan(chosen: tuple[str, ...], budget: Budget) -> Plan:
         for arm_ in pitfall.arms:
             for seed in range(budget.seeds["fc"]):
                 config = config_of(pitfall, arm_, seed, budget)
-                probe = None if pitfall.probe is None else functools.partial(pitfall.probe, config.train.steps)
+                probe = None if pitfall.probe is None else functools.partial(pitfall.probe, config)
                 planned.add(RunId(name, arm_.key, seed), name, config, probe)
     return planned

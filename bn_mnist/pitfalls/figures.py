@@ -1,5 +1,5 @@
 """`pitfalls`' figures, one PNG per pitfall, drawn from the typed results alone: each panel `experiments` declares
-for it shows measures of arms, a bar for the mean over seeds and a dot per seed."""
+for it shows measures of arms, a dash for the mean over seeds and a dot per seed."""
 
 from __future__ import annotations
 
@@ -17,7 +17,9 @@ MEASURE_COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple
 
 
 def bars(axis: Axes, panel: Panel, result: PitfallResult) -> None:
-    """Arms along x; within an arm one bar per measure (coloured by measure, or by arm when there is one measure)."""
+    """Arms along x, and within an arm one mark per measure (coloured by measure, or by arm when there is one
+    measure); with one arm, the measures along x. A mark is a dash at the mean over seeds and a dot per seed; the
+    axis spans the values, not 0."""
     width = 0.8 / len(panel.measures)
     for a, key in enumerate(panel.arms):
         arm = result.arms[key]
@@ -27,14 +29,20 @@ def bars(axis: Axes, panel: Panel, result: PitfallResult) -> None:
                 continue
             x = a + (m - (len(panel.measures) - 1) / 2) * width
             colour = arm.colour if len(panel.measures) == 1 else MEASURE_COLOURS[m % len(MEASURE_COLOURS)]
-            label = measure if a == 0 and len(panel.measures) > 1 else None
-            axis.bar(x, np.mean(values), width * 0.9, color=colour, alpha=0.45, label=label)
-            axis.plot([x] * len(values), values, "o", color=colour, markersize=3)
-    axis.set_xticks(range(len(panel.arms)), [result.arms[key].label for key in panel.arms], rotation=20, ha="right")
+            label = measure if a == 0 and len(panel.measures) > 1 and len(panel.arms) > 1 else None
+            axis.hlines(np.mean(values), x - width * 0.4, x + width * 0.4, color=colour, linewidth=2.5, label=label)
+            axis.plot([x] * len(values), values, "o", color=colour, markersize=3, alpha=0.7)
+    if len(panel.arms) == 1:
+        positions = [(m - (len(panel.measures) - 1) / 2) * width for m in range(len(panel.measures))]
+        axis.set_xticks(positions, list(panel.measures), rotation=25, ha="right", fontsize=7)
+        axis.set_xlabel(result.arms[panel.arms[0]].label)
+    else:
+        labels = [result.arms[key].label for key in panel.arms]
+        axis.set_xticks(range(len(panel.arms)), labels, rotation=20, ha="right", fontsize=8)
     axis.set_title(panel.title)
     axis.set_ylabel(panel.ylabel)
     axis.grid(alpha=0.3, axis="y")
-    if len(panel.measures) > 1:
+    if len(panel.measures) > 1 and len(panel.arms) > 1:
         axis.legend(fontsize=7)
 
 
@@ -43,7 +51,7 @@ def figure(name: str, result: PitfallResult) -> Figure:
     drawn, axes = subplots(1, len(panels), figsize=(5.5 * len(panels), 4.6), squeeze=False)
     for axis, panel in zip(axes[0], panels):
         bars(axis, panel, result)
-    drawn.suptitle(f"{result.title}: {result.verdict.word} (bar: mean over seeds; dots: seeds)")
+    drawn.suptitle(f"{result.title}: {result.verdict.word} (dash: mean over seeds; dots: seeds)")
     return laid_out(drawn)
 
 

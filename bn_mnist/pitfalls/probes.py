@@ -6,11 +6,15 @@ set for a measurement are restored, and fine-tuning trains a copy of the model.
   last step also with population statistics recomputed over N training batches (the fix for lagging statistics).
 - `BatchProbe`: at the last step, how one example's training-mode output moves with the rest of its batch, its
   accuracy at batch size 1, and whether its inference output moves at all (it must not, to the bit).
-- `ShiftProbe`: per BN layer, the moving variance over the variance the layer receives at inference (dropout before
-  BN inflates the first: Li et al. 2019's variance shift).
-- `FinetuneProbe`: at the last step, copies of the model fine-tuned on inverted digits in four regimes: all
+- `ShiftProbe`: at the last step, per BN layer, the variance it receives in training mode over the variance it
+  receives at inference (dropout before BN inflates the first: Li et al. 2019's variance shift), and the accuracy with
+  statistics recomputed with dropout on and off.
+- `ClassBatchProbe`: at the last step, accuracy in training mode on validation batches of the run's classes per batch
+  against inference mode on the same images: what BN reads off a non-i.i.d. batch.
+- `FinetuneProbe`: at the last step, copies of the model fine-tuned on low-contrast digits in four regimes: all
   trainable, a base frozen with `trainable=False`, a frozen base whose BN layers keep training mode, and a frozen
   base with its BN statistics recomputed on the new domain (AdaBN).
+A last-step measurement is taken at the run's last evaluation: its last step, or the step it diverged at.
 """
 
 from __future__ import annotations
@@ -29,14 +33,16 @@ from bn_mnist.training.measurement import Context, Measured
 
 COMPANION_BATCHES = 20  # batches of other validation images a fixed example is put in, in training mode
 SINGLE_EXAMPLES = 100  # validation images classified one at a time in training mode
-FINETUNE_STEPS = 500  # fine-tuning steps on the new domain, from the pretrained weights
+SHIFT_BATCHES = 20  # validation batches (of the run's size) whose training-mode variances ShiftProbe averages
+CLASS_BATCHES = 50  # validation batches of the run's classes per batch that ClassBatchProbe classifies
 ADABN_BATCHES = 100  # new-domain training batches whose statistics AdaBN takes
 Statistics = dict[str, tuple[np.ndarray, np.ndarray]]  # BN layer path -> (per-channel mean, variance)
 
 
-def inverted(images: np.ndarray | tf.Tensor):
-    """The shifted domain: white digits on black become black on white."""
-    return 1.0 - images
+def low_contrast(images: np.ndarray | tf.Tensor):
+    """The shifted domain: grey digits on a grey background (0.3 + 0.4 x). An affine change with a positive scale:
+    what a first layer's BN statistics can undo exactly (inverted digits would flip every unit's sign)."""
+    return 0.3 + 0.4 * images
 
 
 def population_statistics(model: keras.Model, batches: list) -> Statistics:
@@ -93,43 +99,43 @@ def batch_size(context: Context) -> int:
     return int(context.training_batch(0).labels.shape[0])
 
 
-class AtLastStep:
-    """A measurement taken only at the run's last step (`steps`); before it, nothing."""
+class AtLast:
+    """A measurement taken only at the run's last evaluation; before it, nothing."""
 
     wants_test_accuracy = False
 
-    def __init__(self, steps: int) -> None:
-        self.steps = steps
-
     def __call__(self, context: Context) -> Measured:
-        return Measured(self.measure(context) if context.step == self.steps else {})
+        return Measured(self.measure(context) if context.last else {})
 
     def measure(self, context: Context) -> dict[str, float]:
         raise NotImplementedError
 
 
+def recomputed_accuracy(context: Context, count: int) -> float:
+    """Validation accuracy with the statistics recomputed over the run's first `count` training batches."""
+    model = context.model
+    with statistics_set(model, population_statistics(model, training_batches(context, count))):
+        return accuracy(model, np.asarray(context.validation_images), np.asarray(context.validation_labels))
+
+
 class ModesProbe:
-    """Training- against inference-mode validation accuracy at every evaluation; at the last step (`steps`) also
-    the inference accuracy with population statistics recomputed over each of RECOMPUTE_BATCHES training batches."""
+    """Training- against inference-mode validation accuracy at every evaluation; at the last also the inference
+    accuracy with population statistics recomputed over each of RECOMPUTE_BATCHES training batches."""
 
     wants_test_accuracy = False
-
-    def __init__(self, steps: int) -> None:
-        self.steps = steps
 
     def __call__(self, context: Context) -> Measured:
         images, labels = np.asarray(context.validation_images), np.asarray(context.validation_labels)
         training, _ = probe.accuracies(context.model, images, labels, batch_size(context))
         values = {tags.TRAINING_MODE_ACCURACY: training}
-        if context.step == self.steps:
-            for count in RECOMPUTE_BATCHES:
-                recomputed = population_statistics(context.model, training_batches(context, count))
-                with statistics_set(context.model, recomputed):
-                    values[tags.recomputed_accuracy(count)] = accuracy(context.model, images, labels)
+        if context.last:
+            values |= {
+                tags.recomputed_accuracy(count): recomputed_accuracy(context, count) for count in RECOMPUTE_BATCHES
+            }
         return Measured(values)
 
 
-class BatchProbe(AtLastStep):
+class BatchProbe(AtLast):
     """One example (the first validation image) inside COMPANION_BATCHES batches of other validation images, all of
     the run's batch size: its outputs among them (in inference mode equal to the bit; against the example alone they
     differ by round-off, a batch of one taking another matrix kernel), and its class against its class alone."""
@@ -154,22 +160,69 @@ class BatchProbe(AtLastStep):
         }
 
 
-class ShiftProbe:
-    """Per BN layer, at every evaluation: the geometric mean over channels of its moving variance over the variance
-    it receives at inference on a validation batch of the run's size (1: inference normalises as training did)."""
+@contextlib.contextmanager
+def dropout_off(model: keras.Model) -> Iterator[None]:
+    """While open, the model's dropout layers pass everything, in training mode too (their rate is 0)."""
+    layers = [layer for layer in model.layers if isinstance(layer, keras.layers.Dropout)]
+    rates = [layer.rate for layer in layers]
+    for layer in layers:
+        layer.rate = 0.0
+    try:
+        yield
+    finally:
+        for layer, rate in zip(layers, rates):
+            layer.rate = rate
 
-    wants_test_accuracy = False
 
-    def __call__(self, context: Context) -> Measured:
-        model = context.model
+class ShiftProbe(AtLast):
+    """Per BN layer: the variance it receives in training mode (the mean over SHIFT_BATCHES validation batches of
+    the run's size of each batch's variance, dropout on; every stateless call draws the same masks, each example its
+    own) over the variance it receives at inference on the same images, as a geometric mean over channels (1: no
+    shift); and the validation accuracy with the statistics recomputed over RECOMPUTE_BATCHES[-1] training batches
+    with dropout on (what the moving averages estimate, without their lag) and off (the shift removed)."""
+
+    def measure(self, context: Context) -> dict[str, float]:
+        model, size = context.model, batch_size(context)
+        count = min(SHIFT_BATCHES, len(context.validation_labels) // size)  # as many as the validation set holds
+        images = np.asarray(context.validation_images)[: count * size]
+        trained = population_statistics(model, list(images.reshape(count, size, *images.shape[1:])))
         layers = probe.bn_layers(model)
         with probe.recording(layers) as received:
-            probe.inference(model, np.asarray(context.validation_images[: tags.INSPECT_BATCH]))
+            probe.inference(model, images)
         values = {}
-        for path, layer in layers.items():
-            ratio = np.asarray(layer.moving_variance, np.float64) / np.maximum(received[path].variance, 1e-12)
+        for path in layers:
+            ratio = trained[path][1] / np.maximum(received[path].variance, 1e-12)
             values[tags.per_layer(tags.VARIANCE_SHIFT, path.removeprefix("bn_"))] = float(np.exp(np.log(ratio).mean()))
-        return Measured(values)
+        count = RECOMPUTE_BATCHES[-1]
+        values[tags.recomputed_accuracy(count)] = recomputed_accuracy(context, count)
+        with dropout_off(model):
+            values[tags.RECOMPUTED_WITHOUT_DROPOUT_ACCURACY] = recomputed_accuracy(context, count)
+        return values
+
+
+class ClassBatchProbe(AtLast):
+    """Validation accuracy in training mode on CLASS_BATCHES batches of the run's size holding `classes` classes
+    each (0: shuffled), against inference mode on the same images: BN reads the batch, inference cannot."""
+
+    def __init__(self, classes: int) -> None:
+        self.classes = classes
+
+    def measure(self, context: Context) -> dict[str, float]:
+        from bn_mnist.training.engine import batch_order, class_batch_order
+
+        model, size = context.model, batch_size(context)
+        images, labels = np.asarray(context.validation_images), np.asarray(context.validation_labels)
+        if self.classes:
+            order = class_batch_order(labels, self.classes, size, CLASS_BATCHES, seed=0)
+        else:
+            order = batch_order(len(labels), size, CLASS_BATCHES, seed=0)
+        training = np.concatenate([probe.training_mode(model, images[batch]) for batch in order])
+        inference = probe.inference(model, images[order.ravel()])
+        truth = labels[order.ravel()]
+        return {
+            tags.CLASS_BATCH_TRAINING_ACCURACY: float(np.mean(training.argmax(-1) == truth)),
+            tags.CLASS_BATCH_INFERENCE_ACCURACY: float(np.mean(inference.argmax(-1) == truth)),
+        }
 
 
 def statistics_gap(model: keras.Model, images: np.ndarray) -> dict[str, float]:
@@ -227,18 +280,18 @@ def fine_tuned(
     return copy
 
 
-class FinetuneProbe(AtLastStep):
-    """The pretrained model at the last step, fine-tuned on inverted digits in every regime of REGIMES (see the
-    module); the new domain's validation accuracy before and after, and each BN layer's statistics gap there."""
+class FinetuneProbe(AtLast):
+    """The pretrained model at the last evaluation, fine-tuned for `finetune_steps` on low-contrast digits in every
+    regime of REGIMES (see the module); the new domain's validation accuracy before and after, and each BN layer's
+    statistics gap there."""
 
-    def __init__(self, steps: int, finetune_steps: int = FINETUNE_STEPS, adabn_batches: int = ADABN_BATCHES) -> None:
-        super().__init__(steps)
+    def __init__(self, finetune_steps: int, adabn_batches: int = ADABN_BATCHES) -> None:
         self.finetune_steps, self.adabn_batches = finetune_steps, adabn_batches
 
     def measure(self, context: Context) -> dict[str, float]:
         model, labels = context.model, np.asarray(context.validation_labels)
-        images = inverted(np.asarray(context.validation_images))
-        batches = training_batches(context, self.finetune_steps, inverted)
+        images = low_contrast(np.asarray(context.validation_images))
+        batches = training_batches(context, self.finetune_steps, low_contrast)
         targets = [context.training_batch(step).labels for step in range(self.finetune_steps)]
         values = {tags.NEW_DOMAIN_ACCURACY: accuracy(model, images, labels)}
         values |= {

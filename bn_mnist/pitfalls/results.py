@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from bn_mnist.lab.stats import FractionVerdict, PairedEffect, Spread
+from bn_mnist.lab.stats import PairedEffect, Spread
 from bn_mnist.lab.text import notebook_markdown
 from bn_mnist.provenance import CodeVersion
 from bn_mnist.records import SCHEMA_VERSION, Record, optional, present_figure
@@ -42,7 +42,7 @@ class PitfallResult(Record):
     title: str
     arms: dict[str, ArmResult]
     effects: dict[str, PairedEffect]  # a paired part of the rule -> its effect
-    shares: dict[str, FractionVerdict]  # a share part of the rule -> the seeds with its property
+    shares: dict[str, list[bool | None]]  # an invariant of the rule -> per seed, whether it holds (None: unmeasured)
     verdict: Verdict
 
 

@@ -48,8 +48,13 @@ PREDICTION_FLIPS = "pitfall/prediction_flips"  # training mode: batches in which
 INFERENCE_BATCH_CHANGE = "pitfall/inference_batch_change"  # inference mode: its largest change there (0 to the bit)
 BATCH_OF_ONE_ACCURACY = "pitfall/batch_of_one_accuracy"  # training mode, one validation image at a time
 ALONE_INFERENCE_ACCURACY = "pitfall/alone_inference_accuracy"  # the same images one at a time, inference mode
-VARIANCE_SHIFT = "variance_shift"  # per BN layer: moving variance / the variance received at inference
-NEW_DOMAIN_ACCURACY = "pitfall/new_domain_accuracy"  # the pretrained model on inverted digits, before fine-tuning
+VARIANCE_SHIFT = "variance_shift"  # per BN layer: the variance received in training mode / at inference
+NEW_DOMAIN_ACCURACY = "pitfall/new_domain_accuracy"  # the pretrained model on low-contrast digits, before fine-tuning
+RECOMPUTED_WITHOUT_DROPOUT_ACCURACY = (
+    "pitfall/recomputed_without_dropout_accuracy"  # statistics recomputed, dropout off
+)
+CLASS_BATCH_TRAINING_ACCURACY = "pitfall/class_batch_training_accuracy"  # training mode, batches of k classes
+CLASS_BATCH_INFERENCE_ACCURACY = "pitfall/class_batch_inference_accuracy"  # the same images, inference mode
 
 
 def recomputed_accuracy(batches: int) -> str:

@@ -45,7 +45,7 @@ def class_batch_order(labels: np.ndarray, classes: int, batch_size: int, steps: 
     for step in range(steps):
         parts = []
         for c in rng.choice(sorted(members), size=classes, replace=False):
-            if len(streams[c]) < share:
+            while len(streams[c]) < share:  # a class smaller than its share runs out more than once
                 streams[c] = np.concatenate([streams[c], rng.permutation(members[c])])
             parts.append(streams[c][:share])
             streams[c] = streams[c][share:]

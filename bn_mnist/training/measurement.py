@@ -40,6 +40,7 @@ class Context:
     validation_labels: np.ndarray
     model_inputs: Callable[[Any, Any], Any]  # (images, labels) -> what the model takes
     step: int = 0  # the evaluation point: training steps done
+    last: bool = False  # the run's last evaluation (its last step, or the step it diverged at)
 
     def validation_batch(self, count: int) -> Batch:
         """The first `count` validation images as a fixed batch."""

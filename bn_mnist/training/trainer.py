@@ -28,7 +28,7 @@ from bn_mnist import files, outdir, provenance, runfiles
 from bn_mnist.config import Config, save_config
 from bn_mnist.console import Log, stderr_log
 from bn_mnist.data import Mnist, load_mnist
-from bn_mnist.data.mnist import binarized
+from bn_mnist.data.mnist import binarized, scaled
 from bn_mnist.errors import Interrupted, WriteError
 from bn_mnist.tensorboard import hparams, writer
 from bn_mnist.tf_startup import start_tensorflow
@@ -136,12 +136,12 @@ class Measuring:
     def wants_test_accuracy(self) -> bool:
         return any(measurement.wants_test_accuracy for measurement in self.measurements)
 
-    def scalars(self, step: int, log_file: writer.RunLog, progress: Progress) -> dict[str, float]:
+    def scalars(self, step: int, log_file: writer.RunLog, progress: Progress, last: bool) -> dict[str, float]:
         """Take every measurement: write the histograms, return the scalars."""
         if not self.measurements:
             return {}
         started, scalars = time.perf_counter(), {}
-        context = dataclasses.replace(self.context, step=step, learning_rate=rate_at(self.config, step))
+        context = dataclasses.replace(self.context, step=step, learning_rate=rate_at(self.config, step), last=last)
         for measurement in self.measurements:
             measured = measurement(context)
             if measured.histograms:
@@ -157,7 +157,7 @@ def evaluation(
     """An evaluation point's metrics: validation (and, at the end or when a measurement wants it, test) accuracy,
     and every measurement's scalars."""
     values = evaluation_metrics(engine, last or measuring.wants_test_accuracy)
-    return {**values, **measuring.scalars(step, log_file, progress)}
+    return {**values, **measuring.scalars(step, log_file, progress, last)}
 
 
 def train_loop(engine: Engine, config: Config, log_file: writer.RunLog, log: Log, measuring: Measuring) -> Progress:
@@ -246,6 +246,7 @@ def run(
         outdir.refuse_used_out_dir(Path(out_dir))
     mnist = mnist or load_mnist(config.data.dir, log)  # bad input fails here, before anything is written
     mnist = binarized(mnist) if config.data.binarize else mnist
+    mnist = scaled(mnist, config.data.pixel_max) if config.data.pixel_max != 1 else mnist
     if threads != config.train.threads:
         log(
             f"TensorFlow already runs with {threads or 'its default'} threads here (train.threads is "
