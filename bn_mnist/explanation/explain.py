@@ -10,14 +10,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bn_mnist import files, provenance, records
+from bn_mnist import files, records
 from bn_mnist.console import Log, stderr_log
 from bn_mnist.data import Mnist
 from bn_mnist.explanation import STUDIES, analysis, claims, figures, report, studies
 from bn_mnist.explanation.results import Meta, Results
 from bn_mnist.explanation.studies import Budget
-from bn_mnist.lab.meta import REPORT_FILE, RESULTS_FILE, command_line, software
-from bn_mnist.lab.runs import other_code_runs, read_runs, trained
+from bn_mnist.lab.meta import REPORT_FILE, RESULTS_FILE, command_line
+from bn_mnist.lab.runs import making_of, read_runs, trained
 from bn_mnist.tensorboard import images
 from bn_mnist.training import runner
 
@@ -43,7 +43,6 @@ def run(
     plan = studies.plan(ordered, budget)
     with trained(plan.specs(), out_dir, log, backend, data_dir, mnist, reuse_other_code) as done:
         runs = read_runs(out_dir, plan.specs())
-        summaries = [run.summary for run in runs.values()]
         selected = "" if ordered == STUDIES else " ".join(ordered)
         meta = Meta(
             studies=list(ordered),
@@ -51,15 +50,11 @@ def run(
             quick=budget.quick,
             runs=len(plan),
             runs_reused=done.reused,
-            train_seconds=sum(summary.train_seconds for summary in summaries),
             command=command_line("explain", selected, budget.seeds_option, out_dir, budget.quick),
-            software=software(),
-            execution=summaries[0].execution,  # the runner gives every run the same settings
             steps=budget.steps,
             evaluations=budget.evaluations,
             wall_seconds=0.0,
-            code=provenance.current(),
-            other_code_runs=other_code_runs({key: run.summary for key, run in runs.items()}),
+            **making_of(runs),
         )
         found = analysis.analyse(ordered, plan, runs, budget)
         results = Results(meta, found, {}, claims.judge(found))

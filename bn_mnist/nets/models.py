@@ -126,7 +126,10 @@ def dtype_policy(precision: str) -> Iterator[None]:
 def build_model(model: ModelConfig, bn: BNConfig, seed: int, distributed: bool = False) -> keras.Model:
     """Build the config's network on (28, 28, 1) images; it outputs 10 logits (in float32 under a mixed precision
     policy, as Keras' guide advises for the loss). `distributed`: the model will train under a tf.distribute
-    strategy, where `bn.sync` applies (on one device there is nothing to synchronise)."""
+    strategy, where `bn.sync` applies (on one device there is nothing to synchronise). In float32 the layers take
+    the global dtype policy (a test's float64 too)."""
+    if model.precision == "float32":
+        return network(model, bn, seed, distributed)
     with dtype_policy(model.precision):
         return network(model, bn, seed, distributed)
 
@@ -149,7 +152,8 @@ def network(model: ModelConfig, bn: BNConfig, seed: int, distributed: bool) -> k
         x = hidden_dense(x, CONV_DENSE_UNITS, model, bn, seed, CONV_LAYERS + 1, weights)
         x = dropped(x, model, seed, f"dense{CONV_LAYERS + 1}", CONV_LAYERS + 1, last=True)
     init = kernel_initializer(model, seed, 99, dense=True)
-    logits = keras.layers.Dense(10, kernel_initializer=init, name="logits", dtype="float32")(x)
+    logits_dtype = None if model.precision == "float32" else "float32"  # a mixed policy's output stays float32
+    logits = keras.layers.Dense(10, kernel_initializer=init, name="logits", dtype=logits_dtype)(x)
     name = f"{model.arch}_{(bn.kind if bn.kind != 'batch' else 'bn') if bn.enabled else 'no_bn'}"
     return keras.Model(images if weights is None else [images, weights], logits, name=name)
 

@@ -10,11 +10,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bn_mnist import files, provenance, records
+from bn_mnist import files, records
 from bn_mnist.console import Log, stderr_log
 from bn_mnist.data import Mnist
-from bn_mnist.lab.meta import REPORT_FILE, RESULTS_FILE, command_line, software
-from bn_mnist.lab.runs import other_code_runs, read_runs, trained
+from bn_mnist.lab.meta import REPORT_FILE, RESULTS_FILE, command_line
+from bn_mnist.lab.runs import making_of, read_runs, trained
 from bn_mnist.pitfalls import PITFALLS, analysis, experiments, figures, report
 from bn_mnist.pitfalls.experiments import Budget
 from bn_mnist.pitfalls.results import Meta, Results
@@ -42,24 +42,18 @@ def run(
     plan = experiments.plan(ordered, budget)
     with trained(plan.specs(), out_dir, log, backend, data_dir, mnist, reuse_other_code) as done:
         runs = read_runs(out_dir, plan.specs())
-        summaries = [run.summary for run in runs.values()]
+        selected = "" if ordered == PITFALLS else " ".join(ordered)
         meta = Meta(
             pitfalls=list(ordered),
             seeds=budget.seeds,
             quick=budget.quick,
             runs=len(plan),
             runs_reused=done.reused,
-            train_seconds=sum(summary.train_seconds for summary in summaries),
-            command=command_line(
-                "pitfalls", "" if ordered == PITFALLS else " ".join(ordered), budget.seeds_option, out_dir, budget.quick
-            ),
-            software=software(),
-            execution=summaries[0].execution,
+            command=command_line("pitfalls", selected, budget.seeds_option, out_dir, budget.quick),
             steps=budget.steps,
             evaluations=budget.evaluations,
             wall_seconds=0.0,
-            code=provenance.current(),
-            other_code_runs=other_code_runs({key: run.summary for key, run in runs.items()}),
+            **making_of(runs),
         )
         found = analysis.analyse(ordered, plan, runs)
         drawn = figures.figures(found, out_dir)
