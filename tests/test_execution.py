@@ -20,11 +20,14 @@ from bn_mnist.reproduction.experiments import LESSON, Budget, conv_config, lesso
 from bn_mnist.training import runner
 
 SHORT = {"steps": 30, "eval_every": 10, "log_every": 10}
-CASES = {  # name -> (shipped config for train/compare, the reproduction's config of the same run, through compare)
-    "conv-keras": ("conv", conv_config(BN_KERAS, 0), True),
-    "conv-nn": ("conv-nn", conv_config(BN_NN, 0), False),  # compare's path is the one conv-keras takes
-    "fc": ("fc", lesson_config(LESSON[0], BN, 0, Budget.choose(None, quick=False)), True),
-}
+CASES = {  # name -> (shipped config for train and compare, the reproduction's config of the same run)
+    "conv-keras": ("conv", conv_config(BN_KERAS, 0)),
+    "fc": ("fc", lesson_config(LESSON[0], BN, 0, Budget.choose(None, quick=False))),
+}  # conv-nn takes conv-keras' paths through every process (its layer's determinism: test_train)
+
+
+def test_the_reproductions_nn_run_is_the_shipped_conv_nn_config():
+    assert dataclasses.replace(short(conv_config(BN_NN, 0)), name="conv-nn") == short(load_config("conv-nn"))
 
 
 def short(config):
@@ -52,19 +55,18 @@ TF_CHATTER = ("absl::InitializeLog", "cuda drivers", "cuInit", "oneDNN custom op
 def test_train_compare_and_reproduce_give_the_same_numbers(case, real_mnist, bn_mnist_script, tmp_path):
     """The installed script, run from an unrelated directory (the conv default needs no --config), with a clean
     console (TensorFlow's start-up lines stay off it), and the reproduction's runner: the same numbers."""
-    name, reproduction_config, through_compare = CASES[case]
+    name, reproduction_config = CASES[case]
     config = ["--config", name] if name != "conv" else []
     cli(bn_mnist_script, "train", *config, "--out", str(tmp_path / "train"), cwd=tmp_path)
-    if through_compare:
-        compared = cli(bn_mnist_script, "compare", *config, "--out", str(tmp_path / "compare"), cwd=tmp_path)
-        assert "final validation accuracy" in compared.stdout and (tmp_path / "compare" / "convergence.png").is_file()
-        assert not [line for line in compared.stderr.splitlines() if any(word in line for word in TF_CHATTER)]
-        assert compared.stderr.splitlines()[0].startswith("mnist: cache ")
+    compared = cli(bn_mnist_script, "compare", *config, "--out", str(tmp_path / "compare"), cwd=tmp_path)
+    assert "final validation accuracy" in compared.stdout and (tmp_path / "compare" / "convergence.png").is_file()
+    assert not [line for line in compared.stderr.splitlines() if any(word in line for word in TF_CHATTER)]
+    assert compared.stderr.splitlines()[0].startswith("mnist: cache ")
     spec = runner.RunSpec("reproduce", short(reproduction_config))
     assert dataclasses.replace(spec.config, name=name) == short(load_config(name))  # the same experiment
     runner.run_all([spec], tmp_path, real_mnist, log=lambda _: None)
     train = metrics_without_time(tmp_path / "train")
-    assert not through_compare or metrics_without_time(tmp_path / "compare" / "bn-seed0") == train
+    assert metrics_without_time(tmp_path / "compare" / "bn-seed0") == train
     assert metrics_without_time(tmp_path / "reproduce") == train
     assert train[2] == 1  # one thread everywhere, as train.threads says
 

@@ -205,14 +205,14 @@ def test_ctrl_c_on_the_cluster_keeps_finished_runs_and_the_rerun_resumes(
     assert "report:" in resumed.stdout and len(list(out.rglob(runfiles.SUMMARY_FILE))) == 6
 
 
-@pytest.mark.parametrize(
-    ("where", "command"),
-    [("local", QUICK), ("ray", QUICK), ("local", ("compare", "--config", "fc", "--set", "train.steps=20000"))],
-)
+COMPARE = ("compare", "--config", "fc", "--set", "train.steps=20000")  # two runs long enough to hold the lock
+
+
+@pytest.mark.parametrize(("where", "command"), [("ray", QUICK), ("local", COMPARE)])
 def test_one_writer_per_output_directory(where, command, request, real_mnist, bn_mnist_script, tmp_path):
     """A second command on the same directory, while the first writes there, refuses in one line naming the
-    holder and changes nothing; the first finishes undisturbed. (A compare on Ray takes the lock in the same
-    `lab.runs.trained` as a reproduce on Ray: that case is not run again.)"""
+    holder and changes nothing; the first finishes undisturbed. Every multi-run command takes the lock in the same
+    `lab.runs.trained`, on either back-end: one command on each is run."""
     ray = ["--ray", request.getfixturevalue("cluster").address] if where == "ray" else []
     out = tmp_path / "out"
     first = start(bn_mnist_script, [*command, *ray], out, tmp_path)
@@ -240,15 +240,15 @@ def test_one_writer_per_output_directory(where, command, request, real_mnist, bn
 
 def test_a_lock_left_by_a_killed_command_does_not_hold(real_mnist, bn_mnist_script, tmp_path):
     """SIGKILL leaves the lock file behind, but the OS released the lock: the next command goes ahead."""
-    out = tmp_path / "out"
-    first = start(bn_mnist_script, QUICK, out, tmp_path)
+    out, short = tmp_path / "out", ("compare", "--config", "fc", "--set", "train.steps=200")
+    first = start(bn_mnist_script, short, out, tmp_path)
     while not (out / LOCK_FILE).exists():
         time.sleep(0.05)
     first.kill()
     first.communicate(timeout=60)
     assert (out / LOCK_FILE).exists()
     again = subprocess.run(
-        [bn_mnist_script, *QUICK, "--out", str(out)], cwd=tmp_path, capture_output=True, text=True, timeout=600
+        [bn_mnist_script, *short, "--out", str(out)], cwd=tmp_path, capture_output=True, text=True, timeout=600
     )
     assert again.returncode == 0, again.stderr
 

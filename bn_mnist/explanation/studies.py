@@ -129,8 +129,8 @@ QUICK = Budget(
     seeds={"fc": 2, "conv": 2, "batch": 2, "plain": 2},  # never one: a spread needs two
     steps={"fc": 500, "conv": 50},  # a smoke run: conv steps are ~80 FC steps each
     evaluations=5,  # a conv evaluation costs ~0.4 s: the smoke run needs a curve, not a fine one
-    grids={"lr/fc-relu": (1e-2, 0.1, 1.0, 10.0), "lr/fc-sigmoid": (1e-2, 0.1, 1.0, 10.0), "lr/conv": (1e-4, 1e-2)}
-    | {"init/fc-relu": (0.01, 1.0, 5.0), "init/fc-sigmoid": (0.01, 1.0, 5.0)},
+    grids={"lr/fc-relu": (0.1, 10.0), "lr/fc-sigmoid": (0.1, 10.0), "lr/conv": (1e-4, 1e-2)}  # a rate that trains,
+    | {"init/fc-relu": (0.01, 5.0), "init/fc-sigmoid": (0.01, 5.0)},  # one that diverges; the smallest SD, the bad one
     batch_sizes=(16, 64),  # batch 4 took 7,488 steps a run, 14 runs: the smoke run needs two sizes, not small ones
     quick=True,
 )
