@@ -17,6 +17,8 @@ from bn_mnist import comparison
 from bn_mnist.cli import main
 from bn_mnist.explanation import explain
 from bn_mnist.explanation import report as explain_report
+from bn_mnist.pitfalls import report as pitfalls_report
+from bn_mnist.pitfalls.results import Results as PitfallResults
 from bn_mnist.reproduction import report as reproduction_report
 from bn_mnist.reproduction.results import Results as ReproductionResults
 
@@ -28,6 +30,7 @@ DOCS = Path(__file__).resolve().parent.parent / "docs"
     [
         ("reproduction", ReproductionResults.from_dict, reproduction_report.markdown),
         ("norms/explain", explain.results_of, explain_report.markdown),
+        ("pitfalls", PitfallResults.from_dict, pitfalls_report.markdown),
     ],
 )
 def test_the_committed_report_is_its_results_rendered(folder, results_of, render):
@@ -64,7 +67,7 @@ def test_the_committed_comparisons_are_their_summaries_rendered(folder):
 
 
 @pytest.mark.slow  # draws its figures (the reproduction's 19 are drawn by the same code in test_reproduce)
-@pytest.mark.parametrize("folder", ["norms/explain"])
+@pytest.mark.parametrize("folder", ["norms/explain", "pitfalls"])
 def test_report_rebuilds_the_committed_docs_from_results_alone(folder, tmp_path):
     out = tmp_path / folder
     out.mkdir(parents=True)  # a nested folder: norms/explain
@@ -110,6 +113,8 @@ QUOTING = {  # a page, or a section of it, -> the reports whose numbers it quote
     ("README.md", "Does it reproduce?"): ("reproduction",),
     ("README.md", "Why does BN help?"): ("explain",),
     ("README.md", "Beyond BN"): NORMS,
+    ("docs/pitfalls.md", None): ("pitfalls",),
+    ("README.md", "BN as it fails today"): ("pitfalls",),
 }
 
 
