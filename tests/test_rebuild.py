@@ -29,6 +29,7 @@ DOCS = Path(__file__).resolve().parent.parent / "docs"
     ("folder", "results_of", "render"),
     [
         ("reproduction", ReproductionResults.from_dict, reproduction_report.markdown),
+        ("explain", explain.results_of, explain_report.markdown),
         ("norms/explain", explain.results_of, explain_report.markdown),
         ("pitfalls", PitfallResults.from_dict, pitfalls_report.markdown),
     ],
@@ -51,8 +52,13 @@ def test_verdicts_judged_after_the_runs_say_so():
 
 
 def test_an_explain_report_of_the_older_landscape_records_is_one_line(tmp_path):
-    """docs/explain was made before schema 2 changed the landscape study: it stays as that code rendered it."""
-    shutil.copy(DOCS / "explain/results.json", tmp_path)
+    """Results made before schema 2 changed the landscape study (its step multiples gave way to matched distances)
+    are one line naming the field and the code to rebuild them with."""
+    raw = json.loads((DOCS / "explain/results.json").read_text())
+    old = raw["studies"]["landscape"] | {"step_multiples": [0.5, 1, 2, 4]}
+    (tmp_path / "results.json").write_text(
+        json.dumps(raw | {"schema": 1, "studies": raw["studies"] | {"landscape": old}})
+    )
     result = CliRunner().invoke(main, ["report", str(tmp_path)])
     assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1
     assert "step_multiples" in result.output and "made by an older bn-mnist" in result.output
@@ -67,7 +73,7 @@ def test_the_committed_comparisons_are_their_summaries_rendered(folder):
 
 
 @pytest.mark.slow  # draws its figures (the reproduction's 19 are drawn by the same code in test_reproduce)
-@pytest.mark.parametrize("folder", ["norms/explain", "pitfalls"])
+@pytest.mark.parametrize("folder", ["explain", "norms/explain", "pitfalls"])
 def test_report_rebuilds_the_committed_docs_from_results_alone(folder, tmp_path):
     out = tmp_path / folder
     out.mkdir(parents=True)  # a nested folder: norms/explain
