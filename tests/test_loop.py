@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import keras
 import numpy as np
 import pytest
@@ -99,6 +101,24 @@ def test_evaluation_in_batches_of_one_equals_full_batches(tiny_mnist):
     loss_full, accuracy_full = engine.evaluate("test", count=100, batch_size=100)
     loss_single, accuracy_single = engine.evaluate("test", count=100, batch_size=1)
     assert accuracy_single == accuracy_full and loss_single == pytest.approx(loss_full, rel=1e-5)
+    assert engine.evaluate("test", count=100, batch_size=1, xla=False) == pytest.approx((loss_single, accuracy_single))
+
+
+def test_validation_and_test_share_one_compiled_evaluation(tiny_mnist):
+    """Both splits live in one tensor: the second split needs no second trace (and so no second XLA compile), and
+    each split's numbers are those of its own examples."""
+    mnist = dataclasses.replace(tiny_mnist, test_x=tiny_mnist.test_x[:100], test_y=tiny_mnist.test_y[:100])
+    config = load_config("fc", ("train.steps=10",))
+    engine = Engine(build_model(config.model, config.bn, config.seed), config, mnist)
+    engine.train_steps(0, 10)
+    found = {split: engine.evaluate(split, batch_size=100) for split in ("val", "test")}  # 200 and 100 examples
+    assert engine._evaluate.experimental_get_tracing_count() == 1
+    for split, images, labels in (
+        ("val", mnist.val_x, mnist.val_y),
+        ("test", mnist.test_x, mnist.test_y),
+    ):
+        logits = engine.model(images, training=False).numpy()
+        assert found[split][1] == pytest.approx(np.mean(logits.argmax(1) == labels))
 
 
 def test_engine_rejects_a_batch_size_that_does_not_divide_the_split(tiny_mnist):

@@ -72,7 +72,7 @@ def test_the_variance_shift_of_the_first_layer_is_a_numpy_ratio(trained):
     found = probes.ShiftProbe()(context(trained, 40)).scalars
     size = 60
     count = min(probes.SHIFT_BATCHES, 200 // size)  # tiny_mnist: 200 validation images
-    images = trained.eval_sets["val"][0].numpy()[: count * size].reshape(-1, 784).astype(np.float64)
+    images = trained.eval_set("val")[0].numpy()[: count * size].reshape(-1, 784).astype(np.float64)
     z = images @ trained.model.get_layer("dense1").kernel.numpy().astype(np.float64)
     per_batch = np.mean([z[i : i + size].var(0) for i in range(0, len(z), size)], axis=0)
     expected = np.exp(np.log(per_batch / z.var(0)).mean())
@@ -117,7 +117,7 @@ def test_in_training_mode_an_output_moves_with_its_batch_and_in_inference_mode_n
     found = probes.BatchProbe()(context(trained, 40)).scalars
     assert found[tags.INFERENCE_BATCH_CHANGE] == 0.0  # to the bit
     assert found[tags.BATCH_CHANGE] > 1e-3
-    labels = trained.eval_sets["val"][1].numpy()[: probes.SINGLE_EXAMPLES]
+    labels = trained.eval_set("val")[1].numpy()[: probes.SINGLE_EXAMPLES]
     # alone in training mode every example normalises to beta: one class for all, so at most that class's share
     assert found[tags.BATCH_OF_ONE_ACCURACY] <= np.bincount(labels).max() / len(labels)
     assert probes.BatchProbe()(context(trained, 20, last=False)).scalars == {}  # only at the last evaluation

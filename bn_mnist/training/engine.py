@@ -129,15 +129,16 @@ class Engine:
         self.optimizer.build(model.trainable_variables)
         self.images = tf.constant(mnist.train_x)  # (N, 28, 28, 1)
         self.labels = tf.constant(mnist.train_y)  # (N,)
-        self.eval_sets = {
-            "val": (tf.constant(mnist.val_x), tf.constant(mnist.val_y)),
-            "test": (tf.constant(mnist.test_x), tf.constant(mnist.test_y)),
-        }
+        # validation then test in one tensor, so that both evaluate in one compiled shape (one XLA compile, not two)
+        self.eval_images = tf.constant(np.concatenate([mnist.val_x, mnist.test_x]))
+        self.eval_labels = tf.constant(np.concatenate([mnist.val_y, mnist.test_y]))
+        self.eval_spans = {"val": (0, len(mnist.val_y)), "test": (len(mnist.val_y), len(mnist.test_y))}
         self.order = tf.constant(training_order(config, mnist.train_y))  # (steps, B)
         self.weighted = uses_example_weights(config.bn)
         jit = config.xla
         self._train_chunk = tf.function(self._train_chunk_fn, jit_compile=jit)
         self._evaluate = tf.function(self._evaluate_fn, jit_compile=jit)
+        self._evaluate_without_xla = tf.function(self._evaluate_fn, jit_compile=False)
 
     def model_inputs(self, images: tf.Tensor, labels: tf.Tensor):
         """The images, and each example's weight when BN uses weighted batch statistics."""
@@ -206,32 +207,41 @@ class Engine:
             diverged_at=int(diverged_at) if int(diverged_at) >= 0 else None,
         )
 
-    def _evaluate_fn(self, images: tf.Tensor, labels: tf.Tensor, batch_size: int) -> tuple[tf.Tensor, tf.Tensor]:
-        batches_x = tf.reshape(images, [-1, batch_size, *images.shape[1:]])
-        batches_y = tf.reshape(labels, [-1, batch_size])
+    def eval_set(self, split: str) -> tuple[tf.Tensor, tf.Tensor]:
+        """The images and labels of "val" or "test" (a copy)."""
+        start, size = self.eval_spans[split]
+        return self.eval_images[start : start + size], self.eval_labels[start : start + size]
 
+    def _evaluate_fn(
+        self, images: tf.Tensor, labels: tf.Tensor, start: tf.Tensor, batches: tf.Tensor, batch_size: int
+    ) -> tuple[tf.Tensor, tf.Tensor]:
         def add_batch(i, loss_sum, correct_sum):
-            x, y = tf.gather(batches_x, i), tf.gather(batches_y, i)
+            indices = start + i * batch_size + tf.range(batch_size)
+            x, y = tf.gather(images, indices), tf.gather(labels, indices)
             logits = self.model(self.model_inputs(x, y), training=False)  # population statistics (moving averages)
             return i + 1, loss_sum + self.loss(y, logits) * batch_size, correct_sum + count_correct(y, logits)
 
-        count = tf.shape(batches_y)[0]
         _, loss_sum, correct_sum = tf.while_loop(
-            lambda i, *_: i < count, add_batch, (tf.constant(0), tf.constant(0.0), tf.constant(0.0))
+            lambda i, *_: i < batches, add_batch, (tf.constant(0), tf.constant(0.0), tf.constant(0.0))
         )
         return loss_sum, correct_sum
 
-    def evaluate(self, split: str, count: int | None = None, batch_size: int = EVAL_BATCH) -> tuple[float, float]:
+    def evaluate(
+        self, split: str, count: int | None = None, batch_size: int = EVAL_BATCH, xla: bool = True
+    ) -> tuple[float, float]:
         """Mean loss and accuracy in inference mode on the first `count` examples of "val" or "test", in one
-        compiled call; batch_size=1 feeds one example at a time."""
-        images, labels = self.eval_sets[split]
-        if count is not None:  # slicing copies: only when asked
-            images, labels = images[:count], labels[:count]
-        batch_size = min(batch_size, int(labels.shape[0]))
-        if labels.shape[0] % batch_size:
-            raise ValueError(f"{labels.shape[0]} {split} examples do not split into batches of {batch_size}")
-        loss_sum, correct_sum = self._evaluate(images, labels, batch_size)
-        return float(loss_sum) / int(labels.shape[0]), float(correct_sum) / int(labels.shape[0])
+        compiled call (one compile per batch size for both splits); batch_size=1 feeds one example at a time.
+        xla=False skips XLA even when the run uses it: for a call made once, XLA's compile costs more than it saves."""
+        start, size = self.eval_spans[split]
+        count = size if count is None else min(count, size)
+        batch_size = min(batch_size, count)
+        if count % batch_size:
+            raise ValueError(f"{count} {split} examples do not split into batches of {batch_size}")
+        evaluate = self._evaluate if xla else self._evaluate_without_xla
+        loss_sum, correct_sum = evaluate(
+            self.eval_images, self.eval_labels, tf.constant(start), tf.constant(count // batch_size), batch_size
+        )
+        return float(loss_sum) / count, float(correct_sum) / count
 
 
 def build_engine(config: Config, mnist: Mnist, strategy: tf.distribute.Strategy | None = None) -> Engine:

@@ -74,7 +74,7 @@ def measurement_context(engine: Engine, config: Config) -> Context:
         labels = tf.gather(engine.labels, indices)
         return Batch(engine.model_inputs(tf.gather(engine.images, indices), labels), labels)
 
-    images, validation_labels = engine.eval_sets["val"]
+    images, validation_labels = engine.eval_set("val")
     return Context(
         model=engine.model,
         loss=engine.loss,
@@ -196,7 +196,8 @@ def run_summary(config: Config, engine: Engine, progress: Progress, compile_seco
     BN inference."""
     final = {}
     if not progress.interrupted:
-        _, single = engine.evaluate("test", count=SINGLE_SAMPLES, batch_size=1)
+        # once per run: without XLA (compiling the batch-of-one graph took longer than evaluating, 2 s in the conv net)
+        _, single = engine.evaluate("test", count=SINGLE_SAMPLES, batch_size=1, xla=False)
         final = {
             "final_val_loss": runfiles.finite_or_none(progress.final[runfiles.VAL_LOSS]),
             "final_val_accuracy": progress.final[runfiles.VAL_ACCURACY],
