@@ -297,7 +297,7 @@ def test_explains_probed_runs_on_the_cluster_equal_the_local_runner(cluster, tin
         dataclasses.replace(
             spec, config=dataclasses.replace(spec.config, train=dataclasses.replace(spec.config.train, **short))
         )
-        for spec in studies.plan(("landscape",), studies.Budget.choose(2, quick=True)).specs()
+        for spec in studies.plan(("landscape",), studies.Budget.choose(1, quick=True)).specs()  # BN, none, noisy
     ]
     runner.run_all(specs, tmp_path / "local", tiny_mnist, lambda _: None)
     try:
