@@ -11,25 +11,25 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bn_mnist import runfiles
-from bn_mnist.config import Config, load_config, with_replicas
-from bn_mnist.console import Log, stderr_log
-from bn_mnist.errors import ConfigError
-from bn_mnist.explanation import STUDIES
+from bn_mnist.core import runfiles
+from bn_mnist.core.config import Config, load_config, with_replicas
+from bn_mnist.core.console import Log, stderr_log
+from bn_mnist.core.errors import ConfigError
+from bn_mnist.core.outdir import new_run_dir
 from bn_mnist.lab.arms import BN, NO_BN
-from bn_mnist.outdir import new_run_dir
-from bn_mnist.pitfalls import PITFALLS
-from bn_mnist.reproduction import EXPERIMENTS
+from bn_mnist.studies.explain import STUDIES
+from bn_mnist.studies.pitfalls import PITFALLS
+from bn_mnist.studies.reproduce import EXPERIMENTS
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from bn_mnist.comparison import CompareSummary
-    from bn_mnist.diagnosis.findings import Diagnosis
-    from bn_mnist.explanation.results import Results as ExplainResults
-    from bn_mnist.pitfalls.results import Results as PitfallResults
-    from bn_mnist.reproduction.results import Results as ReproduceResults
-    from bn_mnist.training.runner import Backend
+    from bn_mnist.core.training.runner import Backend
+    from bn_mnist.studies.compare import CompareSummary
+    from bn_mnist.studies.explain.results import Results as ExplainResults
+    from bn_mnist.studies.pitfalls.results import Results as PitfallResults
+    from bn_mnist.studies.reproduce.results import Results as ReproduceResults
+    from bn_mnist.tools.diagnose.findings import Diagnosis
 
 RUNS_ROOT = Path("runs")  # where outputs go unless `out` says otherwise (relative to the working directory)
 Overrides = Sequence[str] | Mapping[str, Any]  # "KEY=VALUE" texts (read as YAML, as --set), or key -> typed value
@@ -57,8 +57,8 @@ class Run:
 
     def figure(self) -> Figure:
         """Validation accuracy and training loss against step."""
-        from bn_mnist.plots.convergence import convergence_figure, curves_of
-        from bn_mnist.plots.seed_curves import Series
+        from bn_mnist.core.plots.convergence import convergence_figure, curves_of
+        from bn_mnist.core.plots.seed_curves import Series
 
         arm = BN if self.summary.bn else NO_BN
         accuracy, loss = (
@@ -129,11 +129,11 @@ def train(
         out: the run directory, new or empty; None: a new directory under runs/.
         log: where progress lines go (default: stderr).
     """
-    from bn_mnist.tf_startup import start_tensorflow
+    from bn_mnist.core.tf_startup import start_tensorflow
 
     resolved = resolve(config, overrides, seed, bn, replicas, data_dir)
     start_tensorflow(resolved.train.threads, resolved.distribute)  # before anything imports TensorFlow: quietly
-    from bn_mnist.training import trainer
+    from bn_mnist.core.training import trainer
 
     run_dir = Path(out) if out else train_out(resolved)
     summary = trainer.run(resolved, run_dir, log=log)
@@ -175,12 +175,12 @@ def compare(
             them); by default they are set aside and trained again.
         log: where progress lines go (default: stderr).
     """
-    from bn_mnist.tf_startup import start_tensorflow
+    from bn_mnist.core.tf_startup import start_tensorflow
 
     resolved = resolve(config, overrides, seed, None, replicas, data_dir)
     start_tensorflow(resolved.train.threads, resolved.distribute)  # before anything imports TensorFlow: quietly
-    from bn_mnist import comparison
-    from bn_mnist.training import runner
+    from bn_mnist.core.training import runner
+    from bn_mnist.studies import compare as comparison
 
     chosen = comparison.arms_for(arms, resolved)
     out_dir = Path(out) if out else compare_out(resolved, arms)
@@ -208,15 +208,15 @@ def chosen_names(asked: str | Sequence[str], known: tuple[str, ...], what: str) 
 def start_plans() -> None:
     """TensorFlow for the main process of `reproduce` and `explain`, at the runs' thread count, before anything
     imports it."""
-    from bn_mnist.config import TrainConfig
-    from bn_mnist.tf_startup import start_tensorflow
+    from bn_mnist.core.config import TrainConfig
+    from bn_mnist.core.tf_startup import start_tensorflow
 
     start_tensorflow(TrainConfig.threads)
 
 
 def plan_place(workers: int | None, ray: str | None, data_dir: str | Path | None) -> tuple[Backend, Path | None]:
     """Where a plan's runs train (local workers or a Ray cluster, connected now) and where their data is."""
-    from bn_mnist.training import runner
+    from bn_mnist.core.training import runner
 
     return runner.backend(ray, workers), Path(data_dir) if data_dir else None
 
@@ -250,8 +250,8 @@ def reproduce(
     """
     chosen = chosen_names(experiment, EXPERIMENTS, "experiment")
     start_plans()  # the main process evaluates the pitfall's models as the workers train
-    from bn_mnist.reproduction import reproduce as reproduction
-    from bn_mnist.reproduction.experiments import Budget
+    from bn_mnist.studies.reproduce import reproduce as reproduction
+    from bn_mnist.studies.reproduce.experiments import Budget
 
     budget, out_dir = Budget.choose(seeds, quick), Path(out) if out else plan_out("reproduce", quick)
     where = plan_place(workers, ray, data_dir)
@@ -288,8 +288,8 @@ def explain(
     """
     chosen = chosen_names(study, STUDIES, "study")
     start_plans()  # the main process only reads runs and draws, as the workers train
-    from bn_mnist.explanation import explain as explanation
-    from bn_mnist.explanation.studies import Budget
+    from bn_mnist.studies.explain import explain as explanation
+    from bn_mnist.studies.explain.studies import Budget
 
     budget, out_dir = Budget.choose(seeds, quick), Path(out) if out else plan_out("explain", quick)
     where = plan_place(workers, ray, data_dir)
@@ -321,8 +321,8 @@ def pitfalls(
     """
     chosen = chosen_names(pitfall, PITFALLS, "pitfall")
     start_plans()
-    from bn_mnist.pitfalls import pitfalls as failures
-    from bn_mnist.pitfalls.experiments import Budget
+    from bn_mnist.studies.pitfalls import pitfalls as failures
+    from bn_mnist.studies.pitfalls.experiments import Budget
 
     budget, out_dir = Budget.choose(seeds, quick), Path(out) if out else plan_out("pitfalls", quick)
     where = plan_place(workers, ray, data_dir)
@@ -339,9 +339,9 @@ def diagnose(model: str | Path, data: str | Path | None = None, log: Log = stder
             that takes 28x28 images.
         log: where progress lines go (default: stderr).
     """
-    from bn_mnist.tf_startup import start_tensorflow
+    from bn_mnist.core.tf_startup import start_tensorflow
 
     start_tensorflow()  # before anything imports TensorFlow: quietly, on every core
-    from bn_mnist.diagnosis.diagnose import diagnose as diagnosed
+    from bn_mnist.tools.diagnose.diagnose import diagnose as diagnosed
 
     return diagnosed(model, data, log)

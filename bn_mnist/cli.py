@@ -11,11 +11,11 @@ from typing import Any
 import click
 
 from bn_mnist import api  # imports no TensorFlow: --help needs none
-from bn_mnist.config import Config, shipped_configs
-from bn_mnist.errors import BnMnistError
-from bn_mnist.explanation import STUDIES
-from bn_mnist.pitfalls import PITFALLS
-from bn_mnist.reproduction import EXPERIMENTS
+from bn_mnist.core.config import Config, shipped_configs
+from bn_mnist.core.errors import BnMnistError
+from bn_mnist.studies.explain import STUDIES
+from bn_mnist.studies.pitfalls import PITFALLS
+from bn_mnist.studies.reproduce import EXPERIMENTS
 
 
 def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -199,7 +199,7 @@ def compare_command(
     summary = api.compare(
         config, seeds=seeds, arms=arms, out=out, workers=workers, ray=ray, reuse_other_code=reuse_other_code
     )
-    from bn_mnist import comparison  # TensorFlow is started (quietly) by now
+    from bn_mnist.studies import compare as comparison  # TensorFlow is started (quietly) by now
 
     click.echo(comparison.console_table(summary))
     click.echo(f"plot: {out / comparison.PLOT_FILE}  report: {out / comparison.REPORT_FILE}")
@@ -214,8 +214,8 @@ def compare_command(
 @user_errors
 def data_command(data_dir: Path | None) -> None:
     """Get, verify and cache MNIST (train and compare also do this by themselves)."""
-    from bn_mnist.data import load_mnist
-    from bn_mnist.data.sources import cache_dir
+    from bn_mnist.core.data import load_mnist
+    from bn_mnist.core.data.sources import cache_dir
 
     mnist = load_mnist(data_dir)
     click.echo(
@@ -246,8 +246,8 @@ def reproduce_command(
     out = out or api.plan_out("reproduce", quick)
     options = {"workers": workers, "ray": ray, "reuse_other_code": reuse_other_code, "data_dir": data_dir}
     results = api.reproduce(experiment, seeds=seeds, quick=quick, out=out, **options)
-    from bn_mnist.reproduction import reproduce  # TensorFlow is started (quietly) by now
-    from bn_mnist.reproduction.judging import headline
+    from bn_mnist.studies.reproduce import reproduce  # TensorFlow is started (quietly) by now
+    from bn_mnist.studies.reproduce.judging import headline
 
     line = f"{headline(results.counts)}{' (--quick run)' if quick else ''}"
     click.echo(f"{line}; report: {out / reproduce.REPORT_FILE}")
@@ -276,7 +276,7 @@ def explain_command(
     out = out or api.plan_out("explain", quick)
     options = {"workers": workers, "ray": ray, "reuse_other_code": reuse_other_code, "data_dir": data_dir}
     results = api.explain(study, seeds=seeds, quick=quick, out=out, **options)
-    from bn_mnist.explanation import explain  # TensorFlow is started (quietly) by now
+    from bn_mnist.studies.explain import explain  # TensorFlow is started (quietly) by now
 
     figures = ", ".join(str(out / name) for name in results.figures.values())
     click.echo(f"report: {out / explain.REPORT_FILE}; figures: {figures}")

@@ -7,11 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bn_mnist import files
-from bn_mnist.errors import OutputError, ResultsError
+from bn_mnist.core import files
+from bn_mnist.core.errors import OutputError, ResultsError
+from bn_mnist.core.records import SCHEMA_VERSION, read_object
+from bn_mnist.core.runfiles import CONFIG_FILE, SUMMARY_FILE
 from bn_mnist.lab.meta import RESULTS_FILE
-from bn_mnist.records import SCHEMA_VERSION, read_object
-from bn_mnist.runfiles import CONFIG_FILE, SUMMARY_FILE
 
 
 def kind_of(raw: dict[str, Any]) -> str:
@@ -54,17 +54,17 @@ def rebuild(out_dir: Path) -> list[Path]:
 def rebuild_of(path: Path, out_dir: Path, raw: dict[str, Any]) -> list[Path]:
     """The rebuild of the command that wrote `raw`."""
     if path.name == SUMMARY_FILE:
-        from bn_mnist import comparison
+        from bn_mnist.studies import compare as comparison
 
         return comparison.rebuild(out_dir, raw)
     if kind_of(raw) == "explain":
-        from bn_mnist.explanation import explain
+        from bn_mnist.studies.explain import explain
 
         return explain.rebuild(out_dir, raw)
     if kind_of(raw) == "pitfalls":
-        from bn_mnist.pitfalls import pitfalls
+        from bn_mnist.studies.pitfalls import pitfalls
 
         return pitfalls.rebuild(out_dir, raw)
-    from bn_mnist.reproduction import reproduce
+    from bn_mnist.studies.reproduce import reproduce
 
     return reproduce.rebuild(out_dir, raw)

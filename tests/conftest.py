@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bn_mnist.config import load_config
-from bn_mnist.data import Mnist, load_mnist
-from bn_mnist.reproduction.experiments import Budget, plan
+from bn_mnist.core.config import load_config
+from bn_mnist.core.data import Mnist, load_mnist
+from bn_mnist.studies.reproduce.experiments import Budget, plan
 
 PURE_LOGIC = {"test_architecture.py", "test_claims.py", "test_config.py", "test_experiments.py", "test_report.py"}
 PURE_LOGIC |= {
@@ -31,7 +31,7 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> None:
     thread, the schema default, so in-process runs match it; its start-up chatter filtered) with 4 logical CPU
     devices for the data-parallel tests (single-device runs use the first, as on a plain CPU)."""
     if file_path.name.startswith("test_") and file_path.suffix == ".py" and file_path.name not in PURE_LOGIC:
-        from bn_mnist.tf_startup import start_tensorflow
+        from bn_mnist.core.tf_startup import start_tensorflow
 
         start_tensorflow(1, logical_cpus=4)  # once: later calls change nothing
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import builtins
 from pathlib import Path
 
-from bn_mnist import files, runfiles
-from bn_mnist.tensorboard import writer
+from bn_mnist.core import files, runfiles
+from bn_mnist.core.tensorboard import writer
 
 FULL = "/dev/full"
 

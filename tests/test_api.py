@@ -14,11 +14,12 @@ from click.testing import CliRunner
 from matplotlib.figure import Figure
 
 import bn_mnist
-from bn_mnist import api, runfiles
+from bn_mnist import api
 from bn_mnist.cli import main
-from bn_mnist.errors import ConfigError, ResultsError
-from bn_mnist.explanation import explain
-from bn_mnist.reproduction.results import Results
+from bn_mnist.core import runfiles
+from bn_mnist.core.errors import ConfigError, ResultsError
+from bn_mnist.studies.explain import explain
+from bn_mnist.studies.reproduce.results import Results
 
 DOCS = Path(__file__).parents[1] / "docs"
 FUNCTIONS = (bn_mnist.train, bn_mnist.compare, bn_mnist.reproduce, bn_mnist.explain)

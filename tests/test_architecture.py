@@ -12,7 +12,12 @@ from pathlib import Path
 import bn_mnist
 
 ROOT = Path(bn_mnist.__file__).parent
-COMMANDS = ("bn_mnist.comparison", "bn_mnist.reproduction", "bn_mnist.explanation", "bn_mnist.pitfalls")
+COMMANDS = (
+    "bn_mnist.studies.compare",
+    "bn_mnist.studies.reproduce",
+    "bn_mnist.studies.explain",
+    "bn_mnist.studies.pitfalls",
+)
 FRONT = ("bn_mnist.cli", "bn_mnist.api", "bn_mnist.rebuild", "bn_mnist")  # the command line, the Python API and
 # the dispatch of `report` may import every command
 
@@ -48,7 +53,7 @@ def command_of(module: str) -> str | None:
 
 
 def package_of(module: str) -> str:
-    """bn_mnist.training.runner -> bn_mnist.training; a top-level module is its own package."""
+    """bn_mnist.core.training.runner -> bn_mnist.core.training; a top-level module is its own package."""
     parts = module.split(".")
     return ".".join(parts[:2])
 
@@ -67,7 +72,7 @@ def test_the_walk_sees_the_imports_it_checks():
     """The rule above can fail: the walk finds a command's own imports of the shared layer and the CLI's of each
     command."""
     edges = graph()
-    assert "bn_mnist.lab.runs" in edges["bn_mnist.explanation.explain"]
+    assert "bn_mnist.lab.runs" in edges["bn_mnist.studies.explain.explain"]
     assert {command_of(target) for target in edges["bn_mnist.rebuild"]} >= set(COMMANDS)
 
 
@@ -112,16 +117,16 @@ def test_the_cycle_finder_finds_one():
 
 
 PURE_LOGIC = (  # the claims, rules, plans, records and reports: read and tested without TensorFlow
-    "bn_mnist.config",
-    "bn_mnist.records",
-    "bn_mnist.runfiles",
+    "bn_mnist.core.config",
+    "bn_mnist.core.records",
+    "bn_mnist.core.runfiles",
     "bn_mnist.lab.stats",
     "bn_mnist.lab.plan",
-    "bn_mnist.reproduction.claims",
-    "bn_mnist.reproduction.report",
-    "bn_mnist.explanation.claims",
-    "bn_mnist.explanation.report",
-    "bn_mnist.explanation.studies",
+    "bn_mnist.studies.reproduce.claims",
+    "bn_mnist.studies.reproduce.report",
+    "bn_mnist.studies.explain.claims",
+    "bn_mnist.studies.explain.report",
+    "bn_mnist.studies.explain.studies",
 )
 
 

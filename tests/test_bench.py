@@ -1,4 +1,4 @@
-"""The benchmarks (bn_mnist/bench): FLOP counts against a count by hand, their summaries of timings against
+"""The benchmarks (bn_mnist/tools/bench): FLOP counts against a count by hand, their summaries of timings against
 expectations worked out by hand, and short runs on synthetic data (speed itself is never asserted: it is a ratio the
 benchmark reports, measured in one run)."""
 
@@ -8,9 +8,9 @@ import math
 
 import pytest
 
-from bn_mnist.bench import engines, norms, replicas
-from bn_mnist.config import load_config
-from bn_mnist.nets.models import build_model
+from bn_mnist.core.config import load_config
+from bn_mnist.core.nets.models import build_model
+from bn_mnist.tools.bench import engines, norms, replicas
 
 
 def test_fc_step_flops_by_hand():

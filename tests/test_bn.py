@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from bn_mnist.config import BNConfig, ModelConfig, RenormClipping, RenormWarmup, load_config
-from bn_mnist.nets.bn import NnBatchNorm, batch_norm, inverse_class_frequency
-from bn_mnist.nets.models import build_model, dtype_policy
-from bn_mnist.training.engine import batch_order, build_engine
+from bn_mnist.core.config import BNConfig, ModelConfig, RenormClipping, RenormWarmup, load_config
+from bn_mnist.core.nets.bn import NnBatchNorm, batch_norm, inverse_class_frequency
+from bn_mnist.core.nets.models import build_model, dtype_policy
+from bn_mnist.core.training.engine import batch_order, build_engine
 
 CLIP = RenormClipping(rmax=1.5, rmin=0.7, dmax=0.5)  # tight, so that clipping really happens on these inputs
 WARMUP = RenormWarmup(hold=0, relaxed=2)

@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 
 from bn_mnist.lab import verdicts
-from bn_mnist.reproduction import claims, judging, rules
-from bn_mnist.reproduction.experiments import LESSON
+from bn_mnist.studies.reproduce import claims, judging, rules
+from bn_mnist.studies.reproduce.experiments import LESSON
 
 SEEDS = 20
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bn_mnist import runfiles
 from bn_mnist.cli import main
-from bn_mnist.data import sources
+from bn_mnist.core import runfiles
+from bn_mnist.core.data import sources
 
 FC = "fc"  # a shipped config, by name
 SHORT = ("--set", "train.steps=30", "--set", "train.eval_every=10", "--set", "train.log_every=10")
@@ -168,14 +168,14 @@ def test_ctrl_c_keeps_finished_results(real_mnist, bn_mnist_script, tmp_path):
 @pytest.mark.slow  # builds the wheel
 def test_the_wheel_ships_every_config(tmp_path):
     """After a regular (not editable) install, `--config NAME` needs the YAML files inside the package."""
-    from bn_mnist.config import SHIPPED_DIR, shipped_configs
+    from bn_mnist.core.config import SHIPPED_DIR, shipped_configs
 
     root = SHIPPED_DIR.parent.parent
     command = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", str(root), "-w", str(tmp_path)]
     subprocess.run(command, check=True, capture_output=True, timeout=600)
     (wheel,) = tmp_path.glob("bn_mnist-*.whl")
     with zipfile.ZipFile(wheel) as archive:
-        shipped = sorted(Path(name).stem for name in archive.namelist() if name.startswith("bn_mnist/configs/"))
+        shipped = sorted(Path(name).stem for name in archive.namelist() if name.startswith("bn_mnist/core/configs/"))
     assert [name for name in shipped if name != "__init__"] == shipped_configs() and "fc" in shipped
 
 

@@ -14,16 +14,16 @@ import numpy as np
 import pytest
 import tb_events
 
-from bn_mnist import comparison as compare
-from bn_mnist import runfiles
-from bn_mnist.errors import WriteError
+from bn_mnist.core import runfiles
+from bn_mnist.core.errors import WriteError
 from bn_mnist.lab.arms import WITH_AND_WITHOUT, across_replicas
+from bn_mnist.studies import compare
 
 ARM_KEYS = [arm.key for arm in WITH_AND_WITHOUT]  # bn, no_bn
 
 
 def two_seed_config():
-    from bn_mnist.config import load_config
+    from bn_mnist.core.config import load_config
 
     return load_config("fc", ("train.steps=40", "train.eval_every=20", "train.log_every=10", "seed=3"))
 
@@ -105,7 +105,7 @@ def test_the_root_holds_the_hparams_experiment_and_the_plot_as_an_image(two_seed
 def test_sync_arms_one_device_synchronized_and_per_replica(tiny_mnist, tmp_path):
     """`--arms sync` on 4 replicas of 15: the synchronized run is the one-device run (every logged metric, to
     round-off), the per-replica run is another experiment; one column per arm in the table, report and figure."""
-    from bn_mnist.config import load_config, with_replicas
+    from bn_mnist.core.config import load_config, with_replicas
 
     config = with_replicas(load_config("fc", ("train.steps=40", "train.eval_every=20", "train.log_every=10")), 4)
     arms = [arm.key for arm in across_replicas(4, config.train.batch_size)]
@@ -181,7 +181,7 @@ def test_a_rerun_sets_damaged_runs_aside_and_survives_a_full_disk(two_seeds, tin
 def test_the_norms_arms_put_each_normalization_and_init_in_bns_place():
     """`--arms norms`: one run per arm and seed, differing from the BN run only in the normalization (or, without
     one, in the init and activation); instance norm only on the conv net."""
-    from bn_mnist.config import load_config
+    from bn_mnist.core.config import load_config
     from bn_mnist.lab.arms import norm_arms
 
     conv, fc = load_config("conv"), load_config("fc")
@@ -204,7 +204,7 @@ def test_the_norms_arms_put_each_normalization_and_init_in_bns_place():
 def test_compare_norms_trains_every_arm(tiny_mnist, tmp_path):
     """On the FC net without XLA (seconds, not minutes, of compiling); instance norm, conv only, is built and run
     in both modes in test_norms."""
-    from bn_mnist.config import load_config
+    from bn_mnist.core.config import load_config
     from bn_mnist.lab.arms import norm_arms
 
     config = load_config("fc", ("train.steps=20", "train.eval_every=10", "train.log_every=10", "train.jit=off"))
@@ -219,7 +219,7 @@ def test_compare_norms_trains_every_arm(tiny_mnist, tmp_path):
 def test_the_norms_arms_compare_any_config():
     """A base config with batch-only options (the tf.nn layer, renorm, another group count) still gives every arm:
     the other kinds take those options' defaults; the BN arm is batch norm whatever the config's kind."""
-    from bn_mnist.config import load_config
+    from bn_mnist.core.config import load_config
     from bn_mnist.lab.arms import norm_arms
 
     for name, extra in (("conv-nn", ()), ("conv-renorm", ()), ("conv", ("bn.kind=group", "bn.groups=2"))):

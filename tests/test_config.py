@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bn_mnist.config import SHIPPED_DIR as CONFIGS
-from bn_mnist.config import Config, load_config, save_config
-from bn_mnist.errors import ConfigError
+from bn_mnist.core.config import SHIPPED_DIR as CONFIGS
+from bn_mnist.core.config import Config, load_config, save_config
+from bn_mnist.core.errors import ConfigError
 
 
 def test_conv_yaml_is_the_default_config():
@@ -165,7 +165,7 @@ def test_shipped_configs_restate_no_default():
     """Defaults live in the schema alone: a shipped file sets only what differs from the schema (or its base)."""
     import yaml
 
-    from bn_mnist.config import find_config, read_config_file, to_dict
+    from bn_mnist.core.config import find_config, read_config_file, to_dict
 
     defaults = to_dict(Config())
 
@@ -192,7 +192,7 @@ def test_the_config_reference_is_the_schema():
     """Every key of the schema is in docs/config.md's table with its default, and the table has no other key."""
     import yaml
 
-    from bn_mnist.config import to_dict
+    from bn_mnist.core.config import to_dict
 
     def flattened(mapping: dict, prefix: str = "") -> dict:
         items = {}

@@ -9,8 +9,8 @@ import pickle
 import numpy as np
 import pytest
 
-from bn_mnist.data import mnist, sources
-from bn_mnist.errors import DataError
+from bn_mnist.core.data import mnist, sources
+from bn_mnist.core.errors import DataError
 
 
 def canonical(seed: int = 0) -> dict[str, np.ndarray]:

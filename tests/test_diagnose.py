@@ -15,8 +15,9 @@ from click.testing import CliRunner
 
 from bn_mnist import api
 from bn_mnist.cli import main
-from bn_mnist.diagnosis import checks, probe
-from bn_mnist.nets.bn import NnBatchNorm
+from bn_mnist.core import bn_probe as probe
+from bn_mnist.core.nets.bn import NnBatchNorm
+from bn_mnist.tools.diagnose import checks
 
 FEATURES, CLASSES = 20, 4
 
@@ -188,8 +189,8 @@ def test_a_float16_epsilon_is_found_only_where_statistics_are_float16(clean, tmp
 
 def test_this_projects_models_load_and_mnist_shapes_fit(tmp_path):
     """The tool's own fc net (NnBatchNorm), untrained, on 28x28x1 examples."""
-    from bn_mnist.config import load_config
-    from bn_mnist.nets.models import build_model
+    from bn_mnist.core.config import load_config
+    from bn_mnist.core.nets.models import build_model
 
     config = load_config("fc", ("bn.impl=nn",))
     path = saved(build_model(config.model, config.bn, seed=0), tmp_path)
@@ -304,8 +305,8 @@ def test_bad_input_is_one_line_and_exit_2(clean, tmp_path, make, says):
 
 @pytest.mark.slow  # the installed script, on real MNIST (the default data for a 28x28 model)
 def test_the_installed_script_diagnoses_on_mnist_by_default(real_mnist, bn_mnist_script, tmp_path):
-    from bn_mnist.config import load_config
-    from bn_mnist.nets.models import build_model
+    from bn_mnist.core.config import load_config
+    from bn_mnist.core.nets.models import build_model
 
     config = load_config("fc")
     path = saved(build_model(config.model, config.bn, seed=0), tmp_path)

@@ -1,6 +1,7 @@
-"""The digitised Lesson figures (bn_mnist/reproduction/lesson_figures.json, made by tools/digitise_lesson_figures.py
-from the notebook's PNGs, committed in tests/data/lesson-figures/): reproducible from the PNGs, consistent with the
-final accuracies the cells printed and with known facts, and right on figures drawn from known values."""
+"""The digitised Lesson figures (bn_mnist/studies/reproduce/lesson_figures.json, made by
+tools/digitise_lesson_figures.py from the notebook's PNGs, committed in tests/data/lesson-figures/): reproducible
+from the PNGs, consistent with the final accuracies the cells printed and with known facts, and right on figures
+drawn from known values."""
 
 from __future__ import annotations
 

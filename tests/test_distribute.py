@@ -12,11 +12,11 @@ import pytest
 import tensorflow as tf
 from test_bn import NumpyBN
 
-from bn_mnist.config import BNConfig, load_config, with_replicas
-from bn_mnist.errors import ConfigError
-from bn_mnist.nets.bn import NnBatchNorm, batch_norm
-from bn_mnist.training import distribution, runner
-from bn_mnist.training.engine import Engine, build_engine
+from bn_mnist.core.config import BNConfig, load_config, with_replicas
+from bn_mnist.core.errors import ConfigError
+from bn_mnist.core.nets.bn import NnBatchNorm, batch_norm
+from bn_mnist.core.training import distribution, runner
+from bn_mnist.core.training.engine import Engine, build_engine
 
 SHAPES = {"dense": (16, 5), "conv": (16, 6, 6, 3)}
 IMPLS = ("keras", "nn")

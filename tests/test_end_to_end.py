@@ -6,8 +6,8 @@ margin around what seeds 0-2 give here, so that they test the claim, not one tra
 
 from __future__ import annotations
 
-from bn_mnist import comparison as compare
-from bn_mnist.config import load_config
+from bn_mnist.core.config import load_config
+from bn_mnist.studies import compare
 
 
 def test_lesson_row_2_bn_is_faster_and_better(real_mnist, tmp_path):

@@ -13,11 +13,11 @@ import matplotlib.image
 import numpy as np
 import pytest
 
-from bn_mnist import runfiles
-from bn_mnist.config import load_config
+from bn_mnist.core import runfiles
+from bn_mnist.core.config import load_config
+from bn_mnist.core.training import runner
 from bn_mnist.lab.arms import BN, BN_KERAS, BN_NN
-from bn_mnist.reproduction.experiments import LESSON, Budget, conv_config, lesson_config
-from bn_mnist.training import runner
+from bn_mnist.studies.reproduce.experiments import LESSON, Budget, conv_config, lesson_config
 
 SHORT = {"steps": 30, "eval_every": 10, "log_every": 10}
 CASES = {  # name -> (shipped config for train and compare, the reproduction's config of the same run)

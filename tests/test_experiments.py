@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 
-from bn_mnist.config import load_config
+from bn_mnist.core.config import load_config
 from bn_mnist.lab.arms import BN, BN_KERAS, BN_NN, NO_BN
-from bn_mnist.reproduction import EXPERIMENTS
-from bn_mnist.reproduction.experiments import (
+from bn_mnist.studies.reproduce import EXPERIMENTS
+from bn_mnist.studies.reproduce.experiments import (
     LESSON,
     LESSON_STEPS,
     QUICK_LESSON_STEPS,

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import tb_events
 
-from bn_mnist import runfiles
-from bn_mnist.explanation import STUDIES, claims, studies
-from bn_mnist.tensorboard import tags
+from bn_mnist.core import runfiles
+from bn_mnist.core.tensorboard import tags
+from bn_mnist.studies.explain import STUDIES, claims, studies
 
 pytestmark = pytest.mark.slow
 

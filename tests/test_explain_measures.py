@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from bn_mnist import runfiles
-from bn_mnist.explanation import measures
-from bn_mnist.explanation.probes import SmoothnessProbe, layer_parameters
-from bn_mnist.nets.models import build_model
-from bn_mnist.training import trainer
+from bn_mnist.core import runfiles
+from bn_mnist.core.nets.models import build_model
+from bn_mnist.core.training import trainer
+from bn_mnist.studies.explain import measures
+from bn_mnist.studies.explain.probes import SmoothnessProbe, layer_parameters
 
 
 def quadratic(curvatures: np.ndarray) -> measures.LossAndGradients:

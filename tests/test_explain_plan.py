@@ -7,9 +7,12 @@ import pytest
 from click.testing import CliRunner
 
 from bn_mnist.cli import main
-from bn_mnist.config import to_dict
-from bn_mnist.explanation import STUDIES, analysis, claims, report, studies
-from bn_mnist.explanation.results import (
+from bn_mnist.core.config import to_dict
+from bn_mnist.core.tensorboard import tags
+from bn_mnist.lab import stats
+from bn_mnist.lab.stats import Spread, judge_fraction
+from bn_mnist.studies.explain import STUDIES, analysis, claims, report, studies
+from bn_mnist.studies.explain.results import (
     BatchStudy,
     GridPanel,
     GridStudy,
@@ -24,10 +27,7 @@ from bn_mnist.explanation.results import (
     PlainStudy,
     SpreadCurve,
 )
-from bn_mnist.explanation.studies import Budget
-from bn_mnist.lab import stats
-from bn_mnist.lab.stats import Spread, judge_fraction
-from bn_mnist.tensorboard import tags
+from bn_mnist.studies.explain.studies import Budget
 
 
 @pytest.mark.parametrize("quick", [True, False])

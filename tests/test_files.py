@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bn_mnist import files, records
 from bn_mnist.cli import main
-from bn_mnist.errors import WriteError
+from bn_mnist.core import files, records
+from bn_mnist.core.errors import WriteError
 
 
 def test_a_file_appears_whole_under_its_name_and_only_then(tmp_path):
@@ -44,7 +44,7 @@ def test_a_process_killed_between_writing_and_renaming_leaves_the_previous_file(
         f"""
         import os, signal
         from pathlib import Path
-        from bn_mnist import records
+        from bn_mnist.core import records
         os.replace = lambda *_: os.kill(os.getpid(), signal.SIGKILL)
         records.write_json(Path({str(path)!r}), {{"steps": 2}})
         """

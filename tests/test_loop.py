@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from bn_mnist.config import load_config
-from bn_mnist.nets.bn import inverse_class_frequency
-from bn_mnist.nets.models import build_model, uses_example_weights
-from bn_mnist.training.engine import Engine, batch_order, make_loss, make_optimizer
+from bn_mnist.core.config import load_config
+from bn_mnist.core.nets.bn import inverse_class_frequency
+from bn_mnist.core.nets.models import build_model, uses_example_weights
+from bn_mnist.core.training.engine import Engine, batch_order, make_loss, make_optimizer
 
 
 def simple_training(config, mnist, steps: int, rates: list[float] | None = None):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bn_mnist.config import BNConfig, ModelConfig
-from bn_mnist.nets.models import build_model
+from bn_mnist.core.config import BNConfig, ModelConfig
+from bn_mnist.core.nets.models import build_model
 
 
 def bn_reference(x, gamma, beta, mean, var, eps):

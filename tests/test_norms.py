@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from bn_mnist.config import BNConfig, Config, ModelConfig, from_dict
-from bn_mnist.errors import ConfigError
-from bn_mnist.explanation.probes import layer_parameters
-from bn_mnist.nets import lsuv, naming, norms
-from bn_mnist.nets.models import build_model
+from bn_mnist.core.config import BNConfig, Config, ModelConfig, from_dict
+from bn_mnist.core.errors import ConfigError
+from bn_mnist.core.nets import lsuv, naming, norms
+from bn_mnist.core.nets.models import build_model
+from bn_mnist.studies.explain.probes import layer_parameters
 
 KINDS = ("layer", "group", "instance")
 SHAPES = {"conv": (3, 5, 5, 8), "dense": (4, 8)}  # (B, H, W, C) and (B, C): 8 channels, 4 groups

@@ -10,14 +10,14 @@ import textwrap
 
 import pytest
 
-from bn_mnist import outdir
-from bn_mnist.errors import OutputError
+from bn_mnist.core import outdir
+from bn_mnist.core.errors import OutputError
 
 HOLDER = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from bn_mnist import outdir
+    from bn_mnist.core import outdir
     with outdir.locked(Path(sys.argv[1])):
         print("locked", flush=True)
         sys.stdin.readline()

@@ -9,13 +9,13 @@ import keras
 import numpy as np
 import pytest
 
-from bn_mnist import runfiles
-from bn_mnist.config import load_config
-from bn_mnist.diagnosis import probe
-from bn_mnist.pitfalls import experiments, probes
-from bn_mnist.tensorboard import tags
-from bn_mnist.training import trainer
-from bn_mnist.training.engine import build_engine
+from bn_mnist.core import bn_probe as probe
+from bn_mnist.core import runfiles
+from bn_mnist.core.config import load_config
+from bn_mnist.core.tensorboard import tags
+from bn_mnist.core.training import trainer
+from bn_mnist.core.training.engine import build_engine
+from bn_mnist.studies.pitfalls import experiments, probes
 
 
 @pytest.fixture(scope="module")

@@ -13,11 +13,11 @@ import pytest
 import tb_events
 from click.testing import CliRunner
 
-from bn_mnist import runfiles
 from bn_mnist.cli import main
+from bn_mnist.core import runfiles
 from bn_mnist.lab.runs import RunFiles
-from bn_mnist.pitfalls import PITFALLS, claims, experiments
-from bn_mnist.pitfalls.analysis import run_measures
+from bn_mnist.studies.pitfalls import PITFALLS, claims, experiments
+from bn_mnist.studies.pitfalls.analysis import run_measures
 
 pytestmark = pytest.mark.slow
 

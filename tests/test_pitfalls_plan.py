@@ -8,13 +8,13 @@ import itertools
 import pytest
 from click.testing import CliRunner
 
-from bn_mnist import runfiles
 from bn_mnist.cli import main
-from bn_mnist.config import to_dict
+from bn_mnist.core import runfiles
+from bn_mnist.core.config import to_dict
 from bn_mnist.lab.runs import RunFiles
 from bn_mnist.lab.stats import PairedEffect
-from bn_mnist.pitfalls import PITFALLS, analysis, claims, experiments
-from bn_mnist.pitfalls.experiments import Budget
+from bn_mnist.studies.pitfalls import PITFALLS, analysis, claims, experiments
+from bn_mnist.studies.pitfalls.experiments import Budget
 
 
 def flat(raw: dict, prefix: str = "") -> dict:

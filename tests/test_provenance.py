@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from bn_mnist import provenance
+from bn_mnist.core import provenance
 from bn_mnist.lab.text import code_lines
 
 

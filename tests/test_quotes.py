@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from bn_mnist.reproduction import claims
+from bn_mnist.studies.reproduce import claims
 
 NOTEBOOKS = Path(__file__).resolve().parent / "data" / "notebooks"
 

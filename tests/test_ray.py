@@ -20,14 +20,14 @@ import pytest
 from click.testing import CliRunner
 from conftest import SHORT_BUDGET
 
-from bn_mnist import runfiles
 from bn_mnist.cli import main
-from bn_mnist.errors import ClusterError
-from bn_mnist.explanation import studies
-from bn_mnist.outdir import LOCK_FILE
-from bn_mnist.reproduction import reproduce
-from bn_mnist.tensorboard import tags
-from bn_mnist.training import ray_backend, runner
+from bn_mnist.core import runfiles
+from bn_mnist.core.errors import ClusterError
+from bn_mnist.core.outdir import LOCK_FILE
+from bn_mnist.core.tensorboard import tags
+from bn_mnist.core.training import ray_backend, runner
+from bn_mnist.studies.explain import studies
+from bn_mnist.studies.reproduce import reproduce
 
 NODE = {"num_cpus": 1, "node_ip_address": "127.0.0.1", "object_store_memory": 400 * 2**20}
 QUICK = ("reproduce", "pitfall", "--quick", "--seeds", "3")  # six ~1 s runs of the Lesson's net on real MNIST

@@ -13,14 +13,14 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from bn_mnist import comparison
 from bn_mnist.cli import main
-from bn_mnist.explanation import explain
-from bn_mnist.explanation import report as explain_report
-from bn_mnist.pitfalls import report as pitfalls_report
-from bn_mnist.pitfalls.results import Results as PitfallResults
-from bn_mnist.reproduction import report as reproduction_report
-from bn_mnist.reproduction.results import Results as ReproductionResults
+from bn_mnist.studies import compare as comparison
+from bn_mnist.studies.explain import explain
+from bn_mnist.studies.explain import report as explain_report
+from bn_mnist.studies.pitfalls import report as pitfalls_report
+from bn_mnist.studies.pitfalls.results import Results as PitfallResults
+from bn_mnist.studies.reproduce import report as reproduction_report
+from bn_mnist.studies.reproduce.results import Results as ReproductionResults
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 

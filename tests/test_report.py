@@ -6,10 +6,10 @@ import math
 
 import numpy as np
 
+from bn_mnist.core.plots import seed_curves
+from bn_mnist.core.plots.seed_curves import Curve
 from bn_mnist.lab import text
 from bn_mnist.lab.stats import Spread
-from bn_mnist.plots import seed_curves
-from bn_mnist.plots.seed_curves import Curve
 
 
 def test_seed_matrix_holds_a_run_that_stopped_at_its_last_value():
@@ -38,8 +38,8 @@ def test_numbers_in_the_report():
 
 def reproduction_results(null_rates=()):
     """The smallest reproduction results a report renders: no experiment, the rules and the method only."""
-    from bn_mnist.reproduction import rules
-    from bn_mnist.reproduction.results import Meta, Results
+    from bn_mnist.studies.reproduce import rules
+    from bn_mnist.studies.reproduce.results import Meta, Results
 
     meta = Meta([], {"conv": 20}, False, None, 0, 0.0, "bn-mnist reproduce all", {}, None, 0.0)
     return Results(meta, {}, {}, rules.Rules(), [], [], [], None, list(null_rates), {}, {}, {})
@@ -49,7 +49,7 @@ def test_the_report_prints_the_definitions_the_code_applies():
     """Every verdict word's definition and every measured word of the text come from the definitions the code
     judges by (verdicts.WORDS, rules.definitions), and the rules' numbers are those in force."""
     from bn_mnist.lab import verdicts
-    from bn_mnist.reproduction import report, rules
+    from bn_mnist.studies.reproduce import report, rules
 
     markdown = report.markdown(
         reproduction_results([verdicts.NullRate("near 1, skewed", "value", 20, 100, 100, 0.09, 0.03)])

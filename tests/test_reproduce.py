@@ -18,13 +18,13 @@ import tb_events
 from click.testing import CliRunner
 from matplotlib.figure import Figure
 
-from bn_mnist import runfiles
 from bn_mnist.cli import main
-from bn_mnist.errors import ResultsError
-from bn_mnist.reproduction import EXPERIMENTS, experiments
-from bn_mnist.reproduction.experiments import Budget, plan
-from bn_mnist.reproduction.results import Results
-from bn_mnist.tensorboard import tags
+from bn_mnist.core import runfiles
+from bn_mnist.core.errors import ResultsError
+from bn_mnist.core.tensorboard import tags
+from bn_mnist.studies.reproduce import EXPERIMENTS, experiments
+from bn_mnist.studies.reproduce.experiments import Budget, plan
+from bn_mnist.studies.reproduce.results import Results
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,9 @@ import json
 import pytest
 from conftest import SHORT_BUDGET
 
-from bn_mnist import provenance, runfiles
-from bn_mnist.reproduction import claims, reproduce
-from bn_mnist.reproduction.results import Results
+from bn_mnist.core import provenance, runfiles
+from bn_mnist.studies.reproduce import claims, reproduce
+from bn_mnist.studies.reproduce.results import Results
 
 
 @pytest.mark.slow  # a spawned worker process imports TensorFlow

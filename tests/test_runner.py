@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from bn_mnist import provenance, runfiles
-from bn_mnist.config import load_config
-from bn_mnist.errors import OutputError, RunFailed
+from bn_mnist.core import provenance, runfiles
+from bn_mnist.core.config import load_config
+from bn_mnist.core.errors import OutputError, RunFailed
+from bn_mnist.core.training import runner
+from bn_mnist.core.training import trainer as train
+from bn_mnist.core.training.runspec import RunSpec
 from bn_mnist.lab.runs import other_code_runs
-from bn_mnist.training import runner
-from bn_mnist.training import trainer as train
-from bn_mnist.training.runspec import RunSpec
 
 
 def test_first_difference_names_the_key():

@@ -14,13 +14,13 @@ import pytest
 import tb_events
 import tensorflow as tf
 
-from bn_mnist import runfiles
-from bn_mnist.config import LogConfig, load_config, save_config
-from bn_mnist.nets.models import build_model
-from bn_mnist.tensorboard import hparams, images, tags, writer
-from bn_mnist.training import inspection
-from bn_mnist.training import trainer as train
-from bn_mnist.training.engine import Engine
+from bn_mnist.core import runfiles
+from bn_mnist.core.config import LogConfig, load_config, save_config
+from bn_mnist.core.nets.models import build_model
+from bn_mnist.core.tensorboard import hparams, images, tags, writer
+from bn_mnist.core.training import inspection
+from bn_mnist.core.training import trainer as train
+from bn_mnist.core.training.engine import Engine
 
 
 def test_histogram_buckets_are_tensorboards_format_over_the_finite_values():

@@ -17,12 +17,12 @@ import pytest
 import served
 from selenium import webdriver
 
-from bn_mnist import comparison as compare
-from bn_mnist import runfiles
-from bn_mnist.config import load_config
+from bn_mnist.core import runfiles
+from bn_mnist.core.config import load_config
+from bn_mnist.core.tensorboard import hparams
+from bn_mnist.core.training import trainer as train
 from bn_mnist.lab.arms import WITH_AND_WITHOUT
-from bn_mnist.tensorboard import hparams
-from bn_mnist.training import trainer as train
+from bn_mnist.studies import compare
 
 pytestmark = pytest.mark.slow
 ARM_KEYS = [arm.key for arm in WITH_AND_WITHOUT]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from bn_mnist.tf_startup import lines_to_keep
+from bn_mnist.core.tf_startup import lines_to_keep
 
 NO_GPU = [
     "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
@@ -38,7 +38,7 @@ def test_a_cuinit_failure_is_shown_where_a_driver_exists():
 def test_the_filter_works_on_file_descriptor_2():
     code = (
         "import os, sys\n"
-        "from bn_mnist.tf_startup import filtered_stderr\n"
+        "from bn_mnist.core.tf_startup import filtered_stderr\n"
         "with filtered_stderr():\n"
         "    os.write(2, b'I0000 00:00:1.0 1 port.cc:1] chatter\\nkept line\\n')\n"
         "print('after', file=sys.stderr)\n"

@@ -13,14 +13,14 @@ import numpy as np
 import pytest
 import tb_events
 
-from bn_mnist import runfiles
-from bn_mnist.config import LogConfig, load_config
-from bn_mnist.errors import ConfigError, Interrupted, OutputError, WriteError
-from bn_mnist.reproduction import experiments
-from bn_mnist.tensorboard import tags
-from bn_mnist.training import trainer as train
-from bn_mnist.training.engine import batch_order, build_engine, class_batch_order
-from bn_mnist.training.measurement import Context, Measured
+from bn_mnist.core import runfiles
+from bn_mnist.core.config import LogConfig, load_config
+from bn_mnist.core.errors import ConfigError, Interrupted, OutputError, WriteError
+from bn_mnist.core.tensorboard import tags
+from bn_mnist.core.training import trainer as train
+from bn_mnist.core.training.engine import batch_order, build_engine, class_batch_order
+from bn_mnist.core.training.measurement import Context, Measured
+from bn_mnist.studies.reproduce import experiments
 
 
 @pytest.mark.parametrize(
@@ -162,7 +162,7 @@ def test_paper_probe_logs_the_sigmoid_input_percentiles(tiny_mnist, tiny_fc_conf
     """The last logged percentiles equal those recomputed from model.keras on the same images."""
     import keras
 
-    from bn_mnist.reproduction import probes
+    from bn_mnist.studies.reproduce import probes
 
     config = dataclasses.replace(tiny_fc_config, model=dataclasses.replace(tiny_fc_config.model, activation="sigmoid"))
     train.run(config, tmp_path / "run", tiny_mnist, log=lambda _: None, probe=probes.PaperProbe())

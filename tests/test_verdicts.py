@@ -9,7 +9,7 @@ import pytest
 from scipy import stats as scipy_stats
 
 from bn_mnist.lab import verdicts
-from bn_mnist.reproduction.experiments import DEFAULT_SEEDS
+from bn_mnist.studies.reproduce.experiments import DEFAULT_SEEDS
 
 SHIPPED = min(DEFAULT_SEEDS.values())
 

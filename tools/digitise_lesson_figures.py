@@ -6,7 +6,7 @@ The notebook is batch-norm/Batch_Normalization_Lesson.ipynb of udacity/deep-lear
 row is one `train_and_test(...)` cell whose output holds a PNG: validation accuracy during training, "Without Batch
 Norm" plotted first, "With Batch Norm" second. The script (a) writes those PNGs, byte for byte, to
 tests/data/lesson-figures/rowNN.png and (b) reads the two curves back out of them into
-bn_mnist/reproduction/lesson_figures.json, with the final accuracies each cell printed, so that the figures'
+bn_mnist/studies/reproduce/lesson_figures.json, with the final accuracies each cell printed, so that the figures'
 numbers (steps to 80% and 90%) can be judged without re-running 2017's TensorFlow.
 
 How a figure is read (`digitise_png`), from the pixels only:
@@ -42,7 +42,7 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 PNG_DIR = ROOT / "tests" / "data" / "lesson-figures"
-JSON_PATH = ROOT / "bn_mnist" / "reproduction" / "lesson_figures.json"
+JSON_PATH = ROOT / "bn_mnist" / "studies" / "reproduce" / "lesson_figures.json"
 
 REPOSITORY, NOTEBOOK = "udacity/deep-learning", "batch-norm/Batch_Normalization_Lesson.ipynb"
 NOTEBOOK_COMMIT = "6df85a5b97bbfebba04a9b67b444c7911ae971c6"  # the last commit that changed the notebook

@@ -1,5 +1,5 @@
 """Extract the markdown text of the tutorial's two notebooks, once, so that tests can check every quote in
-bn_mnist/reproduction/claims.py word for word without the notebooks (they are not downloadable at run time).
+bn_mnist/studies/reproduce/claims.py word for word without the notebooks (they are not downloadable at run time).
 
     python tools/notebook_text.py Batch_Normalization_Lesson.ipynb Batch_Normalization_Solutions.ipynb
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bn_mnist.config import (
+from bn_mnist.core.config import (
     BATCH_ONLY,
     GROUPED,
     BNConfig,

@@ -7,13 +7,13 @@ import dataclasses
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
-from bn_mnist.config import Config
-from bn_mnist.training.runspec import RunSpec
+from bn_mnist.core.config import Config
+from bn_mnist.core.training.runspec import RunSpec
 
 if TYPE_CHECKING:
-    from bn_mnist.training.measurement import Measurement
+    from bn_mnist.core.training.measurement import Measurement
 
-CONV_STEP_COST = 80  # a conv step costs ~80 FC steps here (python -m bn_mnist.bench)
+CONV_STEP_COST = 80  # a conv step costs ~80 FC steps here (python -m bn_mnist.tools.bench)
 
 
 class RunId(NamedTuple):

@@ -8,13 +8,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from bn_mnist import outdir, provenance, runfiles
-from bn_mnist.console import Log
-from bn_mnist.data import Mnist, load_mnist
-from bn_mnist.errors import WriteError
+from bn_mnist.core import outdir, provenance, runfiles
+from bn_mnist.core.console import Log
+from bn_mnist.core.data import Mnist, load_mnist
+from bn_mnist.core.errors import WriteError
+from bn_mnist.core.training import runner
+from bn_mnist.core.training.runspec import RunSpec
 from bn_mnist.lab.meta import software
-from bn_mnist.training import runner
-from bn_mnist.training.runspec import RunSpec
 
 
 class RunFiles(NamedTuple):

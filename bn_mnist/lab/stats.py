@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from scipy import stats as scipy_stats
 
-from bn_mnist.records import Record
+from bn_mnist.core.records import Record
 
 WILSON_LEVEL = 0.95
 PAIRED_LEVEL = 0.95  # a paired effect's interval; it excludes 0 exactly when the two-sided p-value is below 0.05

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from bn_mnist.core.provenance import CodeVersion
 from bn_mnist.lab.stats import FractionVerdict, PairedEffect, Spread
-from bn_mnist.provenance import CodeVersion
 
 
 def number(value: float | int | None) -> str:

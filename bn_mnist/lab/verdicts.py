@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bn_mnist.records import Record
+from bn_mnist.core.records import Record
 
 ALPHA = 0.10  # the level of every per-claim test (two-sided for a value: ALPHA / 2 per tail)
 FDR = 0.10  # Benjamini-Hochberg's level across the report's p-values

@@ -1,0 +1,163 @@
+"""Every claim (claims.py) judged on our per-seed records by the rank tests of lab/verdicts.py; then
+Benjamini-Hochberg across all their p-values and the two report-wide tests over the independent published runs
+(one rank each: a run's final validation accuracy; its other numbers are correlated with it)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+
+from bn_mnist.lab import stats, verdicts
+from bn_mnist.studies.reproduce.claims import Claim, Number, Outcome, Remark, all_claims
+from bn_mnist.studies.reproduce.fields import SeedRecord
+from bn_mnist.studies.reproduce.results import Across, JudgedNumber, JudgedOutcome, JudgedRemark
+
+NULL_TRIALS = 20_000  # the simulation of the method's null flag rates, at each shipped seed count
+
+
+@dataclass(frozen=True)
+class Judged:
+    """Every judged claim, and the report-wide tests."""
+
+    outcomes: list[JudgedOutcome]
+    numbers: list[JudgedNumber]
+    remarks: list[JudgedRemark]
+    across: Across | None
+
+
+def learned(record: SeedRecord, final: str) -> bool:
+    value = record[final]
+    return value is not None and value > verdicts.FAILED
+
+
+def judge_number(claim: Number, seeds: list[SeedRecord]) -> JudgedNumber:
+    values = [r[claim.key] for r in seeds]
+    judged_on = values if claim.given is None else [r[claim.key] for r in seeds if learned(r, claim.given)]
+    test = verdicts.value_test(claim.published, judged_on)
+    fields = {name: getattr(claim, name) for name in ("scope", "source", "what", "note", "key")}
+    return JudgedNumber(
+        **fields,
+        given=claim.given,
+        test=test,
+        ours=stats.spread(judged_on),
+        values=values,
+        adjusted_p=1.0,
+    )
+
+
+def judge_outcome(claim: Outcome, seeds: list[SeedRecord], rng: np.random.Generator) -> JudgedOutcome:
+    values = [r[claim.key] for r in seeds]
+    shared = sum(learned(r, claim.key) == claim.learned for r in seeds)
+    return JudgedOutcome(
+        scope=claim.scope,
+        source=claim.source,
+        what=claim.what,
+        key=claim.key,
+        published=claim.published,
+        learned=claim.learned,
+        final=claim.final,
+        unjudged=list(claim.unjudged),
+        test=verdicts.outcome_test(shared, len(seeds)),
+        rank=verdicts.randomized_rank(claim.published, values, rng) if claim.final else 0,
+        values=values,
+        adjusted_p=1.0,
+    )
+
+
+def judge_remark(claim: Remark, seeds: list[SeedRecord]) -> JudgedRemark:
+    holds = [bool(claim.holds(record)) for record in seeds]
+    return JudgedRemark(
+        scope=claim.scope,
+        source=claim.source,
+        said=claim.said,
+        verbatim=claim.verbatim,
+        rule=claim.rule,
+        note=claim.note,
+        test=verdicts.property_test(holds),
+        holds=holds,
+        values={k: [r.get(k) for r in seeds] for k in claim.keys},
+        adjusted_p=1.0,
+    )
+
+
+def judged_claims(
+    records: dict[str, list[SeedRecord]], claims: list[Claim]
+) -> list[JudgedOutcome | JudgedNumber | JudgedRemark]:
+    """Every claim whose scope has records, in the claims' order (outcomes' tie-breaks drawn in that order)."""
+    rng = np.random.default_rng(verdicts.TIE_SEED)
+    judged: list[JudgedOutcome | JudgedNumber | JudgedRemark] = []
+    for claim in claims:
+        seeds = records.get(claim.scope)
+        if not seeds:
+            continue
+        if isinstance(claim, Outcome):
+            judged.append(judge_outcome(claim, seeds, rng))
+        elif isinstance(claim, Number):
+            judged.append(judge_number(claim, seeds))
+        else:
+            judged.append(judge_remark(claim, seeds))
+    return judged
+
+
+def judge(records: dict[str, list[SeedRecord]], claims: list[Claim] | None = None) -> Judged:
+    """Judge the claims (default: all of the tutorial's), adjust their p-values together, and test the published
+    runs as a whole."""
+    judged = judged_claims(records, all_claims() if claims is None else claims)
+    adjusted = verdicts.benjamini_hochberg([j.test.p for j in judged])
+    judged = [dataclasses.replace(j, adjusted_p=a) for j, a in zip(judged, adjusted)]
+    outcomes = [j for j in judged if isinstance(j, JudgedOutcome)]
+    return Judged(
+        outcomes,
+        [j for j in judged if isinstance(j, JudgedNumber)],
+        [j for j in judged if isinstance(j, JudgedRemark)],
+        across(outcomes, adjusted) if any(o.final for o in outcomes) else None,
+    )
+
+
+def across(outcomes: list[JudgedOutcome], adjusted: list[float]) -> Across:
+    """The report-wide tests on the published runs' final accuracies, and what BH found and could find."""
+    ranks = [(o.rank, len(o.values)) for o in outcomes if o.final]
+    seeds = min(n for _, n in ranks)
+    return Across(
+        verdicts.tail_count_test(ranks),
+        verdicts.shift_test(ranks),
+        sum(a <= verdicts.FDR for a in adjusted),
+        verdicts.discoveries_need(len(adjusted), seeds),
+    )
+
+
+def null_rates(records: dict[str, list[SeedRecord]]) -> list[verdicts.NullRate]:
+    """The method's flag rates under the null, simulated at every seed count the records have."""
+    seed_counts = sorted({len(seeds) for seeds in records.values()})
+    return [rate for n in seed_counts for rate in verdicts.simulate_null(n, NULL_TRIALS)]
+
+
+OUTCOME_VERDICTS, NUMBER_VERDICTS, REMARK_VERDICTS = (
+    verdicts.OUTCOME_WORDS,
+    verdicts.VALUE_WORDS,
+    verdicts.PROPERTY_WORDS,
+)
+
+
+def count_verdicts(judged: Judged) -> dict[str, dict[str, int]]:
+    """How many outcomes, numbers and remarks got each verdict (the console line and the report both say it)."""
+
+    def count(found: list[str], words: tuple[str, ...]) -> dict[str, int]:
+        return {word: found.count(word) for word in words}
+
+    return {
+        "outcomes": count([j.verdict for j in judged.outcomes], OUTCOME_VERDICTS),
+        "numbers": count([j.verdict for j in judged.numbers], NUMBER_VERDICTS),
+        "remarks": count([j.verdict for j in judged.remarks], REMARK_VERDICTS),
+    }
+
+
+def headline(counts: dict[str, dict[str, int]]) -> str:
+    """The console's line: how many claims of each kind got each verdict."""
+    parts = []
+    for kind, words in counts.items():
+        said = ", ".join(f"{n} {word}" for word, n in words.items() if n) or "none"
+        parts.append(f"{sum(words.values())} {'published ' if kind != 'remarks' else ''}{kind}: {said}")
+    return "; ".join(parts)

@@ -1,0 +1,303 @@
+"""`reproduce.run(...)`: rerun the tutorial's published experiments over seeds and judge every published claim.
+
+Runs are planned in `experiments.py` and trained (or reused) through `lab.runs`. This module turns finished runs
+into one flat record per seed and scope (what `claims.py` judges), statistics and curves: the typed `Results`
+(results.py), written as results.json. `figures.py` and `report.py` render them; `rebuild` does so from
+results.json alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import statistics
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+
+from bn_mnist.core import files, provenance, records, runfiles
+from bn_mnist.core.console import Log, stderr_log
+from bn_mnist.core.data import Mnist
+from bn_mnist.core.plots.seed_curves import Curve
+from bn_mnist.core.tensorboard import images, tags
+from bn_mnist.core.training import runner
+from bn_mnist.lab import stats
+from bn_mnist.lab.arms import BN, ROUNDOFF
+from bn_mnist.lab.meta import REPORT_FILE, RESULTS_FILE, command_line, software
+from bn_mnist.lab.plan import Plan
+from bn_mnist.lab.runs import RunFiles, other_code_runs, read_runs, trained
+from bn_mnist.studies.reproduce import EXPERIMENTS, experiments, fields, figures, judging, report, rules
+from bn_mnist.studies.reproduce.experiments import (
+    CONV,
+    CONV_STEPS,
+    LESSON_ARMS,
+    PITFALL_IMAGES,
+    PITFALL_ROW,
+    Budget,
+    lesson_scope,
+    lesson_settings,
+    row_seeds,
+)
+from bn_mnist.studies.reproduce.fields import SeedRecord
+from bn_mnist.studies.reproduce.results import Meta, Results
+
+
+def run_record(run: RunFiles) -> SeedRecord:
+    """What the rules and tables need from one finished run."""
+    summary, metrics = run
+    logged = runfiles.series(metrics, runfiles.VAL_ACCURACY)
+    steps, accuracies = map(list, zip(*[(s, v) for s, v in zip(*logged) if math.isfinite(v)]))  # step 0 always is
+    return {
+        fields.VAL: summary.final_val_accuracy,
+        fields.TEST: summary.final_test_accuracy,
+        fields.SINGLE: summary.single_sample_accuracy,
+        fields.DIVERGED: summary.diverged_at_step,
+        fields.VAL_LAST: statistics.fmean(accuracies[-fields.LAST_K :]),
+        fields.MAX_VAL: max(accuracies),
+        fields.NEAR_MAX_STEP: rules.near_max_step(steps, accuracies),
+        fields.BOUNCES: rules.drops(accuracies, rules.BOUNCE),
+        fields.WILD_BOUNCES: rules.drops(accuracies, rules.WILD_BOUNCE),
+        fields.STUCK: rules.stuck_steps(steps, accuracies),
+        **{name: runfiles.first_step_reaching(metrics, threshold) for threshold, name in fields.REACH.items()},
+    }
+
+
+def curve(run: RunFiles, name: str = runfiles.VAL_ACCURACY) -> Curve:
+    steps, values = runfiles.series(run.metrics, name)
+    return Curve(steps, [runfiles.finite_or_none(v) for v in values])
+
+
+def conv_records(plan: Plan, runs: dict[str, RunFiles], budget: Budget) -> list[SeedRecord]:
+    seed_records = []
+    for seed in range(budget.seeds["conv"]):
+        parts = {}
+        for row in CONV:
+            run = runs[plan.key("conv", row.arm.key, seed)]
+            validation = curve(run)
+            at = dict(zip(validation.step, validation.value))
+            parts[row.arm.key] = {**run_record(run), **{fields.val_at(step): at.get(step) for step in CONV_STEPS}}
+        if plan.has("conv", ROUNDOFF.key, seed):  # the same seed with 2 threads
+            parts[ROUNDOFF.key] = run_record(runs[plan.key("conv", ROUNDOFF.key, seed)])
+        seed_records.append(fields.flat(parts, seed))
+    return seed_records
+
+
+def lesson_records(plan: Plan, runs: dict[str, RunFiles], budget: Budget) -> dict[str, list[SeedRecord]]:
+    """One scope per Lesson setting; rows that repeat a setting read the same records."""
+    return {
+        lesson_scope(setting): [
+            fields.flat(
+                {arm.key: run_record(runs[plan.key("lesson", arm.key, seed, setting)]) for arm in LESSON_ARMS}, seed
+            )
+            for seed in row_seeds(row, budget)
+        ]
+        for setting, row in lesson_settings().items()
+    }
+
+
+def single_example_predictions(model: keras.Model, images: np.ndarray, training: bool) -> np.ndarray:
+    return np.array([int(np.argmax(model(image[None], training=training))) for image in images])
+
+
+def pitfall_record(model_path: Path, mnist: Mnist) -> dict[str, Any]:
+    """A trained BN net on single test examples and on the full test set, with batch vs population statistics."""
+    model = keras.models.load_model(model_path)
+    images, labels = mnist.test_x[:PITFALL_IMAGES], mnist.test_y[:PITFALL_IMAGES]
+
+    def accuracy(predicted: np.ndarray, truth: np.ndarray) -> float:
+        return float(np.mean(predicted == truth))
+
+    def full_batch(training: bool) -> float:
+        return accuracy(np.argmax(model(mnist.test_x, training=training), axis=1), mnist.test_y)
+
+    # Population statistics first: in Keras 3, training=True also moves the moving averages.
+    record = {
+        fields.SINGLE_POPULATION: accuracy(single_example_predictions(model, images, False), labels),
+        fields.FULL_POPULATION: full_batch(False),
+    }
+    batch_stats = single_example_predictions(model, images, True)
+    class_counts = Counter(batch_stats.tolist())
+    return {
+        **record,
+        fields.SINGLE_BATCH_STATS: accuracy(batch_stats, labels),
+        fields.SINGLE_BATCH_STATS_CLASSES: len(class_counts),
+        fields.SINGLE_BATCH_STATS_CLASS: class_counts.most_common(1)[0][0],
+        fields.FULL_BATCH_STATS: full_batch(True),
+    }
+
+
+BATCH_FIELDS = (
+    fields.FULL_BATCH_STATS,
+    fields.SINGLE_BATCH_STATS,
+    fields.SINGLE_BATCH_STATS_CLASSES,
+    fields.SINGLE_BATCH_STATS_CLASS,
+)
+POPULATION_FIELDS = (fields.FULL_POPULATION, fields.SINGLE_POPULATION)
+
+
+def pitfall_records(
+    plan: Plan, runs: dict[str, RunFiles], out_dir: Path, budget: Budget, mnist: Mnist
+) -> list[SeedRecord]:
+    """Per seed, the Lesson's two trainings: one tested with batch statistics, one with the moving averages."""
+    seed_records = []
+    for seed in row_seeds(PITFALL_ROW, budget):
+        batch_run = plan.key("pitfall", BN.key, experiments.pitfall_seed(seed))
+        population_run = plan.key("pitfall", BN.key, seed)
+        batch = pitfall_record(out_dir / batch_run / runfiles.MODEL_FILE, mnist)
+        population = pitfall_record(out_dir / population_run / runfiles.MODEL_FILE, mnist)
+        seed_records.append(
+            {
+                "seed": seed,
+                fields.key(fields.BATCH_RUN, fields.VAL): runs[batch_run].summary.final_val_accuracy,
+                fields.key(fields.POPULATION_RUN, fields.VAL): runs[population_run].summary.final_val_accuracy,
+                **{name: batch[name] for name in BATCH_FIELDS},
+                **{name: population[name] for name in POPULATION_FIELDS},
+            }
+        )
+    return seed_records
+
+
+def paper_records(plan: Plan, runs: dict[str, RunFiles], budget: Budget) -> list[SeedRecord]:
+    seed_records = []
+    for seed in range(budget.seeds["long"]):
+        parts = {}
+        for arm in LESSON_ARMS:
+            run = runs[plan.key("paper", arm.key, seed)]
+            drifts = runfiles.series(run.metrics, tags.DRIFT)[1]
+            parts[arm.key] = {
+                fields.TEST: run.summary.final_test_accuracy,
+                fields.DRIFT: runfiles.finite_or_none(drifts[-1]) if drifts else None,
+                fields.REACH90_TEST: runfiles.first_step_reaching(run.metrics, 0.9, runfiles.TEST_ACCURACY),
+            }
+        seed_records.append(fields.flat(parts, seed))
+    return seed_records
+
+
+def scope_statistics(seed_records: list[SeedRecord]) -> dict[str, stats.Spread | None]:
+    """Mean, sample SD, min..max and n of every numeric field over the seeds (None where no seed has a number)."""
+    keys = {key: None for record in seed_records for key in record if key != "seed"}  # some only in the first seeds
+    return {key: stats.spread(record.get(key) for record in seed_records) for key in keys}
+
+
+def curves(plan: Plan, runs: dict[str, RunFiles]) -> dict[str, dict[str, Curve]]:
+    """Validation curves of every run (and, for the paper's runs, test accuracy and percentiles)."""
+    probed = [runfiles.TEST_ACCURACY, tags.DRIFT, *map(tags.percentile_tag, experiments.PERCENTILES)]
+    return {
+        spec.key: {"val": curve(runs[spec.key]), **{name: curve(runs[spec.key], name) for name in probed if spec.probe}}
+        for spec in plan.specs()
+    }
+
+
+def collect(
+    chosen: tuple[str, ...], plan: Plan, budget: Budget, runs: dict[str, RunFiles], out_dir: Path, mnist: Mnist
+) -> dict[str, list[SeedRecord]]:
+    """Per-scope records of every chosen experiment (all their runs are finished)."""
+    scopes: dict[str, list[SeedRecord]] = {}
+    if "conv" in chosen:
+        scopes["conv"] = conv_records(plan, runs, budget)
+    if "lesson" in chosen:
+        scopes.update(lesson_records(plan, runs, budget))
+    if "pitfall" in chosen:
+        scopes["pitfall"] = pitfall_records(plan, runs, out_dir, budget, mnist)
+    if "paper" in chosen:
+        scopes["paper"] = paper_records(plan, runs, budget)
+    return scopes
+
+
+def reported_experiments(
+    asked: tuple[str, ...], budget: Budget, out_dir: Path, reuse_other_code: bool
+) -> tuple[str, ...]:
+    """The experiments asked for, and every other one already complete in out_dir (by this code, unless
+    `reuse_other_code`): `reproduce conv` after `reproduce lesson` reports both."""
+    return tuple(
+        e
+        for e in EXPERIMENTS
+        if e in asked or runner.all_finished(experiments.plan((e,), budget).specs(), out_dir, reuse_other_code)
+    )
+
+
+def run(
+    chosen: tuple[str, ...],
+    budget: Budget,
+    out_dir: Path,
+    backend: runner.Backend | None = None,
+    data_dir: Path | None = None,
+    log: Log = stderr_log,
+    plan: Plan | None = None,
+    mnist: Mnist | None = None,
+    reuse_other_code: bool = False,
+) -> Results:
+    """Train (or reuse) every run the experiments need, judge the published claims, and write results.json,
+    report.md and the figures into out_dir. `plan` replaces the planned runs (same runs, other configs: a test's
+    short runs); `mnist` replaces the data of data_dir or the cache; `reuse_other_code` reuses finished runs that
+    another version of the package trained (results.json lists them).
+
+    Raises:
+        Interrupted: on Ctrl-C; finished runs stay and a rerun of the same command resumes.
+    """
+    started = time.perf_counter()
+    planned = experiments.plan(chosen, budget) if plan is None else plan
+    with trained(planned.specs(), out_dir, log, backend, data_dir, mnist, reuse_other_code) as done:
+        reported = chosen if plan is not None else reported_experiments(chosen, budget, out_dir, reuse_other_code)
+        reported_plan = experiments.plan(reported, budget) if plan is None else plan
+        selected = "all" if chosen == EXPERIMENTS else " ".join(chosen)
+        command = command_line("reproduce", selected, budget.seeds_option, out_dir, budget.quick)
+        return write_results(reported, budget, reported_plan, out_dir, done.mnist, command, started)
+
+
+def write_results(
+    reported: tuple[str, ...], budget: Budget, plan: Plan, out_dir: Path, mnist: Mnist, command: str, started: float
+) -> Results:
+    """Judge the claims on the finished runs; write results.json, report.md and the figures (see `run`)."""
+    runs = read_runs(out_dir, plan.specs())
+    scopes = collect(reported, plan, budget, runs, out_dir, mnist)
+    judged = judging.judge(scopes)
+    meta = Meta(
+        experiments=list(reported),
+        seeds=budget.seeds,
+        quick=budget.quick,
+        quick_lesson_steps=budget.lesson_steps if budget.quick else None,
+        runs=len(plan),
+        train_seconds=sum(run.summary.train_seconds for run in runs.values()),
+        command=command,
+        software=software(),
+        execution=next(iter(runs.values())).summary.execution if runs else None,
+        wall_seconds=0.0,
+        code=provenance.current(),
+        other_code_runs=other_code_runs({key: run.summary for key, run in runs.items()}),
+    )
+    results = Results(
+        meta=meta,
+        records=scopes,
+        statistics={scope: scope_statistics(seed_records) for scope, seed_records in scopes.items()},
+        rules=rules.Rules(),
+        outcomes=judged.outcomes,
+        numbers=judged.numbers,
+        remarks=judged.remarks,
+        across=judged.across,
+        null_rates=judging.null_rates(scopes),
+        counts=judging.count_verdicts(judged),
+        curves=curves(plan, runs),
+        figures={},
+    )
+    made = figures.figures(results, plan, out_dir)
+    images.write_plots(out_dir, {name: out_dir / file for name, file in made.items()})
+    results = dataclasses.replace(
+        results, figures=made, meta=dataclasses.replace(meta, wall_seconds=time.perf_counter() - started)
+    )
+    records.write_json(out_dir / RESULTS_FILE, results.to_dict())
+    files.write_text(out_dir / REPORT_FILE, report.markdown(results))
+    return results
+
+
+def rebuild(out_dir: Path, raw: dict[str, Any]) -> list[Path]:
+    """report.md and every figure again, from results.json's content alone; returns the files written."""
+    results = Results.from_dict(raw)
+    plan = experiments.plan(tuple(results.meta.experiments), results.meta.budget())
+    made = figures.figures(results, plan, out_dir)
+    files.write_text(out_dir / REPORT_FILE, report.markdown(results))
+    return [out_dir / REPORT_FILE, *(out_dir / name for name in made.values())]

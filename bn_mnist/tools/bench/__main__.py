@@ -1,0 +1,64 @@
+"""`python -m bn_mnist.tools.bench [--end-to-end | --inspection | --replicas | --norms] [--repeats N] [--threads N]
+[--out FILE]`."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported
+
+import argparse
+import json
+from pathlib import Path
+
+from bn_mnist.core import files
+from bn_mnist.core.data import load_mnist
+from bn_mnist.core.tf_startup import start_tensorflow
+from bn_mnist.tools.bench import commands, engines, norms, replicas
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Training speed of bn-mnist, as ratios measured in one run.")
+    parser.add_argument("--repeats", type=int, default=3, help="timed rounds per engine (default 3)")
+    parser.add_argument("--out", type=Path, default=Path("runs/bench.json"), help="JSON results file")
+    parser.add_argument(
+        "--end-to-end", action="store_true", help="whole commands instead: compare vs model.fit, Ray's overhead"
+    )
+    parser.add_argument(
+        "--inspection", action="store_true", help="whole compares with log.histograms on and off: its cost"
+    )
+    parser.add_argument(
+        "--replicas", action="store_true", help="the engine on 1, 2 and 4 replicas, synchronized and per-replica BN"
+    )
+    parser.add_argument(
+        "--norms", action="store_true", help="the engine per normalization and BN-free init, as ratios to Keras BN"
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        help="TensorFlow threads for every engine and the roofline (train.threads is 1; default: TensorFlow's own)",
+    )
+    args = parser.parse_args()
+    start_tensorflow(args.threads, logical_cpus=max(replicas.REPLICA_COUNTS) if args.replicas else 1)
+    if args.replicas:
+        results = replicas.replica_speed(load_mnist(), args.repeats)
+        print(replicas.replica_table(results))
+    elif args.norms:
+        results = norms.norm_speed(load_mnist(), args.repeats)
+        print(norms.norm_table(results))
+    elif args.end_to_end:
+        results = commands.end_to_end(args.repeats)
+        print(commands.end_to_end_table(results))
+    elif args.inspection:
+        results = commands.inspection_cost(args.repeats)
+        print(commands.inspection_table(results))
+    else:
+        results = engines.benchmark(load_mnist(), args.repeats)
+        print(engines.console_table(results))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    files.write_text(args.out, json.dumps(results, indent=2) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
