@@ -17,6 +17,6 @@ and `diagnose` take the options of their commands and return their typed results
 and whose `figure()` is a matplotlib Figure.
 """
 
-from bn_mnist.api import compare, diagnose, explain, reproduce, train
+from bn_mnist.api import compare, diagnose, explain, pitfalls, reproduce, train
 
-__all__ = ["compare", "diagnose", "explain", "reproduce", "train"]
+__all__ = ["compare", "diagnose", "explain", "pitfalls", "reproduce", "train"]

@@ -9,22 +9,20 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from bn_mnist import studies
 from bn_mnist.core import runfiles
 from bn_mnist.core.config import Config, load_config, with_replicas
 from bn_mnist.core.console import Log, stderr_log
 from bn_mnist.core.errors import ConfigError
 from bn_mnist.core.outdir import new_run_dir
 from bn_mnist.lab.arms import BN, NO_BN
-from bn_mnist.studies.explain import STUDIES
-from bn_mnist.studies.pitfalls import PITFALLS
-from bn_mnist.studies.reproduce import EXPERIMENTS
+from bn_mnist.lab.names import Names
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from bn_mnist.core.training.runner import Backend
     from bn_mnist.studies.compare import CompareSummary
     from bn_mnist.studies.explain.results import Results as ExplainResults
     from bn_mnist.studies.pitfalls.results import Results as PitfallResults
@@ -33,6 +31,7 @@ if TYPE_CHECKING:
 
 RUNS_ROOT = Path("runs")  # where outputs go unless `out` says otherwise (relative to the working directory)
 Overrides = Sequence[str] | Mapping[str, Any]  # "KEY=VALUE" texts (read as YAML, as --set), or key -> typed value
+R = TypeVar("R")  # a study's typed results
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,7 +101,7 @@ def compare_out(config: Config, arms: str) -> Path:
 
 
 def plan_out(command: str, quick: bool) -> Path:
-    """`reproduce`'s and `explain`'s default output: runs/COMMAND (runs/COMMAND-quick), where a rerun resumes."""
+    """A study's default output: runs/COMMAND (runs/COMMAND-quick), where a rerun resumes."""
     return RUNS_ROOT / f"{command}{'-quick' if quick else ''}"
 
 
@@ -206,41 +205,57 @@ def chosen_names(asked: str | Sequence[str], known: tuple[str, ...], what: str) 
 
 
 def start_plans() -> None:
-    """TensorFlow for the main process of `reproduce` and `explain`, at the runs' thread count, before anything
-    imports it."""
+    """TensorFlow for the main process of a study, at the runs' thread count, before anything imports it."""
     from bn_mnist.core.config import TrainConfig
     from bn_mnist.core.tf_startup import start_tensorflow
 
     start_tensorflow(TrainConfig.threads)
 
 
-def plan_place(workers: int | None, ray: str | None, data_dir: str | Path | None) -> tuple[Backend, Path | None]:
-    """Where a plan's runs train (local workers or a Ray cluster, connected now) and where their data is."""
-    from bn_mnist.core.training import runner
+class StudyCommand(Generic[R]):
+    """A study's command as a Python function (`bn_mnist.reproduce`, `explain`, `pitfalls`): train (or reuse) its
+    runs in `out`, judge them, write results.json, report.md and the figures, and return the typed results."""
 
-    return runner.backend(ray, workers), Path(data_dir) if data_dir else None
+    def __init__(self, names: Names) -> None:
+        self.names = names
+        self.__name__ = self.__qualname__ = names.command
+        self.__doc__ = study_doc(names)
+
+    def __call__(
+        self,
+        chosen: str | Sequence[str] = "all",
+        *,
+        seeds: int | None = None,
+        quick: bool = False,
+        out: str | Path | None = None,
+        workers: int | None = None,
+        ray: str | None = None,
+        data_dir: str | Path | None = None,
+        reuse_other_code: bool = False,
+        log: Log = stderr_log,
+    ) -> R:
+        picked = chosen_names(chosen, self.names.parts, self.names.part)
+        start_plans()  # the main process reads runs and draws (reproduce evaluates models) as the workers train
+        from bn_mnist.core.training import runner
+        from bn_mnist.lab import pipeline
+
+        study = studies.load(self.names.command)
+        out_dir = Path(out) if out else plan_out(self.names.command, quick)
+        where = runner.backend(ray, workers), Path(data_dir) if data_dir else None
+        budget = study.budget(seeds, quick)
+        results: R = pipeline.run(study, picked, budget, out_dir, *where, log, reuse_other_code=reuse_other_code)
+        return results
 
 
-def reproduce(
-    experiment: str | Sequence[str] = "all",
-    *,
-    seeds: int | None = None,
-    quick: bool = False,
-    out: str | Path | None = None,
-    workers: int | None = None,
-    ray: str | None = None,
-    data_dir: str | Path | None = None,
-    reuse_other_code: bool = False,
-    log: Log = stderr_log,
-) -> ReproduceResults:
-    """Rerun the tutorial's published experiments over seeds and judge each published number (`bn-mnist reproduce`);
-    write results.json, report.md and the figures. Finished runs in `out` are reused.
+def study_doc(names: Names) -> str:
+    """A study command's docstring, from the texts its CLI command shows."""
+    return f"""{names.summary} (`bn-mnist {names.command}`). Finished runs in `out` are reused.
 
     Args:
-        experiment: "all", or any of "conv", "lesson", "pitfall", "paper".
-        seeds: seeds 0..N-1 for every run (default: the experiments' own counts; 1 with quick).
-        quick: a smoke run (the Lesson's 50,000-batch rows run 5,000 batches).
-        out: the output directory; None: runs/reproduce (runs/reproduce-quick).
+        chosen: "all", or any of {", ".join(map(repr, names.parts))}.
+        seeds: {names.seeds_help}
+        quick: {names.quick_help}
+        out: the output directory; None: runs/{names.command} (runs/{names.command}-quick).
         workers: local training processes (default: as many as the cores hold at one thread each).
         ray: train on a Ray cluster: "HOST:PORT" of its head, "auto" or "local" (needs the ray extra).
         data_dir: a directory with mnist.npz or the four IDX files; None: the cache, else a download.
@@ -248,85 +263,11 @@ def reproduce(
             them); by default they are set aside and trained again.
         log: where progress lines go (default: stderr).
     """
-    chosen = chosen_names(experiment, EXPERIMENTS, "experiment")
-    start_plans()  # the main process evaluates the pitfall's models as the workers train
-    from bn_mnist.studies.reproduce import reproduce as reproduction
-    from bn_mnist.studies.reproduce.experiments import Budget
-
-    budget, out_dir = Budget.choose(seeds, quick), Path(out) if out else plan_out("reproduce", quick)
-    where = plan_place(workers, ray, data_dir)
-    return reproduction.run(chosen, budget, out_dir, *where, log, reuse_other_code=reuse_other_code)
 
 
-def explain(
-    study: str | Sequence[str] = "all",
-    *,
-    seeds: int | None = None,
-    quick: bool = False,
-    out: str | Path | None = None,
-    workers: int | None = None,
-    ray: str | None = None,
-    data_dir: str | Path | None = None,
-    reuse_other_code: bool = False,
-    log: Log = stderr_log,
-) -> ExplainResults:
-    """Measure why BN helps (`bn-mnist explain`): write results.json, report.md and one figure per study. Finished
-    runs in `out` are reused.
-
-    Args:
-        study: "all", or any of "lr", "init", "inside", "landscape", "ics", "batch", "plain".
-        seeds: seeds 0..N-1 for every run (default: 10 for the FC runs and in the batch and plain-net studies, 5 for
-            the other conv runs; 2 with quick).
-        quick: a smoke run (thin grids, a quarter of the FC steps and a sixteenth of the conv ones).
-        out: the output directory; None: runs/explain (runs/explain-quick).
-        workers: local training processes (default: as many as the cores hold at one thread each).
-        ray: train on a Ray cluster: "HOST:PORT" of its head, "auto" or "local" (needs the ray extra).
-        data_dir: a directory with mnist.npz or the four IDX files; None: the cache, else a download.
-        reuse_other_code: reuse finished runs in `out` that another version of bn-mnist trained (the results list
-            them); by default they are set aside and trained again.
-        log: where progress lines go (default: stderr).
-    """
-    chosen = chosen_names(study, STUDIES, "study")
-    start_plans()  # the main process only reads runs and draws, as the workers train
-    from bn_mnist.studies.explain import explain as explanation
-    from bn_mnist.studies.explain.studies import Budget
-
-    budget, out_dir = Budget.choose(seeds, quick), Path(out) if out else plan_out("explain", quick)
-    where = plan_place(workers, ray, data_dir)
-    return explanation.run(chosen, budget, out_dir, *where, log, reuse_other_code=reuse_other_code)
-
-
-def pitfalls(
-    pitfall: str | Sequence[str] = "all",
-    *,
-    seeds: int | None = None,
-    quick: bool = False,
-    out: str | Path | None = None,
-    workers: int | None = None,
-    ray: str | None = None,
-    data_dir: str | Path | None = None,
-    reuse_other_code: bool = False,
-    log: Log = stderr_log,
-) -> PitfallResults:
-    """BN as it fails for TensorFlow 2 and Keras 3 users (`bn-mnist pitfalls`): each pitfall's broken setting and its
-    fixes over seeds, judged by rules declared before the runs; writes results.json, report.md and one figure per
-    pitfall. Finished runs in `out` are reused.
-
-    Args:
-        pitfall: "all", or any of "frozen", "lag", "batch", "non_iid", "dropout", "precision".
-        seeds: seeds 0..N-1 for every run (default: 10; 2 with quick).
-        quick: a smoke run (400 steps instead of 2,000).
-        out: the output directory; None: runs/pitfalls (runs/pitfalls-quick).
-        workers, ray, data_dir, reuse_other_code, log: as for `explain`.
-    """
-    chosen = chosen_names(pitfall, PITFALLS, "pitfall")
-    start_plans()
-    from bn_mnist.studies.pitfalls import pitfalls as failures
-    from bn_mnist.studies.pitfalls.experiments import Budget
-
-    budget, out_dir = Budget.choose(seeds, quick), Path(out) if out else plan_out("pitfalls", quick)
-    where = plan_place(workers, ray, data_dir)
-    return failures.run(chosen, budget, out_dir, *where, log, reuse_other_code=reuse_other_code)
+reproduce: StudyCommand[ReproduceResults] = StudyCommand(studies.REGISTRY["reproduce"])
+explain: StudyCommand[ExplainResults] = StudyCommand(studies.REGISTRY["explain"])
+pitfalls: StudyCommand[PitfallResults] = StudyCommand(studies.REGISTRY["pitfalls"])
 
 
 def diagnose(model: str | Path, data: str | Path | None = None, log: Log = stderr_log) -> Diagnosis:

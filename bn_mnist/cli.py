@@ -13,9 +13,8 @@ import click
 from bn_mnist import api  # imports no TensorFlow: --help needs none
 from bn_mnist.core.config import Config, shipped_configs
 from bn_mnist.core.errors import BnMnistError
-from bn_mnist.studies.explain import STUDIES
-from bn_mnist.studies.pitfalls import PITFALLS
-from bn_mnist.studies.reproduce import EXPERIMENTS
+from bn_mnist.lab.names import Names
+from bn_mnist.studies import REGISTRY
 
 
 def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -224,89 +223,27 @@ def data_command(data_dir: Path | None) -> None:
     )
 
 
-@main.command("reproduce")
-@click.argument("experiment", type=click.Choice(["all", *EXPERIMENTS]), default="all")
-@plan_options(
-    "reproduce",
-    seeds="Seeds 0..N-1 for every run (default: 20, the seeds the verdicts are calibrated at; 1 with --quick). "
-    "Spreads and verdicts are over them.",
-    quick="A smoke run: the Lesson's 50,000-batch rows run 5,000 batches, one seed unless --seeds.",
-)
-def reproduce_command(
-    experiment: str,
-    seeds: int | None,
-    out: Path | None,
-    quick: bool,
-    workers: int | None,
-    ray: str | None,
-    reuse_other_code: bool,
-    data_dir: Path | None,
-) -> None:
-    """Rerun the tutorial's published experiments over seeds; report ours next to theirs, with a verdict per claim."""
-    out = out or api.plan_out("reproduce", quick)
-    options = {"workers": workers, "ray": ray, "reuse_other_code": reuse_other_code, "data_dir": data_dir}
-    results = api.reproduce(experiment, seeds=seeds, quick=quick, out=out, **options)
-    from bn_mnist.studies.reproduce import reproduce  # TensorFlow is started (quietly) by now
-    from bn_mnist.studies.reproduce.judging import headline
+def add_study(names: Names) -> None:
+    """The command of a study in the registry (`bn_mnist.studies`): its parts as the argument, the plan options, and
+    the line the study prints when it is done."""
+    if names.many:
+        argument = click.argument("chosen", nargs=-1, type=click.Choice(names.parts))
+    else:
+        argument = click.argument("chosen", type=click.Choice(["all", *names.parts]), default="all")
 
-    line = f"{headline(results.counts)}{' (--quick run)' if quick else ''}"
-    click.echo(f"{line}; report: {out / reproduce.REPORT_FILE}")
+    def command(chosen: str | tuple[str, ...], out: Path | None, quick: bool, **options: Any) -> None:
+        out = out or api.plan_out(names.command, quick)
+        results = getattr(api, names.command)(chosen, quick=quick, out=out, **options)
+        from bn_mnist import studies  # TensorFlow is started (quietly) by now
+
+        click.echo(studies.load(names.command).console(results, out))
+
+    decorated = plan_options(names.command, seeds=names.seeds_help, quick=names.quick_help)(command)
+    main.command(names.command, help=names.summary)(argument(decorated))
 
 
-@main.command("explain")
-@click.argument("study", nargs=-1, type=click.Choice(STUDIES))
-@plan_options(
-    "explain",
-    seeds="Seeds 0..N-1 for every run (default: 10 for the FC runs, 5 for the conv runs, 10 in the batch and "
-    "plain-net studies; 2 with --quick). Every number reported is over them.",
-    quick="A smoke run (a few minutes): thin grids, a quarter of the FC steps and a sixteenth of the conv ones, 2 "
-    "seeds unless --seeds.",
-)
-def explain_command(
-    study: tuple[str, ...],
-    seeds: int | None,
-    out: Path | None,
-    quick: bool,
-    workers: int | None,
-    ray: str | None,
-    reuse_other_code: bool,
-    data_dir: Path | None,
-) -> None:
-    """Measure why BN helps: STUDY is any of lr, init, inside, landscape, ics, batch, plain (default: all)."""
-    out = out or api.plan_out("explain", quick)
-    options = {"workers": workers, "ray": ray, "reuse_other_code": reuse_other_code, "data_dir": data_dir}
-    results = api.explain(study, seeds=seeds, quick=quick, out=out, **options)
-    from bn_mnist.studies.explain import explain  # TensorFlow is started (quietly) by now
-
-    figures = ", ".join(str(out / name) for name in results.figures.values())
-    click.echo(f"report: {out / explain.REPORT_FILE}; figures: {figures}")
-
-
-@main.command("pitfalls")
-@click.argument("pitfall", nargs=-1, type=click.Choice(PITFALLS))
-@plan_options(
-    "pitfalls",
-    seeds="Seeds 0..N-1 for every run (default: 10; 2 with --quick). Every number reported is over them.",
-    quick="A smoke run (a few minutes): 400 steps a run instead of 2,000, 2 seeds unless --seeds.",
-)
-def pitfalls_command(
-    pitfall: tuple[str, ...],
-    seeds: int | None,
-    out: Path | None,
-    quick: bool,
-    workers: int | None,
-    ray: str | None,
-    reuse_other_code: bool,
-    data_dir: Path | None,
-) -> None:
-    """BN as it fails today: PITFALL is any of frozen, lag, batch, non_iid, dropout, precision (default: all)."""
-    out = out or api.plan_out("pitfalls", quick)
-    options = {"workers": workers, "ray": ray, "reuse_other_code": reuse_other_code, "data_dir": data_dir}
-    results = api.pitfalls(pitfall, seeds=seeds, quick=quick, out=out, **options)
-    from bn_mnist.lab.meta import REPORT_FILE
-
-    verdicts = ", ".join(f"{name} {result.verdict.word}" for name, result in results.pitfalls.items())
-    click.echo(f"{verdicts}; report: {out / REPORT_FILE}")
+for study_names in REGISTRY.values():
+    add_study(study_names)
 
 
 @main.command("report")

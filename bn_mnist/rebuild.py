@@ -52,19 +52,15 @@ def rebuild(out_dir: Path) -> list[Path]:
 
 
 def rebuild_of(path: Path, out_dir: Path, raw: dict[str, Any]) -> list[Path]:
-    """The rebuild of the command that wrote `raw`."""
+    """The rebuild of the command that wrote `raw`: a comparison's summary.json, else its study's results.json."""
     if path.name == SUMMARY_FILE:
-        from bn_mnist.studies import compare as comparison
+        from bn_mnist.studies import compare
 
-        return comparison.rebuild(out_dir, raw)
-    if kind_of(raw) == "explain":
-        from bn_mnist.studies.explain import explain
+        return compare.rebuild(out_dir, raw)
+    from bn_mnist import studies
+    from bn_mnist.lab import pipeline
 
-        return explain.rebuild(out_dir, raw)
-    if kind_of(raw) == "pitfalls":
-        from bn_mnist.studies.pitfalls import pitfalls
-
-        return pitfalls.rebuild(out_dir, raw)
-    from bn_mnist.studies.reproduce import reproduce
-
-    return reproduce.rebuild(out_dir, raw)
+    kind = kind_of(raw)
+    if kind not in studies.REGISTRY:
+        raise ResultsError(f"{path}: kind {files.excerpt(kind)}: expected one of {', '.join(studies.REGISTRY)}")
+    return pipeline.rebuild(studies.load(kind), out_dir, raw)

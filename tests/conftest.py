@@ -14,7 +14,8 @@ import pytest
 
 from bn_mnist.core.config import load_config
 from bn_mnist.core.data import Mnist, load_mnist
-from bn_mnist.studies.reproduce.experiments import Budget, plan
+from bn_mnist.lab.study import choose
+from bn_mnist.studies.reproduce.experiments import BUDGETS, plan
 
 PURE_LOGIC = {"test_architecture.py", "test_claims.py", "test_config.py", "test_experiments.py", "test_report.py"}
 PURE_LOGIC |= {
@@ -68,7 +69,7 @@ def tiny_fc_config():
     return load_config("fc", ("train.steps=40", "train.eval_every=20", "train.log_every=10", "log.histograms=false"))
 
 
-SHORT_BUDGET = Budget.choose(2, quick=True)  # the budget `short_plan` is planned with
+SHORT_BUDGET = choose(BUDGETS, 2, quick=True)  # the budget `short_plan` is planned with
 
 
 @pytest.fixture(scope="session")

@@ -18,11 +18,11 @@ from bn_mnist import api
 from bn_mnist.cli import main
 from bn_mnist.core import runfiles
 from bn_mnist.core.errors import ConfigError, ResultsError
-from bn_mnist.studies.explain import explain
+from bn_mnist.studies.explain.study import results_of as explain_results
 from bn_mnist.studies.reproduce.results import Results
 
 DOCS = Path(__file__).parents[1] / "docs"
-FUNCTIONS = (bn_mnist.train, bn_mnist.compare, bn_mnist.reproduce, bn_mnist.explain)
+FUNCTIONS = (bn_mnist.train, bn_mnist.compare, bn_mnist.reproduce, bn_mnist.explain, bn_mnist.pitfalls)
 
 
 @pytest.mark.parametrize("function", FUNCTIONS, ids=lambda function: function.__name__)
@@ -30,6 +30,13 @@ def test_help_documents_every_option(function):
     lines = [line.strip() for line in inspect.getdoc(function).splitlines()]
     for name in inspect.signature(function).parameters:
         assert any(line.startswith(f"{name}: ") for line in lines), name
+
+
+def test_every_command_is_a_function_of_the_package():
+    """`bn_mnist.pitfalls` is the API function, not the package of the study (which lives under studies/)."""
+    commands = set(main.commands) - {"data", "report"}
+    assert {name for name in commands if callable(getattr(bn_mnist, name, None))} == commands
+    assert set(bn_mnist.__all__) == commands
 
 
 def test_importing_the_package_starts_no_tensorflow():
@@ -56,13 +63,15 @@ def test_an_unknown_experiment_or_study_is_one_line_before_anything_starts():
         bn_mnist.reproduce("lessons")
     with pytest.raises(ConfigError, match="study 'ics2': expected all or any of lr, init"):
         bn_mnist.explain(["ics", "ics2"])
+    with pytest.raises(ConfigError, match="pitfall 'frozn': expected all or any of frozen, lag"):
+        bn_mnist.pitfalls("frozn")
     assert api.chosen_names(["batch", "lr"], ("lr", "init", "batch"), "study") == ("lr", "batch")
 
 
 def test_results_render_for_a_notebook_and_draw_their_figures():
     """The committed reproduction and explanation, as a notebook shows them."""
     reproduction = Results.from_dict(json.loads((DOCS / "reproduction" / "results.json").read_text()))
-    explanation = explain.results_of(json.loads((DOCS / "norms" / "explain" / "results.json").read_text()))
+    explanation = explain_results(json.loads((DOCS / "norms" / "explain" / "results.json").read_text()))
     for results in (reproduction, explanation):
         shown = results._repr_markdown_()
         assert shown.startswith("# ") and "| " in shown and "![" not in shown
@@ -87,7 +96,7 @@ def test_the_api_and_the_cli_give_the_same_numbers(real_mnist, tmp_path):
     assert "| final validation accuracy |" in run._repr_markdown_() and len(run.figure().axes) == 2
 
 
-@pytest.mark.parametrize("name", ["train", "compare", "reproduce", "explain"])
+@pytest.mark.parametrize("name", ["train", "compare", "reproduce", "explain", "pitfalls"])
 def test_the_api_takes_every_option_of_its_command(name):
     """The same options by the same names (`--config` is `config`), and the API's `log` besides."""
     options = {"config" if param.name == "config_name" else param.name for param in main.commands[name].params}

@@ -1,6 +1,6 @@
-"""The package's shape, read from its imports (every `import`, at module level or inside a function): the three
-multi-run commands stand on the shared layer and never import each other, and no two packages import each other
-in a cycle."""
+"""The package's shape, read from its imports (every `import`, at module level or inside a function): the core, lab,
+then the studies and tools stand each on the layers below; no study or tool imports another; and no two packages
+import each other in a cycle."""
 
 from __future__ import annotations
 
@@ -12,14 +12,38 @@ from pathlib import Path
 import bn_mnist
 
 ROOT = Path(bn_mnist.__file__).parent
-COMMANDS = (
-    "bn_mnist.studies.compare",
-    "bn_mnist.studies.reproduce",
-    "bn_mnist.studies.explain",
-    "bn_mnist.studies.pitfalls",
-)
-FRONT = ("bn_mnist.cli", "bn_mnist.api", "bn_mnist.rebuild", "bn_mnist")  # the command line, the Python API and
-# the dispatch of `report` may import every command
+# Each layer may import its own and those below it: the core nothing above it, lab the core, a study or a tool lab
+# and the core. The front (the CLI, the API, `report`'s dispatch and the registry of studies) may import anything.
+LAYERS = {"bn_mnist.core": 0, "bn_mnist.lab": 1, "bn_mnist.studies": 2, "bn_mnist.tools": 2}
+FRONT = ("bn_mnist", "bn_mnist.cli", "bn_mnist.api", "bn_mnist.rebuild", "bn_mnist.studies")
+
+
+def component(module: str) -> str | None:
+    """A study or a tool (bn_mnist.studies.explain.report -> bn_mnist.studies.explain), else None."""
+    parts = module.split(".")
+    return (
+        ".".join(parts[:3])
+        if len(parts) >= 3 and ".".join(parts[:2]) in ("bn_mnist.studies", "bn_mnist.tools")
+        else None
+    )
+
+
+def layer(module: str) -> int | None:
+    return LAYERS.get(".".join(module.split(".")[:2]))
+
+
+def crossings(edges: dict[str, set[str]]) -> list[str]:
+    """Imports against the layers: upwards, or from one study or tool into another."""
+    found = []
+    for module, targets in edges.items():
+        if module in FRONT or layer(module) is None:
+            continue
+        for target in targets:
+            upwards = (layer(target) or 0) > (layer(module) or 0)
+            across = component(target) is not None and component(target) != component(module)
+            if upwards or across:
+                found.append(f"{module} imports {target}")
+    return found
 
 
 def module_name(path: Path) -> str:
@@ -48,32 +72,38 @@ def graph() -> dict[str, set[str]]:
     return {module_name(path): imported(path) for path in ROOT.rglob("*.py")}
 
 
-def command_of(module: str) -> str | None:
-    return next((c for c in COMMANDS if module == c or module.startswith(c + ".")), None)
-
-
 def package_of(module: str) -> str:
-    """bn_mnist.core.training.runner -> bn_mnist.core.training; a top-level module is its own package."""
-    parts = module.split(".")
-    return ".".join(parts[:2])
+    """bn_mnist.core.training.runner -> bn_mnist.core.training; a study or a tool is its own package."""
+    return component(module) or ".".join(module.split(".")[:3] if layer(module) == 0 else module.split(".")[:2])
 
 
-def test_no_command_imports_another():
-    crossings = [
-        f"{module} imports {target}"
-        for module, targets in graph().items()
-        for target in targets
-        if module not in FRONT and command_of(target) and command_of(module) != command_of(target)
-    ]
-    assert not crossings
+def test_every_module_sits_in_a_layer_or_the_front():
+    assert not [module for module in graph() if module not in FRONT and layer(module) is None]
+
+
+def test_no_layer_imports_upwards_and_no_study_or_tool_imports_another():
+    assert not crossings(graph())
+
+
+def test_the_rule_sees_the_crossings_it_forbids():
+    """It fails on the import that pitfalls once made of diagnose's probe, on a tool importing a study, on the core
+    importing lab, and passes a study's imports of its own modules, lab and the core."""
+    assert crossings({"bn_mnist.studies.pitfalls.probes": {"bn_mnist.tools.diagnose.probe"}})
+    assert crossings({"bn_mnist.tools.diagnose.checks": {"bn_mnist.studies.pitfalls.claims"}})
+    assert crossings({"bn_mnist.studies.explain.claims": {"bn_mnist.studies.pitfalls.claims"}})
+    assert crossings({"bn_mnist.core.training.runner": {"bn_mnist.lab.plan"}})
+    own = {"bn_mnist.studies.explain.report", "bn_mnist.lab.text", "bn_mnist.core.records"}
+    assert not crossings({"bn_mnist.studies.explain.claims": own})
 
 
 def test_the_walk_sees_the_imports_it_checks():
-    """The rule above can fail: the walk finds a command's own imports of the shared layer and the CLI's of each
-    command."""
+    """The walk finds a study's imports of lab and the core, and the front's of every study and tool."""
     edges = graph()
-    assert "bn_mnist.lab.runs" in edges["bn_mnist.studies.explain.explain"]
-    assert {command_of(target) for target in edges["bn_mnist.rebuild"]} >= set(COMMANDS)
+    assert "bn_mnist.lab.study" in edges["bn_mnist.studies.explain.study"]
+    assert "bn_mnist.lab.runs" in edges["bn_mnist.lab.pipeline"]
+    reached = {component(target) for module in FRONT for target in edges.get(module, ())}
+    assert reached >= {"bn_mnist.studies.explain", "bn_mnist.studies.pitfalls", "bn_mnist.studies.reproduce"}
+    assert "bn_mnist.tools.diagnose" in reached
 
 
 def cycle(edges: dict[str, set[str]]) -> list[str] | None:
@@ -122,11 +152,15 @@ PURE_LOGIC = (  # the claims, rules, plans, records and reports: read and tested
     "bn_mnist.core.runfiles",
     "bn_mnist.lab.stats",
     "bn_mnist.lab.plan",
+    "bn_mnist.lab.study",
+    "bn_mnist.studies",
     "bn_mnist.studies.reproduce.claims",
     "bn_mnist.studies.reproduce.report",
     "bn_mnist.studies.explain.claims",
     "bn_mnist.studies.explain.report",
     "bn_mnist.studies.explain.studies",
+    "bn_mnist.studies.pitfalls.claims",
+    "bn_mnist.studies.pitfalls.experiments",
 )
 
 

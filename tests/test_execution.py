@@ -17,12 +17,13 @@ from bn_mnist.core import runfiles
 from bn_mnist.core.config import load_config
 from bn_mnist.core.training import runner
 from bn_mnist.lab.arms import BN, BN_KERAS, BN_NN
-from bn_mnist.studies.reproduce.experiments import LESSON, Budget, conv_config, lesson_config
+from bn_mnist.lab.study import choose
+from bn_mnist.studies.reproduce.experiments import BUDGETS, LESSON, conv_config, lesson_config
 
 SHORT = {"steps": 30, "eval_every": 10, "log_every": 10}
 CASES = {  # name -> (shipped config for train and compare, the reproduction's config of the same run)
     "conv-keras": ("conv", conv_config(BN_KERAS, 0)),
-    "fc": ("fc", lesson_config(LESSON[0], BN, 0, Budget.choose(None, quick=False))),
+    "fc": ("fc", lesson_config(LESSON[0], BN, 0, choose(BUDGETS, None, quick=False))),
 }  # conv-nn takes conv-keras' paths through every process (its layer's determinism: test_train)
 
 

@@ -6,13 +6,14 @@ import dataclasses
 
 from bn_mnist.core.config import load_config
 from bn_mnist.lab.arms import BN, BN_KERAS, BN_NN, NO_BN
+from bn_mnist.lab.study import choose
 from bn_mnist.studies.reproduce import EXPERIMENTS
 from bn_mnist.studies.reproduce.experiments import (
+    BUDGETS,
     LESSON,
     LESSON_STEPS,
     QUICK_LESSON_STEPS,
     SHORT_STEPS,
-    Budget,
     conv_config,
     lesson_config,
     paper_config,
@@ -20,7 +21,7 @@ from bn_mnist.studies.reproduce.experiments import (
     roundoff_config,
 )
 
-FULL, QUICK = Budget.choose(None, quick=False), Budget.choose(None, quick=True)
+FULL, QUICK = choose(BUDGETS, None, quick=False), choose(BUDGETS, None, quick=True)
 
 
 def test_lesson_has_18_rows_over_15_settings_and_the_published_repeats():
@@ -58,7 +59,7 @@ def test_bad_weights_and_steps_follow_the_row():
 
 def test_default_plan_seeds_and_each_run_once_slowest_first():
     assert FULL.seeds == {"conv": 20, "short": 20, "long": 20} and QUICK.seeds == dict.fromkeys(FULL.seeds, 1)
-    assert Budget.choose(3, quick=True).seeds == dict.fromkeys(FULL.seeds, 3)
+    assert choose(BUDGETS, 3, quick=True).seeds == dict.fromkeys(FULL.seeds, 3)
     specs = plan(EXPERIMENTS, FULL).specs()
     conv, roundoff, long_settings, short_settings, pitfall = 3 * 20, 3, 12, 3, 20  # pitfall: its batch-stats runs
     assert len(specs) == conv + roundoff + long_settings * 2 * 20 + short_settings * 2 * 20 + 2 * 20 + pitfall
@@ -67,7 +68,7 @@ def test_default_plan_seeds_and_each_run_once_slowest_first():
     assert sorted(spec.key for spec in specs if spec.probe) == sorted(
         f"paper/{net}-seed{seed}" for net in ("bn", "no_bn") for seed in range(20)
     )
-    pitfall = {spec.key: spec.config for spec in plan(("pitfall",), Budget.choose(2, quick=True)).specs()}
+    pitfall = {spec.key: spec.config for spec in plan(("pitfall",), choose(BUDGETS, 2, quick=True)).specs()}
     assert set(pitfall) == {  # two trainings per seed, as the Lesson's cells 71 and 73: row 2's BN run and another
         "lesson/good-lr0.01-relu-2k/bn-seed0",
         "lesson/good-lr0.01-relu-2k/bn-seed1",

@@ -13,6 +13,7 @@ import tb_events
 
 from bn_mnist.core import runfiles
 from bn_mnist.core.tensorboard import tags
+from bn_mnist.lab.study import choose
 from bn_mnist.studies.explain import STUDIES, claims, studies
 
 pytestmark = pytest.mark.slow
@@ -32,7 +33,7 @@ def test_every_study_has_its_figure_report_section_and_numbers(quick):
     out, done, results = quick
     assert results["meta"]["studies"] == list(STUDIES) and results["meta"]["quick"] is True
     assert results["meta"]["seeds"] == {"fc": 2, "conv": 2, "batch": 2, "plain": 2}
-    planned = studies.plan(STUDIES, studies.Budget.choose(None, quick=True)).specs()
+    planned = studies.plan(STUDIES, choose(studies.BUDGETS, None, quick=True)).specs()
     assert results["meta"]["runs"] == len(planned) and results["meta"]["runs_reused"] == 0
     assert all(list((out / spec.key).glob("events.out.tfevents.*")) for spec in planned)  # TensorBoard logs per run
     report = (out / "report.md").read_text()

@@ -11,6 +11,7 @@ from bn_mnist.core.config import to_dict
 from bn_mnist.core.tensorboard import tags
 from bn_mnist.lab import stats
 from bn_mnist.lab.stats import Spread, judge_fraction
+from bn_mnist.lab.study import choose
 from bn_mnist.studies.explain import STUDIES, analysis, claims, report, studies
 from bn_mnist.studies.explain.results import (
     BatchStudy,
@@ -27,12 +28,12 @@ from bn_mnist.studies.explain.results import (
     PlainStudy,
     SpreadCurve,
 )
-from bn_mnist.studies.explain.studies import Budget
+from bn_mnist.studies.explain.studies import BUDGETS
 
 
 @pytest.mark.parametrize("quick", [True, False])
 def test_each_seeds_bn_and_non_bn_runs_differ_only_in_bn(quick):
-    specs = {spec.key: spec for spec in studies.plan(STUDIES, Budget.choose(None, quick)).specs()}
+    specs = {spec.key: spec for spec in studies.plan(STUDIES, choose(BUDGETS, None, quick)).specs()}
     pairs = [key for key in specs if "/bn-seed" in key]
     assert pairs
     for key in pairs:
@@ -42,7 +43,7 @@ def test_each_seeds_bn_and_non_bn_runs_differ_only_in_bn(quick):
 
 
 def test_grid_runs_sweep_exactly_their_key():
-    specs = studies.plan(("lr", "init"), Budget.choose(1, quick=False)).specs()
+    specs = studies.plan(("lr", "init"), choose(BUDGETS, 1, quick=False)).specs()
     rates = {spec.config.train.learning_rate for spec in specs if spec.key.startswith("lr/fc-relu/")}
     swept = [spec for spec in specs if spec.key.startswith("init/fc-sigmoid/") and "/control/" not in spec.key]
     assert rates == set(studies.FC_RATES) and {spec.config.model.init_std for spec in swept} == set(studies.INIT_STDS)
@@ -60,7 +61,7 @@ def test_grid_runs_sweep_exactly_their_key():
 
 
 def test_landscape_and_ics_share_their_probed_runs_and_batch_runs_see_the_same_examples():
-    budget = Budget.choose(3, quick=False)
+    budget = choose(BUDGETS, 3, quick=False)
     assert studies.plan(("landscape",), budget).specs() == studies.plan(("ics",), budget).specs()
     assert all(spec.probe is studies.smoothness_probe for spec in studies.plan(("landscape",), budget).specs())
     batch = studies.plan(("batch",), budget).specs()
@@ -73,11 +74,11 @@ def test_landscape_and_ics_share_their_probed_runs_and_batch_runs_see_the_same_e
 
 
 def test_budgets():
-    assert Budget.choose(None, quick=False).seeds == {"fc": 10, "conv": 5, "batch": 10, "plain": 10}
-    assert Budget.choose(None, quick=True).seeds == {"fc": 2, "conv": 2, "batch": 2, "plain": 2}  # never one
-    quick = Budget.choose(4, quick=True)
+    assert choose(BUDGETS, None, quick=False).seeds == {"fc": 10, "conv": 5, "batch": 10, "plain": 10}
+    assert choose(BUDGETS, None, quick=True).seeds == {"fc": 2, "conv": 2, "batch": 2, "plain": 2}  # never one
+    quick = choose(BUDGETS, 4, quick=True)
     assert set(quick.seeds.values()) == {4} and quick.steps == {"fc": 500, "conv": 50} and quick.seeds_option == 4
-    full = Budget.choose(None, quick=False)
+    full = choose(BUDGETS, None, quick=False)
     # lr: 2 FC panels x 9 rates x 2 arms x 10 seeds + 5 conv rates x 2 x 5; init: 2 x 7 x 2 x 10 + 3 controls x 10;
     # inside: 4 arms x (10 + 5); landscape and ics share 3 x 10; batch: 6 sizes x 7 arms x 10; plain: 5 arms x 10
     assert len(studies.plan(STUDIES, full)) == 360 + 50 + 280 + 30 + 60 + 30 + 420 + 50
@@ -249,7 +250,7 @@ def test_three_seeds_cannot_decide_whether_an_arm_learns():
     """The Wilson interval of 3/3 is 0.44..1 and of 0/3 0..0.56: the plain study has its own 10 seeds."""
     verdict = claims.judge_plain(plain_numbers({"bn": 3, "no_bn": 0, "he": 3, "lsuv": 0, "selu": 0}, seeds=3))
     assert set(verdict.parts.values()) == {claims.UNDECIDED} and verdict.word == claims.INCONCLUSIVE
-    assert Budget.choose(None, quick=False).seeds["plain"] == 10
+    assert choose(BUDGETS, None, quick=False).seeds["plain"] == 10
 
 
 RATES = [0.001, 0.1, 1.0, 10.0]
@@ -428,7 +429,7 @@ def test_panels_combine_into_one_word(words, word):
 
 
 def test_the_batch_and_plain_plans_change_only_the_normalization_and_the_init():
-    budget = Budget.choose(None, quick=False)
+    budget = choose(BUDGETS, None, quick=False)
     batch = {spec.key: spec.config for spec in studies.plan(("batch",), budget).specs()}
     assert {c.train.batch_size for c in batch.values()} == {2, 4, 8, 16, 32, 64}
     kinds = {

@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from bn_mnist.cli import main
 from bn_mnist.core import runfiles
 from bn_mnist.lab.runs import RunFiles
+from bn_mnist.lab.study import choose
 from bn_mnist.studies.pitfalls import PITFALLS, claims, experiments
 from bn_mnist.studies.pitfalls.analysis import run_measures
 
@@ -35,7 +36,7 @@ def quick(real_mnist, bn_mnist_script, tmp_path_factory):
 def test_every_pitfall_has_its_verdict_section_figure_and_logs(quick):
     out, done, results = quick
     assert results["meta"]["pitfalls"] == list(PITFALLS) and results["meta"]["quick"] is True
-    planned = experiments.plan(PITFALLS, experiments.Budget.choose(None, quick=True)).specs()
+    planned = experiments.plan(PITFALLS, choose(experiments.BUDGETS, None, quick=True)).specs()
     assert results["meta"]["runs"] == len(planned) and results["meta"]["code"]["source"]
     assert all(list((out / spec.key).glob("events.out.tfevents.*")) for spec in planned)
     report = (out / "report.md").read_text()

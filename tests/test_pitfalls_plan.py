@@ -13,8 +13,9 @@ from bn_mnist.core import runfiles
 from bn_mnist.core.config import to_dict
 from bn_mnist.lab.runs import RunFiles
 from bn_mnist.lab.stats import PairedEffect
+from bn_mnist.lab.study import choose
 from bn_mnist.studies.pitfalls import PITFALLS, analysis, claims, experiments
-from bn_mnist.studies.pitfalls.experiments import Budget
+from bn_mnist.studies.pitfalls.experiments import BUDGETS
 
 
 def flat(raw: dict, prefix: str = "") -> dict:
@@ -37,7 +38,7 @@ CHANGES = {  # pitfall -> the config keys its arms may change against its first 
 
 @pytest.mark.parametrize("quick", [True, False])
 def test_each_pitfalls_arms_differ_only_in_what_they_are_about(quick):
-    plan = experiments.plan(PITFALLS, Budget.choose(None, quick))
+    plan = experiments.plan(PITFALLS, choose(BUDGETS, None, quick))
     seeds = 2 if quick else 10
     assert len(plan) == seeds * sum(len(experiments.BY_NAME[name].arms) for name in PITFALLS)
     specs = {spec.key: spec for spec in plan.specs()}
@@ -52,7 +53,7 @@ def test_each_pitfalls_arms_differ_only_in_what_they_are_about(quick):
 
 
 def test_the_lag_pitfalls_short_runs_are_a_twentieth_and_its_drop_half_way():
-    plan = experiments.plan(("lag",), Budget.choose(1, quick=False))
+    plan = experiments.plan(("lag",), choose(BUDGETS, 1, quick=False))
     configs = {spec.key.split("/")[1].rsplit("-", 1)[0]: spec.config for spec in plan.specs()}
     assert configs["m0.99_short"].train.steps == 100 and configs["m0.99"].train.steps == 2000
     assert configs["m0.99_short"].train.eval_every == 10  # evaluated as often: ten times

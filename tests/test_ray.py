@@ -26,8 +26,10 @@ from bn_mnist.core.errors import ClusterError
 from bn_mnist.core.outdir import LOCK_FILE
 from bn_mnist.core.tensorboard import tags
 from bn_mnist.core.training import ray_backend, runner
+from bn_mnist.lab import pipeline
+from bn_mnist.lab.study import choose
 from bn_mnist.studies.explain import studies
-from bn_mnist.studies.reproduce import reproduce
+from bn_mnist.studies.reproduce.study import STUDY
 
 NODE = {"num_cpus": 1, "node_ip_address": "127.0.0.1", "object_store_memory": 400 * 2**20}
 QUICK = ("reproduce", "pitfall", "--quick", "--seeds", "3")  # six ~1 s runs of the Lesson's net on real MNIST
@@ -85,8 +87,8 @@ def run_files(out, specs):
 def local_plan(tiny_mnist, short_plan, tmp_path_factory):
     """The small reproduction plan of test_reproduce_run, trained by the local runner."""
     out = tmp_path_factory.mktemp("local")
-    results = reproduce.run(
-        ("pitfall", "paper"), SHORT_BUDGET, out, log=lambda _: None, plan=short_plan, mnist=tiny_mnist
+    results = pipeline.run(
+        STUDY, ("pitfall", "paper"), SHORT_BUDGET, out, log=lambda _: None, plan=short_plan, mnist=tiny_mnist
     )
     return out, results
 
@@ -96,7 +98,8 @@ def test_a_plan_on_the_cluster_equals_the_local_runner(cluster, local_plan, tiny
     local_out, local_results = local_plan
     lines = []
     try:
-        results = reproduce.run(
+        results = pipeline.run(
+            STUDY,
             ("pitfall", "paper"),
             SHORT_BUDGET,
             tmp_path,
@@ -145,7 +148,8 @@ def test_a_node_removed_mid_plan_loses_no_run(local_plan, tiny_mnist, short_plan
     remover.start()
     lines = []
     try:
-        reproduce.run(
+        pipeline.run(
+            STUDY,
             ("pitfall", "paper"),
             SHORT_BUDGET,
             tmp_path,
@@ -297,7 +301,7 @@ def test_explains_probed_runs_on_the_cluster_equal_the_local_runner(cluster, tin
         dataclasses.replace(
             spec, config=dataclasses.replace(spec.config, train=dataclasses.replace(spec.config.train, **short))
         )
-        for spec in studies.plan(("landscape",), studies.Budget.choose(1, quick=True)).specs()  # BN, none, noisy
+        for spec in studies.plan(("landscape",), choose(studies.BUDGETS, 1, quick=True)).specs()  # BN, none, noisy
     ]
     runner.run_all(specs, tmp_path / "local", tiny_mnist, lambda _: None)
     try:

@@ -15,8 +15,8 @@ from click.testing import CliRunner
 
 from bn_mnist.cli import main
 from bn_mnist.studies import compare as comparison
-from bn_mnist.studies.explain import explain
 from bn_mnist.studies.explain import report as explain_report
+from bn_mnist.studies.explain.study import results_of as explain_results
 from bn_mnist.studies.pitfalls import report as pitfalls_report
 from bn_mnist.studies.pitfalls.results import Results as PitfallResults
 from bn_mnist.studies.reproduce import report as reproduction_report
@@ -29,8 +29,8 @@ DOCS = Path(__file__).resolve().parent.parent / "docs"
     ("folder", "results_of", "render"),
     [
         ("reproduction", ReproductionResults.from_dict, reproduction_report.markdown),
-        ("explain", explain.results_of, explain_report.markdown),
-        ("norms/explain", explain.results_of, explain_report.markdown),
+        ("explain", explain_results, explain_report.markdown),
+        ("norms/explain", explain_results, explain_report.markdown),
         ("pitfalls", PitfallResults.from_dict, pitfalls_report.markdown),
     ],
 )
@@ -44,7 +44,7 @@ def test_verdicts_judged_after_the_runs_say_so():
     were declared before their runs."""
     raw = json.loads((DOCS / "norms/explain/results.json").read_text())
     unjudged = {key: value for key, value in raw.items() if key != "verdicts"}
-    for results, later in ((explain.results_of(raw), False), (explain.results_of(unjudged), True)):
+    for results, later in ((explain_results(raw), False), (explain_results(unjudged), True)):
         words = [v for v in vars(results.verdicts).values() if v is not None and hasattr(v, "judged_later")]
         assert words and {v.judged_later for v in words} == {later}
         text = explain_report.markdown(results)

@@ -41,7 +41,18 @@ def reproduction_results(null_rates=()):
     from bn_mnist.studies.reproduce import rules
     from bn_mnist.studies.reproduce.results import Meta, Results
 
-    meta = Meta([], {"conv": 20}, False, None, 0, 0.0, "bn-mnist reproduce all", {}, None, 0.0)
+    meta = Meta(
+        experiments=[],
+        seeds={"conv": 20},
+        quick=False,
+        quick_lesson_steps=None,
+        runs=0,
+        train_seconds=0.0,
+        command="bn-mnist reproduce all",
+        software={},
+        execution=None,
+        wall_seconds=0.0,
+    )
     return Results(meta, {}, {}, rules.Rules(), [], [], [], None, list(null_rates), {}, {}, {})
 
 

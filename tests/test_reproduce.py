@@ -22,8 +22,9 @@ from bn_mnist.cli import main
 from bn_mnist.core import runfiles
 from bn_mnist.core.errors import ResultsError
 from bn_mnist.core.tensorboard import tags
+from bn_mnist.lab.study import choose
 from bn_mnist.studies.reproduce import EXPERIMENTS, experiments
-from bn_mnist.studies.reproduce.experiments import Budget, plan
+from bn_mnist.studies.reproduce.experiments import BUDGETS, plan
 from bn_mnist.studies.reproduce.results import Results
 
 
@@ -148,7 +149,7 @@ def test_report_figures_and_event_files(quick):
         assert f"]({name})" in report
         image = matplotlib.image.imread(out / name)
         assert image.shape[0] > 300 and image.shape[1] > 600 and np.std(image) > 0.05
-    for spec in plan(EXPERIMENTS, Budget.choose(None, quick=True)).specs():
+    for spec in plan(EXPERIMENTS, choose(BUDGETS, None, quick=True)).specs():
         assert list((out / spec.key).glob("events.out.tfevents.*")), spec.key
     events = tb_events.accumulator(out / "paper" / "bn-seed0")
     median = events.Tensors(tags.percentile_tag(50))
@@ -164,7 +165,7 @@ def test_tensorboard_at_the_root_has_every_figure_and_every_row_as_a_setting(qui
     for name, file in results["figures"].items():
         _, _, png = root_images[f"plots/{name}"][0]
         assert matplotlib.image.imread(io.BytesIO(png)).shape == matplotlib.image.imread(out / file).shape
-    names = {spec.config.name for spec in plan(EXPERIMENTS, Budget.choose(None, quick=True)).specs()}
+    names = {spec.config.name for spec in plan(EXPERIMENTS, choose(BUDGETS, None, quick=True)).specs()}
     domains = tb_events.domains(out)
     assert set(domains["name"]) == names and domains["learning_rate"] == [0.002, 0.01, 0.1, 1.0, 2.0]
     assert tb_events.session(out / "lesson" / "bad-lr1-sigmoid" / "bn-seed0")["init_std"] == 5.0

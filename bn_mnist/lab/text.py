@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from bn_mnist.core.provenance import CodeVersion
 from bn_mnist.lab.stats import FractionVerdict, PairedEffect, Spread
+
+if TYPE_CHECKING:
+    from bn_mnist.lab.study import RuleChange
 
 
 def number(value: float | int | None) -> str:
@@ -92,3 +96,24 @@ def code_lines(code: CodeVersion | None, other_code_runs: list[str]) -> list[str
     if other_code_runs:
         lines.append(f"- **Reused runs that other code trained** (`--reuse-other-code`): {', '.join(other_code_runs)}.")
     return lines
+
+
+def files_text(paths: list[str]) -> str:
+    """Source files in words: '`a`', '`a` and `b`', '`a`, `b` and `c`'."""
+    quoted = [f"`{path}`" for path in paths]
+    return quoted[-1] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} and {quoted[-1]}"
+
+
+def verdicts_text(words: dict[str, str]) -> str:
+    return ", ".join(f"{claim} {word}" for claim, word in words.items()) or "none"
+
+
+def rules_changed_lines(changes: list[RuleChange]) -> list[str]:
+    """Every report's section on the rules changed after seeing the results they judge: each change with its
+    verdicts before and after, or None."""
+    lines = [
+        f"- **{change.rule}**: {change.change} Verdicts before: {verdicts_text(change.before)}; after: "
+        f"{verdicts_text(change.after)}."
+        for change in changes
+    ]
+    return ["## Rules changed after seeing results", "", *(lines or ["None."]), ""]

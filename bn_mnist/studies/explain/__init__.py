@@ -1,7 +1,20 @@
 """`bn-mnist explain`: measure why BN helps (learning-rate range, initialisation scale, inside the network, the loss
 landscape, internal covariate shift, batch size, the deep plain net without BN): the studies, budget and plan
 (`studies`), the measures and their probe (`measures`, `probes`), the numbers over seeds (`analysis`), the verdict
-rules (`claims`), the typed results (`results`), `figures` and `report`; `explain` runs them. Names only here: the
-CLI's --help needs no TensorFlow."""
+rules (`claims`), the typed results (`results`), `figures` and `report`; `study` puts them on the pipeline
+(`lab.study`). Names only here: the CLI's --help needs no TensorFlow."""
+
+from bn_mnist.lab.names import Names
 
 STUDIES = ("lr", "init", "inside", "landscape", "ics", "batch", "plain")
+NAMES = Names(
+    command="explain",
+    part="study",
+    parts=STUDIES,
+    summary="Measure why BN helps: STUDY is any of lr, init, inside, landscape, ics, batch, plain (default: all).",
+    seeds_help="Seeds 0..N-1 for every run (default: 10 for the FC runs, 5 for the conv runs, 10 in the batch and "
+    "plain-net studies; 2 with --quick). Every number reported is over them.",
+    quick_help="A smoke run (a few minutes): thin grids, a quarter of the FC steps and a sixteenth of the conv ones, 2 "
+    "seeds unless --seeds.",
+    rules=("bn_mnist/studies/explain/claims.py",),
+)

@@ -6,18 +6,19 @@ arm has its colour and name from `lab.arms` (as in `compare`'s figures).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from bn_mnist.core.plots import laid_out, save, subplots
+from bn_mnist.core.plots import laid_out, subplots
 from bn_mnist.core.tensorboard import tags
 from bn_mnist.lab.arms import NOISY_BN, Arm
 from bn_mnist.lab.stats import Spread
+from bn_mnist.lab.study import Drawings
 from bn_mnist.studies.explain.results import (
     BatchStudy,
     GridStudy,
@@ -26,7 +27,7 @@ from bn_mnist.studies.explain.results import (
     LandscapeStudy,
     Outcomes,
     PlainStudy,
-    Studies,
+    Results,
     measure_name,
 )
 from bn_mnist.studies.explain.studies import ARMS, PAIRED_ARMS, REACH
@@ -210,11 +211,6 @@ DRAWINGS: dict[str, Callable[[Any], Figure]] = {
 }
 
 
-def figure(studies: Studies, name: str) -> Figure:
-    """One study's figure."""
-    return DRAWINGS[name](getattr(studies, name))
-
-
-def figures(chosen: list[str], studies: Studies, out_dir: Path) -> dict[str, Path]:
-    """Draw each chosen study's figure into out_dir as <study>.png."""
-    return {name: save(figure(studies, name), out_dir / f"{name}.png") for name in chosen}
+def drawings(results: Results) -> Drawings:
+    """Each study's figure, by its name."""
+    return {name: functools.partial(DRAWINGS[name], getattr(results.studies, name)) for name in results.meta.studies}

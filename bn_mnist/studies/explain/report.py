@@ -20,6 +20,7 @@ from bn_mnist.lab.text import (
     k_of_n,
     number,
     percent,
+    rules_changed_lines,
     sci,
     sci_spread,
     seeds_text,
@@ -556,7 +557,7 @@ def markdown(results: Results) -> str:
     ]
     for name in meta.studies:
         lines += section(results, name, results.figures[name])
-    return "\n".join(lines + settings(meta)) + "\n"
+    return "\n".join(lines + rules_changed_lines(meta.rules_changed) + settings(meta)) + "\n"
 
 
 def settings(meta: Meta) -> list[str]:

@@ -5,17 +5,11 @@ from results.json."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-from bn_mnist.core.provenance import CodeVersion
-from bn_mnist.core.records import SCHEMA_VERSION, Record, named, optional, present_figure
-from bn_mnist.core.runfiles import Execution
+from bn_mnist.core.records import SCHEMA_VERSION, Record, named, optional
 from bn_mnist.core.tensorboard import tags
 from bn_mnist.lab.stats import FractionVerdict, PairedEffect, Spread
-from bn_mnist.lab.text import notebook_markdown
-
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
+from bn_mnist.lab.study import Making, Shown
 
 
 @dataclass(frozen=True)
@@ -240,26 +234,15 @@ class Verdicts(Record):
     plain: Verdict | None = optional()
 
 
-@dataclass(frozen=True)
-class Meta(Record):
+@dataclass(frozen=True, kw_only=True)
+class Meta(Making):
     studies: list[str]
-    seeds: dict[str, int]
-    quick: bool
-    runs: int
-    runs_reused: int  # finished in the directory before this command: its wall time did not train them
-    train_seconds: float
-    command: str
-    software: dict[str, str]
-    execution: Execution | None
     steps: dict[str, int]
     evaluations: int
-    wall_seconds: float
-    code: CodeVersion | None = optional()  # the code that made these results (None: from before it was kept)
-    other_code_runs: list[str] = field(default_factory=list)  # reused runs that other code trained (when asked)
 
 
 @dataclass(frozen=True)
-class Results(Record):
+class Results(Shown, Record):
     """results.json of `bn-mnist explain`."""
 
     meta: Meta
@@ -268,15 +251,3 @@ class Results(Record):
     verdicts: Verdicts = field(default_factory=Verdicts)
     kind: str = "explain"
     schema: int = SCHEMA_VERSION
-
-    def _repr_markdown_(self) -> str:
-        """The report, as a notebook shows it."""
-        from bn_mnist.studies.explain import report
-
-        return notebook_markdown(report.markdown(self))
-
-    def figure(self, study: str | None = None) -> Figure:
-        """One study's figure (a study in `figures`; None: the first), drawn from these results alone."""
-        from bn_mnist.studies.explain import figures
-
-        return figures.figure(self.studies, present_figure(study, self.figures))

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bn_mnist.core.config import Config, find_config, from_dict, merged, read_config_file
-from bn_mnist.core.records import Record
 from bn_mnist.lab.arms import (
     BESSEL,
     BN,
@@ -32,7 +31,8 @@ from bn_mnist.lab.arms import (
     Arm,
     by_key,
 )
-from bn_mnist.lab.plan import Plan, RunId, seeds_per_kind
+from bn_mnist.lab.plan import Plan, RunId
+from bn_mnist.lab.study import Budget as BaseBudget
 
 if TYPE_CHECKING:
     from bn_mnist.core.training.measurement import Measurement
@@ -94,22 +94,15 @@ INIT_STDS = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 5.0)  # 5: the Lesson's "bad" weigh
 BATCH_SIZES = (2, 4, 8, 16, 32, 64)
 
 
-@dataclass(frozen=True)
-class Budget(Record):
-    """How much `explain` trains, chosen once from the command's --seeds and --quick."""
+@dataclass(frozen=True, kw_only=True)
+class Budget(BaseBudget):
+    """How much `explain` trains. Its seeds per kind of run: fc and conv (the grid, inside and landscape runs),
+    batch, plain."""
 
-    seeds: dict[str, int]  # per kind of run: fc and conv (the grid, inside and landscape runs), batch, plain
     steps: dict[str, int]  # per kind of network
     evaluations: int  # evaluation points per run (plus step 0): a conv one costs ~0.4 s
     grids: dict[str, tuple[float, ...]]  # "<study>/<panel>" -> the swept values
     batch_sizes: tuple[int, ...]
-    quick: bool = False  # a smoke run: the report says so
-    seeds_option: int | None = None  # --seeds as given (the command line that recreates the results repeats it)
-
-    @classmethod
-    def choose(cls, seeds: int | None, quick: bool) -> Budget:
-        chosen = QUICK if quick else FULL
-        return cls(**{**vars(chosen), "seeds": seeds_per_kind(seeds, chosen.seeds), "seeds_option": seeds})
 
     def grid(self, study: str, panel: Panel) -> tuple[float, ...]:
         return self.grids[f"{study}/{panel.name}"]
@@ -134,6 +127,7 @@ QUICK = Budget(
     batch_sizes=(16, 64),  # batch 4 took 7,488 steps a run, 14 runs: the smoke run needs two sizes, not small ones
     quick=True,
 )
+BUDGETS = (FULL, QUICK)
 
 
 def value_key(panel: Panel, value: float) -> str:

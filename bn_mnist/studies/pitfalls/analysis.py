@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import math
 import statistics
-from typing import Any
+from typing import Any, NamedTuple
 
 from bn_mnist.core.tensorboard import tags
 from bn_mnist.lab import stats
 from bn_mnist.lab.plan import Plan
 from bn_mnist.lab.runs import RunFiles
+from bn_mnist.lab.stats import PairedEffect
 from bn_mnist.studies.pitfalls import claims
 from bn_mnist.studies.pitfalls.experiments import BY_NAME, RECOMPUTE_BATCHES, REGIMES
-from bn_mnist.studies.pitfalls.results import ArmResult, PitfallResult, Verdict
+from bn_mnist.studies.pitfalls.results import ArmResult, Verdict
 
 Runs = dict[str, RunFiles]
 PROBE_PREFIX = "pitfall/"
@@ -85,7 +86,15 @@ def arm_result(label: str, colour: str, per_seed: list[dict[str, float | None]])
     return ArmResult(label, colour, seeds, {name: stats.spread(values) for name, values in seeds.items()})
 
 
-def pitfall_result(name: str, plan: Plan, runs: Runs) -> PitfallResult:
+class Measured(NamedTuple):
+    """A pitfall's numbers: each arm's measures, and the paired effects and shares its rule's parts name."""
+
+    arms: dict[str, ArmResult]
+    effects: dict[str, PairedEffect]  # a paired part of the rule -> its effect
+    shares: dict[str, list[bool | None]]  # an invariant of the rule -> per seed, whether it holds (None: unmeasured)
+
+
+def measured(name: str, plan: Plan, runs: Runs) -> Measured:
     pitfall, rule = BY_NAME[name], claims.RULES[name]
     arms = {
         arm.key: arm_result(arm.label, arm.colour, [run_measures(runs[key]) for key in plan.seeds(name, arm.key)])
@@ -105,10 +114,18 @@ def pitfall_result(name: str, plan: Plan, runs: Runs) -> PitfallResult:
         for part in rule.parts
         if isinstance(part, claims.Share)
     }
-    words = claims.part_words(rule, effects, shares)
-    verdict = Verdict(rule.claim, rule.text(), claims.verdict_word(list(words.values())), words)
-    return PitfallResult(pitfall.title, arms, effects, shares, verdict)
+    return Measured(arms, effects, shares)
 
 
-def analyse(chosen: tuple[str, ...], plan: Plan, runs: Runs) -> dict[str, PitfallResult]:
-    return {name: pitfall_result(name, plan, runs) for name in chosen}
+def analyse(chosen: tuple[str, ...], plan: Plan, runs: Runs) -> dict[str, Measured]:
+    return {name: measured(name, plan, runs) for name in chosen}
+
+
+def judge(found: dict[str, Measured]) -> dict[str, Verdict]:
+    """Each pitfall's verdict, by the rule declared for it (`claims.RULES`)."""
+    verdicts = {}
+    for name, numbers in found.items():
+        rule = claims.RULES[name]
+        words = claims.part_words(rule, numbers.effects, numbers.shares)
+        verdicts[name] = Verdict(rule.claim, rule.text(), claims.verdict_word(list(words.values())), words)
+    return verdicts

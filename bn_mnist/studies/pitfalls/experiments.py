@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bn_mnist.core.config import Config, find_config, from_dict, merged, read_config_file
-from bn_mnist.core.records import Record
 from bn_mnist.lab.arms import GROUP_NORM, RENORM, Arm, unchanged
-from bn_mnist.lab.plan import Plan, RunId, seeds_per_kind
+from bn_mnist.lab.plan import Plan, RunId
+from bn_mnist.lab.study import Budget as BaseBudget
 
 if TYPE_CHECKING:
     from bn_mnist.core.training.measurement import Measurement
@@ -344,24 +344,17 @@ PITFALLS = (
 BY_NAME = {pitfall.name: pitfall for pitfall in PITFALLS}
 
 
-@dataclass(frozen=True)
-class Budget(Record):
-    """How much `pitfalls` trains, chosen once from the command's --seeds and --quick."""
+@dataclass(frozen=True, kw_only=True)
+class Budget(BaseBudget):
+    """How much `pitfalls` trains (its seeds: one kind of run here, fc)."""
 
-    seeds: dict[str, int]  # one kind of run here: fc
     steps: int
     evaluations: int
-    quick: bool = False
-    seeds_option: int | None = None
-
-    @classmethod
-    def choose(cls, seeds: int | None, quick: bool) -> Budget:
-        chosen = QUICK if quick else FULL
-        return cls(**{**vars(chosen), "seeds": seeds_per_kind(seeds, chosen.seeds), "seeds_option": seeds})
 
 
 FULL = Budget(seeds={"fc": 10}, steps=2_000, evaluations=10)  # 10 seeds: paired intervals with 9 degrees of freedom
 QUICK = Budget(seeds={"fc": 2}, steps=400, evaluations=4, quick=True)  # a smoke run of every pitfall
+BUDGETS = (FULL, QUICK)
 
 
 def config_of(pitfall: Pitfall, arm: Arm, seed: int, budget: Budget) -> Config:

@@ -3,15 +3,16 @@ for it shows measures of arms, a dash for the mean over seeds and a dot per seed
 
 from __future__ import annotations
 
-from pathlib import Path
+import functools
 
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from bn_mnist.core.plots import laid_out, save, subplots
+from bn_mnist.core.plots import laid_out, subplots
+from bn_mnist.lab.study import Drawings
 from bn_mnist.studies.pitfalls.experiments import BY_NAME, Panel
-from bn_mnist.studies.pitfalls.results import PitfallResult
+from bn_mnist.studies.pitfalls.results import PitfallResult, Results
 
 MEASURE_COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown")
 
@@ -55,6 +56,6 @@ def figure(name: str, result: PitfallResult) -> Figure:
     return laid_out(drawn)
 
 
-def figures(results: dict[str, PitfallResult], out_dir: Path) -> dict[str, Path]:
-    """Each pitfall's figure in out_dir as <pitfall>.png."""
-    return {name: save(figure(name, result), out_dir / f"{name}.png") for name, result in results.items()}
+def drawings(results: Results) -> Drawings:
+    """Each pitfall's figure, by its name."""
+    return {name: functools.partial(figure, name, result) for name, result in results.pitfalls.items()}

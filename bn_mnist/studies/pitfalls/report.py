@@ -3,7 +3,15 @@ declared before the runs and the verdict, the parts' effects, every arm's measur
 
 from __future__ import annotations
 
-from bn_mnist.lab.text import code_lines, effect_text, per_seed, seeds_text, spread_text
+from bn_mnist.lab.text import (
+    code_lines,
+    effect_text,
+    files_text,
+    per_seed,
+    rules_changed_lines,
+    seeds_text,
+    spread_text,
+)
 from bn_mnist.studies.pitfalls import claims
 from bn_mnist.studies.pitfalls.experiments import BY_NAME
 from bn_mnist.studies.pitfalls.results import PitfallResult, Results
@@ -23,7 +31,7 @@ def header(results: Results) -> list[str]:
         f"{meta.wall_seconds / 60:.1f} min of wall time ({meta.runs_reused} of the runs were already in its "
         "directory and were reused). Every arm of a seed starts from the same weights and sees the same batches (the "
         "non-i.i.d. arms their own); every number is over seeds (mean ± SD (min..max), n), and each rule was "
-        f"declared before the runs (`bn_mnist/pitfalls/claims.py`). Software: {software}.",
+        f"declared before the runs ({files_text(meta.rules)}). Software: {software}.",
         *code_lines(meta.code, meta.other_code_runs),
         "",
         "| pitfall | claim | verdict |",
@@ -104,4 +112,5 @@ def markdown(results: Results) -> str:
     lines = header(results)
     for name, result in results.pitfalls.items():
         lines += section(name, result, results.figures.get(name))
+    lines += rules_changed_lines(results.meta.rules_changed)
     return "\n".join(lines).rstrip() + "\n"

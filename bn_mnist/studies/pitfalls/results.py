@@ -5,16 +5,10 @@ results.json."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-from bn_mnist.core.provenance import CodeVersion
-from bn_mnist.core.records import SCHEMA_VERSION, Record, optional, present_figure
-from bn_mnist.core.runfiles import Execution
+from bn_mnist.core.records import SCHEMA_VERSION, Record
 from bn_mnist.lab.stats import PairedEffect, Spread
-from bn_mnist.lab.text import notebook_markdown
-
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
+from bn_mnist.lab.study import Making, Shown
 
 
 @dataclass(frozen=True)
@@ -46,26 +40,17 @@ class PitfallResult(Record):
     verdict: Verdict
 
 
-@dataclass(frozen=True)
-class Meta(Record):
+@dataclass(frozen=True, kw_only=True)
+class Meta(Making):
     pitfalls: list[str]
-    seeds: dict[str, int]
-    quick: bool
-    runs: int
-    runs_reused: int  # finished in the directory before this command: its wall time did not train them
-    train_seconds: float
-    command: str
-    software: dict[str, str]
-    execution: Execution | None
     steps: int
     evaluations: int
-    wall_seconds: float
-    code: CodeVersion | None = optional()
-    other_code_runs: list[str] = field(default_factory=list)  # reused runs that other code trained (when asked)
+    # results from before the field: where the rules were then
+    rules: list[str] = field(default_factory=lambda: ["bn_mnist/pitfalls/claims.py"])
 
 
 @dataclass(frozen=True)
-class Results(Record):
+class Results(Shown, Record):
     """results.json of `bn-mnist pitfalls`."""
 
     meta: Meta
@@ -73,16 +58,3 @@ class Results(Record):
     figures: dict[str, str]  # pitfall -> its figure's file name
     kind: str = "pitfalls"
     schema: int = SCHEMA_VERSION
-
-    def _repr_markdown_(self) -> str:
-        """The report, as a notebook shows it."""
-        from bn_mnist.studies.pitfalls import report
-
-        return notebook_markdown(report.markdown(self))
-
-    def figure(self, pitfall: str | None = None) -> Figure:
-        """One pitfall's figure (None: the first), drawn from these results alone."""
-        from bn_mnist.studies.pitfalls import figures
-
-        name = present_figure(pitfall, self.figures)
-        return figures.figure(name, self.pitfalls[name])

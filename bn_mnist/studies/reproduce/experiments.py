@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bn_mnist.core.config import Config, ModelConfig, find_config, from_dict, merged, read_config_file
-from bn_mnist.core.records import Record
 from bn_mnist.lab.arms import BN, BN_KERAS, BN_NN, NO_BN, ROUNDOFF, Arm
-from bn_mnist.lab.plan import Plan, RunId, seeds_per_kind
+from bn_mnist.lab.plan import Plan, RunId
+from bn_mnist.lab.study import Budget as BaseBudget
 
 if TYPE_CHECKING:
     from bn_mnist.core.training.measurement import Measurement
@@ -32,22 +32,17 @@ DEFAULT_SEEDS = {"conv": 20, "short": 20, "long": 20}
 QUICK_SEEDS = 1
 
 
-@dataclass(frozen=True)
-class Budget(Record):
-    """How much a reproduction trains, chosen once from the command's --seeds and --quick."""
+@dataclass(frozen=True, kw_only=True)
+class Budget(BaseBudget):
+    """How much a reproduction trains. Its seeds per kind of run: conv, short (2,000-step rows, the pitfall), long
+    (50,000 steps, paper)."""
 
-    seeds: dict[str, int]  # per kind of run: conv, short (2,000-step rows, the pitfall), long (50,000 steps, paper)
     lesson_steps: int  # the Lesson's long rows and the paper's runs
-    quick: bool = False  # a smoke run: the report and figures say so
-    seeds_option: int | None = None  # --seeds as given (the command line that recreates the results repeats it)
 
-    @classmethod
-    def choose(cls, seeds: int | None, quick: bool) -> Budget:
-        if quick:
-            return cls(
-                seeds_per_kind(seeds, dict.fromkeys(DEFAULT_SEEDS, QUICK_SEEDS)), QUICK_LESSON_STEPS, True, seeds
-            )
-        return cls(seeds_per_kind(seeds, DEFAULT_SEEDS), LESSON_STEPS, False, seeds)
+
+FULL = Budget(seeds=DEFAULT_SEEDS, lesson_steps=LESSON_STEPS)
+QUICK = Budget(seeds=dict.fromkeys(DEFAULT_SEEDS, QUICK_SEEDS), lesson_steps=QUICK_LESSON_STEPS, quick=True)
+BUDGETS = (FULL, QUICK)
 
 
 LESSON_BASE = read_config_file(find_config("fc"))  # the Lesson's FC net and training (tutorial-facts §2): row 1

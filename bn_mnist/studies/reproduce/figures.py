@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from pathlib import Path
 
 from matplotlib.figure import Figure
 
 from bn_mnist.core import runfiles
-from bn_mnist.core.plots import laid_out, save, subplots
+from bn_mnist.core.plots import laid_out, subplots
 from bn_mnist.core.plots.seed_curves import (
     SEEDS_NOTE,
     Curve,
@@ -152,8 +151,3 @@ def drawings(results: Results, plan: Plan) -> dict[str, Callable[[], Figure]]:
     if "paper" in experiments:
         made["paper"] = drawn.paper
     return made
-
-
-def figures(results: Results, plan: Plan, out_dir: Path) -> dict[str, str]:
-    """Write every figure of the reported experiments as NAME.png; returns name -> file name (relative to out_dir)."""
-    return {name: save(draw(), out_dir / f"{name}.png").name for name, draw in drawings(results, plan).items()}

@@ -7,7 +7,7 @@ import dataclasses
 
 from bn_mnist.lab import verdicts
 from bn_mnist.lab.arms import BN, BN_KERAS, BN_NN, ROUNDOFF
-from bn_mnist.lab.text import code_lines, number, per_seed, seeds_text, spread_text
+from bn_mnist.lab.text import code_lines, files_text, number, per_seed, rules_changed_lines, seeds_text, spread_text
 from bn_mnist.lab.verdicts import ValueTest
 from bn_mnist.studies.reproduce import rules
 from bn_mnist.studies.reproduce.claims import unjudged_figure_steps
@@ -140,7 +140,6 @@ def method_section(results: Results) -> list[str]:
             "more of 20 fail (the split shapes), such values are TOO FEW to judge.",
             "",
         ]
-    changes = results.rules.changes_after_results
     reused = results.meta.other_code_runs
     provenance_line = (
         f"{len(reused)} runs of other code were reused (listed under Settings)."
@@ -149,13 +148,9 @@ def method_section(results: Results) -> list[str]:
     )
     return [
         *lines,
-        "## Rules changed after seeing results",
-        "",
-        *(f"- {change}" for change in changes),
-        *([] if changes else ["None."]),
-        "",
-        f"The rules are bn_mnist/lab/verdicts.py, bn_mnist/reproduction/rules.py and claims.py and the seed counts "
-        f"in experiments.py, part of the code version that records them. {provenance_line} {rules.HISTORY}",
+        *rules_changed_lines(results.meta.rules_changed),
+        f"The rules and the seed counts are in {files_text(results.meta.rules)}, part of the code version that "
+        f"records them. {provenance_line} {rules.HISTORY}",
         "",
     ]
 

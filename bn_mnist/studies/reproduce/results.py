@@ -1,46 +1,35 @@
-"""A reproduction's results as typed records; results.json is their serialisation. `reproduce` makes them from the
-finished runs; `figures` and `report` render them, judging nothing, so both can be rebuilt from results.json."""
+"""A reproduction's results as typed records; results.json is their serialisation. `analysis` and `judging` make
+them from the finished runs; `figures` and `report` render them, judging nothing, so both can be rebuilt from
+results.json."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bn_mnist.core.plots.seed_curves import Curve
-from bn_mnist.core.provenance import CodeVersion
-from bn_mnist.core.records import SCHEMA_VERSION, Record, optional, present_figure
-from bn_mnist.core.runfiles import Execution
+from bn_mnist.core.records import SCHEMA_VERSION, Record
 from bn_mnist.lab.stats import Spread
-from bn_mnist.lab.text import notebook_markdown
+from bn_mnist.lab.study import Making, Shown
 from bn_mnist.lab.verdicts import AcrossTest, NullRate, OutcomeTest, ValueTest
 from bn_mnist.studies.reproduce.experiments import LESSON_STEPS, Budget
 from bn_mnist.studies.reproduce.fields import SeedRecord
-from bn_mnist.studies.reproduce.rules import Rules
-
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
+from bn_mnist.studies.reproduce.rules import RULES_BEFORE, Rules
 
 
-@dataclass(frozen=True)
-class Meta(Record):
+@dataclass(frozen=True, kw_only=True)
+class Meta(Making):
     """What was run, with what, and what it cost."""
 
     experiments: list[str]
-    seeds: dict[str, int]
-    quick: bool
     quick_lesson_steps: int | None
-    runs: int
-    train_seconds: float  # summed over runs
-    command: str  # the command that recreates these results
-    software: dict[str, str]
-    execution: Execution | None  # as the first run recorded it (the runner gives every run the same)
-    wall_seconds: float
-    code: CodeVersion | None = optional()  # the code that made these results (None: from before it was kept)
-    other_code_runs: list[str] = field(default_factory=list)  # reused runs that other code trained (when asked)
+    # results from before the field: where the rules were then
+    rules: list[str] = field(default_factory=lambda: list(RULES_BEFORE))
 
     def budget(self) -> Budget:
         """The budget the runs were planned with."""
-        return Budget(self.seeds, self.quick_lesson_steps or LESSON_STEPS, self.quick)
+        steps = self.quick_lesson_steps or LESSON_STEPS
+        return Budget(seeds=self.seeds, lesson_steps=steps, quick=self.quick)
 
 
 @dataclass(frozen=True)
@@ -116,7 +105,7 @@ class Across(Record):
 
 
 @dataclass(frozen=True)
-class Results(Record):
+class Results(Shown, Record):
     """results.json of `bn-mnist reproduce`."""
 
     meta: Meta
@@ -133,16 +122,3 @@ class Results(Record):
     figures: dict[str, str]  # figure name -> file name in the output directory
     kind: str = "reproduce"
     schema: int = SCHEMA_VERSION
-
-    def _repr_markdown_(self) -> str:
-        """The report, as a notebook shows it."""
-        from bn_mnist.studies.reproduce import report
-
-        return notebook_markdown(report.markdown(self))
-
-    def figure(self, name: str | None = None) -> Figure:
-        """One of the reproduction's figures (a name in `figures`; None: the first), drawn from these results."""
-        from bn_mnist.studies.reproduce import experiments, figures
-
-        plan = experiments.plan(tuple(self.meta.experiments), self.meta.budget())
-        return figures.drawings(self, plan)[present_figure(name, self.figures)]()

@@ -1,6 +1,6 @@
 """The reproduction's rules, declared before its runs: what the text's words mean as measurements, and the method
-(lab/verdicts.py). `Rules` is what results.json records of them; `CHANGES_AFTER_RESULTS` lists every rule changed
-after seeing the results it judges (the report prints it, empty or not).
+(lab/verdicts.py). `Rules` is what results.json records of them; the rules changed after seeing the results they
+judge are `study.STUDY.rules_changed` (the report prints them, empty or not).
 """
 
 from __future__ import annotations
@@ -17,7 +17,14 @@ LEARNING = 0.5  # bounces are counted from the first evaluation at or above this
 BOUNCES = 3  # "bounces around (a lot)", "bounces around wildly": at least this many (wild) bounces
 STUCK_FROM, STUCK_TO = 0.88, 0.92  # "stuck at 90%": from first reaching STUCK_FROM to first reaching STUCK_TO ...
 STUCK_STEPS = 10_000  # ... at least this many steps (or to the end of the run); never reaching STUCK_FROM is not
-CHANGES_AFTER_RESULTS: list[str] = []  # "rule: what changed, and the verdicts before and after", in order
+# Where the rules were before results recorded it (the rules and seed counts: verdicts.py, rules.py, claims.py and
+# experiments.py); today's results record `Names.rules`
+RULES_BEFORE = (
+    "bn_mnist/lab/verdicts.py",
+    "bn_mnist/reproduction/rules.py",
+    "bn_mnist/reproduction/claims.py",
+    "bn_mnist/reproduction/experiments.py",
+)
 HISTORY = (  # how these rules came about, as the report says it
     "They replace the previous reproduction's (5 to 10 seeds, t-based prediction intervals that called all 72 "
     "published numbers TYPICAL). A first start of the 20-seed run, at commit 27e7006, was stopped after 70 of its "
@@ -45,7 +52,7 @@ class Rules(Record):
     learning: float = LEARNING
     bounces: int = BOUNCES
     stuck: tuple[float, float, int] = (STUCK_FROM, STUCK_TO, STUCK_STEPS)
-    changes_after_results: list[str] = field(default_factory=lambda: list(CHANGES_AFTER_RESULTS))
+    changes_after_results: list[str] = field(default_factory=list)  # older results; today's: meta.rules_changed
 
 
 def definitions() -> list[str]:

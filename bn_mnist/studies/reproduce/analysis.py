@@ -1,36 +1,27 @@
-"""`reproduce.run(...)`: rerun the tutorial's published experiments over seeds and judge every published claim.
-
-Runs are planned in `experiments.py` and trained (or reused) through `lab.runs`. This module turns finished runs
-into one flat record per seed and scope (what `claims.py` judges), statistics and curves: the typed `Results`
-(results.py), written as results.json. `figures.py` and `report.py` render them; `rebuild` does so from
-results.json alone.
-"""
+"""From finished runs to the reproduction's numbers: one flat record per seed and scope (what `claims.py` judges,
+through `judging.py`), their statistics, and every run's curves."""
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import statistics
-import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import keras
 import numpy as np
 
-from bn_mnist.core import files, provenance, records, runfiles
-from bn_mnist.core.console import Log, stderr_log
+from bn_mnist.core import runfiles
 from bn_mnist.core.data import Mnist
 from bn_mnist.core.plots.seed_curves import Curve
-from bn_mnist.core.tensorboard import images, tags
-from bn_mnist.core.training import runner
+from bn_mnist.core.tensorboard import tags
 from bn_mnist.lab import stats
 from bn_mnist.lab.arms import BN, ROUNDOFF
-from bn_mnist.lab.meta import REPORT_FILE, RESULTS_FILE, command_line, software
 from bn_mnist.lab.plan import Plan
-from bn_mnist.lab.runs import RunFiles, other_code_runs, read_runs, trained
-from bn_mnist.studies.reproduce import EXPERIMENTS, experiments, fields, figures, judging, report, rules
+from bn_mnist.lab.runs import RunFiles
+from bn_mnist.lab.study import Finished
+from bn_mnist.studies.reproduce import experiments, fields, rules
 from bn_mnist.studies.reproduce.experiments import (
     CONV,
     CONV_STEPS,
@@ -43,7 +34,6 @@ from bn_mnist.studies.reproduce.experiments import (
     row_seeds,
 )
 from bn_mnist.studies.reproduce.fields import SeedRecord
-from bn_mnist.studies.reproduce.results import Meta, Results
 
 
 def run_record(run: RunFiles) -> SeedRecord:
@@ -208,96 +198,16 @@ def collect(
     return scopes
 
 
-def reported_experiments(
-    asked: tuple[str, ...], budget: Budget, out_dir: Path, reuse_other_code: bool
-) -> tuple[str, ...]:
-    """The experiments asked for, and every other one already complete in out_dir (by this code, unless
-    `reuse_other_code`): `reproduce conv` after `reproduce lesson` reports both."""
-    return tuple(
-        e
-        for e in EXPERIMENTS
-        if e in asked or runner.all_finished(experiments.plan((e,), budget).specs(), out_dir, reuse_other_code)
-    )
+class Analysis(NamedTuple):
+    """The reproduction's numbers: per scope one flat record per seed, their statistics, and every run's curves."""
+
+    records: dict[str, list[SeedRecord]]  # scope -> one record per seed
+    statistics: dict[str, dict[str, stats.Spread | None]]  # scope -> record key -> over seeds
+    curves: dict[str, dict[str, Curve]]  # run key -> metric -> its curve
 
 
-def run(
-    chosen: tuple[str, ...],
-    budget: Budget,
-    out_dir: Path,
-    backend: runner.Backend | None = None,
-    data_dir: Path | None = None,
-    log: Log = stderr_log,
-    plan: Plan | None = None,
-    mnist: Mnist | None = None,
-    reuse_other_code: bool = False,
-) -> Results:
-    """Train (or reuse) every run the experiments need, judge the published claims, and write results.json,
-    report.md and the figures into out_dir. `plan` replaces the planned runs (same runs, other configs: a test's
-    short runs); `mnist` replaces the data of data_dir or the cache; `reuse_other_code` reuses finished runs that
-    another version of the package trained (results.json lists them).
-
-    Raises:
-        Interrupted: on Ctrl-C; finished runs stay and a rerun of the same command resumes.
-    """
-    started = time.perf_counter()
-    planned = experiments.plan(chosen, budget) if plan is None else plan
-    with trained(planned.specs(), out_dir, log, backend, data_dir, mnist, reuse_other_code) as done:
-        reported = chosen if plan is not None else reported_experiments(chosen, budget, out_dir, reuse_other_code)
-        reported_plan = experiments.plan(reported, budget) if plan is None else plan
-        selected = "all" if chosen == EXPERIMENTS else " ".join(chosen)
-        command = command_line("reproduce", selected, budget.seeds_option, out_dir, budget.quick)
-        return write_results(reported, budget, reported_plan, out_dir, done.mnist, command, started)
-
-
-def write_results(
-    reported: tuple[str, ...], budget: Budget, plan: Plan, out_dir: Path, mnist: Mnist, command: str, started: float
-) -> Results:
-    """Judge the claims on the finished runs; write results.json, report.md and the figures (see `run`)."""
-    runs = read_runs(out_dir, plan.specs())
-    scopes = collect(reported, plan, budget, runs, out_dir, mnist)
-    judged = judging.judge(scopes)
-    meta = Meta(
-        experiments=list(reported),
-        seeds=budget.seeds,
-        quick=budget.quick,
-        quick_lesson_steps=budget.lesson_steps if budget.quick else None,
-        runs=len(plan),
-        train_seconds=sum(run.summary.train_seconds for run in runs.values()),
-        command=command,
-        software=software(),
-        execution=next(iter(runs.values())).summary.execution if runs else None,
-        wall_seconds=0.0,
-        code=provenance.current(),
-        other_code_runs=other_code_runs({key: run.summary for key, run in runs.items()}),
-    )
-    results = Results(
-        meta=meta,
-        records=scopes,
-        statistics={scope: scope_statistics(seed_records) for scope, seed_records in scopes.items()},
-        rules=rules.Rules(),
-        outcomes=judged.outcomes,
-        numbers=judged.numbers,
-        remarks=judged.remarks,
-        across=judged.across,
-        null_rates=judging.null_rates(scopes),
-        counts=judging.count_verdicts(judged),
-        curves=curves(plan, runs),
-        figures={},
-    )
-    made = figures.figures(results, plan, out_dir)
-    images.write_plots(out_dir, {name: out_dir / file for name, file in made.items()})
-    results = dataclasses.replace(
-        results, figures=made, meta=dataclasses.replace(meta, wall_seconds=time.perf_counter() - started)
-    )
-    records.write_json(out_dir / RESULTS_FILE, results.to_dict())
-    files.write_text(out_dir / REPORT_FILE, report.markdown(results))
-    return results
-
-
-def rebuild(out_dir: Path, raw: dict[str, Any]) -> list[Path]:
-    """report.md and every figure again, from results.json's content alone; returns the files written."""
-    results = Results.from_dict(raw)
-    plan = experiments.plan(tuple(results.meta.experiments), results.meta.budget())
-    made = figures.figures(results, plan, out_dir)
-    files.write_text(out_dir / REPORT_FILE, report.markdown(results))
-    return [out_dir / REPORT_FILE, *(out_dir / name for name in made.values())]
+def analyse(done: Finished) -> Analysis:
+    """The chosen experiments' records, statistics and curves, from their finished runs."""
+    scopes = collect(done.chosen, done.plan, done.budget, done.runs, done.out_dir, done.mnist)
+    spreads = {scope: scope_statistics(seed_records) for scope, seed_records in scopes.items()}
+    return Analysis(scopes, spreads, curves(done.plan, done.runs))

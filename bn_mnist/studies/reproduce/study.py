@@ -1,0 +1,74 @@
+"""`bn-mnist reproduce` on the pipeline (`lab.study`): budgets, plan, records, judged claims, results, report,
+figures. It reports every experiment already finished in its directory, not only the ones asked for."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import NamedTuple
+
+from bn_mnist.lab.meta import REPORT_FILE
+from bn_mnist.lab.study import Drawings, Finished, Making, Study
+from bn_mnist.lab.verdicts import NullRate
+from bn_mnist.studies.reproduce import NAMES, analysis, experiments, figures, judging, report
+from bn_mnist.studies.reproduce.analysis import Analysis
+from bn_mnist.studies.reproduce.experiments import BUDGETS, Budget
+from bn_mnist.studies.reproduce.judging import Judged
+from bn_mnist.studies.reproduce.results import Meta, Results
+from bn_mnist.studies.reproduce.rules import Rules
+
+
+class Judgement(NamedTuple):
+    judged: Judged
+    null_rates: list[NullRate]  # the method's flag rates under the null, at our seed counts
+    counts: dict[str, dict[str, int]]
+
+
+def judge(found: Analysis) -> Judgement:
+    judged = judging.judge(found.records)
+    return Judgement(judged, judging.null_rates(found.records), judging.count_verdicts(judged))
+
+
+def assemble(making: Making, done: Finished, found: Analysis, judgement: Judgement) -> Results:
+    budget: Budget = done.budget
+    steps = budget.lesson_steps if budget.quick else None
+    meta = Meta(**vars(making), experiments=list(done.chosen), quick_lesson_steps=steps)
+    judged = judgement.judged
+    return Results(
+        meta=meta,
+        records=found.records,
+        statistics=found.statistics,
+        rules=Rules(),
+        outcomes=judged.outcomes,
+        numbers=judged.numbers,
+        remarks=judged.remarks,
+        across=judged.across,
+        null_rates=judgement.null_rates,
+        counts=judgement.counts,
+        curves=found.curves,
+        figures={},
+    )
+
+
+def drawings(results: Results) -> Drawings:
+    """Every figure of the reported experiments (their runs' keys come from the plan that made them)."""
+    return figures.drawings(results, experiments.plan(tuple(results.meta.experiments), results.meta.budget()))
+
+
+def console(results: Results, out_dir: Path) -> str:
+    line = f"{judging.headline(results.counts)}{' (--quick run)' if results.meta.quick else ''}"
+    return f"{line}; report: {out_dir / REPORT_FILE}"
+
+
+STUDY: Study[Budget, Analysis, Judgement, Results] = Study(
+    names=NAMES,
+    budgets=BUDGETS,
+    plan=experiments.plan,
+    analyse=analysis.analyse,
+    judge=judge,
+    assemble=assemble,
+    read=Results.from_dict,
+    markdown=report.markdown,
+    drawings=drawings,
+    console=console,
+    reports_finished=True,
+)
