@@ -156,9 +156,8 @@ PURE_LOGIC = (  # the claims, rules, plans, records and reports: read and tested
     "bn_mnist.studies",
     "bn_mnist.studies.reproduce.claims",
     "bn_mnist.studies.reproduce.report",
-    "bn_mnist.studies.explain.claims",
-    "bn_mnist.studies.explain.report",
-    "bn_mnist.studies.explain.studies",
+    "bn_mnist.lab.verdicts",
+    "bn_mnist.studies.explain.study",
     "bn_mnist.studies.pitfalls.claims",
     "bn_mnist.studies.pitfalls.experiments",
 )

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bn_mnist.lab import verdicts
-from bn_mnist.studies.reproduce import claims, judging, rules
+from bn_mnist.studies.reproduce import claims, judging, ranktests, rules
 from bn_mnist.studies.reproduce.experiments import LESSON
 
 SEEDS = 20
@@ -55,9 +54,9 @@ def test_a_published_failure_is_an_outcome_and_a_learned_run_also_its_values():
 
 def test_failed_runs_tie_in_the_report_wide_ranks():
     """Which class a dead net predicts (0.0958 or 0.1135) is no luck: every failure ranks as one value."""
-    assert verdicts.on_outcome_scale(0.0958) == verdicts.on_outcome_scale(0.1135) == verdicts.FAILED
+    assert ranktests.on_outcome_scale(0.0958) == ranktests.on_outcome_scale(0.1135) == ranktests.FAILED
     rng = np.random.default_rng(0)
-    spread = [verdicts.randomized_rank(0.0958, [0.1135] * 10 + [0.98] * 10, rng) for _ in range(2000)]
+    spread = [ranktests.randomized_rank(0.0958, [0.1135] * 10 + [0.98] * 10, rng) for _ in range(2000)]
     assert min(spread) == 0 and max(spread) == 10  # anywhere among the tied failures, not below all of them
 
 
@@ -71,27 +70,27 @@ def test_rows_13_and_17_are_two_published_draws_of_one_setting():
     judged = judged_row("bad-lr1-relu", seeds)
     bn = {o.source: o for o in judged.outcomes if o.what.startswith("BN")}
     assert (bn["Lesson row 13"].test.k, bn["Lesson row 17"].test.k) == (17, 3)
-    assert bn["Lesson row 13"].verdict == bn["Lesson row 17"].verdict == verdicts.CONSISTENT
+    assert bn["Lesson row 13"].verdict == bn["Lesson row 17"].verdict == ranktests.CONSISTENT
     value = next(n for n in judged.numbers if n.source == "Lesson row 13" and n.what == "BN: final validation accuracy")
-    assert value.test.n == 17 and value.verdict == verdicts.TOO_FEW and value.given == "bn.val"
+    assert value.test.n == 17 and value.verdict == ranktests.TOO_FEW and value.given == "bn.val"
     never = judged_row("bad-lr1-relu", [lesson_record(s, 0.93, 0.1135, 30_000) for s in range(SEEDS)])
     row17 = next(o for o in never.outcomes if o.source == "Lesson row 17" and o.what.startswith("BN"))
-    assert (row17.test.k, row17.verdict) == (0, verdicts.RARE)
+    assert (row17.test.k, row17.verdict) == (0, ranktests.RARE)
 
 
 def test_a_published_number_above_all_of_ours_is_high_and_inside_them_consistent():
     seeds = [lesson_record(s, 0.975 + s / 2000, 0.97) for s in range(SEEDS)]  # 0.9750 .. 0.9845
     judged = judged_row("good-lr0.01-relu", seeds)
     bn_val = next(n for n in judged.numbers if n.what == "BN: final validation accuracy")
-    assert bn_val.test.published == 0.9832 and bn_val.verdict == verdicts.CONSISTENT and bn_val.test.n == SEEDS
+    assert bn_val.test.published == 0.9832 and bn_val.verdict == ranktests.CONSISTENT and bn_val.test.n == SEEDS
     low = judged_row("good-lr0.01-relu", [lesson_record(s, 0.95 + s / 2000, 0.97) for s in range(SEEDS)])
-    assert next(n for n in low.numbers if n.what == "BN: final validation accuracy").verdict == verdicts.HIGH
+    assert next(n for n in low.numbers if n.what == "BN: final validation accuracy").verdict == ranktests.HIGH
 
 
 def test_every_p_value_is_adjusted_together():
     judged = judged_row("good-lr0.01-relu", [lesson_record(s, 0.95 + s / 2000, 0.97) for s in range(SEEDS)])
     tests = [*judged.outcomes, *judged.numbers, *judged.remarks]
-    adjusted = verdicts.benjamini_hochberg([t.test.p for t in tests])
+    adjusted = ranktests.benjamini_hochberg([t.test.p for t in tests])
     assert [t.adjusted_p for t in tests] == adjusted
 
 
@@ -120,4 +119,4 @@ def test_claims_cover_every_lesson_setting_and_only_scopes_with_records_are_judg
     assert scopes == {"conv", "pitfall", "paper", *(f"lesson/{row.setting}" for row in LESSON)}
     judged = judged_row("good-lr0.01-relu", [lesson_record(0, 0.98, 0.97, 500, 3000)])
     assert {c.scope for c in [*judged.outcomes, *judged.numbers, *judged.remarks]} == {"lesson/good-lr0.01-relu"}
-    assert all(c.verdict == verdicts.TOO_FEW for c in [*judged.outcomes, *judged.numbers])  # one seed
+    assert all(c.verdict == ranktests.TOO_FEW for c in [*judged.outcomes, *judged.numbers])  # one seed

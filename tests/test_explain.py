@@ -14,7 +14,9 @@ import tb_events
 from bn_mnist.core import runfiles
 from bn_mnist.core.tensorboard import tags
 from bn_mnist.lab.study import choose
-from bn_mnist.studies.explain import STUDIES, claims, studies
+from bn_mnist.lab.verdicts import INCONCLUSIVE, NOT_SUPPORTED, PARTLY, SUPPORTED, UNDECIDED
+from bn_mnist.studies.explain import STUDIES, common, inside
+from bn_mnist.studies.explain import study as explain_study
 
 pytestmark = pytest.mark.slow
 
@@ -33,7 +35,7 @@ def test_every_study_has_its_figure_report_section_and_numbers(quick):
     out, done, results = quick
     assert results["meta"]["studies"] == list(STUDIES) and results["meta"]["quick"] is True
     assert results["meta"]["seeds"] == {"fc": 2, "conv": 2, "batch": 2, "plain": 2}
-    planned = studies.plan(STUDIES, choose(studies.BUDGETS, None, quick=True)).specs()
+    planned = explain_study.plan(STUDIES, choose(common.BUDGETS, None, quick=True)).specs()
     assert results["meta"]["runs"] == len(planned) and results["meta"]["runs_reused"] == 0
     assert all(list((out / spec.key).glob("events.out.tfevents.*")) for spec in planned)  # TensorBoard logs per run
     report = (out / "report.md").read_text()
@@ -52,10 +54,10 @@ def test_every_study_has_its_figure_report_section_and_numbers(quick):
     assert set(verdicts) == {*STUDIES, "batch_independent", "noisy"} and set(verdicts["inside"]) == {"conv", "fc"}
     for study in set(verdicts) - {"inside"}:
         verdict = verdicts[study]
-        assert verdict["word"] in (claims.SUPPORTED, claims.PARTLY, claims.NOT_SUPPORTED, claims.INCONCLUSIVE)
+        assert verdict["word"] in (SUPPORTED, PARTLY, NOT_SUPPORTED, INCONCLUSIVE)
         assert f"Claim tested: {verdict['claim']}: **{verdict['word']}** here" in report, study
     for net, answer in verdicts["inside"].items():
-        assert claims.INSIDE_CAUSES[answer["cause"]].split("{")[0] in report, net
+        assert inside.INSIDE_CAUSES[answer["cause"]].split("{")[0] in report, net
     assert "why does the 19-layer conv net without BN not learn in 800 batches?" in report
     for study, name in results["figures"].items():
         assert f"]({name})" in report and str(out / name) in done.stdout
@@ -73,7 +75,7 @@ def test_grid_numbers_are_the_runs_numbers(quick):
             key = f"lr/fc-relu/learning_rate{value:g}/{arm}"
             finals = [runfiles.RunSummary.read(out / f"{key}-seed{s}").final_val_accuracy for s in range(2)]
             assert point["seeds"] == finals
-            assert point["trains"]["k"] == sum(v >= studies.REACH for v in finals)
+            assert point["trains"]["k"] == sum(v >= common.REACH for v in finals)
             assert point["val_accuracy"]["mean"] == pytest.approx(np.mean(finals))
         usable = [v for v, p in zip(panel["values"], found["points"]) if p["trains"]["k"] == 2]  # 2 seeds: both
         assert found["usable"]["values"] == usable
@@ -115,7 +117,7 @@ def test_landscape_and_covariate_shift_numbers(quick):
     beta = tags.landscape_tag(tags.HELD_OUT, tags.BETA)
     curve = landscape["paired"][beta]["bn"]["curve"]
     logged = runfiles.series(runfiles.read_metrics(out / "smoothness/bn-seed0"), beta)
-    assert curve["step"] == logged[0] and len(curve["step"]) == studies.QUICK.evaluations + 1
+    assert curve["step"] == logged[0] and len(curve["step"]) == common.QUICK.evaluations + 1
     assert curve["value"][-1]["min"] <= logged[1][-1] <= curve["value"][-1]["max"]
     for tag, found in landscape["paired"].items():  # BN's median minus no BN's, in decades, seed by seed
         medians = [
@@ -137,7 +139,7 @@ def test_landscape_and_covariate_shift_numbers(quick):
     bn = [runfiles.RunSummary.read(out / f"smoothness/bn-seed{s}").final_val_accuracy for s in (0, 1)]
     assert noisy["behind_bn"]["mean"] == pytest.approx(np.mean(np.subtract(bn, finals)))
     events = tb_events.accumulator(out / "smoothness/no_bn-seed1")
-    assert len(events.Tensors(beta)) == studies.QUICK.evaluations + 1
+    assert len(events.Tensors(beta)) == common.QUICK.evaluations + 1
 
 
 def test_batch_study_sees_the_same_examples_at_every_size(quick):
@@ -174,4 +176,4 @@ def test_plain_net_study_reads_its_runs(quick):
         finals = [runfiles.RunSummary.read(out / f"plain/{arm}-seed{s}").final_val_accuracy for s in range(2)]
         assert found["seeds"] == finals
     parts = results["verdicts"]["plain"]["parts"]
-    assert set(parts) == set(plain["arms"]) and set(parts.values()) == {claims.UNDECIDED}  # 2 seeds decide nothing
+    assert set(parts) == set(plain["arms"]) and set(parts.values()) == {UNDECIDED}  # 2 seeds decide nothing

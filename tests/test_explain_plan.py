@@ -12,7 +12,11 @@ from bn_mnist.core.tensorboard import tags
 from bn_mnist.lab import stats
 from bn_mnist.lab.stats import Spread, judge_fraction
 from bn_mnist.lab.study import choose
-from bn_mnist.studies.explain import STUDIES, analysis, claims, report, studies
+from bn_mnist.lab.text import sci
+from bn_mnist.lab.verdicts import AGREE, INCONCLUSIVE, NOT_SUPPORTED, PARTLY, SUPPORTED, UNDECIDED
+from bn_mnist.studies.explain import STUDIES, batch, common, grid, ics, init, inside, landscape, lr, plain, smoothness
+from bn_mnist.studies.explain import study as explain_study
+from bn_mnist.studies.explain.common import BUDGETS
 from bn_mnist.studies.explain.results import (
     BatchStudy,
     GridPanel,
@@ -27,13 +31,13 @@ from bn_mnist.studies.explain.results import (
     PairedMeasure,
     PlainStudy,
     SpreadCurve,
+    Studies,
 )
-from bn_mnist.studies.explain.studies import BUDGETS
 
 
 @pytest.mark.parametrize("quick", [True, False])
 def test_each_seeds_bn_and_non_bn_runs_differ_only_in_bn(quick):
-    specs = {spec.key: spec for spec in studies.plan(STUDIES, choose(BUDGETS, None, quick)).specs()}
+    specs = {spec.key: spec for spec in explain_study.plan(STUDIES, choose(BUDGETS, None, quick)).specs()}
     pairs = [key for key in specs if "/bn-seed" in key]
     assert pairs
     for key in pairs:
@@ -43,16 +47,16 @@ def test_each_seeds_bn_and_non_bn_runs_differ_only_in_bn(quick):
 
 
 def test_grid_runs_sweep_exactly_their_key():
-    specs = studies.plan(("lr", "init"), choose(BUDGETS, 1, quick=False)).specs()
+    specs = explain_study.plan(("lr", "init"), choose(BUDGETS, 1, quick=False)).specs()
     rates = {spec.config.train.learning_rate for spec in specs if spec.key.startswith("lr/fc-relu/")}
     swept = [spec for spec in specs if spec.key.startswith("init/fc-sigmoid/") and "/control/" not in spec.key]
-    assert rates == set(studies.FC_RATES) and {spec.config.model.init_std for spec in swept} == set(studies.INIT_STDS)
+    assert rates == set(common.FC_RATES) and {spec.config.model.init_std for spec in swept} == set(common.INIT_STDS)
     controls = {
         spec.key.split("/")[1] + "/" + spec.key.split("/")[3]: spec.config for spec in specs if "/control/" in spec.key
     }
     assert set(controls) == {"fc-relu/he-seed0", "fc-relu/lsuv-seed0", "fc-sigmoid/lsuv-seed0"}  # He is for ReLU
     for key, config in controls.items():  # no BN, the panel's rate, its own init and activation
-        assert not config.bn.enabled and config.train.learning_rate == studies.FC_LEARNING_RATE
+        assert not config.bn.enabled and config.train.learning_rate == common.FC_LEARNING_RATE
         assert config.model.weight_init == ("he_normal" if "/he" in key else "lsuv")
         assert config.model.activation == ("sigmoid" if "sigmoid" in key else "relu")
     conv = [spec.config for spec in specs if spec.key.startswith("lr/conv/")]
@@ -62,11 +66,11 @@ def test_grid_runs_sweep_exactly_their_key():
 
 def test_landscape_and_ics_share_their_probed_runs_and_batch_runs_see_the_same_examples():
     budget = choose(BUDGETS, 3, quick=False)
-    assert studies.plan(("landscape",), budget).specs() == studies.plan(("ics",), budget).specs()
-    assert all(spec.probe is studies.smoothness_probe for spec in studies.plan(("landscape",), budget).specs())
-    batch = studies.plan(("batch",), budget).specs()
+    assert explain_study.plan(("landscape",), budget).specs() == explain_study.plan(("ics",), budget).specs()
+    assert all(spec.probe is smoothness.smoothness_probe for spec in explain_study.plan(("landscape",), budget).specs())
+    batch = explain_study.plan(("batch",), budget).specs()
     assert {spec.config.train.steps * spec.config.train.batch_size for spec in batch} == {120_000}
-    assert {spec.config.train.batch_size for spec in batch} == set(studies.BATCH_SIZES)
+    assert {spec.config.train.batch_size for spec in batch} == set(common.BATCH_SIZES)
     for spec in batch:  # the learning rate scales with the batch: 0.1 at the Lesson's 60
         assert spec.config.train.learning_rate == pytest.approx(0.1 * spec.config.train.batch_size / 60)
     renorm = [spec.config.bn for spec in batch if "/renorm-" in spec.key]
@@ -81,7 +85,7 @@ def test_budgets():
     full = choose(BUDGETS, None, quick=False)
     # lr: 2 FC panels x 9 rates x 2 arms x 10 seeds + 5 conv rates x 2 x 5; init: 2 x 7 x 2 x 10 + 3 controls x 10;
     # inside: 4 arms x (10 + 5); landscape and ics share 3 x 10; batch: 6 sizes x 7 arms x 10; plain: 5 arms x 10
-    assert len(studies.plan(STUDIES, full)) == 360 + 50 + 280 + 30 + 60 + 30 + 420 + 50
+    assert len(explain_study.plan(STUDIES, full)) == 360 + 50 + 280 + 30 + 60 + 30 + 420 + 50
 
 
 def point(k: int, n: int = 4) -> Outcomes:
@@ -91,10 +95,10 @@ def point(k: int, n: int = 4) -> Outcomes:
 
 def test_the_usable_range_needs_more_than_half_of_the_seeds():
     values = [0.001, 0.01, 0.1, 1.0, 10.0]
-    found = analysis.usable_range(values, [point(0), point(3), point(2), point(4), point(1)])
+    found = grid.usable_range(values, [point(0), point(3), point(2), point(4), point(1)])
     assert found.values == [0.01, 1.0]  # 2 of 4 is not more than half
     assert found.low == 0.01 and found.high == 1.0 and found.decades == pytest.approx(2.0)
-    empty = analysis.usable_range(values, [point(0)] * 5)
+    empty = grid.usable_range(values, [point(0)] * 5)
     assert (empty.values, empty.low, empty.high, empty.decades) == ([], None, None, None)
 
 
@@ -135,14 +139,14 @@ def inside_arm(sd_first: float, sd_last: float, dead_end: float) -> InsideArm:
 )
 def test_the_inside_answer_follows_from_the_numbers(sd_last, dead_end, cause):
     arms = {"bn": inside_arm(0.6, 0.6, 0.0), "no_bn": inside_arm(0.1, sd_last, dead_end)}
-    answer = report.inside_answer("conv", arms, claims.inside_answer(arms["no_bn"]))
+    answer = inside.inside_text("conv", arms, inside.inside_answer(arms["no_bn"]))
     assert cause in answer
-    assert f"to {report.sci(sd_last)} (conv19)" in answer  # the deepest layer of the first's kind, not dense20
+    assert f"to {sci(sd_last)} (conv19)" in answer  # the deepest layer of the first's kind, not dense20
 
 
 def seeds_outcomes(accuracies: list[float | None]) -> Outcomes:
-    """One setting's outcomes over seeds, as analysis.outcomes makes them from final validation accuracies."""
-    trains = judge_fraction([a is not None and a >= studies.REACH for a in accuracies])
+    """One setting's outcomes over seeds, as common.outcomes makes them from final validation accuracies."""
+    trains = judge_fraction([a is not None and a >= common.REACH for a in accuracies])
     return Outcomes(stats.spread(accuracies), None, accuracies, judge_fraction([False] * len(accuracies)), trains)
 
 
@@ -155,25 +159,25 @@ def batch_numbers(drops: dict[str, float], noise: float = 0.002, seeds: int = 10
         large = [0.97 + w for w in wobble]
         small = [0.97 - drop - w for w in wobble]
         arms[key] = [seeds_outcomes(small), seeds_outcomes(large)]
-    drop, excess, reduction = analysis.batch_drops(arms)
+    drop, excess, reduction = batch.batch_drops(arms)
     return BatchStudy([2, 64], 120_000, [0.1 * 2 / 60, 0.1 * 64 / 60], arms, drop, excess, reduction)
 
 
 @pytest.mark.parametrize(
     ("drops", "noise", "word"),
     [
-        ({"bn": 0.2, "group": 0.0, "layer": 0.002}, 0.002, claims.SUPPORTED),  # BN falls, GN and LN flat
-        ({"bn": 0.2, "group": -0.05, "layer": 0.0}, 0.002, claims.SUPPORTED),  # GN better at batch 2: it keeps it
-        ({"bn": 0.2, "group": 0.05, "layer": 0.0}, 0.002, claims.NOT_SUPPORTED),  # GN falls too
-        ({"bn": 0.0, "group": 0.0, "layer": 0.0}, 0.002, claims.NOT_SUPPORTED),  # BN flat
-        ({"bn": -0.05, "group": 0.0, "layer": 0.0}, 0.002, claims.NOT_SUPPORTED),  # BN better at batch 2
-        ({"bn": 0.2, "group": 0.0, "layer": 0.0}, 0.02, claims.INCONCLUSIVE),  # GN's interval too wide to be flat
-        ({"bn": 0.012, "group": 0.0, "layer": 0.0}, 0.002, claims.INCONCLUSIVE),  # BN's drop not beyond the margin
+        ({"bn": 0.2, "group": 0.0, "layer": 0.002}, 0.002, SUPPORTED),  # BN falls, GN and LN flat
+        ({"bn": 0.2, "group": -0.05, "layer": 0.0}, 0.002, SUPPORTED),  # GN better at batch 2: it keeps it
+        ({"bn": 0.2, "group": 0.05, "layer": 0.0}, 0.002, NOT_SUPPORTED),  # GN falls too
+        ({"bn": 0.0, "group": 0.0, "layer": 0.0}, 0.002, NOT_SUPPORTED),  # BN flat
+        ({"bn": -0.05, "group": 0.0, "layer": 0.0}, 0.002, NOT_SUPPORTED),  # BN better at batch 2
+        ({"bn": 0.2, "group": 0.0, "layer": 0.0}, 0.02, INCONCLUSIVE),  # GN's interval too wide to be flat
+        ({"bn": 0.012, "group": 0.0, "layer": 0.0}, 0.002, INCONCLUSIVE),  # BN's drop not beyond the margin
     ],
 )
 def test_every_verdict_of_the_batch_independent_rule_is_reachable(drops, noise, word):
     study = batch_numbers({**drops, "renorm": 0.1, "no_bn": 0.0}, noise)
-    verdict = claims.judge_batch_independent(study)
+    verdict = batch.judge(study)["batch_independent"]
     assert verdict.word == word
     assert set(verdict.parts) == {*drops, "renorm"}  # no normalization is the control, not judged
 
@@ -181,30 +185,30 @@ def test_every_verdict_of_the_batch_independent_rule_is_reachable(drops, noise, 
 def test_the_batch_rule_judges_each_norm_against_no_normalization():
     """When the schedule alone costs 0.2 at batch 2, BN's drop of 0.2 is none of BN's doing: flat, not supported;
     GN losing nothing is then 0.2 better than no normalization there: it rises."""
-    verdict = claims.judge_batch_independent(batch_numbers({"bn": 0.2, "group": 0.0, "layer": 0.2, "no_bn": 0.2}))
+    verdict = batch.judge(batch_numbers({"bn": 0.2, "group": 0.0, "layer": 0.2, "no_bn": 0.2}))["batch_independent"]
     assert (verdict.parts["bn"], verdict.parts["group"], verdict.parts["layer"]) == (
-        claims.FLAT,
-        claims.RISES,
-        claims.FLAT,
+        batch.FLAT,
+        batch.RISES,
+        batch.FLAT,
     )
-    assert verdict.word == claims.NOT_SUPPORTED
+    assert verdict.word == NOT_SUPPORTED
 
 
 @pytest.mark.parametrize(
     ("drops", "noise", "word"),
     [
-        ({"bn": 0.2, "renorm_warmup": 0.05}, 0.002, claims.SUPPORTED),  # BN falls; renorm removes 0.15 of it
-        ({"bn": 0.2, "renorm_warmup": 0.2}, 0.002, claims.PARTLY),  # renorm falls as far
-        ({"bn": 0.2, "renorm_warmup": 0.25}, 0.002, claims.PARTLY),  # or further
-        ({"bn": 0.0, "renorm_warmup": 0.0}, 0.002, claims.NOT_SUPPORTED),  # BN does not fall
-        ({"bn": -0.05, "renorm_warmup": 0.0}, 0.002, claims.NOT_SUPPORTED),  # BN better at batch 2
-        ({"bn": 0.2, "renorm_warmup": 0.19}, 0.02, claims.INCONCLUSIVE),  # renorm's reduction cannot be told
-        ({"bn": 0.012, "renorm_warmup": 0.0}, 0.002, claims.INCONCLUSIVE),  # BN's fall is not beyond the margin
+        ({"bn": 0.2, "renorm_warmup": 0.05}, 0.002, SUPPORTED),  # BN falls; renorm removes 0.15 of it
+        ({"bn": 0.2, "renorm_warmup": 0.2}, 0.002, PARTLY),  # renorm falls as far
+        ({"bn": 0.2, "renorm_warmup": 0.25}, 0.002, PARTLY),  # or further
+        ({"bn": 0.0, "renorm_warmup": 0.0}, 0.002, NOT_SUPPORTED),  # BN does not fall
+        ({"bn": -0.05, "renorm_warmup": 0.0}, 0.002, NOT_SUPPORTED),  # BN better at batch 2
+        ({"bn": 0.2, "renorm_warmup": 0.19}, 0.02, INCONCLUSIVE),  # renorm's reduction cannot be told
+        ({"bn": 0.012, "renorm_warmup": 0.0}, 0.002, INCONCLUSIVE),  # BN's fall is not beyond the margin
     ],
 )
 def test_every_verdict_of_the_batch_size_rule_is_reachable(drops, noise, word):
     study = batch_numbers({**drops, "bessel": 0.2, "renorm": 0.1, "no_bn": 0.0}, noise)
-    verdict = claims.judge_batch(study)
+    verdict = batch.judge(study)["batch"]
     assert verdict.word == word
     assert set(verdict.parts) == {"bn", "bessel", "renorm", "renorm_warmup"}  # every variant gets its word
 
@@ -213,7 +217,7 @@ def test_the_batch_rule_needs_the_batch_independent_arms():
     """results.json from before GN and LN joined the study has no drops: their claim is not judged."""
     old = batch_numbers({"bn": 0.2, "renorm": 0.0, "no_bn": 0.0})
     old = BatchStudy(old.sizes, old.examples, old.learning_rates, old.arms)
-    assert claims.judge(claims.Studies(batch=old)).batch_independent is None
+    assert explain_study.judge(Studies(batch=old)).batch_independent is None
 
 
 def plain_numbers(learned: dict[str, int], seeds: int = 10) -> PlainStudy:
@@ -225,31 +229,29 @@ def plain_numbers(learned: dict[str, int], seeds: int = 10) -> PlainStudy:
 @pytest.mark.parametrize(
     ("he", "lsuv", "selu", "word"),
     [
-        (10, 9, 10, claims.SUPPORTED),  # 9/10: Wilson 0.60..0.98
-        (10, 0, 0, claims.PARTLY),  # 10/10: 0.72..1
-        (0, 1, 0, claims.NOT_SUPPORTED),  # 0/10: 0..0.28, 1/10: 0.02..0.40
-        (8, 2, 0, claims.INCONCLUSIVE),  # 8/10: 0.49..0.94, 2/10: 0.06..0.51
+        (10, 9, 10, SUPPORTED),  # 9/10: Wilson 0.60..0.98
+        (10, 0, 0, PARTLY),  # 10/10: 0.72..1
+        (0, 1, 0, NOT_SUPPORTED),  # 0/10: 0..0.28, 1/10: 0.02..0.40
+        (8, 2, 0, INCONCLUSIVE),  # 8/10: 0.49..0.94, 2/10: 0.06..0.51
     ],
 )
 def test_every_verdict_of_the_plain_net_rule_is_reachable(he, lsuv, selu, word):
-    verdict = claims.judge_plain(plain_numbers({"bn": 10, "no_bn": 0, "he": he, "lsuv": lsuv, "selu": selu}))
+    verdict = plain.judge(plain_numbers({"bn": 10, "no_bn": 0, "he": he, "lsuv": lsuv, "selu": selu}))["plain"]
     assert verdict.word == word
-    assert verdict.parts["bn"] == claims.LEARNS and verdict.parts["no_bn"] == claims.FAILS
+    assert verdict.parts["bn"] == plain.LEARNS and verdict.parts["no_bn"] == plain.FAILS
 
 
 def test_the_plain_rule_text_gives_the_seed_counts_that_decide_at_10_seeds():
     """9 of 10 is the fewest that learn and 1 of 10 the most that do not learn, as the rule says."""
-    words = [claims.learn_word(judge_fraction([True] * k + [False] * (10 - k))) for k in range(11)]
-    assert words == [claims.FAILS] * 2 + [claims.UNDECIDED] * 7 + [claims.LEARNS] * 2
-    assert (
-        "(of 10 seeds: 9 or more)" in claims.CLAIMS["plain"].rule and "(at most 1 of 10)" in claims.CLAIMS["plain"].rule
-    )
+    words = [plain.RULE.parts[0].word(judge_fraction([True] * k + [False] * (10 - k))) for k in range(11)]
+    assert words == [plain.FAILS] * 2 + [UNDECIDED] * 7 + [plain.LEARNS] * 2
+    assert "9 or more of 10" in plain.RULE.text() and "at most 1 of 10" in plain.RULE.text()
 
 
 def test_three_seeds_cannot_decide_whether_an_arm_learns():
     """The Wilson interval of 3/3 is 0.44..1 and of 0/3 0..0.56: the plain study has its own 10 seeds."""
-    verdict = claims.judge_plain(plain_numbers({"bn": 3, "no_bn": 0, "he": 3, "lsuv": 0, "selu": 0}, seeds=3))
-    assert set(verdict.parts.values()) == {claims.UNDECIDED} and verdict.word == claims.INCONCLUSIVE
+    verdict = plain.judge(plain_numbers({"bn": 3, "no_bn": 0, "he": 3, "lsuv": 0, "selu": 0}, seeds=3))["plain"]
+    assert set(verdict.parts.values()) == {UNDECIDED} and verdict.word == INCONCLUSIVE
     assert choose(BUDGETS, None, quick=False).seeds["plain"] == 10
 
 
@@ -265,35 +267,35 @@ def lr_numbers(bn_breaks: list[int], no_bn_breaks: list[int], small_gap: float, 
     points = {arm: [seeds_outcomes(at_small[arm] if i == 0 else [0.95] * seeds) for i in range(4)] for arm in at_small}
     breaks = {"bn": bn_breaks, "no_bn": no_bn_breaks}
     diverged = {arm: [[i >= b for b in breaks[arm]] for i in range(len(RATES))] for arm in breaks}
-    return analysis.paired_panel(studies.LR_PANELS[0], RATES, points, diverged)
+    return grid.paired_panel(lr.GRID.panels[0], RATES, points, diverged)
 
 
 @pytest.mark.parametrize(
     ("bn_breaks", "no_bn_breaks", "small_gap", "word"),
     [
-        ([3] * 10, [2] * 10, 0.0, claims.SUPPORTED),  # stable to 1 vs 0.1, even at 0.001
-        ([3] * 10, [2] * 10, -0.05, claims.SUPPORTED),  # BN behind at the small rate: its advantage is gone
-        ([3] * 10, [2] * 10, 0.3, claims.PARTLY),  # BN ahead at the small rate too
-        ([4] * 9 + [2], [2] * 10, 0.0, claims.SUPPORTED),  # 9 of 10 seeds higher decide
-        ([3] * 10, [3] * 10, 0.0, claims.NOT_SUPPORTED),  # never higher
-        ([3] * 7 + [2] * 3, [2] * 10, 0.0, claims.INCONCLUSIVE),  # 7 of 10: undecided
-        ([3] * 10, [2] * 10, 0.012, claims.INCONCLUSIVE),  # the small-rate interval crosses the margin
-        ([3] * 5, [2] * 5, 0.0, claims.SUPPORTED),  # 5 of 5 conv seeds decide (Wilson 0.57..1)
-        ([3] * 3, [2] * 3, 0.0, claims.INCONCLUSIVE),  # 3 of 3 cannot (0.44..1)
-        ([4] * 10, [4] * 10, 0.0, claims.INCONCLUSIVE),  # both stable at the grid's top: it cannot judge
-        ([4] * 10, [4] * 9 + [3], 0.0, claims.INCONCLUSIVE),  # one seed it can judge is not enough
+        ([3] * 10, [2] * 10, 0.0, SUPPORTED),  # stable to 1 vs 0.1, even at 0.001
+        ([3] * 10, [2] * 10, -0.05, SUPPORTED),  # BN behind at the small rate: its advantage is gone
+        ([3] * 10, [2] * 10, 0.3, PARTLY),  # BN ahead at the small rate too
+        ([4] * 9 + [2], [2] * 10, 0.0, SUPPORTED),  # 9 of 10 seeds higher decide
+        ([3] * 10, [3] * 10, 0.0, NOT_SUPPORTED),  # never higher
+        ([3] * 7 + [2] * 3, [2] * 10, 0.0, INCONCLUSIVE),  # 7 of 10: undecided
+        ([3] * 10, [2] * 10, 0.012, INCONCLUSIVE),  # the small-rate interval crosses the margin
+        ([3] * 5, [2] * 5, 0.0, SUPPORTED),  # 5 of 5 conv seeds decide (Wilson 0.57..1)
+        ([3] * 3, [2] * 3, 0.0, INCONCLUSIVE),  # 3 of 3 cannot (0.44..1)
+        ([4] * 10, [4] * 10, 0.0, INCONCLUSIVE),  # both stable at the grid's top: it cannot judge
+        ([4] * 10, [4] * 9 + [3], 0.0, INCONCLUSIVE),  # one seed it can judge is not enough
     ],
 )
 def test_every_verdict_of_the_learning_rate_rule_is_reachable(bn_breaks, no_bn_breaks, small_gap, word):
     panel = lr_numbers(bn_breaks, no_bn_breaks, small_gap)
-    verdict = claims.judge_lr(GridStudy(studies.REACH, {"fc-relu": panel}))
+    verdict = lr.judge(GridStudy(common.REACH, {"fc-relu": panel}))["lr"]
     assert verdict.word == word and verdict.parts["fc-relu"] == word
 
 
 def test_the_largest_stable_rate_is_where_a_seed_first_diverges():
     diverged = [[False, True, False], [False, False, True], [True, False, False]]  # per rate, per seed
     # seed 1 diverged at 0.001: none; seed 2 at 0.1, though not at 1: its first divergence counts
-    assert analysis.largest_stable(RATES[:3], diverged) == [0.1, None, 0.001]
+    assert grid.largest_stable(RATES[:3], diverged) == [0.1, None, 0.001]
     panel = lr_numbers([3, 0, 4], [2, 2, 2], 0.0)
     assert panel.largest_stable == {"bn": [1.0, None, 10.0], "no_bn": [0.1, 0.1, 0.1]}
     assert panel.stable_higher.k == 2  # a seed stable nowhere is not higher
@@ -301,13 +303,13 @@ def test_the_largest_stable_rate_is_where_a_seed_first_diverges():
 
 def init_numbers(curves: dict[str, list[float]], noise: float = 0.002, seeds: int = 10) -> GridPanel:
     """Per arm its mean final accuracy at each initial SD; each run off by seeded normal noise of SD `noise`."""
-    values, rng = list(studies.INIT_STDS), np.random.default_rng(0)
+    values, rng = list(common.INIT_STDS), np.random.default_rng(0)
     points = {
         arm: [seeds_outcomes(list(acc + noise * rng.standard_normal(seeds))) for acc in curve]
         for arm, curve in curves.items()
     }
     diverged = {arm: [[False] * seeds for _ in values] for arm in curves}
-    return analysis.paired_panel(studies.INIT_PANELS[0], values, points, diverged)
+    return grid.paired_panel(init.GRID.panels[0], values, points, diverged)
 
 
 FLAT, FALLING, DEAD = [0.97] * 7, [0.97, 0.97, 0.96, 0.9, 0.8, 0.7, 0.64], [0.97, 0.97, 0.9, 0.5, 0.1, 0.1, 0.1]
@@ -316,18 +318,18 @@ FLAT, FALLING, DEAD = [0.97] * 7, [0.97, 0.97, 0.96, 0.9, 0.8, 0.7, 0.64], [0.97
 @pytest.mark.parametrize(
     ("bn", "no_bn", "seeds", "word"),
     [
-        (FLAT, DEAD, 10, claims.SUPPORTED),  # BN does not care, no BN does
-        (FALLING, DEAD, 10, claims.PARTLY),  # BN cares, less than no BN
-        ([0.97] * 6 + [0.96], DEAD, 10, claims.PARTLY),  # a fall of 0.01 at one SD is told at 10 seeds
-        ([0.97] * 6 + [0.96], DEAD, 3, claims.INCONCLUSIVE),  # not at 3
-        (FLAT, FLAT, 10, claims.NOT_SUPPORTED),  # nothing for BN to fix
-        (DEAD, DEAD, 10, claims.NOT_SUPPORTED),  # BN cares as much
+        (FLAT, DEAD, 10, SUPPORTED),  # BN does not care, no BN does
+        (FALLING, DEAD, 10, PARTLY),  # BN cares, less than no BN
+        ([0.97] * 6 + [0.96], DEAD, 10, PARTLY),  # a fall of 0.01 at one SD is told at 10 seeds
+        ([0.97] * 6 + [0.96], DEAD, 3, INCONCLUSIVE),  # not at 3
+        (FLAT, FLAT, 10, NOT_SUPPORTED),  # nothing for BN to fix
+        (DEAD, DEAD, 10, NOT_SUPPORTED),  # BN cares as much
     ],
 )
 def test_every_verdict_of_the_initial_scale_rule_is_reachable(bn, no_bn, seeds, word):
     """Seed-to-seed noise of SD 0.003 (this net's is ~0.002)."""
     panel = init_numbers({"bn": bn, "no_bn": no_bn}, 0.003, seeds)
-    verdict = claims.judge_init(GridStudy(studies.REACH, {"fc-relu": panel}))
+    verdict = init.judge(GridStudy(common.REACH, {"fc-relu": panel}))["init"]
     assert verdict.word == word and verdict.parts["fc-relu"] == word
 
 
@@ -341,7 +343,7 @@ def landscape_numbers(decades: dict[str, float], seeds: int = 10) -> LandscapeSt
     """Per judged measure, BN's median log10(no BN's) + decades, each seed off by seeded noise of 0.05 decades."""
     rng, nothing = np.random.default_rng(0), MeasureArm(SpreadCurve([], []), None)
     paired = {}
-    for tag in claims.JUDGED_LANDSCAPE:
+    for tag in landscape.JUDGED_LANDSCAPE:
         no_bn = list(rng.normal(size=seeds))
         bn = [x + decades.get(tag, decades["rest"]) + 0.05 * rng.standard_normal() for x in no_bn]
         smaller = judge_fraction([b < n for b, n in zip(bn, no_bn)])
@@ -355,17 +357,17 @@ BETA_HELD_OUT = "landscape_held_out/beta_smoothness"
 @pytest.mark.parametrize(
     ("decades", "word"),
     [
-        ({"rest": -1.0}, claims.SUPPORTED),  # every measure 10x smaller with BN
-        ({"rest": -1.0, BETA_HELD_OUT: 0.0}, claims.PARTLY),  # one of them the same
-        ({"rest": -1.0, BETA_HELD_OUT: 0.3}, claims.INCONCLUSIVE),  # one of them 2x larger: they disagree
-        ({"rest": 0.0}, claims.NOT_SUPPORTED),  # all the same
-        ({"rest": 0.0, BETA_HELD_OUT: 0.5}, claims.NOT_SUPPORTED),  # none smaller, one larger
-        ({"rest": 0.0, BETA_HELD_OUT: -0.1}, claims.INCONCLUSIVE),  # none smaller, one cannot be told
+        ({"rest": -1.0}, SUPPORTED),  # every measure 10x smaller with BN
+        ({"rest": -1.0, BETA_HELD_OUT: 0.0}, PARTLY),  # one of them the same
+        ({"rest": -1.0, BETA_HELD_OUT: 0.3}, INCONCLUSIVE),  # one of them 2x larger: they disagree
+        ({"rest": 0.0}, NOT_SUPPORTED),  # all the same
+        ({"rest": 0.0, BETA_HELD_OUT: 0.5}, NOT_SUPPORTED),  # none smaller, one larger
+        ({"rest": 0.0, BETA_HELD_OUT: -0.1}, INCONCLUSIVE),  # none smaller, one cannot be told
     ],
 )
 def test_every_verdict_of_the_landscape_rule_is_reachable(decades, word):
-    verdict = claims.judge_landscape(landscape_numbers(decades))
-    assert verdict.word == word and set(verdict.parts) == set(claims.JUDGED_LANDSCAPE)
+    verdict = landscape.judge(landscape_numbers(decades))["landscape"]
+    assert verdict.word == word and set(verdict.parts) == set(landscape.JUDGED_LANDSCAPE)
 
 
 def ics_numbers(shifts: dict[str, tuple[float, float]], seeds: int = 10) -> IcsStudy:
@@ -385,25 +387,25 @@ def ics_numbers(shifts: dict[str, tuple[float, float]], seeds: int = 10) -> IcsS
 @pytest.mark.parametrize(
     ("shifts", "word"),
     [
-        ({"dense02": (0.3, -0.1), "dense03": (0.0, 0.0), "logits": (0.2, 0.0)}, claims.SUPPORTED),  # never reduced
-        ({"dense02": (-0.5, 0.1), "dense03": (-0.5, 0.1), "logits": (-0.5, 0.1)}, claims.NOT_SUPPORTED),  # always
-        ({"dense02": (0.3, -0.1), "dense03": (-0.5, 0.1), "logits": (-0.5, 0.1)}, claims.PARTLY),  # in two of three
-        ({"dense02": (-0.5, 0.0), "dense03": (-0.5, 0.1), "logits": (-0.5, 0.1)}, claims.INCONCLUSIVE),  # l2 smaller,
+        ({"dense02": (0.3, -0.1), "dense03": (0.0, 0.0), "logits": (0.2, 0.0)}, SUPPORTED),  # never reduced
+        ({"dense02": (-0.5, 0.1), "dense03": (-0.5, 0.1), "logits": (-0.5, 0.1)}, NOT_SUPPORTED),  # always
+        ({"dense02": (0.3, -0.1), "dense03": (-0.5, 0.1), "logits": (-0.5, 0.1)}, PARTLY),  # in two of three
+        ({"dense02": (-0.5, 0.0), "dense03": (-0.5, 0.1), "logits": (-0.5, 0.1)}, INCONCLUSIVE),  # l2 smaller,
         # cosine the same: the measures disagree in dense02
     ],
 )
 def test_every_verdict_of_the_covariate_shift_rule_is_reachable(shifts, word):
-    verdict = claims.judge_ics(ics_numbers(shifts))
+    verdict = ics.judge(ics_numbers(shifts))["ics"]
     assert verdict.word == word and "dense01" not in verdict.parts  # nothing before the first layer
 
 
 @pytest.mark.parametrize(
     ("behind", "noise", "word"),
     [
-        (0.0, 0.002, claims.SUPPORTED),  # noisy BN as good as BN
-        (-0.02, 0.002, claims.SUPPORTED),  # better
-        (0.05, 0.002, claims.NOT_SUPPORTED),  # 0.05 behind
-        (0.01, 0.002, claims.INCONCLUSIVE),  # about the margin: the seeds cannot tell
+        (0.0, 0.002, SUPPORTED),  # noisy BN as good as BN
+        (-0.02, 0.002, SUPPORTED),  # better
+        (0.05, 0.002, NOT_SUPPORTED),  # 0.05 behind
+        (0.01, 0.002, INCONCLUSIVE),  # about the margin: the seeds cannot tell
     ],
 )
 def test_every_verdict_of_the_noisy_bn_rule_is_reachable(behind, noise, word):
@@ -411,26 +413,26 @@ def test_every_verdict_of_the_noisy_bn_rule_is_reachable(behind, noise, word):
     bn = list(0.97 + noise * rng.standard_normal(10))
     noisy = [b - behind + noise * rng.standard_normal() for b in bn]
     found = NoisyBN(seeds_outcomes(noisy), stats.paired_effect(bn, noisy), stats.paired_effect(noisy, [0.9] * 10), {})
-    assert claims.judge_noisy(found).word == word
+    assert ics.NOISY_RULE.judge({"behind BN": found.behind_bn}).word == word
 
 
 @pytest.mark.parametrize(
     ("words", "word"),
     [
-        ([claims.SUPPORTED] * 3, claims.SUPPORTED),
-        ([claims.NOT_SUPPORTED] * 2, claims.NOT_SUPPORTED),
-        ([claims.SUPPORTED, claims.NOT_SUPPORTED], claims.PARTLY),
-        ([claims.PARTLY, claims.INCONCLUSIVE], claims.PARTLY),
-        ([claims.NOT_SUPPORTED, claims.INCONCLUSIVE], claims.INCONCLUSIVE),
+        ([SUPPORTED] * 3, SUPPORTED),
+        ([NOT_SUPPORTED] * 2, NOT_SUPPORTED),
+        ([SUPPORTED, NOT_SUPPORTED], PARTLY),
+        ([PARTLY, INCONCLUSIVE], PARTLY),
+        ([NOT_SUPPORTED, INCONCLUSIVE], INCONCLUSIVE),
     ],
 )
 def test_panels_combine_into_one_word(words, word):
-    assert claims.combined(words) == word
+    assert AGREE.word(dict(enumerate(words))) == word
 
 
 def test_the_batch_and_plain_plans_change_only_the_normalization_and_the_init():
     budget = choose(BUDGETS, None, quick=False)
-    batch = {spec.key: spec.config for spec in studies.plan(("batch",), budget).specs()}
+    batch = {spec.key: spec.config for spec in explain_study.plan(("batch",), budget).specs()}
     assert {c.train.batch_size for c in batch.values()} == {2, 4, 8, 16, 32, 64}
     kinds = {
         (key.split("/")[2].split("-seed")[0], c.bn.enabled, c.bn.kind, c.bn.impl, c.bn.renorm, c.bn.bessel)
@@ -450,7 +452,7 @@ def test_the_batch_and_plain_plans_change_only_the_normalization_and_the_init():
         assert (warmup.hold, warmup.relaxed) == (
             (round(steps * 0.05), round(steps * 0.3)) if "warmup" in key else (0, 0)
         )
-    plain = {spec.key: spec.config for spec in studies.plan(("plain",), budget).specs()}
+    plain = {spec.key: spec.config for spec in explain_study.plan(("plain",), budget).specs()}
     assert len(plain) == 5 * 10 and {c.train.steps for c in plain.values()} == {800}
     starts = {
         (key.split("/")[1].split("-seed")[0], c.bn.enabled, c.model.weight_init, c.model.activation)

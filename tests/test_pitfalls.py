@@ -17,6 +17,7 @@ from bn_mnist.cli import main
 from bn_mnist.core import runfiles
 from bn_mnist.lab.runs import RunFiles
 from bn_mnist.lab.study import choose
+from bn_mnist.lab.verdicts import WORDS
 from bn_mnist.studies.pitfalls import PITFALLS, claims, experiments
 from bn_mnist.studies.pitfalls.analysis import run_measures
 
@@ -43,7 +44,7 @@ def test_every_pitfall_has_its_verdict_section_figure_and_logs(quick):
     assert report.startswith("# BN as it fails today (quick run)")
     for name, found in results["pitfalls"].items():
         verdict = found["verdict"]
-        assert verdict["word"] in claims.WORDS and verdict["rule"] == claims.RULES[name].text()
+        assert verdict["word"] in WORDS and verdict["rule"] == claims.RULES[name].text()
         assert f"## {found['title']}" in report and f"**{verdict['word']}** here" in report
         assert f"**Fix.** {experiments.BY_NAME[name].fix}" in report
         image = matplotlib.image.imread(out / results["figures"][name])

@@ -14,6 +14,17 @@ from bn_mnist.core.config import to_dict
 from bn_mnist.lab.runs import RunFiles
 from bn_mnist.lab.stats import PairedEffect
 from bn_mnist.lab.study import choose
+from bn_mnist.lab.verdicts import (
+    FAILS,
+    HOLDS,
+    INCONCLUSIVE,
+    NOT_SUPPORTED,
+    PARTLY,
+    SUPPORTED,
+    UNDECIDED,
+    WORDS,
+    Share,
+)
 from bn_mnist.studies.pitfalls import PITFALLS, analysis, claims, experiments
 from bn_mnist.studies.pitfalls.experiments import BUDGETS
 
@@ -69,15 +80,15 @@ def effect(low: float, high: float) -> PairedEffect:
 def part_found(part, word: str):
     """Numbers that give `part` the word: an interval on the side that makes it hold or fail, or across; an
     invariant in every seed, missing in one, or measured in one seed only."""
-    if isinstance(part, claims.Share):
-        return {claims.HOLDS: [True] * 10, claims.FAILS: [True] * 9 + [False], claims.UNDECIDED: [True, None]}[word]
-    m = part.margin
-    if part.expect == claims.WITHIN:
-        return {claims.HOLDS: effect(-m / 2, m / 2), claims.FAILS: effect(2 * m, 3 * m)}.get(word, effect(0, 2 * m))
-    return {claims.HOLDS: effect(2 * m, 3 * m), claims.FAILS: effect(-m, m / 2)}.get(word, effect(0, 2 * m))
+    if isinstance(part, Share):
+        return {HOLDS: [True] * 10, FAILS: [True] * 9 + [False], UNDECIDED: [True, None]}[word]
+    m = part.high
+    if part.within == HOLDS:
+        return {HOLDS: effect(-m / 2, m / 2), FAILS: effect(2 * m, 3 * m)}.get(word, effect(0, 2 * m))
+    return {HOLDS: effect(2 * m, 3 * m), FAILS: effect(-m, m / 2)}.get(word, effect(0, 2 * m))
 
 
-PART_WORDS = (claims.HOLDS, claims.FAILS, claims.UNDECIDED)
+PART_WORDS = (HOLDS, FAILS, UNDECIDED)
 
 
 @pytest.mark.parametrize("name", PITFALLS)
@@ -85,23 +96,26 @@ def test_every_verdict_of_every_rule_is_reachable(name):
     rule, reached = claims.RULES[name], set()
     for words in itertools.product(PART_WORDS, repeat=len(rule.parts)):
         found = {part.name: part_found(part, word) for part, word in zip(rule.parts, words)}
-        effects = {k: v for k, v in found.items() if isinstance(v, PairedEffect)}
-        shares = {k: v for k, v in found.items() if isinstance(v, list)}
-        given = claims.part_words(rule, effects, shares)
-        assert list(given.values()) == list(words)
-        reached.add(claims.verdict_word(list(given.values())))
-    assert reached == set(claims.WORDS)
+        verdict = rule.judge(found)
+        assert list(verdict.parts.values()) == list(words)
+        reached.add(verdict.word)
+    assert reached == set(WORDS)
 
 
 def test_the_verdict_policy():
-    H, F, U = claims.HOLDS, claims.FAILS, claims.UNDECIDED
-    assert claims.verdict_word([H, H, H]) == claims.SUPPORTED
-    assert claims.verdict_word([F, H, H]) == claims.NOT_SUPPORTED  # the failure is not there
-    assert claims.verdict_word([H, F, H]) == claims.PARTLY  # a fix fails
-    assert claims.verdict_word([H, F, U]) == claims.INCONCLUSIVE  # a part the seeds cannot decide
-    assert claims.verdict_word([U, H]) == claims.INCONCLUSIVE
+    rule = claims.RULES["batch"]
+
+    def word(*words: str) -> str:
+        return rule.policy.word(dict(zip((part.name for part in rule.parts), words)))
+
+    H, F, U = HOLDS, FAILS, UNDECIDED
+    assert word(H, H, H) == SUPPORTED
+    assert word(F, H, H) == NOT_SUPPORTED  # the failure is not there
+    assert word(H, F, H) == PARTLY  # a fix fails
+    assert word(H, F, U) == INCONCLUSIVE  # a part the seeds cannot decide
+    assert word(U, H, H) == INCONCLUSIVE
     missing = PairedEffect(10, 0.5, None, None)  # tied differences: no interval
-    assert claims.paired_word(claims.RULES["lag"].parts[0], missing) == claims.UNDECIDED
+    assert claims.RULES["lag"].parts[0].word(missing) == UNDECIDED
 
 
 def test_every_rule_names_arms_and_measures_its_pitfall_has():
@@ -119,7 +133,7 @@ def test_every_rule_names_arms_and_measures_its_pitfall_has():
     for name, rule in claims.RULES.items():
         arms = {arm.key for arm in experiments.BY_NAME[name].arms}
         for part in rule.parts:
-            pairs = [part.first, part.second] if isinstance(part, claims.Paired) else [(part.arm, part.measure)]
+            pairs = [part.first, part.second] if isinstance(part, claims.Difference) else [(part.arm, part.measure)]
             assert all(arm in arms and measure in measured for arm, measure in pairs), (name, part.name)
     assert set(claims.RULES) == set(PITFALLS)
 

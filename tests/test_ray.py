@@ -28,7 +28,8 @@ from bn_mnist.core.tensorboard import tags
 from bn_mnist.core.training import ray_backend, runner
 from bn_mnist.lab import pipeline
 from bn_mnist.lab.study import choose
-from bn_mnist.studies.explain import studies
+from bn_mnist.studies.explain import common
+from bn_mnist.studies.explain import study as explain_study
 from bn_mnist.studies.reproduce.study import STUDY
 
 NODE = {"num_cpus": 1, "node_ip_address": "127.0.0.1", "object_store_memory": 400 * 2**20}
@@ -301,7 +302,7 @@ def test_explains_probed_runs_on_the_cluster_equal_the_local_runner(cluster, tin
         dataclasses.replace(
             spec, config=dataclasses.replace(spec.config, train=dataclasses.replace(spec.config.train, **short))
         )
-        for spec in studies.plan(("landscape",), choose(studies.BUDGETS, 1, quick=True)).specs()  # BN, none, noisy
+        for spec in explain_study.plan(("landscape",), choose(common.BUDGETS, 1, quick=True)).specs()  # BN, none, noisy
     ]
     runner.run_all(specs, tmp_path / "local", tiny_mnist, lambda _: None)
     try:

@@ -58,17 +58,18 @@ def reproduction_results(null_rates=()):
 
 def test_the_report_prints_the_definitions_the_code_applies():
     """Every verdict word's definition and every measured word of the text come from the definitions the code
-    judges by (verdicts.WORDS, rules.definitions), and the rules' numbers are those in force."""
-    from bn_mnist.lab import verdicts
-    from bn_mnist.studies.reproduce import report, rules
+    judges by (ranktests.WORDS, rules.definitions), and the rules' numbers are those in force."""
+    from bn_mnist.studies.reproduce import ranktests, report, rules
 
     markdown = report.markdown(
-        reproduction_results([verdicts.NullRate("near 1, skewed", "value", 20, 100, 100, 0.09, 0.03)])
+        reproduction_results([ranktests.NullRate("near 1, skewed", "value", 20, 100, 100, 0.09, 0.03)])
     )
-    for word, meaning in verdicts.WORDS.items():
+    for word, meaning in ranktests.WORDS.items():
         assert f"- **{word}**: {meaning}" in markdown
     for line in rules.definitions():
         assert line in markdown
-    assert f">= {rules.BOUNCES} drops of >= {rules.WILD_BOUNCE}" in markdown and f"level {verdicts.ALPHA:g}" in markdown
+    assert (
+        f">= {rules.BOUNCES} drops of >= {rules.WILD_BOUNCE}" in markdown and f"level {ranktests.ALPHA:g}" in markdown
+    )
     assert "| near 1, skewed | value | 20 | 100 | 100 | 0.0900 ± 0.0300 |" in markdown
     assert "## Rules changed after seeing results\n\nNone.\n" in markdown and rules.HISTORY in markdown

@@ -3,7 +3,7 @@
 `spread`: mean, sample SD (ddof=1), min..max and n. `judge_fraction`: how often a property holds (k of n, with a
 95% Wilson interval). `paired_effect`: the mean of per-seed differences between two arms that share a seed's start
 and batches, with its 95% t interval and paired t-test p-value. A published run against ours is judged by
-lab/verdicts.py's rank tests.
+ranktests.py's rank tests.
 """
 
 from __future__ import annotations

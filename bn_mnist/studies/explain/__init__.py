@@ -1,8 +1,9 @@
 """`bn-mnist explain`: measure why BN helps (learning-rate range, initialisation scale, inside the network, the loss
-landscape, internal covariate shift, batch size, the deep plain net without BN): the studies, budget and plan
-(`studies`), the measures and their probe (`measures`, `probes`), the numbers over seeds (`analysis`), the verdict
-rules (`claims`), the typed results (`results`), `figures` and `report`; `study` puts them on the pipeline
-(`lab.study`). Names only here: the CLI's --help needs no TensorFlow."""
+landscape, internal covariate shift, batch size, the deep plain net without BN): a module per study
+(`lr`, `init`, `inside`, `landscape`, `ics`, `batch`, `plain`: each its runs, numbers, rules, report section and
+figure), what they share (`common`, `grid` for lr and init, `smoothness` for landscape and ics), the landscape and
+covariate-shift measures and their probe (`measures`, `probes`) and the typed results (`results`); `study` puts them
+on the pipeline (`lab.study`). Names only here: the CLI's --help needs no TensorFlow."""
 
 from bn_mnist.lab.names import Names
 
@@ -16,5 +17,5 @@ NAMES = Names(
     "plain-net studies; 2 with --quick). Every number reported is over them.",
     quick_help="A smoke run (a few minutes): thin grids, a quarter of the FC steps and a sixteenth of the conv ones, 2 "
     "seeds unless --seeds.",
-    rules=("bn_mnist/studies/explain/claims.py",),
+    rules=tuple(f"bn_mnist/studies/explain/{name}.py" for name in ("lr", "init", "landscape", "ics", "batch", "plain")),
 )

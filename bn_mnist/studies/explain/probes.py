@@ -17,7 +17,7 @@ from bn_mnist.core.nets import naming
 from bn_mnist.core.tensorboard import tags
 from bn_mnist.core.training.measurement import Context, Measured
 from bn_mnist.studies.explain import measures
-from bn_mnist.studies.explain.studies import KERNEL_FRACTIONS, LANDSCAPE_DISTANCES
+from bn_mnist.studies.explain.smoothness import KERNEL_FRACTIONS, LANDSCAPE_DISTANCES
 
 
 def layer_parameters(model: keras.Model) -> tuple[list[list[int]], list[int], list[str]]:

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bn_mnist.core.records import SCHEMA_VERSION, Record, named, optional
+from bn_mnist.core.records import SCHEMA_VERSION, Record, named, optional, present
 from bn_mnist.core.tensorboard import tags
 from bn_mnist.lab.stats import FractionVerdict, PairedEffect, Spread
 from bn_mnist.lab.study import Making, Shown
+from bn_mnist.lab.verdicts import Verdict
 
 
 @dataclass(frozen=True)
@@ -171,6 +172,7 @@ class BatchStudy(Record):
     excess_drop: dict[str, PairedEffect] = field(default_factory=dict)
     # BN variant (Bessel, renorm) -> BN's drop minus its own, per seed: how much of BN's drop it removes
     reduction: dict[str, PairedEffect] = field(default_factory=dict)
+    groups: int = 4  # group norm's groups of units (results from before the field: 4, as they were trained)
 
 
 @dataclass(frozen=True)
@@ -199,21 +201,6 @@ class Studies(Record):
 
 
 @dataclass(frozen=True)
-class Verdict(Record):
-    """A claim tested by a rule declared in `claims`, and the word the rule gave."""
-
-    claim: str
-    rule: str
-    word: str
-    detail: str = ""  # schema 1's rules wrote these two; today's put every word they give into `parts`
-    counts: dict[str, int] = field(default_factory=dict)
-    parts: dict[str, str] = field(
-        default_factory=dict
-    )  # arm or panel -> the word the rule gave it, where it judges each
-    judged_later: bool = False  # after the runs, from results.json's numbers (results older than stored verdicts)
-
-
-@dataclass(frozen=True)
 class InsideAnswer(Record):
     """Why one network without BN does (not) learn, as the numbers say (`claims.INSIDE_CAUSES`)."""
 
@@ -233,12 +220,22 @@ class Verdicts(Record):
     noisy: Verdict | None = optional()  # the covariate-shift study's second claim (noisy BN)
     plain: Verdict | None = optional()
 
+    def of(self, claim: str) -> Verdict:
+        """A claim's verdict, which a report section needs.
+
+        Raises:
+            ResultsError: the results hold none (they are of other studies).
+        """
+        found: Verdict = present(getattr(self, claim), f"{claim} verdict")
+        return found
+
 
 @dataclass(frozen=True, kw_only=True)
 class Meta(Making):
     studies: list[str]
     steps: dict[str, int]
     evaluations: int
+    batch_sizes: dict[str, int] = field(default_factory=lambda: {"fc": 60, "conv": 64})  # results from before: these
 
 
 @dataclass(frozen=True)

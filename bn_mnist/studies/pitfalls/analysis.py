@@ -12,9 +12,10 @@ from bn_mnist.lab import stats
 from bn_mnist.lab.plan import Plan
 from bn_mnist.lab.runs import RunFiles
 from bn_mnist.lab.stats import PairedEffect
+from bn_mnist.lab.verdicts import Share, Verdict
 from bn_mnist.studies.pitfalls import claims
 from bn_mnist.studies.pitfalls.experiments import BY_NAME, RECOMPUTE_BATCHES, REGIMES
-from bn_mnist.studies.pitfalls.results import ArmResult, Verdict
+from bn_mnist.studies.pitfalls.results import ArmResult
 
 Runs = dict[str, RunFiles]
 PROBE_PREFIX = "pitfall/"
@@ -107,12 +108,12 @@ def measured(name: str, plan: Plan, runs: Runs) -> Measured:
     effects = {
         part.name: stats.paired_effect(seeds(*part.first), seeds(*part.second))
         for part in rule.parts
-        if isinstance(part, claims.Paired)
+        if isinstance(part, claims.Difference)
     }
     shares = {
         part.name: [None if value is None else value == part.value for value in seeds(part.arm, part.measure)]
         for part in rule.parts
-        if isinstance(part, claims.Share)
+        if isinstance(part, Share)
     }
     return Measured(arms, effects, shares)
 
@@ -123,9 +124,4 @@ def analyse(chosen: tuple[str, ...], plan: Plan, runs: Runs) -> dict[str, Measur
 
 def judge(found: dict[str, Measured]) -> dict[str, Verdict]:
     """Each pitfall's verdict, by the rule declared for it (`claims.RULES`)."""
-    verdicts = {}
-    for name, numbers in found.items():
-        rule = claims.RULES[name]
-        words = claims.part_words(rule, numbers.effects, numbers.shares)
-        verdicts[name] = Verdict(rule.claim, rule.text(), claims.verdict_word(list(words.values())), words)
-    return verdicts
+    return {name: claims.RULES[name].judge(numbers.effects | numbers.shares) for name, numbers in found.items()}

@@ -12,6 +12,7 @@ from bn_mnist.lab.text import (
     seeds_text,
     spread_text,
 )
+from bn_mnist.lab.verdicts import Share
 from bn_mnist.studies.pitfalls import claims
 from bn_mnist.studies.pitfalls.experiments import BY_NAME
 from bn_mnist.studies.pitfalls.results import PitfallResult, Results
@@ -51,7 +52,7 @@ def parts_table(name: str, result: PitfallResult) -> list[str]:
     for part in claims.RULES[name].parts:
         found = (
             effect_text(result.effects.get(part.name))
-            if isinstance(part, claims.Paired)
+            if isinstance(part, claims.Difference)
             else invariant_text(result.shares.get(part.name, []))
         )
         rows.append(f"| {part.name} | {found} | {result.verdict.parts.get(part.name, '-')} |")
@@ -65,7 +66,10 @@ def shown_measures(name: str) -> set[str]:
     """The measures a pitfall's table lists: its figure's, its rule's, and the outcome."""
     found = {measure for panel in BY_NAME[name].panels for measure in panel.measures} | set(ALWAYS_SHOWN)
     for part in claims.RULES[name].parts:
-        found |= {part.first[1], part.second[1]} if isinstance(part, claims.Paired) else {part.measure}
+        if isinstance(part, claims.Difference):
+            found |= {part.first[1], part.second[1]}
+        elif isinstance(part, Share):
+            found.add(part.measure)
     return found
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from bn_mnist.core.records import SCHEMA_VERSION, Record
 from bn_mnist.lab.stats import PairedEffect, Spread
 from bn_mnist.lab.study import Making, Shown
+from bn_mnist.lab.verdicts import Verdict
 
 
 @dataclass(frozen=True)
@@ -19,16 +20,6 @@ class ArmResult(Record):
     colour: str
     seeds: dict[str, list[float | None]]  # measure -> its value per seed (None: not measured, e.g. diverged)
     spreads: dict[str, Spread | None]
-
-
-@dataclass(frozen=True)
-class Verdict(Record):
-    """A claim tested by a rule declared in `claims`, the word each part of the rule gave and the verdict."""
-
-    claim: str
-    rule: str
-    word: str
-    parts: dict[str, str]
 
 
 @dataclass(frozen=True)

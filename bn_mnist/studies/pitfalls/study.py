@@ -6,10 +6,11 @@ from pathlib import Path
 
 from bn_mnist.lab.meta import REPORT_FILE
 from bn_mnist.lab.study import Finished, Making, Study
+from bn_mnist.lab.verdicts import Verdict
 from bn_mnist.studies.pitfalls import NAMES, analysis, experiments, figures, report
 from bn_mnist.studies.pitfalls.analysis import Measured
 from bn_mnist.studies.pitfalls.experiments import BUDGETS, BY_NAME, Budget
-from bn_mnist.studies.pitfalls.results import Meta, PitfallResult, Results, Verdict
+from bn_mnist.studies.pitfalls.results import Meta, PitfallResult, Results
 
 
 def assemble(making: Making, done: Finished, measured: dict[str, Measured], verdicts: dict[str, Verdict]) -> Results:

@@ -18,7 +18,7 @@ NAMES = Names(
     quick_help="A smoke run: the Lesson's 50,000-batch rows run 5,000 batches, one seed unless --seeds.",
     many=False,
     rules=(
-        "bn_mnist/lab/verdicts.py",
+        "bn_mnist/studies/reproduce/ranktests.py",
         "bn_mnist/studies/reproduce/rules.py",
         "bn_mnist/studies/reproduce/claims.py",
         "bn_mnist/studies/reproduce/experiments.py",

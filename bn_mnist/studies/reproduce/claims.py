@@ -1,7 +1,7 @@
 """The tutorial's published results as claims: the rules table, declared before the runs it judges.
 
-Three kinds (judged in judging.py by lab/verdicts.py's rank tests):
-- an `Outcome`: whether a published run learned (its final validation accuracy > verdicts.FAILED), once per
+Three kinds (judged in judging.py by ranktests.py's rank tests):
+- an `Outcome`: whether a published run learned (its final validation accuracy > ranktests.FAILED), once per
   published run, against how many of our seeds share it;
 - a `Number`: a value a run printed (or a figure shows), against ours; a value of a run that learned is set among
   our runs that learned (the distribution given success), since a run that did not learn has no value to match;
@@ -19,7 +19,6 @@ from importlib import resources
 from typing import Any
 
 from bn_mnist.lab.arms import BN, BN_KERAS, BN_NN, NO_BN
-from bn_mnist.lab.verdicts import FAILED
 from bn_mnist.studies.reproduce import rules
 from bn_mnist.studies.reproduce.experiments import CONV, CONV_STEPS, LESSON, LESSON_ARMS, PITFALL_IMAGES, LessonRow
 from bn_mnist.studies.reproduce.experiments import lesson_scope as scope_of
@@ -48,6 +47,7 @@ from bn_mnist.studies.reproduce.fields import (
     key,
     val_at,
 )
+from bn_mnist.studies.reproduce.ranktests import FAILED
 
 SHORT_NAMES = {arm.key: arm.short for arm in (BN, NO_BN, BN_KERAS, BN_NN)}
 bn, no_bn = functools.partial(key, BN.key), functools.partial(key, NO_BN.key)  # bn(VAL) == "bn.val"

@@ -27,7 +27,7 @@ QUICK_LESSON_STEPS = 5_000  # --quick: the 50,000-batch runs cut to a tenth (2,0
 SHORT_STEPS = 2_000  # the Lesson's "short" rows
 LESSON_ARMS = (NO_BN, BN)  # the Lesson's two networks, in its tables' order
 # Seeds per kind of run: 20 everywhere, the fewest with which a two-sided rank test at 0.10 can flag a published
-# value (lab/verdicts.py; 19 is the minimum). `reproduce all` then trains 723 runs (see the report for its cost).
+# value (ranktests.py; 19 is the minimum). `reproduce all` then trains 723 runs (see the report for its cost).
 DEFAULT_SEEDS = {"conv": 20, "short": 20, "long": 20}
 QUICK_SEEDS = 1
 

@@ -1,4 +1,4 @@
-"""Every claim (claims.py) judged on our per-seed records by the rank tests of lab/verdicts.py; then
+"""Every claim (claims.py) judged on our per-seed records by the rank tests of ranktests.py; then
 Benjamini-Hochberg across all their p-values and the two report-wide tests over the independent published runs
 (one rank each: a run's final validation accuracy; its other numbers are correlated with it)."""
 
@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bn_mnist.lab import stats, verdicts
+from bn_mnist.lab import stats
+from bn_mnist.studies.reproduce import ranktests
 from bn_mnist.studies.reproduce.claims import Claim, Number, Outcome, Remark, all_claims
 from bn_mnist.studies.reproduce.fields import SeedRecord
 from bn_mnist.studies.reproduce.results import Across, JudgedNumber, JudgedOutcome, JudgedRemark
@@ -29,13 +30,13 @@ class Judged:
 
 def learned(record: SeedRecord, final: str) -> bool:
     value = record[final]
-    return value is not None and value > verdicts.FAILED
+    return value is not None and value > ranktests.FAILED
 
 
 def judge_number(claim: Number, seeds: list[SeedRecord]) -> JudgedNumber:
     values = [r[claim.key] for r in seeds]
     judged_on = values if claim.given is None else [r[claim.key] for r in seeds if learned(r, claim.given)]
-    test = verdicts.value_test(claim.published, judged_on)
+    test = ranktests.value_test(claim.published, judged_on)
     fields = {name: getattr(claim, name) for name in ("scope", "source", "what", "note", "key")}
     return JudgedNumber(
         **fields,
@@ -59,8 +60,8 @@ def judge_outcome(claim: Outcome, seeds: list[SeedRecord], rng: np.random.Genera
         learned=claim.learned,
         final=claim.final,
         unjudged=list(claim.unjudged),
-        test=verdicts.outcome_test(shared, len(seeds)),
-        rank=verdicts.randomized_rank(claim.published, values, rng) if claim.final else 0,
+        test=ranktests.outcome_test(shared, len(seeds)),
+        rank=ranktests.randomized_rank(claim.published, values, rng) if claim.final else 0,
         values=values,
         adjusted_p=1.0,
     )
@@ -75,7 +76,7 @@ def judge_remark(claim: Remark, seeds: list[SeedRecord]) -> JudgedRemark:
         verbatim=claim.verbatim,
         rule=claim.rule,
         note=claim.note,
-        test=verdicts.property_test(holds),
+        test=ranktests.property_test(holds),
         holds=holds,
         values={k: [r.get(k) for r in seeds] for k in claim.keys},
         adjusted_p=1.0,
@@ -86,7 +87,7 @@ def judged_claims(
     records: dict[str, list[SeedRecord]], claims: list[Claim]
 ) -> list[JudgedOutcome | JudgedNumber | JudgedRemark]:
     """Every claim whose scope has records, in the claims' order (outcomes' tie-breaks drawn in that order)."""
-    rng = np.random.default_rng(verdicts.TIE_SEED)
+    rng = np.random.default_rng(ranktests.TIE_SEED)
     judged: list[JudgedOutcome | JudgedNumber | JudgedRemark] = []
     for claim in claims:
         seeds = records.get(claim.scope)
@@ -105,7 +106,7 @@ def judge(records: dict[str, list[SeedRecord]], claims: list[Claim] | None = Non
     """Judge the claims (default: all of the tutorial's), adjust their p-values together, and test the published
     runs as a whole."""
     judged = judged_claims(records, all_claims() if claims is None else claims)
-    adjusted = verdicts.benjamini_hochberg([j.test.p for j in judged])
+    adjusted = ranktests.benjamini_hochberg([j.test.p for j in judged])
     judged = [dataclasses.replace(j, adjusted_p=a) for j, a in zip(judged, adjusted)]
     outcomes = [j for j in judged if isinstance(j, JudgedOutcome)]
     return Judged(
@@ -121,23 +122,23 @@ def across(outcomes: list[JudgedOutcome], adjusted: list[float]) -> Across:
     ranks = [(o.rank, len(o.values)) for o in outcomes if o.final]
     seeds = min(n for _, n in ranks)
     return Across(
-        verdicts.tail_count_test(ranks),
-        verdicts.shift_test(ranks),
-        sum(a <= verdicts.FDR for a in adjusted),
-        verdicts.discoveries_need(len(adjusted), seeds),
+        ranktests.tail_count_test(ranks),
+        ranktests.shift_test(ranks),
+        sum(a <= ranktests.FDR for a in adjusted),
+        ranktests.discoveries_need(len(adjusted), seeds),
     )
 
 
-def null_rates(records: dict[str, list[SeedRecord]]) -> list[verdicts.NullRate]:
+def null_rates(records: dict[str, list[SeedRecord]]) -> list[ranktests.NullRate]:
     """The method's flag rates under the null, simulated at every seed count the records have."""
     seed_counts = sorted({len(seeds) for seeds in records.values()})
-    return [rate for n in seed_counts for rate in verdicts.simulate_null(n, NULL_TRIALS)]
+    return [rate for n in seed_counts for rate in ranktests.simulate_null(n, NULL_TRIALS)]
 
 
 OUTCOME_VERDICTS, NUMBER_VERDICTS, REMARK_VERDICTS = (
-    verdicts.OUTCOME_WORDS,
-    verdicts.VALUE_WORDS,
-    verdicts.PROPERTY_WORDS,
+    ranktests.OUTCOME_WORDS,
+    ranktests.VALUE_WORDS,
+    ranktests.PROPERTY_WORDS,
 )
 
 

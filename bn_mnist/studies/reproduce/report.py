@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from bn_mnist.lab import verdicts
 from bn_mnist.lab.arms import BN, BN_KERAS, BN_NN, ROUNDOFF
 from bn_mnist.lab.text import code_lines, files_text, number, per_seed, rules_changed_lines, seeds_text, spread_text
-from bn_mnist.lab.verdicts import ValueTest
-from bn_mnist.studies.reproduce import rules
+from bn_mnist.studies.reproduce import ranktests, rules
 from bn_mnist.studies.reproduce.claims import unjudged_figure_steps
 from bn_mnist.studies.reproduce.experiments import (
     BAD_INIT_STD,
@@ -37,6 +35,7 @@ from bn_mnist.studies.reproduce.fields import (
     VAL,
     key,
 )
+from bn_mnist.studies.reproduce.ranktests import ValueTest
 from bn_mnist.studies.reproduce.results import Results
 
 
@@ -46,11 +45,11 @@ def across_sentences(results: Results) -> list[str]:
     if across is None:
         return []
     calibration, shift = across.calibration, across.shift
-    if shift.p <= verdicts.ALPHA:
+    if shift.p <= ranktests.ALPHA:
         sit = f"**sit {'high' if shift.statistic > 0 else 'low'} in our distribution**"
     else:
         sit = "are not shown to sit high or low in our distribution"
-    extreme = "more often than chance" if calibration.p <= verdicts.ALPHA else "no more often than chance allows"
+    extreme = "more often than chance" if calibration.p <= ranktests.ALPHA else "no more often than chance allows"
     return [
         f"**Across the tutorial.** Of its {calibration.runs} independent published runs (one number each: the "
         "final validation accuracy, every run that did not learn tied with ours that did not), "
@@ -74,19 +73,19 @@ def counts_sentence(results: Results) -> str:
     for kind, words in counts.items():
         said = ", ".join(f"{n} {word}" for word, n in words.items() if n) or "none"
         parts.append(f"{sum(words.values())} {kind}: {said}")
-    flagged = [f"{o.source}: {o.what}" for o in results.outcomes if o.verdict in verdicts.FLAGS]
-    flagged += [f"{n.source}: {n.what}" for n in results.numbers if n.verdict in verdicts.FLAGS]
-    flagged += [f"{r.source}: {r.rule}" for r in results.remarks if r.verdict in verdicts.FLAGS]
+    flagged = [f"{o.source}: {o.what}" for o in results.outcomes if o.verdict in ranktests.FLAGS]
+    flagged += [f"{n.source}: {n.what}" for n in results.numbers if n.verdict in ranktests.FLAGS]
+    flagged += [f"{r.source}: {r.rule}" for r in results.remarks if r.verdict in ranktests.FLAGS]
     claims = len(results.outcomes) + len(results.numbers) + len(results.remarks)
     line = (
         f"Per claim: {'; '.join(parts)}. **Flagged**: {'; '.join(flagged) or 'none'}. At "
         f"{seeds_text(results.meta.seeds)}, each test flags a run like ours with probability at most "
-        f"{verdicts.ALPHA:g}, so about one flag in ten is expected by chance alone."
+        f"{ranktests.ALPHA:g}, so about one flag in ten is expected by chance alone."
     )
     if across is None:
         return line
     return (
-        f"{line} After Benjamini-Hochberg across all {claims} p-values (false discovery rate {verdicts.FDR:g}), "
+        f"{line} After Benjamini-Hochberg across all {claims} p-values (false discovery rate {ranktests.FDR:g}), "
         f"**{across.discoveries} remain**; with these seeds no claim can be a discovery unless at least "
         f"{across.discoveries_need} claims reach the smallest p a claim can have, so the report-wide tests above, "
         "not single flags, carry the verdict on the tutorial."
@@ -94,7 +93,7 @@ def counts_sentence(results: Results) -> str:
 
 
 def method_section(results: Results) -> list[str]:
-    """How the verdicts are made, from the definitions the code applies (verdicts.WORDS, rules.definitions)."""
+    """How the verdicts are made, from the definitions the code applies (ranktests.WORDS, rules.definitions)."""
     lines = [
         "## How the verdicts are made",
         "",
@@ -102,21 +101,21 @@ def method_section(results: Results) -> list[str]:
         "draw from the distribution our seeds sample, its rank among our n seeds is uniform on 0..n, whatever the "
         "distribution's shape (bounded near 1, skewed, split between learning and not, tied). Every test below uses "
         "only that rank: a conformal p-value, valid without a normal model; at n = 20 and level "
-        f"{verdicts.ALPHA:g} (two-sided) it flags a value above or below all of ours. A published run's outcome "
-        f"(learned: final validation accuracy > {verdicts.FAILED}) is tested apart, against how many of our seeds "
+        f"{ranktests.ALPHA:g} (two-sided) it flags a value above or below all of ours. A published run's outcome "
+        f"(learned: final validation accuracy > {ranktests.FAILED}) is tested apart, against how many of our seeds "
         "share it; a value of a run that learned is set among our runs that learned. Numbers are compared after "
-        f"rounding to {verdicts.DECIMALS} decimals, the published precision; a threshold never reached counts as "
+        f"rounding to {ranktests.DECIMALS} decimals, the published precision; a threshold never reached counts as "
         "later than any step.",
         "",
-        *(f"- **{word}**: {meaning}" for word, meaning in verdicts.WORDS.items()),
+        *(f"- **{word}**: {meaning}" for word, meaning in ranktests.WORDS.items()),
         "",
         f"**Detectable shift**: the shift (in our SDs, up / down) of a run otherwise like ours that the value test "
-        f"flags with probability {verdicts.POWER:g}, computed with our values smoothed by a normal kernel "
+        f"flags with probability {ranktests.POWER:g}, computed with our values smoothed by a normal kernel "
         f"(Silverman's bandwidth). A CONSISTENT value can still be off by less than that. **Adjusted p**: "
         f"Benjamini-Hochberg across every p-value of the report. **Across the tutorial**: the calibration test counts "
         "the independent published runs in the flagged tails against the Poisson-binomial count the null gives; the "
         "shift test asks whether their ranks sit high or low on average (ties broken at random, from seed "
-        f"{verdicts.TIE_SEED}).",
+        f"{ranktests.TIE_SEED}).",
         "",
         "The words of the text, as measured:",
         "",
@@ -127,7 +126,7 @@ def method_section(results: Results) -> list[str]:
         lines += [
             "**The method under the null, by simulation**: our n seeds and the published run drawn from one "
             "distribution shaped like ours; how often a test flags it (nominal: at most "
-            f"{verdicts.ALPHA:g}).",
+            f"{ranktests.ALPHA:g}).",
             "",
             "| distribution | test | seeds | trials | trials it applied to | flag rate ± Monte-Carlo SE |",
             "|---|---|---:|---:|---:|---|",
@@ -180,7 +179,7 @@ def outcomes_section(results: Results) -> list[str]:
     return [
         *lines,
         "",
-        f"A point a run printed before it learned (<= {verdicts.FAILED}: the share of whichever class a net that has "
+        f"A point a run printed before it learned (<= {ranktests.FAILED}: the share of whichever class a net that has "
         "not learned predicts) is judged as an outcome too: how many of ours had not learned by then.",
         "",
     ]

@@ -11,9 +11,9 @@ from bn_mnist.core.plots.seed_curves import Curve
 from bn_mnist.core.records import SCHEMA_VERSION, Record
 from bn_mnist.lab.stats import Spread
 from bn_mnist.lab.study import Making, Shown
-from bn_mnist.lab.verdicts import AcrossTest, NullRate, OutcomeTest, ValueTest
 from bn_mnist.studies.reproduce.experiments import LESSON_STEPS, Budget
 from bn_mnist.studies.reproduce.fields import SeedRecord
+from bn_mnist.studies.reproduce.ranktests import AcrossTest, NullRate, OutcomeTest, ValueTest
 from bn_mnist.studies.reproduce.rules import RULES_BEFORE, Rules
 
 
@@ -34,7 +34,7 @@ class Meta(Making):
 
 @dataclass(frozen=True)
 class JudgedNumber(Record):
-    """A published value against ours (`verdicts.value_test`), where it comes from, and what it was judged on."""
+    """A published value against ours (`ranktests.value_test`), where it comes from, and what it was judged on."""
 
     scope: str
     source: str
@@ -54,7 +54,7 @@ class JudgedNumber(Record):
 
 @dataclass(frozen=True)
 class JudgedOutcome(Record):
-    """Whether a published run learned, against how many of our seeds share its outcome (`verdicts.outcome_test`)."""
+    """Whether a published run learned, against how many of our seeds share its outcome (`ranktests.outcome_test`)."""
 
     scope: str
     source: str
@@ -76,7 +76,7 @@ class JudgedOutcome(Record):
 
 @dataclass(frozen=True)
 class JudgedRemark(Record):
-    """A property of the tutorial's run over our seeds (`verdicts.property_test`), and where it comes from."""
+    """A property of the tutorial's run over our seeds (`ranktests.property_test`), and where it comes from."""
 
     scope: str
     source: str
@@ -100,7 +100,7 @@ class Across(Record):
 
     calibration: AcrossTest
     shift: AcrossTest
-    discoveries: int  # claims whose adjusted p is <= verdicts.FDR
+    discoveries: int  # claims whose adjusted p is <= ranktests.FDR
     discoveries_need: int  # claims at the smallest attainable p that one discovery would need (`verdicts`)
 
 

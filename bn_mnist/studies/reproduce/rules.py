@@ -1,5 +1,5 @@
 """The reproduction's rules, declared before its runs: what the text's words mean as measurements, and the method
-(lab/verdicts.py). `Rules` is what results.json records of them; the rules changed after seeing the results they
+(ranktests.py). `Rules` is what results.json records of them; the rules changed after seeing the results they
 judge are `study.STUDY.rules_changed` (the report prints them, empty or not).
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bn_mnist.core.records import Record
-from bn_mnist.lab import verdicts
+from bn_mnist.studies.reproduce import ranktests
 
 NEAR_MAX = 0.005  # "nears its best accuracy": the first evaluation within this of the run's best
 BOUNCE = 0.02  # a bounce: a drop of at least this between consecutive evaluations, once the run reached LEARNING
@@ -17,7 +17,7 @@ LEARNING = 0.5  # bounces are counted from the first evaluation at or above this
 BOUNCES = 3  # "bounces around (a lot)", "bounces around wildly": at least this many (wild) bounces
 STUCK_FROM, STUCK_TO = 0.88, 0.92  # "stuck at 90%": from first reaching STUCK_FROM to first reaching STUCK_TO ...
 STUCK_STEPS = 10_000  # ... at least this many steps (or to the end of the run); never reaching STUCK_FROM is not
-# Where the rules were before results recorded it (the rules and seed counts: verdicts.py, rules.py, claims.py and
+# Where the rules were before results recorded it (the rules and seed counts: lab/verdicts.py, rules.py, claims.py and
 # experiments.py); today's results record `Names.rules`
 RULES_BEFORE = (
     "bn_mnist/lab/verdicts.py",
@@ -39,12 +39,12 @@ HISTORY = (  # how these rules came about, as the report says it
 class Rules(Record):
     """The rules a reproduction was judged by, as results.json records them."""
 
-    alpha: float = verdicts.ALPHA
-    fdr: float = verdicts.FDR
-    power: float = verdicts.POWER
-    decimals: int = verdicts.DECIMALS
-    failed: float = verdicts.FAILED
-    tie_seed: int = verdicts.TIE_SEED
+    alpha: float = ranktests.ALPHA
+    fdr: float = ranktests.FDR
+    power: float = ranktests.POWER
+    decimals: int = ranktests.DECIMALS
+    failed: float = ranktests.FAILED
+    tie_seed: int = ranktests.TIE_SEED
     about: str = "about N steps: reached within [N/2, 2N]; N or more: at or after N/2; over N: after N, or never"
     near_max: float = NEAR_MAX
     bounce: float = BOUNCE
@@ -58,7 +58,7 @@ class Rules(Record):
 def definitions() -> list[str]:
     """The measured meaning of the text's words, one line each, as the report prints them."""
     return [
-        f"- **Did not learn**: final validation accuracy <= {verdicts.FAILED}.",
+        f"- **Did not learn**: final validation accuracy <= {ranktests.FAILED}.",
         '- **About N steps**: reached within [N/2, 2N]; "N or more": at or after N/2; "over N": after N, or never.',
         f"- **Nears its best**: the first evaluation within {NEAR_MAX} of the run's best validation accuracy.",
         f"- **A bounce**: a drop of >= {BOUNCE} in validation accuracy between consecutive evaluations, counted once "

@@ -8,11 +8,11 @@ from typing import NamedTuple
 
 from bn_mnist.lab.meta import REPORT_FILE
 from bn_mnist.lab.study import Drawings, Finished, Making, Study
-from bn_mnist.lab.verdicts import NullRate
 from bn_mnist.studies.reproduce import NAMES, analysis, experiments, figures, judging, report
 from bn_mnist.studies.reproduce.analysis import Analysis
 from bn_mnist.studies.reproduce.experiments import BUDGETS, Budget
 from bn_mnist.studies.reproduce.judging import Judged
+from bn_mnist.studies.reproduce.ranktests import NullRate
 from bn_mnist.studies.reproduce.results import Meta, Results
 from bn_mnist.studies.reproduce.rules import Rules
 

@@ -1,0 +1,89 @@
+"""The FC runs that the landscape and covariate-shift studies measure (their probe measures both): BN, no BN and
+noisy BN at SGD 0.1, and what both studies read of them: a measure's median over training per seed, and its curve."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from typing import TYPE_CHECKING
+
+from bn_mnist.core import runfiles
+from bn_mnist.lab import stats
+from bn_mnist.lab.arms import (
+    BN,
+    NO_BN,
+    NOISY_BN,
+)
+from bn_mnist.lab.plan import Plan, RunId
+from bn_mnist.studies.explain.common import FC_AT_RATE, PAIRED_ARMS, Budget, Runs, config_of
+from bn_mnist.studies.explain.results import (
+    MeasureArm,
+    SpreadCurve,
+)
+
+if TYPE_CHECKING:
+    from bn_mnist.core.training.measurement import Measurement
+
+# The landscape probe's steps along the gradient: ‖Δθ‖, the same for both nets (the earlier full run's medians imply
+# training steps of the FC net at SGD 0.1 of about 0.12 with BN and 0.33 without), and for the scale-invariant variant
+# each kernel's step as a fraction of its own norm.
+LANDSCAPE_DISTANCES = (0.05, 0.1, 0.2, 0.4)
+
+
+KERNEL_FRACTIONS = (0.005, 0.01, 0.02, 0.04)
+
+
+SMOOTHNESS_ARMS = (*PAIRED_ARMS, NOISY_BN)  # and BN with noise after it: does BN need a steady distribution?
+
+
+def smoothness_probe() -> Measurement:
+    """The landscape and covariate-shift probe (imported here, when a worker builds it: planning needs no
+    TensorFlow)."""
+    from bn_mnist.studies.explain.probes import SmoothnessProbe
+
+    return SmoothnessProbe()
+
+
+def plan_smoothness(plan: Plan, study: str, budget: Budget) -> None:
+    """The FC runs the landscape and covariate-shift probe measures (studies landscape and ics share them)."""
+    for arm in SMOOTHNESS_ARMS:
+        for seed in range(budget.seeds["fc"]):
+            config = config_of("explain-smoothness", FC_AT_RATE, arm, seed, budget.steps["fc"], budget)
+            plan.add(RunId(study, arm.key, seed), "smoothness", config, probe=smoothness_probe)
+
+
+def series_over_seeds(runs: Runs, keys: list[str], name: str) -> SpreadCurve:
+    """One measurement at every evaluation step, the spread over seeds at each."""
+    steps = runfiles.series(runs[keys[0]].metrics, name)[0]
+    by_seed = [runfiles.series(runs[key].metrics, name)[1] for key in keys]
+    return SpreadCurve(steps, [stats.spread(list(values)) for values in zip(*by_seed)])
+
+
+def seed_level(runs: Runs, key: str, name: str) -> float | None:
+    """A run's measurement summarised over training: the median over the evaluation points after step 0."""
+    values = stats.numbers(runfiles.series(runs[key].metrics, name)[1][1:])
+    return statistics.median(values) if values else None
+
+
+def paired(runs: Runs, pairs: list[tuple[str, str]], name: str, bn_smaller: bool = True) -> stats.FractionVerdict:
+    """Per seed's (BN run, non-BN run), whether BN's has the smaller (or, bn_smaller=False, the larger) seed-level
+    value."""
+    holds = []
+    for bn_key, no_bn_key in pairs:
+        bn, no_bn = seed_level(runs, bn_key, name), seed_level(runs, no_bn_key, name)
+        holds.append(bn is not None and no_bn is not None and (bn < no_bn if bn_smaller else bn > no_bn))
+    return stats.judge_fraction(holds)
+
+
+def smoothness_runs(plan: Plan, study: str) -> tuple[list[str], list[str]]:
+    """The BN and the non-BN smoothness runs, in seed order."""
+    return plan.seeds(study, BN.key), plan.seeds(study, NO_BN.key)
+
+
+def measure_arm(runs: Runs, keys: list[str], name: str) -> MeasureArm:
+    levels = stats.spread([seed_level(runs, key, name) for key in keys])
+    return MeasureArm(series_over_seeds(runs, keys, name), levels)
+
+
+def log10_or_none(value: float | None) -> float | None:
+    return None if value is None or value <= 0 else math.log10(value)
