@@ -288,7 +288,7 @@ def lr_numbers(bn_breaks: list[int], no_bn_breaks: list[int], small_gap: float, 
 )
 def test_every_verdict_of_the_learning_rate_rule_is_reachable(bn_breaks, no_bn_breaks, small_gap, word):
     panel = lr_numbers(bn_breaks, no_bn_breaks, small_gap)
-    verdict = lr.judge(GridStudy(common.REACH, {"fc-relu": panel}))["lr"]
+    verdict = lr.STUDY.judge(GridStudy(common.REACH, {"fc-relu": panel}))["lr"]
     assert verdict.word == word and verdict.parts["fc-relu"] == word
 
 
@@ -329,7 +329,7 @@ FLAT, FALLING, DEAD = [0.97] * 7, [0.97, 0.97, 0.96, 0.9, 0.8, 0.7, 0.64], [0.97
 def test_every_verdict_of_the_initial_scale_rule_is_reachable(bn, no_bn, seeds, word):
     """Seed-to-seed noise of SD 0.003 (this net's is ~0.002)."""
     panel = init_numbers({"bn": bn, "no_bn": no_bn}, 0.003, seeds)
-    verdict = init.judge(GridStudy(common.REACH, {"fc-relu": panel}))["init"]
+    verdict = init.STUDY.judge(GridStudy(common.REACH, {"fc-relu": panel}))["init"]
     assert verdict.word == word and verdict.parts["fc-relu"] == word
 
 

@@ -172,16 +172,39 @@ class Policy:
         return "; ".join([*(clause.text(self.noun) for clause in self.clauses), f"else {self.otherwise}"])
 
 
-def when(word: str, *conjunction: Of) -> Clause:
-    """A clause of one conjunction."""
-    return Clause(word, (conjunction,))
+def every(*words: str, of: tuple[str, ...] = ()) -> Of:
+    """Every one of the parts `of` (none named: every part) says one of `words`."""
+    return Of(EVERY, words, of)
+
+
+def some(*words: str, of: tuple[str, ...] = ()) -> Of:
+    return Of(SOME, words, of)
+
+
+def no(*words: str, of: tuple[str, ...] = ()) -> Of:
+    return Of(NO, words, of)
+
+
+Condition = Of | tuple[Of, ...] | list[tuple[Of, ...]]  # one atom, a conjunction, or alternative conjunctions
+
+
+def clause(word: str, condition: Condition) -> Clause:
+    if isinstance(condition, Of):
+        return Clause(word, ((condition,),))
+    return Clause(word, tuple(condition) if isinstance(condition, list) else (condition,))
+
+
+def verdict_policy(
+    supported: Condition, partly: Condition | None = None, not_supported: Condition | None = None, noun: str = "part"
+) -> Policy:
+    """A claim's policy: supported, partly supported and not supported when their conditions hold, in that order;
+    else inconclusive."""
+    words = ((SUPPORTED, supported), (PARTLY, partly), (NOT_SUPPORTED, not_supported))
+    return Policy(tuple(clause(word, found) for word, found in words if found is not None), noun=noun)
 
 
 AGREE = Policy(  # a claim judged per panel: the panels' word when they agree, else partly if some supports it
-    (
-        *(when(word, Of(EVERY, (word,))) for word in WORDS),
-        when(PARTLY, Of(SOME, (SUPPORTED, PARTLY))),
-    ),
+    (*(clause(word, every(word)) for word in WORDS), clause(PARTLY, some(SUPPORTED, PARTLY))),
     noun="panel",
 )
 

@@ -32,21 +32,7 @@ from bn_mnist.lab.text import (
     number,
     spread_text,
 )
-from bn_mnist.lab.verdicts import (
-    EVERY,
-    MARGIN,
-    NOT_SUPPORTED,
-    PARTLY,
-    SOME,
-    SUPPORTED,
-    Clause,
-    Of,
-    Paired,
-    Policy,
-    Rule,
-    Verdict,
-    when,
-)
+from bn_mnist.lab.verdicts import MARGIN, Paired, Rule, Verdict, every, some, verdict_policy
 from bn_mnist.studies.explain.common import (
     ARMS,
     BAND_NOTE,
@@ -158,12 +144,10 @@ RULE = Rule(
             for arm in BATCH_VARIANTS
         ),
     ),
-    Policy(
-        (
-            when(SUPPORTED, Of(EVERY, (FALLS,), (BN.key,)), Of(EVERY, (REDUCES,), (RENORM_WARMUP.key,))),
-            when(PARTLY, Of(EVERY, (FALLS,), (BN.key,)), Of(EVERY, (NOT_REDUCED,), (RENORM_WARMUP.key,))),
-            when(NOT_SUPPORTED, Of(EVERY, (FLAT, RISES), (BN.key,))),
-        )
+    verdict_policy(
+        supported=(every(FALLS, of=(BN.key,)), every(REDUCES, of=(RENORM_WARMUP.key,))),
+        partly=(every(FALLS, of=(BN.key,)), every(NOT_REDUCED, of=(RENORM_WARMUP.key,))),
+        not_supported=every(FLAT, RISES, of=(BN.key,)),
     ),
     note=f"{RENORM.short} without the warm-up and {BESSEL.short} (does an unbiased moving variance remove the fall?) "
     "get their words too",
@@ -172,11 +156,9 @@ INDEPENDENT = tuple(arm.key for arm in BATCH_INDEPENDENT)
 INDEPENDENT_RULE = Rule(
     "Normalizations that use one example alone keep their accuracy at small batches, where BN's falls (Wu & He 2018)",
     tuple(excess_part(arm) for arm in BATCH_ARMS if arm != NO_BN),
-    Policy(
-        (
-            when(SUPPORTED, Of(EVERY, (FALLS,), (BN.key,)), Of(EVERY, (FLAT, RISES), INDEPENDENT)),
-            Clause(NOT_SUPPORTED, ((Of(EVERY, (FLAT, RISES), (BN.key,)),), (Of(SOME, (FALLS,), INDEPENDENT),))),
-        )
+    verdict_policy(
+        supported=(every(FALLS, of=(BN.key,)), every(FLAT, RISES, of=INDEPENDENT)),
+        not_supported=[(every(FLAT, RISES, of=(BN.key,)),), (some(FALLS, of=INDEPENDENT),)],
     ),
     note="The excess drop is what the normalization adds to the learning-rate schedule's own effect",
 )

@@ -4,7 +4,9 @@ sensitivity to the swept value, and BN's paired advantage at each value; the rep
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from matplotlib.figure import Figure
@@ -16,7 +18,7 @@ from bn_mnist.lab.arms import BN, NO_BN, Arm
 from bn_mnist.lab.plan import Plan, RunId
 from bn_mnist.lab.stats import PairedEffect
 from bn_mnist.lab.text import effect_text, k_of_n, number, sci, spread_text
-from bn_mnist.lab.verdicts import Verdict
+from bn_mnist.lab.verdicts import Rule, Verdict
 from bn_mnist.studies.explain.common import (
     ARMS,
     BAND_NOTE,
@@ -24,6 +26,7 @@ from bn_mnist.studies.explain.common import (
     PAIRED_ARMS,
     REACH,
     Budget,
+    ExplainStudy,
     Runs,
     Settings,
     claim_line,
@@ -33,7 +36,7 @@ from bn_mnist.studies.explain.common import (
     draw_spread,
     outcomes,
 )
-from bn_mnist.studies.explain.results import GridArm, GridPanel, GridStudy, Outcomes, Usable
+from bn_mnist.studies.explain.results import GridArm, GridPanel, GridStudy, Outcomes, Usable, Verdicts
 
 
 @dataclass(frozen=True)
@@ -268,3 +271,23 @@ def grid_figure(grid: Grid, study: GridStudy) -> Figure:
         axis.legend(loc="lower left")
     figure.suptitle(f"{grid.title} ({BAND_NOTE}; {DOTS_NOTE}; dashed: {study.threshold:g})")
     return laid_out(figure)
+
+
+def grid_explain_study(
+    grid: Grid,
+    rule: Rule,
+    numbers: Callable[[GridPanel], dict[str, object]],
+    judged_lines: Callable[[GridStudy, Verdict, str], list[str]],
+) -> ExplainStudy:
+    """A grid study on explain's pipeline: `rule` judges `numbers` of each panel, and the section gives its words per
+    panel (`judged_lines`)."""
+
+    def judge(study: GridStudy) -> dict[str, Verdict]:
+        return {grid.name: rule.judge({name: numbers(panel) for name, panel in study.panels.items()})}
+
+    def section(study: GridStudy, verdicts: Verdicts, figure: str) -> list[str]:
+        verdict = verdicts.of(grid.name)
+        return grid_section(grid, judged_lines(study, verdict, grid.swept), study, verdict, figure)
+
+    plan, analyse = functools.partial(plan_grid, grid), functools.partial(grid_study, grid)
+    return ExplainStudy(grid.name, plan, analyse, judge, section, functools.partial(grid_figure, grid), (rule,))

@@ -22,19 +22,16 @@ from bn_mnist.lab.text import (
     spread_text,
 )
 from bn_mnist.lab.verdicts import (
-    EVERY,
     MARGIN,
-    NOT_SUPPORTED,
-    PARTLY,
-    SOME,
-    SUPPORTED,
     UNDECIDED,
-    Of,
     Paired,
     Policy,
     Rule,
     Verdict,
-    when,
+    clause,
+    every,
+    some,
+    verdict_policy,
 )
 from bn_mnist.studies.explain.common import (
     ARMS,
@@ -122,31 +119,22 @@ RULE = Rule(
     ),
     Policy(
         (
-            when(REDUCED, Of(EVERY, (SHIFT_SMALLER,), ("l2",)), Of(EVERY, (COSINE_CLOSER,), ("cosine",))),
-            when(
-                NOT_REDUCED,
-                Of(EVERY, (SIMILAR, SHIFT_LARGER), ("l2",)),
-                Of(EVERY, (SIMILAR, COSINE_FURTHER), ("cosine",)),
+            clause(REDUCED, (every(SHIFT_SMALLER, of=("l2",)), every(COSINE_CLOSER, of=("cosine",)))),
+            clause(
+                NOT_REDUCED, (every(SIMILAR, SHIFT_LARGER, of=("l2",)), every(SIMILAR, COSINE_FURTHER, of=("cosine",)))
             ),
         ),
         otherwise=UNDECIDED,
     ),
     per="layer",
-    across=Policy(
-        (
-            when(SUPPORTED, Of(EVERY, (NOT_REDUCED,))),
-            when(NOT_SUPPORTED, Of(EVERY, (REDUCED,))),
-            when(PARTLY, Of(SOME, (NOT_REDUCED,))),
-        ),
-        noun="layer",
-    ),
+    across=verdict_policy(every(NOT_REDUCED), some(NOT_REDUCED), every(REDUCED), noun="layer"),
     note="The first layer has nothing before it (0 and 1 by definition) and is not judged",
 )
 NOISY_RULE = Rule(
     "BN with noise of non-zero mean and non-unit variance after each BN layer, changing every step, trains about "
     "as well as BN (Santurkar et al. 2018: a steady input distribution is not what BN gives)",
     (Paired("behind BN", "BN's final validation accuracy minus noisy BN's", BEHIND, None, NEAR, MARGIN, MARGIN),),
-    Policy((when(SUPPORTED, Of(EVERY, (NEAR,))), when(NOT_SUPPORTED, Of(EVERY, (BEHIND,))))),
+    verdict_policy(supported=every(NEAR), not_supported=every(BEHIND)),
 )
 
 

@@ -3,28 +3,13 @@ with no-BN controls from He and LSUV starts, judged on the claim that BN makes t
 
 from __future__ import annotations
 
-import functools
-
 from bn_mnist.core.config import merged
 from bn_mnist.lab.arms import BN, HE, LSUV, NO_BN
 from bn_mnist.lab.text import effect_text, spread_text
-from bn_mnist.lab.verdicts import (
-    AGREE,
-    EVERY,
-    MARGIN,
-    NOT_SUPPORTED,
-    PARTLY,
-    SUPPORTED,
-    Of,
-    Paired,
-    Policy,
-    Rule,
-    Verdict,
-    when,
-)
-from bn_mnist.studies.explain.common import ARMS, FC_AT_RATE, FC_LEARNING_RATE, SIGMOID, ExplainStudy
-from bn_mnist.studies.explain.grid import Grid, Panel, grid_figure, grid_section, grid_study, plan_grid
-from bn_mnist.studies.explain.results import GridPanel, GridStudy, Verdicts
+from bn_mnist.lab.verdicts import AGREE, MARGIN, Paired, Rule, Verdict, every, verdict_policy
+from bn_mnist.studies.explain.common import ARMS, FC_AT_RATE, FC_LEARNING_RATE, SIGMOID
+from bn_mnist.studies.explain.grid import Grid, Panel, grid_explain_study
+from bn_mnist.studies.explain.results import GridPanel, GridStudy
 
 GRID = Grid(
     "init",
@@ -66,12 +51,10 @@ RULE = Rule(
             low=MARGIN,
         ),
     ),
-    Policy(
-        (
-            when(SUPPORTED, Of(EVERY, (INSENSITIVE,), (SENSITIVITY_PART,)), Of(EVERY, (LESS,), (COMPARED_PART,))),
-            when(PARTLY, Of(EVERY, (SENSITIVE,), (SENSITIVITY_PART,)), Of(EVERY, (LESS,), (COMPARED_PART,))),
-            when(NOT_SUPPORTED, Of(EVERY, (NOT_LESS,), (COMPARED_PART,))),
-        ),
+    verdict_policy(
+        supported=(every(INSENSITIVE, of=(SENSITIVITY_PART,)), every(LESS, of=(COMPARED_PART,))),
+        partly=(every(SENSITIVE, of=(SENSITIVITY_PART,)), every(LESS, of=(COMPARED_PART,))),
+        not_supported=every(NOT_LESS, of=(COMPARED_PART,)),
     ),
     per="panel",
     across=AGREE,
@@ -83,10 +66,6 @@ RULE = Rule(
 def numbers(panel: GridPanel) -> dict[str, object]:
     """What the rule judges in a panel (results made before the panel kept them cannot decide)."""
     return {SENSITIVITY_PART: panel.sensitivity.get(BN.key), COMPARED_PART: panel.less_sensitive}
-
-
-def judge(study: GridStudy) -> dict[str, Verdict]:
-    return {"init": RULE.judge({name: numbers(panel) for name, panel in study.panels.items()})}
 
 
 def sensitivity_lines(study: GridStudy, verdict: Verdict, swept: str) -> list[str]:
@@ -109,17 +88,4 @@ def sensitivity_lines(study: GridStudy, verdict: Verdict, swept: str) -> list[st
     return [*lines, ""] if lines else []
 
 
-def section(study: GridStudy, verdicts: Verdicts, figure: str) -> list[str]:
-    verdict = verdicts.of("init")
-    return grid_section(GRID, sensitivity_lines(study, verdict, GRID.swept), study, verdict, figure)
-
-
-STUDY = ExplainStudy(
-    "init",
-    functools.partial(plan_grid, GRID),
-    functools.partial(grid_study, GRID),
-    judge,
-    section,
-    functools.partial(grid_figure, GRID),
-    (RULE,),
-)
+STUDY = grid_explain_study(GRID, RULE, numbers, sensitivity_lines)

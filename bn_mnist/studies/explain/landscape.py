@@ -20,21 +20,7 @@ from bn_mnist.lab.text import (
     sci_spread,
     spread_text,
 )
-from bn_mnist.lab.verdicts import (
-    EVERY,
-    NO,
-    NOT_SUPPORTED,
-    PARTLY,
-    SOME,
-    SUPPORTED,
-    UNDECIDED,
-    Of,
-    Paired,
-    Policy,
-    Rule,
-    Verdict,
-    when,
-)
+from bn_mnist.lab.verdicts import UNDECIDED, Paired, Rule, Verdict, every, no, some, verdict_policy
 from bn_mnist.studies.explain.common import (
     BAND_NOTE,
     DECADE_MARGIN,
@@ -114,12 +100,10 @@ RULE = Rule(
         )
         for tag in JUDGED_LANDSCAPE
     ),
-    Policy(
-        (
-            when(SUPPORTED, Of(EVERY, (SMOOTHER,))),
-            when(PARTLY, Of(SOME, (SMOOTHER,)), Of(NO, (ROUGHER,))),
-            when(NOT_SUPPORTED, Of(NO, (SMOOTHER,)), Of(NO, (UNDECIDED,))),
-        ),
+    verdict_policy(
+        supported=every(SMOOTHER),
+        partly=(some(SMOOTHER), no(ROUGHER)),
+        not_supported=(no(SMOOTHER), no(UNDECIDED)),
         noun="measure",
     ),
     note=f"Within +-{DECADE_MARGIN:g} decades is a factor {10**DECADE_MARGIN:.2f}; the measures are taken at the same "

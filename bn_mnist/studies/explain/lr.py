@@ -3,29 +3,15 @@ al.'s claim that BN's benefit is the larger rates it allows."""
 
 from __future__ import annotations
 
-import functools
 from collections import Counter
 
 from bn_mnist.core.config import merged
 from bn_mnist.lab.arms import BN, NO_BN
 from bn_mnist.lab.text import effect_text, k_of_n
-from bn_mnist.lab.verdicts import (
-    AGREE,
-    EVERY,
-    NOT_SUPPORTED,
-    PARTLY,
-    SUPPORTED,
-    Fraction,
-    Of,
-    Paired,
-    Policy,
-    Rule,
-    Verdict,
-    when,
-)
-from bn_mnist.studies.explain.common import CONV_BASE, FC_BASE, SIGMOID, ExplainStudy
-from bn_mnist.studies.explain.grid import Grid, Panel, grid_figure, grid_section, grid_study, plan_grid
-from bn_mnist.studies.explain.results import GridPanel, GridStudy, Verdicts
+from bn_mnist.lab.verdicts import AGREE, Fraction, Paired, Rule, Verdict, every, verdict_policy
+from bn_mnist.studies.explain.common import CONV_BASE, FC_BASE, SIGMOID
+from bn_mnist.studies.explain.grid import Grid, Panel, grid_explain_study
+from bn_mnist.studies.explain.results import GridPanel, GridStudy
 
 GRID = Grid(
     "lr",
@@ -56,12 +42,10 @@ RULE = Rule(
             SMALL_PART, "BN's final validation accuracy minus no BN's at the grid's smallest rate", AHEAD, EVEN, BEHIND
         ),
     ),
-    Policy(
-        (
-            when(SUPPORTED, Of(EVERY, (HIGHER,), (STABLE_PART,)), Of(EVERY, (EVEN, BEHIND), (SMALL_PART,))),
-            when(PARTLY, Of(EVERY, (HIGHER,), (STABLE_PART,)), Of(EVERY, (AHEAD,), (SMALL_PART,))),
-            when(NOT_SUPPORTED, Of(EVERY, (NOT_HIGHER,), (STABLE_PART,))),
-        ),
+    verdict_policy(
+        supported=(every(HIGHER, of=(STABLE_PART,)), every(EVEN, BEHIND, of=(SMALL_PART,))),
+        partly=(every(HIGHER, of=(STABLE_PART,)), every(AHEAD, of=(SMALL_PART,))),
+        not_supported=every(NOT_HIGHER, of=(STABLE_PART,)),
     ),
     per="panel",
     across=AGREE,
@@ -72,10 +56,6 @@ RULE = Rule(
 def numbers(panel: GridPanel) -> dict[str, object]:
     """What the rule judges in a panel (results made before the panel kept them cannot decide)."""
     return {STABLE_PART: panel.stable_higher, SMALL_PART: next(iter(panel.advantage), None)}
-
-
-def judge(study: GridStudy) -> dict[str, Verdict]:
-    return {"lr": RULE.judge({name: numbers(panel) for name, panel in study.panels.items()})}
 
 
 AHEAD_NOTE = (  # BN ahead at the smallest rate: what that lead is
@@ -115,17 +95,4 @@ def stable_lines(study: GridStudy, verdict: Verdict, swept: str) -> list[str]:
     return [*lines, ""] if lines else []
 
 
-def section(study: GridStudy, verdicts: Verdicts, figure: str) -> list[str]:
-    verdict = verdicts.of("lr")
-    return grid_section(GRID, stable_lines(study, verdict, GRID.swept), study, verdict, figure)
-
-
-STUDY = ExplainStudy(
-    "lr",
-    functools.partial(plan_grid, GRID),
-    functools.partial(grid_study, GRID),
-    judge,
-    section,
-    functools.partial(grid_figure, GRID),
-    (RULE,),
-)
+STUDY = grid_explain_study(GRID, RULE, numbers, stable_lines)

@@ -18,19 +18,7 @@ from bn_mnist.lab.text import (
     k_of_n,
     spread_text,
 )
-from bn_mnist.lab.verdicts import (
-    EVERY,
-    NOT_SUPPORTED,
-    PARTLY,
-    SOME,
-    SUPPORTED,
-    Fraction,
-    Of,
-    Policy,
-    Rule,
-    Verdict,
-    when,
-)
+from bn_mnist.lab.verdicts import Fraction, Rule, Verdict, every, some, verdict_policy
 from bn_mnist.studies.explain.common import (
     ARMS,
     CONV_BASE,
@@ -75,14 +63,7 @@ RULE = Rule(
         Fraction(arm.key, f"{arm.label} reaches {REACH:g} final validation accuracy", LEARNS, FAILS)
         for arm in PLAIN_ARMS
     ),
-    Policy(
-        (
-            when(SUPPORTED, Of(EVERY, (LEARNS,), BN_FREE)),
-            when(PARTLY, Of(SOME, (LEARNS,), BN_FREE)),
-            when(NOT_SUPPORTED, Of(EVERY, (FAILS,), BN_FREE)),
-        ),
-        noun="BN-free init",
-    ),
+    verdict_policy(every(LEARNS, of=BN_FREE), some(LEARNS, of=BN_FREE), every(FAILS, of=BN_FREE), "BN-free init"),
     note="At 10 seeds an arm learns when 9 or more of 10 reach it, and does not when at most 1 of 10 does",
 )
 

@@ -140,14 +140,5 @@ def settings(meta: Meta) -> list[str]:
 
 
 STUDY: Study[Budget, Studies, Verdicts, Results] = Study(
-    names=NAMES,
-    budgets=BUDGETS,
-    plan=plan,
-    analyse=analyse,
-    judge=judge,
-    assemble=assemble,
-    read=results_of,
-    markdown=markdown,
-    drawings=drawings,
-    console=console,
+    NAMES, BUDGETS, plan, analyse, judge, assemble, results_of, markdown, drawings, console
 )

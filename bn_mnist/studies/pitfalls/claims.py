@@ -12,23 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bn_mnist.lab.verdicts import (
-    EVERY,
-    FAILS,
-    HOLDS,
-    MARGIN,
-    NO,
-    NOT_SUPPORTED,
-    PARTLY,
-    SUPPORTED,
-    UNDECIDED,
-    Of,
-    Paired,
-    Policy,
-    Rule,
-    Share,
-    when,
-)
+from bn_mnist.lab.verdicts import FAILS, HOLDS, MARGIN, UNDECIDED, Paired, Rule, Share, every, no, verdict_policy
 
 
 @dataclass(frozen=True)
@@ -52,12 +36,10 @@ def difference(
 
 def failure_rule(claim: str, failure: Difference, *fixes: Difference | Share) -> Rule:
     """The policy of the module's docstring, over the failure (part 1) and its fixes."""
-    policy = Policy(
-        (
-            when(SUPPORTED, Of(EVERY, (HOLDS,))),
-            when(NOT_SUPPORTED, Of(EVERY, (FAILS,), (failure.name,))),
-            when(PARTLY, Of(EVERY, (HOLDS,), (failure.name,)), Of(NO, (UNDECIDED,))),
-        )
+    policy = verdict_policy(
+        supported=every(HOLDS),
+        partly=(every(HOLDS, of=(failure.name,)), no(UNDECIDED)),
+        not_supported=every(FAILS, of=(failure.name,)),
     )
     return Rule(claim, (failure, *fixes), policy)
 

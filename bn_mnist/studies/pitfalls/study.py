@@ -29,14 +29,14 @@ def console(results: Results, out_dir: Path) -> str:
 
 
 STUDY: Study[Budget, dict[str, Measured], dict[str, Verdict], Results] = Study(
-    names=NAMES,
-    budgets=BUDGETS,
-    plan=experiments.plan,
-    analyse=lambda done: analysis.analyse(done.chosen, done.plan, done.runs),
-    judge=analysis.judge,
-    assemble=assemble,
-    read=Results.from_dict,
-    markdown=report.markdown,
-    drawings=figures.drawings,
-    console=console,
+    NAMES,
+    BUDGETS,
+    experiments.plan,
+    lambda done: analysis.analyse(done.chosen, done.plan, done.runs),
+    analysis.judge,
+    assemble,
+    Results.from_dict,
+    report.markdown,
+    figures.drawings,
+    console,
 )

@@ -9,13 +9,14 @@ so a two-sided test at ALPHA = 0.10 needs n >= 19 seeds. `simulate_null` shows t
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from bn_mnist.core.records import Record
+from bn_mnist.core.records import Record, optional
 
 ALPHA = 0.10  # the level of every per-claim test (two-sided for a value: ALPHA / 2 per tail)
 FDR = 0.10  # Benjamini-Hochberg's level across the report's p-values
@@ -208,6 +209,23 @@ class AcrossTest(Record):
     expected: float
     p: float
     runs: int
+    word: str | None = optional()  # its verdict (`family_word`); results from before it was kept: filled when read
+
+
+EXTREME, NOT_EXTREME = "more often than chance", "no more often than chance allows"  # calibration: extreme ranks
+SITS_HIGH, SITS_LOW, NEITHER = "high", "low", "neither"  # shift: where the published runs' ranks sit among ours
+
+
+def family_word(test: AcrossTest) -> str:
+    """A report-wide test's verdict at ALPHA: calibration, whether extreme ranks come more often than chance;
+    shift, whether the published runs sit high or low among ours."""
+    if test.name == "calibration":
+        return EXTREME if test.p <= ALPHA else NOT_EXTREME
+    return (SITS_HIGH if test.statistic > 0 else SITS_LOW) if test.p <= ALPHA else NEITHER
+
+
+def judged(test: AcrossTest) -> AcrossTest:
+    return dataclasses.replace(test, word=family_word(test))
 
 
 def tail_count_test(ranks: Sequence[tuple[int, int]]) -> AcrossTest:
@@ -221,19 +239,19 @@ def tail_count_test(ranks: Sequence[tuple[int, int]]) -> AcrossTest:
         observed += a >= 0 and (rank <= a or rank >= n - a)
         expected += chance
         pmf = np.convolve(pmf, [1 - chance, chance])
-    return AcrossTest("calibration", observed, expected, float(min(1.0, pmf[observed:].sum())), len(ranks))
+    return judged(AcrossTest("calibration", observed, expected, float(min(1.0, pmf[observed:].sum())), len(ranks)))
 
 
 def shift_test(ranks: Sequence[tuple[int, int]], draws: int = 200_000) -> AcrossTest:
     """Shift: the mean of rank / n - 1/2 over runs (0 under the null; > 0: published runs sit high among ours);
     two-sided p from the exact null (independent uniform ranks), by Monte Carlo with `draws` draws."""
     if not ranks:
-        return AcrossTest("shift", 0.0, 0.0, 1.0, 0)
+        return judged(AcrossTest("shift", 0.0, 0.0, 1.0, 0))
     observed = float(np.mean([rank / n - 0.5 for rank, n in ranks]))
     rng = np.random.default_rng(TIE_SEED)
     null = np.mean([rng.integers(0, n + 1, draws) / n - 0.5 for _, n in ranks], axis=0)
     p = (1 + np.sum(np.abs(null) >= abs(observed) - 1e-12)) / (draws + 1)
-    return AcrossTest("shift", observed, 0.0, float(min(1.0, p)), len(ranks))
+    return judged(AcrossTest("shift", observed, 0.0, float(min(1.0, p)), len(ranks)))
 
 
 @dataclass(frozen=True)

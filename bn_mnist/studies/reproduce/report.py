@@ -45,11 +45,11 @@ def across_sentences(results: Results) -> list[str]:
     if across is None:
         return []
     calibration, shift = across.calibration, across.shift
-    if shift.p <= ranktests.ALPHA:
-        sit = f"**sit {'high' if shift.statistic > 0 else 'low'} in our distribution**"
+    if shift.word in (ranktests.SITS_HIGH, ranktests.SITS_LOW):
+        sit = f"**sit {shift.word} in our distribution**"
     else:
         sit = "are not shown to sit high or low in our distribution"
-    extreme = "more often than chance" if calibration.p <= ranktests.ALPHA else "no more often than chance allows"
+    extreme = calibration.word
     return [
         f"**Across the tutorial.** Of its {calibration.runs} independent published runs (one number each: the "
         "final validation accuracy, every run that did not learn tied with ours that did not), "

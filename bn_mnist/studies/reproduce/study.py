@@ -3,12 +3,13 @@ figures. It reports every experiment already finished in its directory, not only
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from bn_mnist.lab.meta import REPORT_FILE
 from bn_mnist.lab.study import Drawings, Finished, Making, Study
-from bn_mnist.studies.reproduce import NAMES, analysis, experiments, figures, judging, report
+from bn_mnist.studies.reproduce import NAMES, analysis, experiments, figures, judging, ranktests, report
 from bn_mnist.studies.reproduce.analysis import Analysis
 from bn_mnist.studies.reproduce.experiments import BUDGETS, Budget
 from bn_mnist.studies.reproduce.judging import Judged
@@ -32,21 +33,20 @@ def assemble(making: Making, done: Finished, found: Analysis, judgement: Judgeme
     budget: Budget = done.budget
     steps = budget.lesson_steps if budget.quick else None
     meta = Meta(**vars(making), experiments=list(done.chosen), quick_lesson_steps=steps)
-    judged = judgement.judged
-    return Results(
-        meta=meta,
-        records=found.records,
-        statistics=found.statistics,
-        rules=Rules(),
-        outcomes=judged.outcomes,
-        numbers=judged.numbers,
-        remarks=judged.remarks,
-        across=judged.across,
-        null_rates=judgement.null_rates,
-        counts=judgement.counts,
-        curves=found.curves,
-        figures={},
-    )
+    judged, rates, counts = judgement
+    claims = judged.outcomes, judged.numbers, judged.remarks, judged.across
+    return Results(meta, found.records, found.statistics, Rules(), *claims, rates, counts, found.curves, {})
+
+
+def read(raw: dict[str, Any]) -> Results:
+    """results.json's records; the report-wide tests of results from before their words were stored get them from
+    today's rule (`ranktests.family_word`, unchanged since those tests were declared)."""
+    results = Results.from_dict(raw)
+    across = results.across
+    if across is None or across.shift.word is not None:
+        return results
+    calibration, shift = ranktests.judged(across.calibration), ranktests.judged(across.shift)
+    return dataclasses.replace(results, across=dataclasses.replace(across, calibration=calibration, shift=shift))
 
 
 def drawings(results: Results) -> Drawings:
@@ -60,15 +60,15 @@ def console(results: Results, out_dir: Path) -> str:
 
 
 STUDY: Study[Budget, Analysis, Judgement, Results] = Study(
-    names=NAMES,
-    budgets=BUDGETS,
-    plan=experiments.plan,
-    analyse=analysis.analyse,
-    judge=judge,
-    assemble=assemble,
-    read=Results.from_dict,
-    markdown=report.markdown,
-    drawings=drawings,
-    console=console,
+    NAMES,
+    BUDGETS,
+    experiments.plan,
+    analysis.analyse,
+    judge,
+    assemble,
+    read,
+    report.markdown,
+    drawings,
+    console,
     reports_finished=True,
 )
