@@ -21,7 +21,8 @@ PURE_LOGIC = {"test_architecture.py", "test_claims.py", "test_config.py", "test_
 PURE_LOGIC |= {
     "test_stats.py",
     "test_lint.py",
-    "test_verdicts.py",
+    "test_ranktests.py",
+    "test_rules.py",
     "test_quotes.py",
     "test_digitised_figures.py",
 }  # tests that neither import nor start TensorFlow
