@@ -113,10 +113,7 @@ def test_validation_and_test_share_one_compiled_evaluation(tiny_mnist):
     engine.train_steps(0, 10)
     found = {split: engine.evaluate(split, batch_size=100) for split in ("val", "test")}  # 200 and 100 examples
     assert engine._evaluate.experimental_get_tracing_count() == 1
-    for split, images, labels in (
-        ("val", mnist.val_x, mnist.val_y),
-        ("test", mnist.test_x, mnist.test_y),
-    ):
+    for split, images, labels in (("val", mnist.val_x, mnist.val_y), ("test", mnist.test_x, mnist.test_y)):
         logits = engine.model(images, training=False).numpy()
         assert found[split][1] == pytest.approx(np.mean(logits.argmax(1) == labels))
 

@@ -14,17 +14,7 @@ from bn_mnist.core.config import to_dict
 from bn_mnist.lab.runs import RunFiles
 from bn_mnist.lab.stats import PairedEffect
 from bn_mnist.lab.study import choose
-from bn_mnist.lab.verdicts import (
-    FAILS,
-    HOLDS,
-    INCONCLUSIVE,
-    NOT_SUPPORTED,
-    PARTLY,
-    SUPPORTED,
-    UNDECIDED,
-    WORDS,
-    Share,
-)
+from bn_mnist.lab.verdicts import FAILS, HOLDS, INCONCLUSIVE, NOT_SUPPORTED, PARTLY, SUPPORTED, UNDECIDED, WORDS, Share
 from bn_mnist.studies.pitfalls import PITFALLS, analysis, claims, experiments
 from bn_mnist.studies.pitfalls.experiments import BUDGETS
 

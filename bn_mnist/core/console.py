@@ -11,7 +11,3 @@ Log = Callable[[str], None]
 def stderr_log(message: str) -> None:
     """One line on stderr, so stdout stays free for results."""
     print(message, file=sys.stderr, flush=True)
-
-
-def quiet(_: str) -> None:
-    """A log that drops every line (workers, tests)."""

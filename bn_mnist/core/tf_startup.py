@@ -139,8 +139,7 @@ def start_multi_worker(distribute: DistributeConfig, console_fd: int) -> None:
         stderr=console_fd,
     )
     options = tf.distribute.experimental.CommunicationOptions(
-        implementation=tf.distribute.experimental.CommunicationImplementation.RING,
-        timeout_seconds=distribute.timeout,
+        implementation=tf.distribute.experimental.CommunicationImplementation.RING, timeout_seconds=distribute.timeout
     )
     try:
         multi_worker = tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)

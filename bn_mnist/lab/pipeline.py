@@ -85,12 +85,7 @@ def selected(study: Study[B, A, V, R], chosen: tuple[str, ...]) -> str:
 
 
 def making_of(
-    study: Study[B, A, V, R],
-    chosen: tuple[str, ...],
-    budget: B,
-    out_dir: Path,
-    runs: dict[str, RunFiles],
-    reused: int,
+    study: Study[B, A, V, R], chosen: tuple[str, ...], budget: B, out_dir: Path, runs: dict[str, RunFiles], reused: int
 ) -> Making:
     """What the results record of their making; the wall time is filled in last."""
     summaries = {key: run.summary for key, run in runs.items()}

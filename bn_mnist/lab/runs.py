@@ -8,13 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from bn_mnist.core import outdir, provenance, runfiles
+from bn_mnist.core import outdir, runfiles
 from bn_mnist.core.console import Log
 from bn_mnist.core.data import Mnist, load_mnist
 from bn_mnist.core.errors import WriteError
 from bn_mnist.core.training import runner
 from bn_mnist.core.training.runspec import RunSpec
-from bn_mnist.lab.meta import software
 
 
 class RunFiles(NamedTuple):
@@ -34,19 +33,6 @@ def read_runs(out_dir: Path, specs: list[RunSpec]) -> dict[str, RunFiles]:
 def other_code_runs(summaries: dict[str, runfiles.RunSummary]) -> list[str]:
     """The keys of the runs that other code trained: what a results file lists when they were reused."""
     return [key for key, summary in summaries.items() if runner.by_other_code(summary)]
-
-
-def making_of(runs: dict[str, RunFiles]) -> dict[str, Any]:
-    """What a results file's meta records of its runs' making: their training time summed, the software, how they
-    ran (the runner gives every run the same settings), the code now, and the reused runs other code trained."""
-    summaries = {key: run.summary for key, run in runs.items()}
-    return {
-        "train_seconds": sum(summary.train_seconds for summary in summaries.values()),
-        "software": software(),
-        "execution": next(iter(summaries.values())).execution,
-        "code": provenance.current(),
-        "other_code_runs": other_code_runs(summaries),
-    }
 
 
 class Trained(NamedTuple):

@@ -204,8 +204,7 @@ def verdict_policy(
 
 
 AGREE = Policy(  # a claim judged per panel: the panels' word when they agree, else partly if some supports it
-    (*(clause(word, every(word)) for word in WORDS), clause(PARTLY, some(SUPPORTED, PARTLY))),
-    noun="panel",
+    (*(clause(word, every(word)) for word in WORDS), clause(PARTLY, some(SUPPORTED, PARTLY))), noun="panel"
 )
 
 

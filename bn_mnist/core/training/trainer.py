@@ -227,11 +227,7 @@ def run_summary(config: Config, engine: Engine, progress: Progress, compile_seco
 
 
 def run(
-    config: Config,
-    out_dir: Path,
-    mnist: Mnist | None = None,
-    log: Log = stderr_log,
-    probe: Measurement | None = None,
+    config: Config, out_dir: Path, mnist: Mnist | None = None, log: Log = stderr_log, probe: Measurement | None = None
 ) -> runfiles.RunSummary:
     """Train one network as configured, writing config.yaml, event files, metrics.jsonl, model.keras and
     summary.json; `probe` adds its measurements at every evaluation point (after the inside of the network's, when

@@ -26,12 +26,7 @@ from bn_mnist.lab.arms import (
 )
 from bn_mnist.lab.plan import Plan, RunId
 from bn_mnist.lab.stats import PairedEffect
-from bn_mnist.lab.text import (
-    effect_text,
-    k_of_n,
-    number,
-    spread_text,
-)
+from bn_mnist.lab.text import effect_text, k_of_n, number, spread_text
 from bn_mnist.lab.verdicts import MARGIN, Paired, Rule, Verdict, every, some, verdict_policy
 from bn_mnist.studies.explain.common import (
     ARMS,
@@ -47,18 +42,10 @@ from bn_mnist.studies.explain.common import (
     mean,
     outcomes,
 )
-from bn_mnist.studies.explain.results import (
-    BatchStudy,
-    Outcomes,
-    Verdicts,
-)
+from bn_mnist.studies.explain.results import BatchStudy, Outcomes, Verdicts
 
 BATCH_INDEPENDENT = (GROUP_NORM, LAYER_NORM)  # normalizations that use one example alone (Wu & He 2018)
-
-
 BATCH_VARIANTS = (BESSEL, RENORM, RENORM_WARMUP)  # BN changed to depend less on small batches: judged against BN
-
-
 BATCH_ARMS = (BN, *BATCH_VARIANTS, *BATCH_INDEPENDENT, NO_BN)
 
 

@@ -49,30 +49,16 @@ if TYPE_CHECKING:
 
 Settings = dict[str, Any]  # config sections as YAML gives them
 FC_BASE = read_config_file(find_config("fc"))  # the Lesson's net: ReLU, SGD 0.01, batches of 60, init std 0.05
-
-
 CONV_BASE = read_config_file(find_config("conv"))  # the Solutions' net: Adam 0.002, batches of 64
 REACH = 0.90  # "trains": final validation accuracy at least this
 FC_LEARNING_RATE = 0.1  # the init, smoothness and batch studies: a rate at which both FC networks learn in 2,000 steps
-
-
 PAIRED_ARMS = (BN, NO_BN)  # the grid, inside, landscape and covariate-shift studies compare these
 ARMS = by_key((BN, NO_BN, HE, LSUV, SELU, NOISY_BN, BESSEL, RENORM, RENORM_WARMUP, GROUP_NORM, LAYER_NORM))  # by key
 SIGMOID = {"model": {"activation": "sigmoid"}}
-
-
 FC_AT_RATE = merged(FC_BASE, {"train": {"learning_rate": FC_LEARNING_RATE}})
-
-
 FC_RATES = (1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0, 10.0)
-
-
 CONV_RATES = (1e-5, 1e-4, 1e-3, 1e-2, 1e-1)
-
-
 INIT_STDS = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 5.0)  # 5: the Lesson's "bad" weights
-
-
 BATCH_SIZES = (2, 4, 8, 16, 32, 64)
 
 
@@ -100,8 +86,6 @@ FULL = Budget(
     | {"init/fc-relu": INIT_STDS, "init/fc-sigmoid": INIT_STDS},
     batch_sizes=BATCH_SIZES,
 )
-
-
 QUICK = Budget(
     seeds={"fc": 2, "conv": 2, "batch": 2, "plain": 2},  # never one: a spread needs two
     steps={"fc": 500, "conv": 50},  # a smoke run: conv steps are ~80 FC steps each
@@ -111,8 +95,6 @@ QUICK = Budget(
     batch_sizes=(16, 64),  # batch 4 took 7,488 steps a run, 14 runs: the smoke run needs two sizes, not small ones
     quick=True,
 )
-
-
 BUDGETS = (FULL, QUICK)
 
 
@@ -160,8 +142,6 @@ def layer_names(record: dict[str, object], kind: str) -> list[str]:
 
 
 SMOOTHER, SIMILAR, ROUGHER = "smoother with BN", "similar", "rougher with BN"  # one landscape measure, by decades
-
-
 DECADE_MARGIN = 0.1  # log10 ratios within +-this (a factor 1.26) count as no difference
 
 

@@ -9,30 +9,10 @@ from matplotlib.figure import Figure
 from bn_mnist.core.plots import laid_out, subplots
 from bn_mnist.core.tensorboard import tags
 from bn_mnist.lab import stats
-from bn_mnist.lab.arms import (
-    NOISE,
-    NOISY_BN,
-)
+from bn_mnist.lab.arms import NOISE, NOISY_BN
 from bn_mnist.lab.plan import Plan
-from bn_mnist.lab.text import (
-    effect_text,
-    k_of_n,
-    sci,
-    sci_spread,
-    spread_text,
-)
-from bn_mnist.lab.verdicts import (
-    MARGIN,
-    UNDECIDED,
-    Paired,
-    Policy,
-    Rule,
-    Verdict,
-    clause,
-    every,
-    some,
-    verdict_policy,
-)
+from bn_mnist.lab.text import effect_text, k_of_n, sci, sci_spread, spread_text
+from bn_mnist.lab.verdicts import MARGIN, UNDECIDED, Paired, Policy, Rule, Verdict, clause, every, some, verdict_policy
 from bn_mnist.studies.explain.common import (
     ARMS,
     DECADE_MARGIN,
@@ -48,12 +28,7 @@ from bn_mnist.studies.explain.common import (
     mean,
     outcomes,
 )
-from bn_mnist.studies.explain.results import (
-    IcsStudy,
-    LayerShift,
-    NoisyBN,
-    Verdicts,
-)
+from bn_mnist.studies.explain.results import IcsStudy, LayerShift, NoisyBN, Verdicts
 from bn_mnist.studies.explain.smoothness import log10_or_none, paired, plan_smoothness, seed_level, smoothness_runs
 
 

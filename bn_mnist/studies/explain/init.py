@@ -44,11 +44,7 @@ RULE = Rule(
             low=MARGIN,
         ),
         Paired(
-            COMPARED_PART,
-            "no BN's sensitivity (best minus worst) minus BN's",
-            above=LESS,
-            below=NOT_LESS,
-            low=MARGIN,
+            COMPARED_PART, "no BN's sensitivity (best minus worst) minus BN's", above=LESS, below=NOT_LESS, low=MARGIN
         ),
     ),
     verdict_policy(

@@ -10,18 +10,9 @@ from bn_mnist.core.plots import laid_out, subplots
 from bn_mnist.core.records import present
 from bn_mnist.core.tensorboard import tags
 from bn_mnist.lab import stats
-from bn_mnist.lab.arms import (
-    BN,
-    HE,
-    LSUV,
-    NO_BN,
-)
+from bn_mnist.lab.arms import BN, HE, LSUV, NO_BN
 from bn_mnist.lab.plan import Plan, RunId
-from bn_mnist.lab.text import (
-    percent,
-    sci,
-    spread_text,
-)
+from bn_mnist.lab.text import percent, sci, spread_text
 from bn_mnist.studies.explain.common import (
     ARMS,
     CONV_BASE,
@@ -35,16 +26,9 @@ from bn_mnist.studies.explain.common import (
     layer_names,
     outcomes,
 )
-from bn_mnist.studies.explain.results import (
-    InsideAnswer,
-    InsideArm,
-    InsideStudy,
-    Verdicts,
-)
+from bn_mnist.studies.explain.results import InsideAnswer, InsideArm, InsideStudy, Verdicts
 
 INSIDE_ARMS = (*PAIRED_ARMS, HE, LSUV)  # and, inside, no BN from variance-preserving starts: is the init the cause?
-
-
 INSIDE_NETS = {"conv": CONV_BASE, "fc": FC_BASE}  # the Solutions' conv run; the Lesson's row 2 (SGD 0.01)
 
 
@@ -86,8 +70,6 @@ def inside_study(plan: Plan, runs: Runs, budget: Budget) -> InsideStudy:
 
 VANISHED = 1e-3  # the deepest layer's output SD below this fraction of the first's at step 0: the signal vanished
 VANISHING, DYING, INSIDE_LEARNS = "vanishing signal", "dying ReLUs", "learns"  # the inside study's answers
-
-
 INSIDE_CAUSES = {  # answer -> what the report says (the dead fraction at step 0 fills the first)
     VANISHING: "The signal vanishes with depth before training starts ({dead_start} dead ReLUs then, so not dead "
     "units): the output hardly depends on the image and the early layers' gradients are orders of magnitude below "

@@ -9,17 +9,9 @@ from matplotlib.figure import Figure
 from bn_mnist.core.plots import laid_out, subplots
 from bn_mnist.core.tensorboard import tags
 from bn_mnist.lab import stats
-from bn_mnist.lab.arms import (
-    BN,
-    NO_BN,
-)
+from bn_mnist.lab.arms import BN, NO_BN
 from bn_mnist.lab.plan import Plan
-from bn_mnist.lab.text import (
-    effect_text,
-    k_of_n,
-    sci_spread,
-    spread_text,
-)
+from bn_mnist.lab.text import effect_text, k_of_n, sci_spread, spread_text
 from bn_mnist.lab.verdicts import UNDECIDED, Paired, Rule, Verdict, every, no, some, verdict_policy
 from bn_mnist.studies.explain.common import (
     BAND_NOTE,
@@ -36,12 +28,7 @@ from bn_mnist.studies.explain.common import (
     draw_spread,
     outcomes,
 )
-from bn_mnist.studies.explain.results import (
-    LandscapeStudy,
-    PairedMeasure,
-    Verdicts,
-    measure_name,
-)
+from bn_mnist.studies.explain.results import LandscapeStudy, PairedMeasure, Verdicts, measure_name
 from bn_mnist.studies.explain.smoothness import (
     KERNEL_FRACTIONS,
     LANDSCAPE_DISTANCES,

@@ -7,17 +7,9 @@ from matplotlib.figure import Figure
 
 from bn_mnist.core.plots import laid_out, subplots
 from bn_mnist.lab import stats
-from bn_mnist.lab.arms import (
-    BN,
-    BN_FREE_INITS,
-    NO_BN,
-)
+from bn_mnist.lab.arms import BN, BN_FREE_INITS, NO_BN
 from bn_mnist.lab.plan import Plan, RunId
-from bn_mnist.lab.text import (
-    effect_text,
-    k_of_n,
-    spread_text,
-)
+from bn_mnist.lab.text import effect_text, k_of_n, spread_text
 from bn_mnist.lab.verdicts import Fraction, Rule, Verdict, every, some, verdict_policy
 from bn_mnist.studies.explain.common import (
     ARMS,
@@ -31,10 +23,7 @@ from bn_mnist.studies.explain.common import (
     config_of,
     outcomes,
 )
-from bn_mnist.studies.explain.results import (
-    PlainStudy,
-    Verdicts,
-)
+from bn_mnist.studies.explain.results import PlainStudy, Verdicts
 
 PLAIN_ARMS = (BN, NO_BN, *BN_FREE_INITS)  # the 19-layer conv net with BN, and without it at four inits
 

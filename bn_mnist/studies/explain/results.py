@@ -112,11 +112,7 @@ class LandscapeStudy(Record):
     outcomes: dict[str, Outcomes] = field(default_factory=dict)
 
 
-VARIANT_NAMES = {
-    tags.LANDSCAPE: "training batch",
-    tags.HELD_OUT: "held-out batch",
-    tags.RELATIVE: "scale-invariant",
-}
+VARIANT_NAMES = {tags.LANDSCAPE: "training batch", tags.HELD_OUT: "held-out batch", tags.RELATIVE: "scale-invariant"}
 MEASURE_NAMES = {
     tags.LOSS_RANGE: "loss range",
     tags.GRADIENT_CHANGE: "gradient change",

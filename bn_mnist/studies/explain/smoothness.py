@@ -9,17 +9,10 @@ from typing import TYPE_CHECKING
 
 from bn_mnist.core import runfiles
 from bn_mnist.lab import stats
-from bn_mnist.lab.arms import (
-    BN,
-    NO_BN,
-    NOISY_BN,
-)
+from bn_mnist.lab.arms import BN, NO_BN, NOISY_BN
 from bn_mnist.lab.plan import Plan, RunId
 from bn_mnist.studies.explain.common import FC_AT_RATE, PAIRED_ARMS, Budget, Runs, config_of
-from bn_mnist.studies.explain.results import (
-    MeasureArm,
-    SpreadCurve,
-)
+from bn_mnist.studies.explain.results import MeasureArm, SpreadCurve
 
 if TYPE_CHECKING:
     from bn_mnist.core.training.measurement import Measurement
@@ -28,11 +21,7 @@ if TYPE_CHECKING:
 # training steps of the FC net at SGD 0.1 of about 0.12 with BN and 0.33 without), and for the scale-invariant variant
 # each kernel's step as a fraction of its own norm.
 LANDSCAPE_DISTANCES = (0.05, 0.1, 0.2, 0.4)
-
-
 KERNEL_FRACTIONS = (0.005, 0.01, 0.02, 0.04)
-
-
 SMOOTHNESS_ARMS = (*PAIRED_ARMS, NOISY_BN)  # and BN with noise after it: does BN need a steady distribution?
 
 

@@ -20,8 +20,6 @@ from bn_mnist.studies.pitfalls.results import ArmResult
 Runs = dict[str, RunFiles]
 PROBE_PREFIX = "pitfall/"
 PER_LAYER = (f"{tags.VARIANCE_SHIFT}/", "statistics_gap_")
-
-
 ENOUGH = 0.005  # recomputed statistics suffice when their accuracy is within this of the most batches' accuracy
 
 

@@ -43,8 +43,6 @@ class Budget(BaseBudget):
 FULL = Budget(seeds=DEFAULT_SEEDS, lesson_steps=LESSON_STEPS)
 QUICK = Budget(seeds=dict.fromkeys(DEFAULT_SEEDS, QUICK_SEEDS), lesson_steps=QUICK_LESSON_STEPS, quick=True)
 BUDGETS = (FULL, QUICK)
-
-
 LESSON_BASE = read_config_file(find_config("fc"))  # the Lesson's FC net and training (tutorial-facts §2): row 1
 BAD_INIT_STD = 5.0  # the Lesson's "bad" weights; "good" ones have the schema's default std (0.05)
 # The BN paper's MNIST net (Ioffe & Szegedy 2015, §4.1): the Lesson's 3x100 net with sigmoids, 50,000 steps of 60,

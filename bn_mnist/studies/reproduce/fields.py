@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 SeedRecord = dict[str, Any]  # one seed's record of a scope
-
 # Per network (prefixed with its name by `key`): from the run's summary and metrics.
 VAL = "val"  # final validation accuracy
 TEST = "test"  # final test accuracy
@@ -24,7 +23,6 @@ NEAR_MAX_STEP = "near_max_step"  # the first step within rules.NEAR_MAX of the b
 BOUNCES = "bounces"  # drops of >= rules.BOUNCE between consecutive evaluations (rules.drops)
 WILD_BOUNCES = "wild_bounces"  # drops of >= rules.WILD_BOUNCE
 STUCK = "stuck_steps"  # steps from first reaching 0.88 to first reaching 0.92 (rules.stuck_steps)
-
 # The inference pitfall: per seed two trainings, as the Lesson's two cells: one evaluated with batch statistics, one
 # with the moving averages (no network prefix; each training's final validation accuracy under its prefix).
 BATCH_RUN, POPULATION_RUN = "batch_run", "population_run"

@@ -39,12 +39,7 @@ def judge_number(claim: Number, seeds: list[SeedRecord]) -> JudgedNumber:
     test = ranktests.value_test(claim.published, judged_on)
     fields = {name: getattr(claim, name) for name in ("scope", "source", "what", "note", "key")}
     return JudgedNumber(
-        **fields,
-        given=claim.given,
-        test=test,
-        ours=stats.spread(judged_on),
-        values=values,
-        adjusted_p=1.0,
+        **fields, given=claim.given, test=test, ours=stats.spread(judged_on), values=values, adjusted_p=1.0
     )
 
 

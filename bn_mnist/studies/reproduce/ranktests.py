@@ -24,13 +24,11 @@ POWER = 0.80  # the detectable shift is the one flagged with this probability
 DECIMALS = 4  # the published numbers' precision: every comparison is made after rounding to it
 FAILED = 0.15  # a run "does not learn" when its final validation accuracy is at most this
 TIE_SEED = 0  # the random tie-breaking of the report-wide tests' ranks starts from this seed
-
 CONSISTENT = "CONSISTENT"
 HIGH, LOW = "HIGH", "LOW"
 RARE = "RARE"
 TOO_FEW = "TOO FEW"
 ALWAYS, USUALLY, SOMETIMES = "ALWAYS", "USUALLY", "SOMETIMES"
-
 WORDS: dict[str, str] = {  # every verdict word and what it means, as the report prints it
     CONSISTENT: "the published value's rank among ours is not extreme: two-sided rank p-value > "
     f"{ALPHA:g}. It is a run we would expect; the detectable shift says how far off it could still be.",
