@@ -18,8 +18,7 @@ from bn_mnist.lab import pipeline
 from bn_mnist.lab.names import Names
 from bn_mnist.lab.plan import Plan, RunId
 from bn_mnist.lab.stats import judge_fraction
-from bn_mnist.lab.study import Budget, Finished, Making, Study
-from bn_mnist.lab.text import rules_changed_lines
+from bn_mnist.lab.study import Budget, Finished, Making, Study, rules_changed_lines
 from bn_mnist.lab.verdicts import SUPPORTED, Fraction, Rule, Verdict, every, verdict_policy
 
 # --- the toy study: everything a new study writes (its results record, rule, steps and Study) ---

@@ -148,3 +148,18 @@ class Shown:
     def figure(self, name: str | None = None) -> Figure:
         """One figure (a name in `figures`; None: the first), drawn from these results alone."""
         return study_of(self).drawings(self)[present_figure(name, self.figures)]()
+
+
+def verdicts_text(words: dict[str, str]) -> str:
+    return ", ".join(f"{claim} {word}" for claim, word in words.items()) or "none"
+
+
+def rules_changed_lines(changes: list[RuleChange]) -> list[str]:
+    """Every report's section on the rules changed after seeing the results they judge: each change with its
+    verdicts before and after, or None."""
+    lines = [
+        f"- **{change.rule}**: {change.change} Verdicts before: {verdicts_text(change.before)}; after: "
+        f"{verdicts_text(change.after)}."
+        for change in changes
+    ]
+    return ["## Rules changed after seeing results", "", *(lines or ["None."]), ""]

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 from bn_mnist.core.provenance import CodeVersion
 from bn_mnist.lab.stats import FractionVerdict, PairedEffect, Spread
-
-if TYPE_CHECKING:
-    from bn_mnist.lab.study import RuleChange
 
 
 def number(value: float | int | None) -> str:
@@ -102,18 +98,3 @@ def files_text(paths: list[str]) -> str:
     """Source files in words: '`a`', '`a` and `b`', '`a`, `b` and `c`'."""
     quoted = [f"`{path}`" for path in paths]
     return quoted[-1] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} and {quoted[-1]}"
-
-
-def verdicts_text(words: dict[str, str]) -> str:
-    return ", ".join(f"{claim} {word}" for claim, word in words.items()) or "none"
-
-
-def rules_changed_lines(changes: list[RuleChange]) -> list[str]:
-    """Every report's section on the rules changed after seeing the results they judge: each change with its
-    verdicts before and after, or None."""
-    lines = [
-        f"- **{change.rule}**: {change.change} Verdicts before: {verdicts_text(change.before)}; after: "
-        f"{verdicts_text(change.after)}."
-        for change in changes
-    ]
-    return ["## Rules changed after seeing results", "", *(lines or ["None."]), ""]

@@ -12,8 +12,8 @@ from typing import Any
 from bn_mnist.core.config import Config, from_dict
 from bn_mnist.lab.meta import REPORT_FILE
 from bn_mnist.lab.plan import Plan
-from bn_mnist.lab.study import Drawings, Finished, Making, Study
-from bn_mnist.lab.text import code_lines, rules_changed_lines, seeds_text
+from bn_mnist.lab.study import Drawings, Finished, Making, Study, rules_changed_lines
+from bn_mnist.lab.text import code_lines, seeds_text
 from bn_mnist.lab.verdicts import Verdict
 from bn_mnist.studies.explain import NAMES, batch, ics, init, inside, landscape, lr, plain
 from bn_mnist.studies.explain.common import BUDGETS, CONV_BASE, FC_BASE, Budget, ExplainStudy

@@ -3,15 +3,8 @@ declared before the runs and the verdict, the parts' effects, every arm's measur
 
 from __future__ import annotations
 
-from bn_mnist.lab.text import (
-    code_lines,
-    effect_text,
-    files_text,
-    per_seed,
-    rules_changed_lines,
-    seeds_text,
-    spread_text,
-)
+from bn_mnist.lab.study import rules_changed_lines
+from bn_mnist.lab.text import code_lines, effect_text, files_text, per_seed, seeds_text, spread_text
 from bn_mnist.lab.verdicts import Share
 from bn_mnist.studies.pitfalls import claims
 from bn_mnist.studies.pitfalls.experiments import BY_NAME

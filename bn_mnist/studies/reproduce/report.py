@@ -6,7 +6,8 @@ from __future__ import annotations
 import dataclasses
 
 from bn_mnist.lab.arms import BN, BN_KERAS, BN_NN, ROUNDOFF
-from bn_mnist.lab.text import code_lines, files_text, number, per_seed, rules_changed_lines, seeds_text, spread_text
+from bn_mnist.lab.study import rules_changed_lines
+from bn_mnist.lab.text import code_lines, files_text, number, per_seed, seeds_text, spread_text
 from bn_mnist.studies.reproduce import ranktests, rules
 from bn_mnist.studies.reproduce.claims import unjudged_figure_steps
 from bn_mnist.studies.reproduce.experiments import (
