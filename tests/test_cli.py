@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+import bn_mnist
 from bn_mnist.cli import main
 from bn_mnist.core import runfiles
 from bn_mnist.core.data import sources
@@ -168,9 +169,9 @@ def test_ctrl_c_keeps_finished_results(real_mnist, bn_mnist_script, tmp_path):
 @pytest.mark.slow  # builds the wheel
 def test_the_wheel_ships_every_config(tmp_path):
     """After a regular (not editable) install, `--config NAME` needs the YAML files inside the package."""
-    from bn_mnist.core.config import SHIPPED_DIR, shipped_configs
+    from bn_mnist.core.config import shipped_configs
 
-    root = SHIPPED_DIR.parent.parent
+    root = Path(bn_mnist.__file__).resolve().parent.parent  # the checkout: pyproject.toml beside bn_mnist/
     command = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", str(root), "-w", str(tmp_path)]
     subprocess.run(command, check=True, capture_output=True, timeout=600)
     (wheel,) = tmp_path.glob("bn_mnist-*.whl")
