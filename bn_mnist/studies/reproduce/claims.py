@@ -11,14 +11,15 @@ Quotes are the notebooks' words, verbatim (tests/test_quotes.py checks them agai
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from bn_mnist.lab.arms import BN, BN_KERAS, BN_NN, NO_BN
+from bn_mnist.lab.arms import BN, BN_KERAS, BN_NN, NO_BN, Arm
 from bn_mnist.studies.reproduce import rules
 from bn_mnist.studies.reproduce.experiments import CONV, CONV_STEPS, LESSON, LESSON_ARMS, PITFALL_IMAGES, LessonRow
 from bn_mnist.studies.reproduce.experiments import lesson_scope as scope_of
@@ -109,11 +110,11 @@ def run_claims(scope: str, source: str, name: str, net: str, printed: dict[str, 
     printed value <= FAILED (a point before the run learned) is an outcome of its own. `printed` maps a record field
     (VAL first) to the published value."""
     final = key(net, VAL)
-    others = {field: value for field, value in printed.items() if field != VAL}
-    if printed[VAL] <= FAILED:
-        unjudged = tuple(f"{WHAT[field]} {value:g}" for field, value in others.items())
-        return [Outcome(scope, source, f"{name}: {WHAT[VAL]}", final, printed[VAL], unjudged=unjudged)]
-    claims: list[Claim] = [Outcome(scope, source, f"{name}: {WHAT[VAL]}", final, printed[VAL])]
+    outcome = Outcome(scope, source, f"{name}: {WHAT[VAL]}", final, printed[VAL])
+    if not outcome.learned:
+        unjudged = tuple(f"{WHAT[field]} {value:g}" for field, value in printed.items() if field != VAL)
+        return [dataclasses.replace(outcome, unjudged=unjudged)]
+    claims: list[Claim] = [outcome]
     for field, value in printed.items():
         what, note = f"{name}: {WHAT[field]}", notes.get(field, "")
         if value <= FAILED:
@@ -181,14 +182,9 @@ def never_learns(net: str = NO_BN.key) -> Rule:
     return f"{SHORT_NAMES[net]} never above {FAILED} at any evaluation", lambda r: r[field] <= FAILED, (field,)
 
 
-def bounces(net: str) -> Rule:
-    field = key(net, BOUNCES)
-    return f"{SHORT_NAMES[net]}: >= {rules.BOUNCES} bounces", lambda r: r[field] >= rules.BOUNCES, (field,)
-
-
-def bounces_wildly(net: str) -> Rule:
-    field = key(net, WILD_BOUNCES)
-    return f"{SHORT_NAMES[net]}: >= {rules.BOUNCES} wild bounces", lambda r: r[field] >= rules.BOUNCES, (field,)
+def bounces(net: str, wild: bool = False) -> Rule:
+    field, what = (key(net, WILD_BOUNCES), "wild bounces") if wild else (key(net, BOUNCES), "bounces")
+    return f"{SHORT_NAMES[net]}: >= {rules.BOUNCES} {what}", lambda r: r[field] >= rules.BOUNCES, (field,)
 
 
 def more_stable() -> Rule:
@@ -203,6 +199,14 @@ def stuck_at_90(net: str) -> Rule:
 
 def both_end_high() -> Rule:
     return "both end >= 0.95", lambda r: r[bn(VAL)] >= 0.95 and r[no_bn(VAL)] >= 0.95, (bn(VAL), no_bn(VAL))
+
+
+def faster() -> Rule:
+    return (
+        "BN reaches 90% first",
+        lambda r: rules.sooner(r[bn(REACH90)], r[no_bn(REACH90)]),
+        (bn(REACH90), no_bn(REACH90)),
+    )
 
 
 def faster_and_higher() -> Rule:
@@ -286,15 +290,7 @@ LESSON_REMARKS: list[tuple[int | tuple[int, ...], str, Rule]] = [
     ),
     (8, "the network without normalization doesn't learn at all", never_learns()),
     (9, "works well both with and without batch normalization", both_end_high()),
-    (
-        10,
-        "batch normalization lets it train faster",
-        (
-            "BN reaches 90% first",
-            lambda r: rules.sooner(r[bn(REACH90)], r[no_bn(REACH90)]),
-            (bn(REACH90), no_bn(REACH90)),
-        ),
-    ),
+    (10, "batch normalization lets it train faster", faster()),
     (11, "without batch normalization the network never learns anything at all", never_learns()),
     (
         12,
@@ -310,15 +306,7 @@ LESSON_REMARKS: list[tuple[int | tuple[int, ...], str, Rule]] = [
     (13, "The network without it never gets anywhere", never_learns()),
     (14, "bounces around a lot", bounces(NO_BN.key)),
     (14, "spends a long time stuck at 90%", stuck_at_90(NO_BN.key)),
-    (
-        14,
-        "The network with batch normalization trains much more quickly",
-        (
-            "BN reaches 90% first",
-            lambda r: rules.sooner(r[bn(REACH90)], r[no_bn(REACH90)]),
-            (bn(REACH90), no_bn(REACH90)),
-        ),
-    ),
+    (14, "The network with batch normalization trains much more quickly", faster()),
     (14, "seems to be more stable", more_stable()),
     (
         14,
@@ -331,15 +319,11 @@ LESSON_REMARKS: list[tuple[int | tuple[int, ...], str, Rule]] = [
         ("BN's best validation accuracy >= 0.90", lambda r: r[bn(MAX_VAL)] >= 0.9, (bn(MAX_VAL),)),
     ),
     (15, "without batch normalization the network doesn't learn at all", never_learns()),
-    (15, "its accuracy bounces around wildly during training", bounces_wildly(BN.key)),
+    (15, "its accuracy bounces around wildly during training", bounces(BN.key, wild=True)),
     (16, "the network with batch normalization trained faster and reached a higher accuracy", faster_and_higher()),
     (16, "bounce around erratically", bounces(NO_BN.key)),
     (16, "have trouble getting past 90%", stuck_at_90(NO_BN.key)),
-    (
-        17,
-        "the network doesn't learn at all",
-        (f"BN never above {FAILED} at any evaluation", lambda r: r[bn(MAX_VAL)] <= FAILED, (bn(MAX_VAL),)),
-    ),
+    (17, "the network doesn't learn at all", never_learns(BN.key)),
     (
         18,
         "the network almost starts to make some progress in the beginning, "
@@ -412,38 +396,36 @@ def figure_reach(figure: dict[str, Any], arm: str, threshold: str) -> tuple[bool
     return hidden_ok and steady, step
 
 
-def figure_numbers() -> list[Number]:
-    """Each Lesson figure's steps to 80% and 90%, per network (None: its curve never gets there), against ours;
-    a step that a hidden point or one pixel could move is not judged (`unjudged_figure_steps` lists them)."""
-    claims = []
+def figure_steps() -> Iterator[tuple[LessonRow, dict[str, Any], Arm, str, bool, int | None]]:
+    """Each Lesson figure's steps to 80% and 90%, per network: (row, figure, arm, field, judgeable, step)."""
     for row in LESSON:
         figure = lesson_figures()[row.row]
         for arm in LESSON_ARMS:
             for threshold, field in (("0.8", REACH80), ("0.9", REACH90)):
-                judgeable, step = figure_reach(figure, arm.key, threshold)
-                if not judgeable:
-                    continue
-                claims.append(
-                    Number(
-                        scope_of(row.setting),
-                        f"Lesson row {row.row}, figure (cell {figure['cell']})",
-                        f"{arm.short}: first step with validation accuracy >= {PERCENT[field]} (digitised)",
-                        key(arm.key, field),
-                        step,
-                        "the figure's point at step k follows k + 1 steps; ours at k follows k",
-                    )
-                )
-    return claims
+                yield row, figure, arm, field, *figure_reach(figure, arm.key, threshold)
+
+
+def figure_numbers() -> list[Number]:
+    """Each Lesson figure's steps to 80% and 90%, per network (None: its curve never gets there), against ours;
+    a step that a hidden point or one pixel could move is not judged (`unjudged_figure_steps` lists them)."""
+    return [
+        Number(
+            scope_of(row.setting),
+            f"Lesson row {row.row}, figure (cell {figure['cell']})",
+            f"{arm.short}: first step with validation accuracy >= {PERCENT[field]} (digitised)",
+            key(arm.key, field),
+            step,
+            "the figure's point at step k follows k + 1 steps; ours at k follows k",
+        )
+        for row, figure, arm, field, judgeable, step in figure_steps()
+        if judgeable
+    ]
 
 
 def unjudged_figure_steps() -> list[str]:
     """The figures' steps to 80% / 90% that a hidden point or a pixel leaves open, as the report names them."""
     return [
-        f"row {row.row} {arm.short} {PERCENT[field]}"
-        for row in LESSON
-        for arm in LESSON_ARMS
-        for threshold, field in (("0.8", REACH80), ("0.9", REACH90))
-        if not figure_reach(lesson_figures()[row.row], arm.key, threshold)[0]
+        f"row {row.row} {arm.short} {PERCENT[field]}" for row, _, arm, field, judged, _ in figure_steps() if not judged
     ]
 
 
@@ -453,50 +435,41 @@ def conv_claims() -> list[Claim]:
     for row in CONV:
         printed = {VAL: row.val, TEST: row.test, SINGLE: row.single, **dict(zip(map(val_at, CONV_STEPS), row.curve))}
         claims += run_claims("conv", f"Solutions table, {row.label}", row.arm.short, row.arm.key, printed, **later)
-    text, keras_net, nn_net = "Solutions text", BN_KERAS.key, BN_NN.key
+    remark = functools.partial(Remark, "conv", "Solutions text")
+    keras_net, nn_net = functools.partial(key, BN_KERAS.key), functools.partial(key, BN_NN.key)
     return [
         *claims,
-        Remark(
-            "conv",
-            text,
+        remark(
             "your final test and validation accuracies probably won't be much better than 10%. (It will be "
             "different each time, but will most likely be less than 15%.)",
             f"no BN: final validation and test accuracy < {FAILED}",
-            lambda r: r[key(NO_BN.key, VAL)] < FAILED and r[key(NO_BN.key, TEST)] < FAILED,
-            (key(NO_BN.key, VAL), key(NO_BN.key, TEST)),
+            lambda r: r[no_bn(VAL)] < FAILED and r[no_bn(TEST)] < FAILED,
+            (no_bn(VAL), no_bn(TEST)),
         ),
-        Remark(
-            "conv",
-            text,
+        remark(
             "Using batch normalization, you'll be able to train this same network to over 90% in that same number "
             "of batches.",
             "BN (keras): final validation > 0.90",
-            lambda r: r[key(keras_net, VAL)] > 0.9,
-            (key(keras_net, VAL),),
+            lambda r: r[keras_net(VAL)] > 0.9,
+            (keras_net(VAL),),
         ),
-        Remark(
-            "conv",
-            text,
+        remark(
             "validation accuracy is almost 94% after only 500 batches",
             "BN (keras): validation at batch 500 >= 0.93",
-            lambda r: (r[key(keras_net, val_at(500))] or 0) >= 0.93,
-            (key(keras_net, val_at(500)),),
+            lambda r: (r[keras_net(val_at(500))] or 0) >= 0.93,
+            (keras_net(val_at(500)),),
         ),
-        Remark(
-            "conv",
-            text,
+        remark(
             "Once again, the model with batch normalization quickly reaches a high accuracy.",
             "BN (nn): final validation >= 0.90",
-            lambda r: r[key(nn_net, VAL)] >= 0.9,
-            (key(nn_net, VAL),),
+            lambda r: r[nn_net(VAL)] >= 0.9,
+            (nn_net(VAL),),
         ),
-        Remark(
-            "conv",
-            text,
+        remark(
             "it doesn't seem to learn anything for the first 250 batches",
             f"BN (nn): validation accuracy at batch 200 <= {FAILED}",
-            lambda r: (r[key(nn_net, val_at(200))] or 0) <= FAILED,
-            (key(nn_net, val_at(200)),),
+            lambda r: (r[nn_net(val_at(200))] or 0) <= FAILED,
+            (nn_net(val_at(200)),),
         ),
     ]
 
@@ -533,34 +506,25 @@ def pitfall_claims() -> list[Claim]:
 
 
 def paper_claims() -> list[Remark]:
-    source = "Ioffe & Szegedy 2015, Fig. 1"
+    remark = functools.partial(Remark, "paper", "Ioffe & Szegedy 2015, Fig. 1", verbatim=False)
     return [
-        Remark(
-            "paper",
-            source,
+        remark(
             "(a) with BN the network trains faster",
             "BN reaches 90% test accuracy first",
             lambda r: rules.sooner(r[bn(REACH90_TEST)], r[no_bn(REACH90_TEST)]),
             (bn(REACH90_TEST), no_bn(REACH90_TEST)),
-            verbatim=False,
         ),
-        Remark(
-            "paper",
-            source,
+        remark(
             "(a) ... and reaches higher test accuracy",
             "BN ends with higher test accuracy",
             lambda r: r[bn(TEST)] > r[no_bn(TEST)],
             (bn(TEST), no_bn(TEST)),
-            verbatim=False,
         ),
-        Remark(
-            "paper",
-            source,
+        remark(
             "(b, c) with BN the distribution of the sigmoid inputs is much more stable",
             "smaller drift with BN (median over the last hidden layer's 100 units)",
             lambda r: r[bn(DRIFT)] is not None and (r[no_bn(DRIFT)] is None or r[bn(DRIFT)] < r[no_bn(DRIFT)]),
             (bn(DRIFT), no_bn(DRIFT)),
-            verbatim=False,
         ),
     ]
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -33,27 +34,24 @@ def learned(record: SeedRecord, final: str) -> bool:
     return value is not None and value > ranktests.FAILED
 
 
+def copied(claim: Claim, *names: str) -> dict[str, Any]:
+    """The claim's fields that its judged record repeats."""
+    return {name: getattr(claim, name) for name in ("scope", "source", *names)}
+
+
 def judge_number(claim: Number, seeds: list[SeedRecord]) -> JudgedNumber:
     values = [r[claim.key] for r in seeds]
     judged_on = values if claim.given is None else [r[claim.key] for r in seeds if learned(r, claim.given)]
     test = ranktests.value_test(claim.published, judged_on)
-    fields = {name: getattr(claim, name) for name in ("scope", "source", "what", "note", "key")}
-    return JudgedNumber(
-        **fields, given=claim.given, test=test, ours=stats.spread(judged_on), values=values, adjusted_p=1.0
-    )
+    fields = copied(claim, "what", "note", "key", "given")
+    return JudgedNumber(**fields, test=test, ours=stats.spread(judged_on), values=values, adjusted_p=1.0)
 
 
 def judge_outcome(claim: Outcome, seeds: list[SeedRecord], rng: np.random.Generator) -> JudgedOutcome:
     values = [r[claim.key] for r in seeds]
     shared = sum(learned(r, claim.key) == claim.learned for r in seeds)
     return JudgedOutcome(
-        scope=claim.scope,
-        source=claim.source,
-        what=claim.what,
-        key=claim.key,
-        published=claim.published,
-        learned=claim.learned,
-        final=claim.final,
+        **copied(claim, "what", "key", "published", "learned", "final"),
         unjudged=list(claim.unjudged),
         test=ranktests.outcome_test(shared, len(seeds)),
         rank=ranktests.randomized_rank(claim.published, values, rng) if claim.final else 0,
@@ -65,12 +63,7 @@ def judge_outcome(claim: Outcome, seeds: list[SeedRecord], rng: np.random.Genera
 def judge_remark(claim: Remark, seeds: list[SeedRecord]) -> JudgedRemark:
     holds = [bool(claim.holds(record)) for record in seeds]
     return JudgedRemark(
-        scope=claim.scope,
-        source=claim.source,
-        said=claim.said,
-        verbatim=claim.verbatim,
-        rule=claim.rule,
-        note=claim.note,
+        **copied(claim, "said", "verbatim", "rule", "note"),
         test=ranktests.property_test(holds),
         holds=holds,
         values={k: [r.get(k) for r in seeds] for k in claim.keys},
@@ -130,24 +123,14 @@ def null_rates(records: dict[str, list[SeedRecord]]) -> list[ranktests.NullRate]
     return [rate for n in seed_counts for rate in ranktests.simulate_null(n, NULL_TRIALS)]
 
 
-OUTCOME_VERDICTS, NUMBER_VERDICTS, REMARK_VERDICTS = (
-    ranktests.OUTCOME_WORDS,
-    ranktests.VALUE_WORDS,
-    ranktests.PROPERTY_WORDS,
-)
-
-
 def count_verdicts(judged: Judged) -> dict[str, dict[str, int]]:
     """How many outcomes, numbers and remarks got each verdict (the console line and the report both say it)."""
-
-    def count(found: list[str], words: tuple[str, ...]) -> dict[str, int]:
-        return {word: found.count(word) for word in words}
-
-    return {
-        "outcomes": count([j.verdict for j in judged.outcomes], OUTCOME_VERDICTS),
-        "numbers": count([j.verdict for j in judged.numbers], NUMBER_VERDICTS),
-        "remarks": count([j.verdict for j in judged.remarks], REMARK_VERDICTS),
+    found = {
+        "outcomes": ([j.verdict for j in judged.outcomes], ranktests.OUTCOME_WORDS),
+        "numbers": ([j.verdict for j in judged.numbers], ranktests.VALUE_WORDS),
+        "remarks": ([j.verdict for j in judged.remarks], ranktests.PROPERTY_WORDS),
     }
+    return {kind: {word: verdicts.count(word) for word in words} for kind, (verdicts, words) in found.items()}
 
 
 def headline(counts: dict[str, dict[str, int]]) -> str:
