@@ -292,17 +292,6 @@ NULL_SHAPES: dict[str, Sampler] = {  # shaped like our distributions
 }
 
 
-def learned_value_test(published: float | None, ours: Sequence[float | None], learned: Sequence[bool]) -> ValueTest:
-    """A value of a published run that learned, among our runs that learned (the distribution given success; the
-    outcome is tested apart, by `outcome_test`)."""
-    return value_test(published, [y for y, ok in zip(ours, learned) if ok])
-
-
-def learned_value_word(published: float | None, ours: Sequence[float | None], learned: Sequence[bool]) -> str:
-    """`learned_value_test`'s word alone (the simulation's)."""
-    return value_word(published, [y for y, ok in zip(ours, learned) if ok])[3]
-
-
 def simulate_null(seeds: int, trials: int, seed: int = 0) -> list[NullRate]:
     """Each shape's flag rates under the null (our n seeds and the published run drawn from one distribution): of
     the outcome test, and of the value test given the outcome where it applies, as `judging` applies them."""
@@ -322,8 +311,9 @@ def simulate_null(seeds: int, trials: int, seed: int = 0) -> list[NullRate]:
             applied["outcome"] += 1
             flagged["outcome"] += outcome_test(sum(ok == outcome for ok in learned), seeds).verdict in FLAGS
             if outcome and flag_count(sum(learned)) >= 0:
-                applied["value"] += 1
-                flagged["value"] += learned_value_word(published, ours, learned) in FLAGS
+                applied["value"] += 1  # among our runs that learned, as `judging` sets a value of a run that learned
+                learned_ours = [y for y, ok in zip(ours, learned) if ok]
+                flagged["value"] += value_word(published, learned_ours)[3] in FLAGS
         for test in ("outcome", "value"):
             if applied[test]:
                 rate = flagged[test] / applied[test]

@@ -32,8 +32,18 @@ class Meta(Making):
         return Budget(seeds=self.seeds, lesson_steps=steps, quick=self.quick)
 
 
+class Verdict:
+    """A judged claim's verdict: its test's word."""
+
+    test: ValueTest | OutcomeTest
+
+    @property
+    def verdict(self) -> str:
+        return self.test.verdict
+
+
 @dataclass(frozen=True)
-class JudgedNumber(Record):
+class JudgedNumber(Verdict, Record):
     """A published value against ours (`ranktests.value_test`), where it comes from, and what it was judged on."""
 
     scope: str
@@ -47,13 +57,9 @@ class JudgedNumber(Record):
     values: list[float | int | None]  # per seed (all seeds; those that did not learn are left out when `given`)
     adjusted_p: float  # Benjamini-Hochberg, across every p-value of the report
 
-    @property
-    def verdict(self) -> str:
-        return self.test.verdict
-
 
 @dataclass(frozen=True)
-class JudgedOutcome(Record):
+class JudgedOutcome(Verdict, Record):
     """Whether a published run learned, against how many of our seeds share its outcome (`ranktests.outcome_test`)."""
 
     scope: str
@@ -69,13 +75,9 @@ class JudgedOutcome(Record):
     values: list[float | None]
     adjusted_p: float
 
-    @property
-    def verdict(self) -> str:
-        return self.test.verdict
-
 
 @dataclass(frozen=True)
-class JudgedRemark(Record):
+class JudgedRemark(Verdict, Record):
     """A property of the tutorial's run over our seeds (`ranktests.property_test`), and where it comes from."""
 
     scope: str
@@ -88,10 +90,6 @@ class JudgedRemark(Record):
     holds: list[bool]
     values: dict[str, list[Any]]
     adjusted_p: float
-
-    @property
-    def verdict(self) -> str:
-        return self.test.verdict
 
 
 @dataclass(frozen=True)
