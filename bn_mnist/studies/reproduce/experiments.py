@@ -68,7 +68,6 @@ class LessonRow:
     short: bool  # 2,000 batches instead of 50,000
     no_bn: tuple[float, float]
     bn: tuple[float, float]
-    said: str
 
     @property
     def setting(self) -> str:
@@ -87,48 +86,24 @@ class LessonRow:
 
 
 LESSON = (
-    LessonRow(
-        1,
-        False,
-        0.01,
-        "relu",
-        False,
-        (0.9730, 0.9748),
-        (0.9832, 0.9803),
-        "BN >90% almost at once; no-BN needs ~3k steps for 90%",
-    ),
-    LessonRow(
-        2, False, 0.01, "relu", True, (0.8286, 0.8262), (0.9578, 0.9525), "BN >90% near step 500; no-BN 80% at ~1,750"
-    ),
-    LessonRow(
-        3,
-        False,
-        0.01,
-        "sigmoid",
-        False,
-        (0.8344, 0.8271),
-        (0.9756, 0.9732),
-        "no-BN needs >45k steps for 80%; BN 90% in ~1k",
-    ),
-    LessonRow(4, False, 1, "relu", False, (0.0958, 0.0980), (0.9844, 0.9834), "no-BN crashes part way (dead ReLUs)"),
-    LessonRow(5, False, 1, "relu", False, (0.0986, 0.1010), (0.9840, 0.9822), "same, crashes later"),
-    LessonRow(6, False, 1, "sigmoid", False, (0.9784, 0.9752), (0.9838, 0.9812), "both fine"),
-    LessonRow(7, False, 1, "sigmoid", True, (0.9208, 0.9227), (0.9518, 0.9463), "BN 90% in ~400, no-BN >1,700"),
-    LessonRow(8, False, 2, "relu", False, (0.0986, 0.1010), (0.9828, 0.9827), "no-BN does not learn"),
-    LessonRow(9, False, 2, "sigmoid", False, (0.9796, 0.9782), (0.9804, 0.9782), "both fine"),
-    LessonRow(10, False, 2, "sigmoid", True, (0.9384, 0.9360), (0.9574, 0.9524), "BN faster"),
-    LessonRow(11, True, 0.01, "relu", False, (0.0958, 0.0980), (0.7946, 0.7990), "no-BN never learns; BN ~80%"),
-    LessonRow(12, True, 0.01, "sigmoid", False, (0.2202, 0.2270), (0.8592, 0.8527), "no-BN would take very long"),
-    LessonRow(13, True, 1, "relu", False, (0.1126, 0.1135), (0.9244, 0.9208), "BN >90% at ~30k; no-BN nowhere"),
-    LessonRow(14, True, 1, "sigmoid", False, (0.8970, 0.8957), (0.9570, 0.9505), "no-BN stuck ~90%, erratic"),
-    LessonRow(
-        15, True, 2, "relu", False, (0.0958, 0.0980), (0.9128, 0.9054), 'BN gets 90% but bounces; "a bit of luck"'
-    ),
-    LessonRow(16, True, 2, "sigmoid", False, (0.9094, 0.9066), (0.9614, 0.9583), "BN faster and higher"),
-    LessonRow(
-        17, True, 1, "relu", False, (0.1126, 0.1135), (0.0988, 0.1010), '"BN doesn\'t fix everything": BN fails too'
-    ),
-    LessonRow(18, True, 2, "relu", False, (0.0958, 0.0980), (0.0986, 0.1010), "BN almost starts, then breaks down"),
+    LessonRow(1, False, 0.01, "relu", False, (0.9730, 0.9748), (0.9832, 0.9803)),
+    LessonRow(2, False, 0.01, "relu", True, (0.8286, 0.8262), (0.9578, 0.9525)),
+    LessonRow(3, False, 0.01, "sigmoid", False, (0.8344, 0.8271), (0.9756, 0.9732)),
+    LessonRow(4, False, 1, "relu", False, (0.0958, 0.0980), (0.9844, 0.9834)),
+    LessonRow(5, False, 1, "relu", False, (0.0986, 0.1010), (0.9840, 0.9822)),
+    LessonRow(6, False, 1, "sigmoid", False, (0.9784, 0.9752), (0.9838, 0.9812)),
+    LessonRow(7, False, 1, "sigmoid", True, (0.9208, 0.9227), (0.9518, 0.9463)),
+    LessonRow(8, False, 2, "relu", False, (0.0986, 0.1010), (0.9828, 0.9827)),
+    LessonRow(9, False, 2, "sigmoid", False, (0.9796, 0.9782), (0.9804, 0.9782)),
+    LessonRow(10, False, 2, "sigmoid", True, (0.9384, 0.9360), (0.9574, 0.9524)),
+    LessonRow(11, True, 0.01, "relu", False, (0.0958, 0.0980), (0.7946, 0.7990)),
+    LessonRow(12, True, 0.01, "sigmoid", False, (0.2202, 0.2270), (0.8592, 0.8527)),
+    LessonRow(13, True, 1, "relu", False, (0.1126, 0.1135), (0.9244, 0.9208)),
+    LessonRow(14, True, 1, "sigmoid", False, (0.8970, 0.8957), (0.9570, 0.9505)),
+    LessonRow(15, True, 2, "relu", False, (0.0958, 0.0980), (0.9128, 0.9054)),
+    LessonRow(16, True, 2, "sigmoid", False, (0.9094, 0.9066), (0.9614, 0.9583)),
+    LessonRow(17, True, 1, "relu", False, (0.1126, 0.1135), (0.0988, 0.1010)),
+    LessonRow(18, True, 2, "relu", False, (0.0958, 0.0980), (0.0986, 0.1010)),
 )
 
 
