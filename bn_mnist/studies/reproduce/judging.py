@@ -131,12 +131,3 @@ def count_verdicts(judged: Judged) -> dict[str, dict[str, int]]:
         "remarks": ([j.verdict for j in judged.remarks], ranktests.PROPERTY_WORDS),
     }
     return {kind: {word: verdicts.count(word) for word in words} for kind, (verdicts, words) in found.items()}
-
-
-def headline(counts: dict[str, dict[str, int]]) -> str:
-    """The console's line: how many claims of each kind got each verdict."""
-    parts = []
-    for kind, words in counts.items():
-        said = ", ".join(f"{n} {word}" for word, n in words.items() if n) or "none"
-        parts.append(f"{sum(words.values())} {'published ' if kind != 'remarks' else ''}{kind}: {said}")
-    return "; ".join(parts)

@@ -68,18 +68,24 @@ def p_text(p: float) -> str:
     return f"{p:.3f}" if p >= 0.001 else "< 0.001"
 
 
-def counts_sentence(results: Results) -> str:
-    counts, across = results.counts, results.across
+def counts_text(counts: dict[str, dict[str, int]], published: bool = False) -> str:
+    """How many claims of each kind got each verdict (`published`: "published outcomes", as the console says)."""
     parts = []
     for kind, words in counts.items():
         said = ", ".join(f"{n} {word}" for word, n in words.items() if n) or "none"
-        parts.append(f"{sum(words.values())} {kind}: {said}")
+        name = f"published {kind}" if published and kind != "remarks" else kind
+        parts.append(f"{sum(words.values())} {name}: {said}")
+    return "; ".join(parts)
+
+
+def counts_sentence(results: Results) -> str:
+    across = results.across
     flagged = [f"{o.source}: {o.what}" for o in results.outcomes if o.verdict in ranktests.FLAGS]
     flagged += [f"{n.source}: {n.what}" for n in results.numbers if n.verdict in ranktests.FLAGS]
     flagged += [f"{r.source}: {r.rule}" for r in results.remarks if r.verdict in ranktests.FLAGS]
     claims = len(results.outcomes) + len(results.numbers) + len(results.remarks)
     line = (
-        f"Per claim: {'; '.join(parts)}. **Flagged**: {'; '.join(flagged) or 'none'}. At "
+        f"Per claim: {counts_text(results.counts)}. **Flagged**: {'; '.join(flagged) or 'none'}. At "
         f"{seeds_text(results.meta.seeds)}, each test flags a run like ours with probability at most "
         f"{ranktests.ALPHA:g}, so about one flag in ten is expected by chance alone."
     )

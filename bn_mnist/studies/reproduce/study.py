@@ -55,7 +55,7 @@ def drawings(results: Results) -> Drawings:
 
 
 def console(results: Results, out_dir: Path) -> str:
-    line = f"{judging.headline(results.counts)}{' (--quick run)' if results.meta.quick else ''}"
+    line = f"{report.counts_text(results.counts, published=True)}{' (--quick run)' if results.meta.quick else ''}"
     return f"{line}; report: {out_dir / REPORT_FILE}"
 
 
