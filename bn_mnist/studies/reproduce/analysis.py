@@ -89,44 +89,22 @@ def lesson_records(plan: Plan, runs: dict[str, RunFiles], budget: Budget) -> dic
     }
 
 
-def single_example_predictions(model: keras.Model, images: np.ndarray, training: bool) -> np.ndarray:
-    return np.array([int(np.argmax(model(image[None], training=training))) for image in images])
-
-
-def pitfall_record(model_path: Path, mnist: Mnist) -> dict[str, Any]:
-    """A trained BN net on single test examples and on the full test set, with batch vs population statistics."""
+def pitfall_record(model_path: Path, mnist: Mnist, training: bool) -> dict[str, Any]:
+    """A trained BN net on single test examples and on the full test set, with batch statistics (`training`) or
+    the moving averages."""
     model = keras.models.load_model(model_path)
     images, labels = mnist.test_x[:PITFALL_IMAGES], mnist.test_y[:PITFALL_IMAGES]
-
-    def accuracy(predicted: np.ndarray, truth: np.ndarray) -> float:
-        return float(np.mean(predicted == truth))
-
-    def full_batch(training: bool) -> float:
-        return accuracy(np.argmax(model(mnist.test_x, training=training), axis=1), mnist.test_y)
-
-    # Population statistics first: in Keras 3, training=True also moves the moving averages.
-    record = {
-        fields.SINGLE_POPULATION: accuracy(single_example_predictions(model, images, False), labels),
-        fields.FULL_POPULATION: full_batch(False),
-    }
-    batch_stats = single_example_predictions(model, images, True)
-    class_counts = Counter(batch_stats.tolist())
+    single = np.array([int(np.argmax(model(image[None], training=training))) for image in images])
+    full = float(np.mean(np.argmax(model(mnist.test_x, training=training), axis=1) == mnist.test_y))
+    if not training:
+        return {fields.FULL_POPULATION: full, fields.SINGLE_POPULATION: float(np.mean(single == labels))}
+    classes = Counter(single.tolist())
     return {
-        **record,
-        fields.SINGLE_BATCH_STATS: accuracy(batch_stats, labels),
-        fields.SINGLE_BATCH_STATS_CLASSES: len(class_counts),
-        fields.SINGLE_BATCH_STATS_CLASS: class_counts.most_common(1)[0][0],
-        fields.FULL_BATCH_STATS: full_batch(True),
+        fields.FULL_BATCH_STATS: full,
+        fields.SINGLE_BATCH_STATS: float(np.mean(single == labels)),
+        fields.SINGLE_BATCH_STATS_CLASSES: len(classes),
+        fields.SINGLE_BATCH_STATS_CLASS: classes.most_common(1)[0][0],
     }
-
-
-BATCH_FIELDS = (
-    fields.FULL_BATCH_STATS,
-    fields.SINGLE_BATCH_STATS,
-    fields.SINGLE_BATCH_STATS_CLASSES,
-    fields.SINGLE_BATCH_STATS_CLASS,
-)
-POPULATION_FIELDS = (fields.FULL_POPULATION, fields.SINGLE_POPULATION)
 
 
 def pitfall_records(
@@ -137,15 +115,13 @@ def pitfall_records(
     for seed in row_seeds(PITFALL_ROW, budget):
         batch_run = plan.key("pitfall", BN.key, experiments.pitfall_seed(seed))
         population_run = plan.key("pitfall", BN.key, seed)
-        batch = pitfall_record(out_dir / batch_run / runfiles.MODEL_FILE, mnist)
-        population = pitfall_record(out_dir / population_run / runfiles.MODEL_FILE, mnist)
         seed_records.append(
             {
                 "seed": seed,
                 fields.key(fields.BATCH_RUN, fields.VAL): runs[batch_run].summary.final_val_accuracy,
                 fields.key(fields.POPULATION_RUN, fields.VAL): runs[population_run].summary.final_val_accuracy,
-                **{name: batch[name] for name in BATCH_FIELDS},
-                **{name: population[name] for name in POPULATION_FIELDS},
+                **pitfall_record(out_dir / batch_run / runfiles.MODEL_FILE, mnist, training=True),
+                **pitfall_record(out_dir / population_run / runfiles.MODEL_FILE, mnist, training=False),
             }
         )
     return seed_records
