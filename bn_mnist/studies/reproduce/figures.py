@@ -34,7 +34,6 @@ from bn_mnist.studies.reproduce.experiments import (
     PAPER_SETTING,
     PERCENTILES,
     UNIT,
-    Budget,
     lesson_settings,
     row_seeds,
 )
@@ -65,18 +64,13 @@ def last_step(series: list[Series]) -> int:
     return max(c.step[-1] for one in series for c in one.curves)
 
 
-def quick_note(budget: Budget) -> str:
-    """What a figure's title says of a smoke run's budget."""
-    return f" (--quick: fewer steps, {seeds_text(budget.seeds)})" if budget.quick else ""
-
-
 class Figures:
     """The figures of one results record, whose curves are found through the plan that made them."""
 
     def __init__(self, results: Results, plan: Plan):
         self.results, self.plan = results, plan
         self.budget = results.meta.budget()
-        self.quick = quick_note(self.budget)
+        self.quick = f" (--quick: fewer steps, {seeds_text(self.budget.seeds)})" if self.budget.quick else ""  # titles
 
     def curves(self, study: str, arm: str, seeds: range, panel: str = "", name: str = "val") -> list[Curve]:
         return [self.results.curves[self.plan.key(study, arm, seed, panel)][name] for seed in seeds]

@@ -301,7 +301,8 @@ def simulate_null(seeds: int, trials: int, seed: int = 0) -> list[NullRate]:
         flagged, applied = {"outcome": 0, "value": 0}, {"outcome": 0, "value": 0}
         for _ in range(trials):
             values = np.round(draw(rng, seeds + 1), DECIMALS)
-            published, ours = float(values[0]), to_steps(values[1:])
+            published = float(values[0])
+            ours = [None if math.isinf(v) else float(v) for v in values[1:]]  # infinity ("never") is None, as in claims
             if shape.startswith("steps"):
                 applied["value"] += 1
                 flagged["value"] += value_word(None if math.isinf(published) else published, ours)[3] in FLAGS
@@ -320,8 +321,3 @@ def simulate_null(seeds: int, trials: int, seed: int = 0) -> list[NullRate]:
                 se = math.sqrt(rate * (1 - rate) / applied[test])
                 rates.append(NullRate(shape, test, seeds, trials, applied[test], rate, se))
     return rates
-
-
-def to_steps(values: np.ndarray) -> list[float | None]:
-    """Simulated values as claims hold them: infinity ("never") is None."""
-    return [None if math.isinf(v) else float(v) for v in values]

@@ -162,11 +162,10 @@ def method_section(results: Results) -> list[str]:
 
 
 def shift_text(test: ValueTest) -> str:
-    up, down = test.shift_sd
-    units = test.shift
-    if up is None or down is None or units[0] is None or units[1] is None:
+    (up, down), (up_units, down_units) = test.shift_sd, test.shift
+    if up is None or down is None or up_units is None or down_units is None:
         return "-"
-    return f"+{up:.1f} / -{down:.1f} SD (+{number(units[0])} / -{number(units[1])})"
+    return f"+{up:.1f} / -{down:.1f} SD (+{number(up_units)} / -{number(down_units)})"
 
 
 def outcomes_section(results: Results) -> list[str]:
