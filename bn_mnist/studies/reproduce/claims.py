@@ -134,14 +134,11 @@ WHAT = {
 
 def lesson_numbers(row: LessonRow) -> list[Claim]:
     """The validation and test accuracy a Lesson row printed for both networks."""
-    source = f"Lesson row {row.row}"
-    return [
-        claim
-        for arm in LESSON_ARMS
-        for claim in run_claims(
-            scope_of(row.setting), source, arm.short, arm.key, dict(zip((VAL, TEST), row.published(arm)))
-        )
-    ]
+    claims: list[Claim] = []
+    for arm in LESSON_ARMS:
+        printed = dict(zip((VAL, TEST), row.published(arm)))
+        claims += run_claims(scope_of(row.setting), f"Lesson row {row.row}", arm.short, arm.key, printed)
+    return claims
 
 
 PERCENT = {REACH80: "80%", REACH90: "90%", REACH95: "95%"}

@@ -370,20 +370,15 @@ def solutions_line() -> str:
 
 def markdown(results: Results) -> str:
     meta, made = results.meta, results.figures
-    quick = (
-        [
+    versions = ", ".join(f"{name} {version}" for name, version in meta.software.items())
+    lines = [f"# Does bn-mnist reproduce the tutorial?{' (quick run)' if meta.quick else ''}", ""]
+    if meta.quick and meta.quick_lesson_steps:
+        lines += [
             f"> **--quick run**: {seeds_text(meta.seeds)}, and the 50,000-batch runs ran "
             f"{meta.quick_lesson_steps:,} batches. Its verdicts say nothing about the tutorial.",
             "",
         ]
-        if meta.quick and meta.quick_lesson_steps
-        else []
-    )
-    versions = ", ".join(f"{name} {version}" for name, version in meta.software.items())
-    lines = [
-        f"# Does bn-mnist reproduce the tutorial?{' (quick run)' if meta.quick else ''}",
-        "",
-        *quick,
+    lines += [
         *across_sentences(results),
         *roundoff_sentence(results),
         f"Made by `{meta.command}`: {meta.runs} runs; {meta.train_seconds / 60:.0f} min of training "
