@@ -36,8 +36,10 @@ from bn_mnist.studies.explain.common import (
     Budget,
     ExplainStudy,
     Runs,
+    claim_heading,
     claim_line,
     config_of,
+    differences,
     draw_spread,
     mean,
     outcomes,
@@ -74,21 +76,13 @@ def plan_batch(plan: Plan, budget: Budget) -> None:
                 plan.add(RunId("batch", arm.key, seed, value=size), f"batch/b{size}", config)
 
 
-def seed_drops(points: list[Outcomes]) -> list[float | None]:
-    """Per seed, final validation accuracy at the largest batch minus at the smallest."""
-    return [
-        None if large is None or small is None else large - small
-        for large, small in zip(points[-1].seeds, points[0].seeds, strict=True)
-    ]
-
-
 Drops = dict[str, PairedEffect]
 
 
 def batch_drops(arms: dict[str, list[Outcomes]]) -> tuple[Drops, Drops, Drops]:
     """Per arm, the paired drop from the largest batch to the smallest; per normalized arm, that drop beyond no
     normalization's in the same seed; per BN variant, how much less it drops than BN in the same seed."""
-    drops = {key: seed_drops(points) for key, points in arms.items()}
+    drops = {key: differences(points[-1].seeds, points[0].seeds) for key, points in arms.items()}
     drop = {key: stats.paired_effect(points[-1].seeds, points[0].seeds) for key, points in arms.items()}
     excess = {key: stats.paired_effect(found, drops[NO_BN.key]) for key, found in drops.items() if key != NO_BN.key}
     variants = [arm.key for arm in BATCH_VARIANTS if arm.key in drops]
@@ -237,10 +231,7 @@ def section(study: BatchStudy, verdicts: Verdicts, figure: str) -> list[str]:
     if trained:
         accuracy["training mode"] = lambda point: spread_text(point.train_accuracy)
     return [
-        "## Batch size",
-        "",
-        claim_line(verdict),
-        "",
+        *claim_heading("Batch size", verdict),
         *([claim_line(independent), ""] if independent is not None else []),
         f"{batch_setting(study)} Mean final validation accuracy (inference mode: population statistics): {found}."
         + (TRAINING_MODE_NOTE if trained else ""),

@@ -136,6 +136,11 @@ def outcomes(runs: Runs, keys: list[str]) -> Outcomes:
     )
 
 
+def differences(a: Sequence[float | None], b: Sequence[float | None]) -> list[float | None]:
+    """Per seed, a - b (None where either is None)."""
+    return [None if x is None or y is None else x - y for x, y in zip(a, b, strict=True)]
+
+
 def layer_names(record: dict[str, object], kind: str) -> list[str]:
     """The layers a per-layer tag has in a record, in the network's order (the names sort that way)."""
     return sorted(name.split("/", 1)[1] for name in record if name.startswith(f"{kind}/"))
@@ -161,6 +166,11 @@ def claim_line(verdict: Verdict) -> str:
         else "declared before the runs"
     )
     return f"Claim tested: {verdict.claim}: {bold(verdict)} here. Rule, {when}: {verdict.rule}."
+
+
+def claim_heading(title: str, verdict: Verdict) -> list[str]:
+    """A study section's title and its claim line."""
+    return [f"## {title}", "", claim_line(verdict), ""]
 
 
 BAND_NOTE = "line: mean over seeds; band: min..max"

@@ -29,8 +29,9 @@ from bn_mnist.studies.explain.common import (
     ExplainStudy,
     Runs,
     Settings,
-    claim_line,
+    claim_heading,
     config_of,
+    differences,
     dotted,
     draw_seed_dots,
     draw_spread,
@@ -114,22 +115,17 @@ def stable_higher(bn: list[float | None], no_bn: list[float | None], top: float)
 
 def seed_extremes(points: list[Outcomes]) -> tuple[list[float | None], list[float | None]]:
     """Per seed, its best and its worst final validation accuracy over the grid (None if a run has none)."""
-    best, worst = [], []
-    for finals in zip(*(point.seeds for point in points), strict=True):
-        found = None if None in finals else finals
-        best.append(None if found is None else max(found))
-        worst.append(None if found is None else min(found))
+    per_seed = list(zip(*(point.seeds for point in points), strict=True))
+    best = [None if None in finals else max(finals) for finals in per_seed]
+    worst = [None if None in finals else min(finals) for finals in per_seed]
     return best, worst
 
 
 def sensitivity(points: dict[str, list[Outcomes]]) -> tuple[dict[str, PairedEffect], PairedEffect]:
     """Per arm, best minus worst over the grid, per seed; and no BN's minus BN's (how much less BN cares)."""
-    ranges = {}
-    for key, found in points.items():
-        best, worst = seed_extremes(found)
-        ranges[key] = [None if b is None or w is None else b - w for b, w in zip(best, worst, strict=True)]
-    spread_of = {key: stats.paired_effect(*seed_extremes(found)) for key, found in points.items()}
-    return spread_of, stats.paired_effect(ranges[NO_BN.key], ranges[BN.key])
+    extremes = {key: seed_extremes(found) for key, found in points.items()}
+    spread_of = {key: stats.paired_effect(best, worst) for key, (best, worst) in extremes.items()}
+    return spread_of, stats.paired_effect(differences(*extremes[NO_BN.key]), differences(*extremes[BN.key]))
 
 
 def effective_rates(panel: Panel, values: list[float]) -> list[float]:
@@ -237,10 +233,7 @@ EFFECTIVE_RATE = "rate / E‖W₁‖² at step 0 (the first hidden layer's effec
 def grid_section(grid: Grid, judged: list[str], study: GridStudy, verdict: Verdict, figure: str) -> list[str]:
     """The claim, the rule's words per panel (`judged`), what the grid found, its figure and a table per panel."""
     lines = [
-        f"## {grid.title}",
-        "",
-        claim_line(verdict),
-        "",
+        *claim_heading(grid.title, verdict),
         *judged,
         grid.measured + " " + grid_found(study, grid.swept),
         "",

@@ -22,6 +22,7 @@ from bn_mnist.studies.explain.common import (
     Budget,
     ExplainStudy,
     Runs,
+    claim_heading,
     claim_line,
     draw_spread,
     layer_names,
@@ -29,7 +30,7 @@ from bn_mnist.studies.explain.common import (
     outcomes,
 )
 from bn_mnist.studies.explain.results import IcsStudy, LayerShift, NoisyBN, Verdicts
-from bn_mnist.studies.explain.smoothness import log10_or_none, paired, plan_smoothness, seed_level, smoothness_runs
+from bn_mnist.studies.explain.smoothness import in_decades, paired, plan_smoothness, seed_levels, smoothness_runs
 
 
 def ics_study(plan: Plan, runs: Runs, budget: Budget) -> IcsStudy:
@@ -41,14 +42,13 @@ def ics_study(plan: Plan, runs: Runs, budget: Budget) -> IcsStudy:
         found = {}
         for layer in layers:
             name = tags.per_layer(kind, layer)
-            levels = [[seed_level(runs, key, name) for key in keys] for keys in (bn, no_bn)]
-            if bn_smaller:
-                levels = [[log10_or_none(level) for level in arm] for arm in levels]
+            levels = seed_levels(runs, bn, name), seed_levels(runs, no_bn, name)
+            compared = [in_decades(arm) for arm in levels] if bn_smaller else levels
             found[layer] = LayerShift(
-                bn_better=paired(runs, list(zip(bn, no_bn)), name, bn_smaller),
-                bn=stats.spread([seed_level(runs, key, name) for key in bn]),
-                no_bn=stats.spread([seed_level(runs, key, name) for key in no_bn]),
-                effect=stats.paired_effect(*levels),
+                paired(*levels, bn_smaller),
+                stats.spread(levels[0]),
+                stats.spread(levels[1]),
+                stats.paired_effect(*compared),
             )
         return found
 
@@ -65,10 +65,7 @@ def noisy_bn(plan: Plan, runs: Runs, layers: list[str]) -> NoisyBN:
     """The noisy-BN runs against the BN and non-BN ones of the same seeds, and their covariate shift per layer."""
     keys = plan.seeds("ics", NOISY_BN.key)
     noisy, bn, no_bn = (outcomes(runs, found) for found in (keys, *smoothness_runs(plan, "ics")))
-    l2 = {
-        layer: stats.spread([seed_level(runs, key, tags.per_layer(tags.ICS_L2, layer)) for key in keys])
-        for layer in layers
-    }
+    l2 = {layer: stats.spread(seed_levels(runs, keys, tags.per_layer(tags.ICS_L2, layer))) for layer in layers}
     return NoisyBN(noisy, stats.paired_effect(bn.seeds, noisy.seeds), stats.paired_effect(noisy.seeds, no_bn.seeds), l2)
 
 
@@ -146,10 +143,7 @@ def section(study: IcsStudy, verdicts: Verdicts, figure: str) -> list[str]:
         for layer in measured
     )
     lines = [
-        "## Internal covariate shift",
-        "",
-        claim_line(verdict),
-        "",
+        *claim_heading("Internal covariate shift", verdict),
         f"For each layer, the gradient of its kernel G on a batch and G' after the layers before it took their SGD "
         f"step ({study.learning_rate:g}) on the same batch (Santurkar et al. Definition 2.1), on the same runs as "
         "the landscape; per seed the median over training. The first layer has nothing before it (0 and 1 by "

@@ -84,17 +84,17 @@ def layer_mean(arm: InsideArm, moment: str, kind: str, layer: str) -> float | No
     return None if found is None else found.mean
 
 
-def deepest_of_kind(layers: list[str]) -> str:
-    """The last layer of the first layer's kind: conv19 in the conv net, dense03 in the FC net."""
+def first_and_deepest(arm: InsideArm) -> tuple[str, str]:
+    """The first layer, and the last of its kind: conv19 in the conv net, dense03 in the FC net."""
+    layers = list(arm.start[tags.ACTIVATION_STD])
     kind = layers[0].rstrip("0123456789")
-    return [layer for layer in layers if layer.rstrip("0123456789") == kind][-1]
+    return layers[0], [layer for layer in layers if layer.rstrip("0123456789") == kind][-1]
 
 
 def inside_answer(no_bn: InsideArm) -> InsideAnswer:
     """Why the network without BN does (not) learn: its signal vanished at step 0 (output SD of the deepest layer of
     the first kind below VANISHED of the first's), most of that layer's ReLUs died by the end, or neither."""
-    layers = list(no_bn.start[tags.ACTIVATION_STD])
-    first, last = layers[0], deepest_of_kind(layers)
+    first, last = first_and_deepest(no_bn)
     first_sd, last_sd = (layer_mean(no_bn, "start", tags.ACTIVATION_STD, layer) for layer in (first, last))
     shrink = None if first_sd is None or last_sd is None else last_sd / first_sd
     dead_end = layer_mean(no_bn, "end", tags.DEAD_RELU, last)
@@ -112,8 +112,7 @@ def judge(study: InsideStudy) -> dict[str, dict[str, InsideAnswer]]:
 
 def inside_numbers(net: str, no_bn: InsideArm, bn: InsideArm, shrink: float | None) -> str:
     """What happens inside one network without BN, against BN, in numbers."""
-    layers = list(no_bn.start[tags.ACTIVATION_STD])
-    first, last = layers[0], deepest_of_kind(layers)
+    first, last = first_and_deepest(no_bn)
     sd, gradient, dead = tags.ACTIVATION_STD, tags.GRADIENT_NORM, tags.DEAD_RELU
     return (
         f"**{net}**, without BN: at step 0 the output SD falls from {sci(layer_mean(no_bn, 'start', sd, first))} "
@@ -135,8 +134,7 @@ def inside_controls(arms: dict[str, InsideArm]) -> str:
     for key, arm in arms.items():
         if key in (BN.key, NO_BN.key):
             continue
-        layers = list(arm.start[tags.ACTIVATION_STD])
-        first, last = layers[0], deepest_of_kind(layers)
+        first, last = first_and_deepest(arm)
         sd = [layer_mean(arm, "start", tags.ACTIVATION_STD, layer) for layer in (first, last)]
         found.append(
             f"{ARMS[key].label}: output SD at step 0 from {sci(sd[0])} ({first}) to {sci(sd[1])} ({last}), "
@@ -148,27 +146,26 @@ def inside_controls(arms: dict[str, InsideArm]) -> str:
 def inside_text(net: str, arms: dict[str, InsideArm], answer: InsideAnswer) -> str:
     """The numbers, then the answer `inside_answer` gave, then the controls."""
     no_bn, bn = arms[NO_BN.key], arms[BN.key]
-    last = deepest_of_kind(list(no_bn.start[tags.ACTIVATION_STD]))
+    _, last = first_and_deepest(no_bn)
     cause = INSIDE_CAUSES[answer.cause].format(dead_start=percent(layer_mean(no_bn, "start", tags.DEAD_RELU, last)))
     return inside_numbers(net, no_bn, bn, answer.shrink) + " " + cause + inside_controls(arms)
 
 
 def inside_table(net: str, arms: dict[str, InsideArm]) -> list[str]:
-    kinds = (tags.ACTIVATION_MEAN, tags.ACTIVATION_STD, tags.DEAD_RELU, tags.GRADIENT_NORM)
     header = " | ".join(
-        f"{ARMS[arm].short} {kind} step {arms[arm].steps[i]}" for arm in arms for kind in kinds for i in (0, 1)
+        f"{ARMS[arm].short} {kind} step {arms[arm].steps[i]}" for arm in arms for kind in INSIDE_TAGS for i in (0, 1)
     )
     lines = [
         f"**{net}** (mean over seeds)",
         "",
         f"| layer | {header} |",
-        "|---" * (1 + 2 * len(kinds) * len(arms)) + "|",
+        "|---" * (1 + 2 * len(INSIDE_TAGS) * len(arms)) + "|",
     ]
     for layer in arms[BN.key].start[tags.ACTIVATION_STD]:
         cells = [
             sci(layer_mean(found, moment, kind, layer))
             for found in arms.values()
-            for kind in kinds
+            for kind in INSIDE_TAGS
             for moment in ("start", "end")
         ]
         lines.append(f"| {layer} | " + " | ".join(cells) + " |")
@@ -209,20 +206,12 @@ def inside_figure(study: InsideStudy) -> Figure:
         for axis, (kind, title, scale) in zip(row, INSIDE_PANELS):
             for key, found in arms.items():
                 arm = ARMS[key]
-                for moment, style in (("start", "--"), ("end", "-")):
-                    layers = getattr(found, moment)[kind]
-                    means = field(list(layers.values()), "mean")
-                    step = found.steps[0 if moment == "start" else 1]
+                for step, moment, style in zip(found.steps, ("start", "end"), ("--", "-")):
+                    spreads = list(getattr(found, moment)[kind].values())
+                    x, low, high = range(len(spreads)), field(spreads, "min"), field(spreads, "max")
                     label = f"{arm.short}, step {step}"
-                    axis.plot(range(len(layers)), means, style, marker=".", color=arm.colour, label=label)
-                    axis.fill_between(
-                        range(len(layers)),
-                        field(list(layers.values()), "min"),
-                        field(list(layers.values()), "max"),
-                        color=arm.colour,
-                        alpha=0.12,
-                        linewidth=0,
-                    )
+                    axis.plot(x, field(spreads, "mean"), style, marker=".", color=arm.colour, label=label)
+                    axis.fill_between(x, low, high, color=arm.colour, alpha=0.12, linewidth=0)
             names = list(next(iter(arms.values())).start[kind])
             axis.set_xticks(range(len(names)), names, rotation=90, fontsize=7)
             axis.set(yscale=scale, title=f"{net}: {title}")

@@ -24,7 +24,7 @@ from bn_mnist.studies.explain.common import (
     Budget,
     ExplainStudy,
     Runs,
-    claim_line,
+    claim_heading,
     draw_spread,
     outcomes,
 )
@@ -32,11 +32,11 @@ from bn_mnist.studies.explain.results import LandscapeStudy, PairedMeasure, Verd
 from bn_mnist.studies.explain.smoothness import (
     KERNEL_FRACTIONS,
     LANDSCAPE_DISTANCES,
-    log10_or_none,
+    in_decades,
     measure_arm,
     paired,
     plan_smoothness,
-    seed_level,
+    seed_levels,
     smoothness_runs,
 )
 
@@ -51,12 +51,12 @@ def landscape_study(plan: Plan, runs: Runs, budget: Budget) -> LandscapeStudy:
     bn, no_bn = smoothness_runs(plan, "landscape")
 
     def measure(name: str) -> PairedMeasure:
-        levels = [[log10_or_none(seed_level(runs, key, name)) for key in keys] for keys in (bn, no_bn)]
+        levels = seed_levels(runs, bn, name), seed_levels(runs, no_bn, name)
         return PairedMeasure(
-            paired(runs, list(zip(bn, no_bn)), name),
+            paired(*levels),
             measure_arm(runs, bn, name),
             measure_arm(runs, no_bn, name),
-            stats.paired_effect(*levels),
+            stats.paired_effect(*(in_decades(arm) for arm in levels)),
         )
 
     return LandscapeStudy(
@@ -68,11 +68,8 @@ def landscape_study(plan: Plan, runs: Runs, budget: Budget) -> LandscapeStudy:
     )
 
 
-JUDGED_LANDSCAPE = [  # the landscape measures the rule judges (the gradient norm is reported, not judged)
-    tags.landscape_tag(variant, measure)
-    for variant in (tags.LANDSCAPE, tags.HELD_OUT)
-    for measure in (tags.LOSS_RANGE, tags.GRADIENT_CHANGE, tags.BETA)
-] + [tags.landscape_tag(tags.RELATIVE, measure) for measure in (tags.LOSS_RANGE, tags.GRADIENT_CHANGE)]
+# the landscape measures the rule judges (the gradient norm is reported, not judged)
+JUDGED_LANDSCAPE = [tag for tag in LANDSCAPE_TAGS if not tag.endswith(f"/{tags.LOSS_GRADIENT_NORM}")]
 RULE = Rule(
     "BN makes the landscape smoother (Santurkar et al. 2018)",
     tuple(
@@ -108,10 +105,7 @@ def section(study: LandscapeStudy, verdicts: Verdicts, figure: str) -> list[str]
     distances = ", ".join(f"{d:g}" for d in study.distances)
     fractions = ", ".join(f"{f:.1%}" for f in study.kernel_fractions)
     lines = [
-        "## Loss landscape along the gradient",
-        "",
-        claim_line(verdict),
-        "",
+        *claim_heading("Loss landscape along the gradient", verdict),
         f"At every evaluation of the FC net (ReLU, SGD {study.learning_rate:g}) we step from the current weights "
         f"along the gradient of the batch the next step trains on, by ‖Δθ‖ = {distances} (the same distances for "
         "both nets: a net whose gradient is smaller is not credited for moving less), and record the loss's range, "

@@ -19,7 +19,7 @@ from bn_mnist.studies.explain.common import (
     Budget,
     ExplainStudy,
     Runs,
-    claim_line,
+    claim_heading,
     config_of,
     outcomes,
 )
@@ -64,10 +64,7 @@ def judge(study: PlainStudy) -> dict[str, Verdict]:
 def section(study: PlainStudy, verdicts: Verdicts, figure: str) -> list[str]:
     verdict = verdicts.of("plain")
     lines = [
-        "## The deep plain net without BN",
-        "",
-        claim_line(verdict),
-        "",
+        *claim_heading("The deep plain net without BN", verdict),
         f"The Solutions' 19-layer conv net for {study.steps:,} batches (Adam, the same seeds and batches), with BN and "
         "without it at four starts: its own init (Glorot uniform), He normal (He et al. 2015), LSUV (Mishkin & "
         "Matas 2016: orthogonal kernels, each layer scaled to unit output variance on 256 training images before "

@@ -54,14 +54,15 @@ def seed_level(runs: Runs, key: str, name: str) -> float | None:
     return statistics.median(values) if values else None
 
 
-def paired(runs: Runs, pairs: list[tuple[str, str]], name: str, bn_smaller: bool = True) -> stats.FractionVerdict:
-    """Per seed's (BN run, non-BN run), whether BN's has the smaller (or, bn_smaller=False, the larger) seed-level
-    value."""
-    holds = []
-    for bn_key, no_bn_key in pairs:
-        bn, no_bn = seed_level(runs, bn_key, name), seed_level(runs, no_bn_key, name)
-        holds.append(bn is not None and no_bn is not None and (bn < no_bn if bn_smaller else bn > no_bn))
-    return stats.judge_fraction(holds)
+def seed_levels(runs: Runs, keys: list[str], name: str) -> list[float | None]:
+    return [seed_level(runs, key, name) for key in keys]
+
+
+def paired(bn: list[float | None], no_bn: list[float | None], bn_smaller: bool = True) -> stats.FractionVerdict:
+    """Per seed's seed-level values, BN's and no BN's: whether BN's is the smaller (bn_smaller=False: the larger)."""
+    return stats.judge_fraction(
+        [b is not None and n is not None and (b < n if bn_smaller else b > n) for b, n in zip(bn, no_bn)]
+    )
 
 
 def smoothness_runs(plan: Plan, study: str) -> tuple[list[str], list[str]]:
@@ -70,9 +71,9 @@ def smoothness_runs(plan: Plan, study: str) -> tuple[list[str], list[str]]:
 
 
 def measure_arm(runs: Runs, keys: list[str], name: str) -> MeasureArm:
-    levels = stats.spread([seed_level(runs, key, name) for key in keys])
-    return MeasureArm(series_over_seeds(runs, keys, name), levels)
+    return MeasureArm(series_over_seeds(runs, keys, name), stats.spread(seed_levels(runs, keys, name)))
 
 
-def log10_or_none(value: float | None) -> float | None:
-    return None if value is None or value <= 0 else math.log10(value)
+def in_decades(levels: list[float | None]) -> list[float | None]:
+    """log10 of each seed's level (None where it is None or not positive)."""
+    return [None if value is None or value <= 0 else math.log10(value) for value in levels]
