@@ -82,38 +82,15 @@ class Pitfall:
     references: tuple[str, ...]
     arms: tuple[Arm, ...]
     panels: tuple[Panel, ...]
-    probe: Callable[[Config], Measurement] | None = None  # made from the run's config, in the worker that trains it
+    probed: bool = True  # measured by its probe (`probe_of`)
 
 
-def modes_probe(config: Config) -> Measurement:
-    from bn_mnist.studies.pitfalls.probes import ModesProbe
+def probe_of(name: str, config: Config) -> Measurement:
+    """A pitfall's probe (`probes.PROBES`), made from the run's config in the worker that trains it: planning needs
+    no TensorFlow."""
+    from bn_mnist.studies.pitfalls.probes import PROBES
 
-    return ModesProbe()
-
-
-def batch_probe(config: Config) -> Measurement:
-    from bn_mnist.studies.pitfalls.probes import BatchProbe
-
-    return BatchProbe()
-
-
-def shift_probe(config: Config) -> Measurement:
-    from bn_mnist.studies.pitfalls.probes import ShiftProbe
-
-    return ShiftProbe()
-
-
-def class_batch_probe(config: Config) -> Measurement:
-    from bn_mnist.studies.pitfalls.probes import ClassBatchProbe
-
-    return ClassBatchProbe(config.data.classes_per_batch)
-
-
-def finetune_probe(config: Config) -> Measurement:
-    """Fine-tuning for a quarter of the pretraining's steps (500 of 2,000)."""
-    from bn_mnist.studies.pitfalls.probes import FinetuneProbe
-
-    return FinetuneProbe(max(1, config.train.steps // 4))
+    return PROBES[name](config)
 
 
 KERAS_BN = arm("bn", "BN (Keras)", "tab:blue")
@@ -157,7 +134,6 @@ PITFALLS = (
                 "mean over BN layers",
             ),
         ),
-        finetune_probe,
     ),
     Pitfall(
         "lag",
@@ -202,7 +178,6 @@ PITFALLS = (
                 ACCURACY,
             ),
         ),
-        modes_probe,
     ),
     Pitfall(
         "batch",
@@ -228,7 +203,6 @@ PITFALLS = (
                 "relative change / fraction",
             ),
         ),
-        batch_probe,
     ),
     Pitfall(
         "non_iid",
@@ -262,7 +236,6 @@ PITFALLS = (
                 "accuracy (training / inference mode)",
             ),
         ),
-        class_batch_probe,
     ),
     Pitfall(
         "dropout",
@@ -297,7 +270,6 @@ PITFALLS = (
                 ACCURACY,
             ),
         ),
-        shift_probe,
     ),
     Pitfall(
         "precision",
@@ -339,6 +311,7 @@ PITFALLS = (
                 ACCURACY,
             ),
         ),
+        probed=False,
     ),
 )
 BY_NAME = {pitfall.name: pitfall for pitfall in PITFALLS}
@@ -376,6 +349,6 @@ def plan(chosen: tuple[str, ...], budget: Budget) -> Plan:
         for arm_ in pitfall.arms:
             for seed in range(budget.seeds["fc"]):
                 config = config_of(pitfall, arm_, seed, budget)
-                probe = None if pitfall.probe is None else functools.partial(pitfall.probe, config)
+                probe = functools.partial(probe_of, name, config) if pitfall.probed else None
                 planned.add(RunId(name, arm_.key, seed), name, config, probe)
     return planned

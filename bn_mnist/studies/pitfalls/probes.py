@@ -1,20 +1,7 @@
 """The measurements of `pitfalls`, each a `Measurement` (training/measurement.py) that changes nothing of the run it
 measures: training mode goes through `stateless_call` (moving statistics it would update are dropped), statistics
-set for a measurement are restored, and fine-tuning trains a copy of the model.
-
-- `ModesProbe`: validation accuracy in training mode (batches of the run's size) beside inference mode's; at the
-  last step also with population statistics recomputed over N training batches (the fix for lagging statistics).
-- `BatchProbe`: at the last step, how one example's training-mode output moves with the rest of its batch, its
-  accuracy at batch size 1, and whether its inference output moves at all (it must not, to the bit).
-- `ShiftProbe`: at the last step, per BN layer, the variance it receives in training mode over the variance it
-  receives at inference (dropout before BN inflates the first: Li et al. 2019's variance shift), and the accuracy with
-  statistics recomputed with dropout on and off.
-- `ClassBatchProbe`: at the last step, accuracy in training mode on validation batches of the run's classes per batch
-  against inference mode on the same images: what BN reads off a non-i.i.d. batch.
-- `FinetuneProbe`: at the last step, copies of the model fine-tuned on low-contrast digits in four regimes: all
-  trainable, a base frozen with `trainable=False`, a frozen base whose BN layers keep training mode, and a frozen
-  base with its BN statistics recomputed on the new domain (AdaBN).
-A last-step measurement is taken at the run's last evaluation: its last step, or the step it diverged at.
+set for a measurement are restored, and fine-tuning trains a copy of the model. A last-step measurement (`AtLast`) is
+taken at the run's last evaluation: its last step, or the step it diverged at.
 """
 
 from __future__ import annotations
@@ -27,8 +14,9 @@ import numpy as np
 import tensorflow as tf
 
 from bn_mnist.core import bn_probe as probe
+from bn_mnist.core.config import Config
 from bn_mnist.core.tensorboard import tags
-from bn_mnist.core.training.measurement import Context, Measured
+from bn_mnist.core.training.measurement import Context, Measured, Measurement
 from bn_mnist.studies.pitfalls.experiments import RECOMPUTE_BATCHES, REGIMES
 
 COMPANION_BATCHES = 20  # batches of other validation images a fixed example is put in, in training mode
@@ -282,7 +270,7 @@ def fine_tuned(
 
 class FinetuneProbe(AtLast):
     """The pretrained model at the last evaluation, fine-tuned for `finetune_steps` on low-contrast digits in every
-    regime of REGIMES (see the module); the new domain's validation accuracy before and after, and each BN layer's
+    regime of REGIMES (`frozen_copy`); the new domain's validation accuracy before and after, and each BN layer's
     statistics gap there."""
 
     def __init__(self, finetune_steps: int, adabn_batches: int = ADABN_BATCHES) -> None:
@@ -303,3 +291,13 @@ class FinetuneProbe(AtLast):
             gaps = statistics_gap(tuned, images)
             values |= {tags.per_layer(tags.statistics_gap(regime), layer): gap for layer, gap in gaps.items()}
         return values
+
+
+PROBES: dict[str, Callable[[Config], Measurement]] = {  # pitfall -> its probe, made from the run's config
+    # fine-tuning for a quarter of the pretraining's steps (500 of 2,000)
+    "frozen": lambda config: FinetuneProbe(max(1, config.train.steps // 4)),
+    "lag": lambda config: ModesProbe(),
+    "batch": lambda config: BatchProbe(),
+    "non_iid": lambda config: ClassBatchProbe(config.data.classes_per_batch),
+    "dropout": lambda config: ShiftProbe(),
+}
