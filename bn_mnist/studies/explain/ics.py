@@ -4,6 +4,8 @@ about as well as BN."""
 
 from __future__ import annotations
 
+import functools
+
 from matplotlib.figure import Figure
 
 from bn_mnist.core.plots import laid_out, subplots
@@ -191,8 +193,5 @@ def ics_figure(study: IcsStudy) -> Figure:
     return laid_out(figure)
 
 
-def plan(plan: Plan, budget: Budget) -> None:
-    plan_smoothness(plan, "ics", budget)
-
-
-STUDY = ExplainStudy("ics", plan, ics_study, judge, section, ics_figure, (RULE, NOISY_RULE))
+PLAN = functools.partial(plan_smoothness, "ics")
+STUDY = ExplainStudy("ics", PLAN, ics_study, judge, section, ics_figure, (RULE, NOISY_RULE))

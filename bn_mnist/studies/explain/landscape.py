@@ -4,6 +4,8 @@ scale-invariant; judged on the claim that BN makes the landscape smoother."""
 
 from __future__ import annotations
 
+import functools
+
 from matplotlib.figure import Figure
 
 from bn_mnist.core.plots import laid_out, subplots
@@ -162,8 +164,5 @@ def landscape_figure(study: LandscapeStudy) -> Figure:
     return laid_out(figure)
 
 
-def plan(plan: Plan, budget: Budget) -> None:
-    plan_smoothness(plan, "landscape", budget)
-
-
-STUDY = ExplainStudy("landscape", plan, landscape_study, judge, section, landscape_figure, (RULE,))
+PLAN = functools.partial(plan_smoothness, "landscape")
+STUDY = ExplainStudy("landscape", PLAN, landscape_study, judge, section, landscape_figure, (RULE,))

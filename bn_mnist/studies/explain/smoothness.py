@@ -33,7 +33,7 @@ def smoothness_probe() -> Measurement:
     return SmoothnessProbe()
 
 
-def plan_smoothness(plan: Plan, study: str, budget: Budget) -> None:
+def plan_smoothness(study: str, plan: Plan, budget: Budget) -> None:
     """The FC runs the landscape and covariate-shift probe measures (studies landscape and ics share them)."""
     for arm in SMOOTHNESS_ARMS:
         for seed in range(budget.seeds["fc"]):

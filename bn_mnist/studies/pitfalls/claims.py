@@ -44,6 +44,7 @@ def failure_rule(claim: str, failure: Difference, *fixes: Difference | Share) ->
     return Rule(claim, (failure, *fixes), policy)
 
 
+SHIFT = "variance_shift_decades"  # the dropout pitfall's measure of Li et al.'s variance shift
 RULES = {
     "frozen": failure_rule(
         "A base frozen with trainable=False keeps its BN layers' old statistics (Keras 3), which costs accuracy on a "
@@ -76,15 +77,9 @@ RULES = {
     "dropout": failure_rule(
         "Dropout before BN shifts the variance BN receives between training and inference, and the shift costs "
         "accuracy; dropout after the last BN shifts nothing",
-        difference("variance shift", ("every", "variance_shift_decades"), ("last", "variance_shift_decades"), 0.05),
+        difference("variance shift", ("every", SHIFT), ("last", SHIFT), 0.05),
         difference("its cost", ("every", "recomputed_without_dropout_accuracy"), ("every", "recomputed_accuracy_100")),
-        difference(
-            "after the last BN",
-            ("last", "variance_shift_decades"),
-            ("none", "variance_shift_decades"),
-            0.05,
-            within=True,
-        ),
+        difference("after the last BN", ("last", SHIFT), ("none", SHIFT), 0.05, within=True),
     ),
     "precision": failure_rule(
         "Under mixed_float16, BN statistics summed in float16 overflow on pixels left in 0..255 and cost accuracy "

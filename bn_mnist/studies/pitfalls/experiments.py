@@ -109,6 +109,7 @@ def momentum(value: float) -> Callable[[Config], Config]:
 
 
 ACCURACY = "validation accuracy"
+MODES = ("training_mode_accuracy", "val_accuracy", "recomputed_accuracy_100")  # the lag pitfall's accuracies
 PITFALLS = (
     Pitfall(
         "frozen",
@@ -159,18 +160,8 @@ PITFALLS = (
             arm("m0.99_drop", "momentum 0.99, rate / 10 near the end", "tab:gray", dropped_rate),
         ),
         (
-            Panel(
-                "short runs",
-                ("training_mode_accuracy", "val_accuracy", "recomputed_accuracy_100"),
-                ("m0.9_short", "m0.99_short", "m0.999_short"),
-                ACCURACY,
-            ),
-            Panel(
-                "full runs",
-                ("training_mode_accuracy", "val_accuracy", "recomputed_accuracy_100"),
-                ("m0.9", "m0.99", "m0.999", "m0.99_drop"),
-                ACCURACY,
-            ),
+            Panel("short runs", MODES, ("m0.9_short", "m0.99_short", "m0.999_short"), ACCURACY),
+            Panel("full runs", MODES, ("m0.9", "m0.99", "m0.999", "m0.99_drop"), ACCURACY),
             Panel(
                 "recomputed over N batches (short, 0.99)",
                 tuple(f"recomputed_accuracy_{count}" for count in RECOMPUTE_BATCHES),
