@@ -94,17 +94,9 @@ def batch_study(plan: Plan, runs: Runs, budget: Budget) -> BatchStudy:
     """Each arm's outcomes per batch size, and its drops (`batch_drops`)."""
     sizes = list(budget.batch_sizes)
     arms = {arm.key: [outcomes(runs, plan.seeds("batch", arm.key, value=size)) for size in sizes] for arm in BATCH_ARMS}
-    drop, excess, reduction = batch_drops(arms)
-    return BatchStudy(
-        sizes=sizes,
-        examples=batch_examples(budget),
-        learning_rates=[batch_learning_rate(size) for size in sizes],
-        arms=arms,
-        drop=drop,
-        excess_drop=excess,
-        reduction=reduction,
-        groups=GROUP_NORM.configure(from_dict(Config, FC_BASE)).bn.groups,
-    )
+    rates = [batch_learning_rate(size) for size in sizes]
+    groups = GROUP_NORM.configure(from_dict(Config, FC_BASE)).bn.groups
+    return BatchStudy(sizes, batch_examples(budget), rates, arms, *batch_drops(arms), groups)
 
 
 FALLS, FLAT, RISES = "falls", "flat", "rises"  # a norm's accuracy from the largest batch to the smallest

@@ -154,10 +154,6 @@ def mean(found: Spread | None) -> float | None:
     return None if found is None else found.mean
 
 
-def bold(verdict: Verdict) -> str:
-    return f"**{verdict.word}**"
-
-
 def claim_line(verdict: Verdict) -> str:
     """The claim, its verdict and the rule that gave it, and when that rule was declared."""
     when = (
@@ -165,7 +161,7 @@ def claim_line(verdict: Verdict) -> str:
         if verdict.judged_later
         else "declared before the runs"
     )
-    return f"Claim tested: {verdict.claim}: {bold(verdict)} here. Rule, {when}: {verdict.rule}."
+    return f"Claim tested: {verdict.claim}: **{verdict.word}** here. Rule, {when}: {verdict.rule}."
 
 
 def claim_heading(title: str, verdict: Verdict) -> list[str]:

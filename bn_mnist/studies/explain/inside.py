@@ -24,6 +24,7 @@ from bn_mnist.studies.explain.common import (
     config_of,
     field,
     layer_names,
+    mean,
     outcomes,
 )
 from bn_mnist.studies.explain.results import InsideAnswer, InsideArm, InsideStudy, Verdicts
@@ -80,8 +81,7 @@ INSIDE_CAUSES = {  # answer -> what the report says (the dead fraction at step 0
 
 
 def layer_mean(arm: InsideArm, moment: str, kind: str, layer: str) -> float | None:
-    found = getattr(arm, moment)[kind].get(layer)
-    return None if found is None else found.mean
+    return mean(getattr(arm, moment)[kind].get(layer))
 
 
 def first_and_deepest(arm: InsideArm) -> tuple[str, str]:

@@ -69,8 +69,8 @@ class Panel:
 
     title: str
     measures: tuple[str, ...]
-    arms: tuple[str, ...]
     ylabel: str
+    arms: tuple[str, ...] = ()  # none: every arm of the pitfall
 
 
 @dataclass(frozen=True)
@@ -125,13 +125,11 @@ PITFALLS = (
             Panel(
                 "low-contrast digits after fine-tuning",
                 ("new_domain_accuracy", *(f"finetune_{regime}_accuracy" for regime in REGIMES)),
-                ("bn",),
                 ACCURACY,
             ),
             Panel(
                 "moving vs received mean (SDs)",
                 tuple(f"gap_{regime}" for regime in ("before", *REGIMES) if regime != "all"),
-                ("bn",),
                 "mean over BN layers",
             ),
         ),
@@ -160,13 +158,13 @@ PITFALLS = (
             arm("m0.99_drop", "momentum 0.99, rate / 10 near the end", "tab:gray", dropped_rate),
         ),
         (
-            Panel("short runs", MODES, ("m0.9_short", "m0.99_short", "m0.999_short"), ACCURACY),
-            Panel("full runs", MODES, ("m0.9", "m0.99", "m0.999", "m0.99_drop"), ACCURACY),
+            Panel("short runs", MODES, ACCURACY, ("m0.9_short", "m0.99_short", "m0.999_short")),
+            Panel("full runs", MODES, ACCURACY, ("m0.9", "m0.99", "m0.999", "m0.99_drop")),
             Panel(
                 "recomputed over N batches (short, 0.99)",
                 tuple(f"recomputed_accuracy_{count}" for count in RECOMPUTE_BATCHES),
-                ("m0.99_short",),
                 ACCURACY,
+                ("m0.99_short",),
             ),
         ),
     ),
@@ -184,13 +182,11 @@ PITFALLS = (
             Panel(
                 "100 images one at a time",
                 ("alone_inference_accuracy", "batch_of_one_accuracy"),
-                ("bn",),
                 "accuracy (inference / training mode)",
             ),
             Panel(
                 "one example as its batch changes",
                 ("batch_change", "prediction_flips", "inference_batch_change"),
-                ("bn",),
                 "relative change / fraction",
             ),
         ),
@@ -214,16 +210,10 @@ PITFALLS = (
             arm("group_k1", "Group Norm, 1 class", "tab:olive", GROUP_NORM.configure, classes(1)),
         ),
         (
-            Panel(
-                "what fit() reports and what inference gives",
-                ("train_accuracy", "val_accuracy"),
-                ("bn_iid", "bn_k2", "renorm_k2", "group_k2", "bn_k1", "renorm_k1", "group_k1"),
-                "accuracy",
-            ),
+            Panel("what fit() reports and what inference gives", ("train_accuracy", "val_accuracy"), "accuracy"),
             Panel(
                 "validation images in batches like training's",
                 ("class_batch_training_accuracy", "class_batch_inference_accuracy"),
-                ("bn_iid", "bn_k2", "renorm_k2", "group_k2", "bn_k1", "renorm_k1", "group_k1"),
                 "accuracy (training / inference mode)",
             ),
         ),
@@ -248,16 +238,10 @@ PITFALLS = (
             ),
         ),
         (
-            Panel(
-                "variance shift, BN layers 2-3",
-                ("variance_shift_decades",),
-                ("none", "every", "last"),
-                "log10 training / inference variance",
-            ),
+            Panel("variance shift, BN layers 2-3", ("variance_shift_decades",), "log10 training / inference variance"),
             Panel(
                 "statistics recomputed with dropout on and off",
                 ("val_accuracy", "recomputed_accuracy_100", "recomputed_without_dropout_accuracy"),
-                ("none", "every", "last"),
                 ACCURACY,
             ),
         ),
@@ -292,14 +276,14 @@ PITFALLS = (
             Panel(
                 "pixels in 0..1",
                 ("val_accuracy",),
-                ("float32", "keras", "nn_float32", "nn_float16", "nn_float16_eps1e-5"),
                 ACCURACY,
+                ("float32", "keras", "nn_float32", "nn_float16", "nn_float16_eps1e-5"),
             ),
             Panel(
                 "pixels in 0..255",
                 ("val_accuracy",),
-                ("raw_float32", "raw_keras", "raw_nn_float32", "raw_nn_float16"),
                 ACCURACY,
+                ("raw_float32", "raw_keras", "raw_nn_float32", "raw_nn_float16"),
             ),
         ),
         probed=False,

@@ -21,8 +21,9 @@ def bars(axis: Axes, panel: Panel, result: PitfallResult) -> None:
     """Arms along x, and within an arm one mark per measure (coloured by measure, or by arm when there is one
     measure); with one arm, the measures along x. A mark is a dash at the mean over seeds and a dot per seed; the
     axis spans the values, not 0."""
+    arms = panel.arms or tuple(result.arms)
     width = 0.8 / len(panel.measures)
-    for a, key in enumerate(panel.arms):
+    for a, key in enumerate(arms):
         arm = result.arms[key]
         for m, measure in enumerate(panel.measures):
             values = [v for v in arm.seeds.get(measure, []) if v is not None and np.isfinite(v)]
@@ -30,20 +31,20 @@ def bars(axis: Axes, panel: Panel, result: PitfallResult) -> None:
                 continue
             x = a + (m - (len(panel.measures) - 1) / 2) * width
             colour = arm.colour if len(panel.measures) == 1 else MEASURE_COLOURS[m % len(MEASURE_COLOURS)]
-            label = measure if a == 0 and len(panel.measures) > 1 and len(panel.arms) > 1 else None
+            label = measure if a == 0 and len(panel.measures) > 1 and len(arms) > 1 else None
             axis.hlines(np.mean(values), x - width * 0.4, x + width * 0.4, color=colour, linewidth=2.5, label=label)
             axis.plot([x] * len(values), values, "o", color=colour, markersize=3, alpha=0.7)
-    if len(panel.arms) == 1:
+    if len(arms) == 1:
         positions = [(m - (len(panel.measures) - 1) / 2) * width for m in range(len(panel.measures))]
         axis.set_xticks(positions, list(panel.measures), rotation=25, ha="right", fontsize=7)
-        axis.set_xlabel(result.arms[panel.arms[0]].label)
+        axis.set_xlabel(result.arms[arms[0]].label)
     else:
-        labels = [result.arms[key].label for key in panel.arms]
-        axis.set_xticks(range(len(panel.arms)), labels, rotation=20, ha="right", fontsize=8)
+        labels = [result.arms[key].label for key in arms]
+        axis.set_xticks(range(len(arms)), labels, rotation=20, ha="right", fontsize=8)
     axis.set_title(panel.title)
     axis.set_ylabel(panel.ylabel)
     axis.grid(alpha=0.3, axis="y")
-    if len(panel.measures) > 1 and len(panel.arms) > 1:
+    if len(panel.measures) > 1 and len(arms) > 1:
         axis.legend(fontsize=7)
 
 
