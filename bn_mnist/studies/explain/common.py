@@ -1,7 +1,5 @@
-"""What explain's studies share: the two tutorial nets as bases, what "trains" means, the budgets, a run's config,
-a setting's outcomes over seeds, the words on landscape and covariate-shift measures, the report's claim line, the
-figures' spread bands, and `ExplainStudy`, the record each study module fills (its plan, analysis, rules, report
-section and figure), which `study.py` puts on the pipeline.
+"""What explain's studies share: the tutorial nets as bases, the budgets, a run's config, a setting's outcomes over
+seeds, the report's and figures' common pieces, and `ExplainStudy`, the record each study module fills.
 
 Budgets: the FC runs are the Lesson's "short" ones (2,000 batches of 60), the conv runs the Solutions' 800 batches
 of 64; the quick budget cuts the FC runs to a quarter and the conv runs to a sixteenth, and thins the grids. The

@@ -230,21 +230,6 @@ def grid_table(panel: GridPanel, swept: str) -> list[str]:
 EFFECTIVE_RATE = "rate / E‖W₁‖² at step 0 (the first hidden layer's effective step with BN)"
 
 
-def grid_section(grid: Grid, judged: list[str], study: GridStudy, verdict: Verdict, figure: str) -> list[str]:
-    """The claim, the rule's words per panel (`judged`), what the grid found, its figure and a table per panel."""
-    lines = [
-        *claim_heading(grid.title, verdict),
-        *judged,
-        grid.measured + " " + grid_found(study, grid.swept),
-        "",
-        f"![{grid.title}]({figure})",
-        "",
-    ]
-    for panel in study.panels.values():
-        lines += [f"**{panel.title}**", "", *grid_table(panel, grid.swept), ""]
-    return lines
-
-
 def grid_figure(grid: Grid, study: GridStudy) -> Figure:
     """Final validation accuracy against the swept value, per panel, BN and no BN; the threshold dashed; the
     controls (not swept) dotted at their mean."""
@@ -279,8 +264,19 @@ def grid_explain_study(
         return {grid.name: rule.judge({name: numbers(panel) for name, panel in study.panels.items()})}
 
     def section(study: GridStudy, verdicts: Verdicts, figure: str) -> list[str]:
+        """The claim, the rule's words per panel, what the grid found, its figure and a table per panel."""
         verdict = verdicts.of(grid.name)
-        return grid_section(grid, judged_lines(study, verdict, grid.swept), study, verdict, figure)
+        lines = [
+            *claim_heading(grid.title, verdict),
+            *judged_lines(study, verdict, grid.swept),
+            grid.measured + " " + grid_found(study, grid.swept),
+            "",
+            f"![{grid.title}]({figure})",
+            "",
+        ]
+        for panel in study.panels.values():
+            lines += [f"**{panel.title}**", "", *grid_table(panel, grid.swept), ""]
+        return lines
 
     plan, analyse = functools.partial(plan_grid, grid), functools.partial(grid_study, grid)
     return ExplainStudy(grid.name, plan, analyse, judge, section, functools.partial(grid_figure, grid), (rule,))

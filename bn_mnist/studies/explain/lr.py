@@ -73,25 +73,23 @@ def stable_text(values: list[float | None]) -> str:
 
 def stable_lines(study: GridStudy, verdict: Verdict, swept: str) -> list[str]:
     """Per panel, the two parts of the stability rule and the panel's word (results that have them)."""
-    lines = []
+    lines, parts = [], verdict.parts
     for name, panel in study.panels.items():
-        if f"{name}: {STABLE_PART}" not in verdict.parts:
+        if f"{name}: {STABLE_PART}" not in parts:
             continue
         higher = (
             f"BN's is the higher in {k_of_n(panel.stable_higher)} of the seeds the grid can judge"
             if panel.stable_higher is not None
             else "every seed is stable at the grid's top with and without BN, so the grid cannot judge it"
         )
-        stable, parts = panel.largest_stable, verdict.parts
-        small = parts.get(f"{name}: {SMALL_PART}")
-        lines += [
+        stable, small = panel.largest_stable, parts.get(f"{name}: {SMALL_PART}", "-")
+        lines.append(
             f"- {panel.title}: the largest stable {swept} (no run of the seed diverged up to it) is with BN "
             f"{stable_text(stable[BN.key])}, without {stable_text(stable[NO_BN.key])}; {higher}: "
-            f"{parts.get(f'{name}: {STABLE_PART}', '-')}. At the "
-            f"smallest {swept}, {panel.values[0]:g}, BN minus no BN is {effect_text(panel.advantage[0])}: "
-            f"{parts.get(f'{name}: {SMALL_PART}', '-')}{AHEAD_NOTE * (small == AHEAD)}. This panel: "
+            f"{parts[f'{name}: {STABLE_PART}']}. At the smallest {swept}, {panel.values[0]:g}, BN minus no BN is "
+            f"{effect_text(panel.advantage[0])}: {small}{AHEAD_NOTE * (small == AHEAD)}. This panel: "
             f"{parts.get(name, '-')}."
-        ]
+        )
     return [*lines, ""] if lines else []
 
 

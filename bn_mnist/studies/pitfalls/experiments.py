@@ -55,10 +55,6 @@ def dropped_rate(config: Config) -> Config:
     return changed("train", lr_drop_at=config.train.steps - config.train.steps // SHORT, lr_drop_factor=0.1)(config)
 
 
-def epsilon(value: float) -> Callable[[Config], Config]:
-    return changed("bn", epsilon=value)
-
-
 def arm(key: str, label: str, colour: str, *changes: Callable[[Config], Config]) -> Arm:
     return Arm(key, label, label, colour, then(*changes) if changes else unchanged)
 
@@ -265,7 +261,7 @@ PITFALLS = (
                 "tab:brown",
                 MIXED,
                 FLOAT16_STATISTICS,
-                epsilon(1e-5),
+                changed("bn", epsilon=1e-5),
             ),
             arm("raw_float32", "0..255 pixels, float32", "tab:cyan", RAW),
             arm("raw_keras", "0..255, mixed, Keras BN", "tab:purple", RAW, MIXED),
