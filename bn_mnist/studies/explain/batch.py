@@ -202,26 +202,29 @@ def size_table(study: BatchStudy, columns: dict[str, Callable[[Outcomes], str]])
 def section(study: BatchStudy, verdicts: Verdicts, figure: str) -> list[str]:
     verdict, independent = verdicts.of("batch"), verdicts.batch_independent
     sizes, arms = study.sizes, study.arms
-    smallest, largest = 0, len(sizes) - 1
+    trained = any(point.train_accuracy for points in arms.values() for point in points)  # results made before: none
 
     def at(arm: str, index: int, name: str = "val_accuracy") -> str:
         return number(mean(getattr(arms[arm][index], name)))
 
-    trained = any(point.train_accuracy for points in arms.values() for point in points)  # results made before: none
-
-    def training_mode(arm: str) -> str:
-        return f"training mode {at(arm, smallest, 'train_accuracy')} and {at(arm, largest, 'train_accuracy')}; "
+    def ends(arm: str, name: str) -> str:
+        """The arm's mean at the smallest batch and at the largest."""
+        return f"{at(arm, 0, name)} and {at(arm, -1, name)}"
 
     found = "; ".join(
-        f"{ARMS[arm].short} {at(arm, smallest)} at batch {sizes[smallest]} and {at(arm, largest)} at "
-        f"{sizes[largest]} ({training_mode(arm) if trained else ''}single-sample "
-        f"{at(arm, smallest, 'single_sample_accuracy')} and {at(arm, largest, 'single_sample_accuracy')})"
+        f"{ARMS[arm].short} {at(arm, 0)} at batch {sizes[0]} and {at(arm, -1)} at {sizes[-1]} ("
+        + (f"training mode {ends(arm, 'train_accuracy')}; " if trained else "")
+        + f"single-sample {ends(arm, 'single_sample_accuracy')})"
         for arm in arms
     )
     words = {**verdict.parts, **(independent.parts if independent is not None else {})}
     accuracy = {"final val. acc.": lambda point: spread_text(point.val_accuracy)}
     if trained:
         accuracy["training mode"] = lambda point: spread_text(point.train_accuracy)
+    other_columns = {
+        "single-sample": lambda point: spread_text(point.single_sample_accuracy),
+        "diverged": lambda point: k_of_n(point.diverged),
+    }
     return [
         *claim_heading("Batch size", verdict),
         *([claim_line(independent), ""] if independent is not None else []),
@@ -232,13 +235,7 @@ def section(study: BatchStudy, verdicts: Verdicts, figure: str) -> list[str]:
         f"![batch]({figure})",
         "",
         *size_table(study, accuracy),
-        *size_table(
-            study,
-            {
-                "single-sample": lambda point: spread_text(point.single_sample_accuracy),
-                "diverged": lambda point: k_of_n(point.diverged),
-            },
-        ),
+        *size_table(study, other_columns),
     ]
 
 

@@ -31,10 +31,6 @@ def norm(tensors: Sequence[tf.Tensor]) -> tf.Tensor:
     return tf.sqrt(tf.add_n([tf.reduce_sum(tf.square(t)) for t in tensors]))
 
 
-def difference(a: Sequence[tf.Tensor], b: Sequence[tf.Tensor]) -> Tensors:
-    return [x - y for x, y in zip(a, b)]
-
-
 class Landscape(NamedTuple):
     """What the loss and its gradient do along the gradient direction, from one point (a NamedTuple: a
     tf.function can return it)."""
@@ -61,7 +57,7 @@ def landscape(loss_and_gradients: LossAndGradients, parameters: Tensors, distanc
     for distance in distances:
         step = tf.math.divide_no_nan(tf.constant(distance, gradient_norm.dtype), gradient_norm)
         moved_loss, moved_gradients = loss_and_gradients([p - step * g for p, g in zip(parameters, gradients)])
-        change = norm(difference(moved_gradients, gradients))
+        change = norm([moved - g for moved, g in zip(moved_gradients, gradients)])
         losses.append(moved_loss)
         changes.append(change)
         ratios.append(change / distance)

@@ -78,7 +78,7 @@ def measures_table(name: str, result: PitfallResult) -> list[str]:
 
 def section(name: str, result: PitfallResult, figure: str | None) -> list[str]:
     pitfall, verdict = BY_NAME[name], result.verdict
-    lines = [
+    return [
         f"## {result.title}",
         "",
         f"**Cause.** {pitfall.cause}",
@@ -87,10 +87,7 @@ def section(name: str, result: PitfallResult, figure: str | None) -> list[str]:
         "",
         *parts_table(name, result),
         "",
-    ]
-    if figure:
-        lines += [f"![{result.title}]({figure})", ""]
-    lines += [
+        *([f"![{result.title}]({figure})", ""] if figure else []),
         f"**Fix.** {pitfall.fix}",
         "",
         f"References: {', '.join(pitfall.references)}.",
@@ -102,7 +99,6 @@ def section(name: str, result: PitfallResult, figure: str | None) -> list[str]:
         "</details>",
         "",
     ]
-    return lines
 
 
 def markdown(results: Results) -> str:
