@@ -12,6 +12,7 @@ from bn_mnist.lab import stats
 from bn_mnist.lab.plan import Plan
 from bn_mnist.lab.runs import RunFiles
 from bn_mnist.lab.stats import PairedEffect
+from bn_mnist.lab.study import Finished
 from bn_mnist.lab.verdicts import Share, Verdict
 from bn_mnist.studies.pitfalls import claims
 from bn_mnist.studies.pitfalls.experiments import BY_NAME, RECOMPUTE_BATCHES, REGIMES
@@ -116,8 +117,8 @@ def measured(name: str, plan: Plan, runs: Runs) -> Measured:
     return Measured(arms, effects, shares)
 
 
-def analyse(chosen: tuple[str, ...], plan: Plan, runs: Runs) -> dict[str, Measured]:
-    return {name: measured(name, plan, runs) for name in chosen}
+def analyse(done: Finished) -> dict[str, Measured]:
+    return {name: measured(name, done.plan, done.runs) for name in done.chosen}
 
 
 def judge(found: dict[str, Measured]) -> dict[str, Verdict]:

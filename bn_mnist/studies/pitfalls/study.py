@@ -7,9 +7,11 @@ from pathlib import Path
 from bn_mnist.lab.meta import REPORT_FILE
 from bn_mnist.lab.study import Finished, Making, Study
 from bn_mnist.lab.verdicts import Verdict
-from bn_mnist.studies.pitfalls import NAMES, analysis, experiments, figures, report
-from bn_mnist.studies.pitfalls.analysis import Measured
-from bn_mnist.studies.pitfalls.experiments import BUDGETS, BY_NAME, Budget
+from bn_mnist.studies.pitfalls import NAMES
+from bn_mnist.studies.pitfalls.analysis import Measured, analyse, judge
+from bn_mnist.studies.pitfalls.experiments import BUDGETS, BY_NAME, Budget, plan
+from bn_mnist.studies.pitfalls.figures import drawings
+from bn_mnist.studies.pitfalls.report import markdown
 from bn_mnist.studies.pitfalls.results import Meta, PitfallResult, Results
 
 
@@ -29,14 +31,5 @@ def console(results: Results, out_dir: Path) -> str:
 
 
 STUDY: Study[Budget, dict[str, Measured], dict[str, Verdict], Results] = Study(
-    NAMES,
-    BUDGETS,
-    experiments.plan,
-    lambda done: analysis.analyse(done.chosen, done.plan, done.runs),
-    analysis.judge,
-    assemble,
-    Results.from_dict,
-    report.markdown,
-    figures.drawings,
-    console,
+    NAMES, BUDGETS, plan, analyse, judge, assemble, Results.from_dict, markdown, drawings, console
 )
