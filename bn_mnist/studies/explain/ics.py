@@ -54,13 +54,8 @@ def ics_study(plan: Plan, runs: Runs, budget: Budget) -> IcsStudy:
             )
         return found
 
-    return IcsStudy(
-        layers,
-        FC_LEARNING_RATE,
-        shifts(tags.ICS_L2, True),
-        shifts(tags.ICS_COSINE, False),
-        noisy_bn(plan, runs, layers),
-    )
+    l2, cosine = shifts(tags.ICS_L2, True), shifts(tags.ICS_COSINE, False)
+    return IcsStudy(layers, FC_LEARNING_RATE, l2, cosine, noisy_bn(plan, runs, layers))
 
 
 def noisy_bn(plan: Plan, runs: Runs, layers: list[str]) -> NoisyBN:

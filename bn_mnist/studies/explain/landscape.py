@@ -61,13 +61,9 @@ def landscape_study(plan: Plan, runs: Runs, budget: Budget) -> LandscapeStudy:
             stats.paired_effect(*(in_decades(arm) for arm in levels)),
         )
 
-    return LandscapeStudy(
-        learning_rate=FC_LEARNING_RATE,
-        distances=list(LANDSCAPE_DISTANCES),
-        kernel_fractions=list(KERNEL_FRACTIONS),
-        paired={name: measure(name) for name in LANDSCAPE_TAGS},
-        outcomes={BN.key: outcomes(runs, bn), NO_BN.key: outcomes(runs, no_bn)},
-    )
+    found = {name: measure(name) for name in LANDSCAPE_TAGS}
+    per_arm = {BN.key: outcomes(runs, bn), NO_BN.key: outcomes(runs, no_bn)}
+    return LandscapeStudy(FC_LEARNING_RATE, list(LANDSCAPE_DISTANCES), list(KERNEL_FRACTIONS), found, per_arm)
 
 
 # the landscape measures the rule judges (the gradient norm is reported, not judged)
