@@ -1,9 +1,8 @@
-"""`bn-mnist explain`: measure why BN helps (learning-rate range, initialisation scale, inside the network, the loss
-landscape, internal covariate shift, batch size, the deep plain net without BN): a module per study
-(`lr`, `init`, `inside`, `landscape`, `ics`, `batch`, `plain`: each its runs, numbers, rules, report section and
-figure), what they share (`common`, `grid` for lr and init, `smoothness` for landscape and ics), the landscape and
-covariate-shift measures and their probe (`measures`, `probes`) and the typed results (`results`); `study` puts them
-on the pipeline (`lab.study`). Names only here: the CLI's --help needs no TensorFlow."""
+"""`bn-mnist explain`: measure why BN helps, a module per study (`lr`, `init`, `inside`, `landscape`, `ics`, `batch`,
+`plain`: each its runs, numbers, rules, report section and figure), what they share (`common`, `grid` for lr and
+init, `smoothness` for landscape and ics), the landscape and covariate-shift measures and their probe (`measures`,
+`probes`) and the typed results (`results`); `study` puts them on the pipeline (`lab.study`). Names only here: the
+CLI's --help needs no TensorFlow."""
 
 from bn_mnist.lab.names import Names
 

@@ -52,10 +52,6 @@ class Panel:
     controls: tuple[Arm, ...] = ()  # no BN from a variance-preserving init, at the base setting (not swept)
 
 
-def value_key(panel: Panel, value: float) -> str:
-    return f"{panel.key.rsplit('.', 1)[-1]}{value:g}"
-
-
 @dataclass(frozen=True)
 class Grid:
     """A grid study: its panels, and its report's and figure's words."""
@@ -73,7 +69,7 @@ def plan_grid(grid: Grid, plan: Plan, budget: Budget) -> None:
     for panel in grid.panels:
         steps, seeds, name = budget.steps[panel.arch], range(budget.seeds[panel.arch]), f"explain-{study}-{panel.name}"
         for value in budget.grid(study, panel.name):
-            group = f"{study}/{panel.name}/{value_key(panel, value)}"
+            group = f"{study}/{panel.name}/{panel.key.rsplit('.', 1)[-1]}{value:g}"  # lr/fc-relu/learning_rate0.1
             for arm in PAIRED_ARMS:
                 for seed in seeds:
                     config = config_of(name, panel.base, arm, seed, steps, budget, dotted(panel.key, value))

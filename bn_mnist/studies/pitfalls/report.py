@@ -10,15 +10,12 @@ from bn_mnist.studies.pitfalls import claims
 from bn_mnist.studies.pitfalls.experiments import BY_NAME
 from bn_mnist.studies.pitfalls.results import PitfallResult, Results
 
-TITLE = "# BN as it fails today"
-
 
 def header(results: Results) -> list[str]:
     meta = results.meta
-    quick = " (quick run)" if meta.quick else ""
     software = ", ".join(f"{name} {version}" for name, version in meta.software.items())
     return [
-        f"{TITLE}{quick}",
+        f"# BN as it fails today{' (quick run)' if meta.quick else ''}",
         "",
         f"Made by `{meta.command}`: {meta.runs} runs ({seeds_text(meta.seeds)}, {meta.steps:,} steps each but the "
         f"lag pitfall's short runs); {meta.train_seconds / 60:.1f} min of training summed over runs; "
