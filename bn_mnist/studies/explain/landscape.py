@@ -42,11 +42,11 @@ from bn_mnist.studies.explain.smoothness import (
     smoothness_runs,
 )
 
-LANDSCAPE_TAGS = [
-    tags.landscape_tag(variant, measure)
-    for variant in (tags.LANDSCAPE, tags.HELD_OUT)
-    for measure in (tags.LOSS_RANGE, tags.GRADIENT_CHANGE, tags.BETA, tags.LOSS_GRADIENT_NORM)
-] + [tags.landscape_tag(tags.RELATIVE, measure) for measure in (tags.LOSS_RANGE, tags.GRADIENT_CHANGE)]
+VARIANTS = (tags.LANDSCAPE, tags.HELD_OUT, tags.RELATIVE)  # the figure's rows
+MEASURES = (tags.LOSS_RANGE, tags.GRADIENT_CHANGE, tags.BETA, tags.LOSS_GRADIENT_NORM)  # its columns
+# the scale-invariant variant measures the loss range and the gradient change alone
+LANDSCAPE_TAGS = [tags.landscape_tag(variant, measure) for variant in VARIANTS[:2] for measure in MEASURES]
+LANDSCAPE_TAGS += [tags.landscape_tag(tags.RELATIVE, measure) for measure in MEASURES[:2]]
 
 
 def landscape_study(plan: Plan, runs: Runs, budget: Budget) -> LandscapeStudy:
@@ -137,11 +137,9 @@ def section(study: LandscapeStudy, verdicts: Verdicts, figure: str) -> list[str]
 def landscape_figure(study: LandscapeStudy) -> Figure:
     """Each landscape measure over training (columns), on the training batch, the held-out batch and scale-invariant
     (rows, where measured), BN and no BN."""
-    variants = [tags.LANDSCAPE, tags.HELD_OUT, tags.RELATIVE]
-    measures = [tags.LOSS_RANGE, tags.GRADIENT_CHANGE, tags.BETA, tags.LOSS_GRADIENT_NORM]
-    figure, axes = subplots(len(variants), len(measures), figsize=(18, 11), squeeze=False)
-    for row, variant in zip(axes, variants):
-        for axis, measure in zip(row, measures):
+    figure, axes = subplots(len(VARIANTS), len(MEASURES), figsize=(18, 11), squeeze=False)
+    for row, variant in zip(axes, VARIANTS):
+        for axis, measure in zip(row, MEASURES):
             tag = tags.landscape_tag(variant, measure)
             if tag not in study.paired:
                 axis.set_axis_off()
