@@ -165,7 +165,7 @@ def test_each_kind_takes_bns_place_from_the_same_start(kind):
     expected = [f"conv{i}" for i in range(1, 15 if kind == "instance" else 20)] + (
         [] if kind == "instance" else ["dense20"]
     )
-    assert found == expected and not naming.bn_layers(net)
+    assert found == expected == list(naming.normalization_layers(net))  # and no bn_ layer
     groups = layer_parameters(net)[0]  # the covariate-shift probe moves each layer with its normalization
     assert [len(group) for group in groups] == [
         3 if naming.normalization_of(net, layer.name) else 2 for layer in naming.weighted_layers(net)

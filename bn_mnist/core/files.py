@@ -63,14 +63,20 @@ def is_set_aside(path: Path) -> bool:
     return any(SET_ASIDE.search(part) for part in path.parts)
 
 
+def stamped(path: Path) -> Path:
+    """`PATH-YYYYmmdd-HHMMSS[-k]`: path with the time now, and a count when needed, so never one that exists."""
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    fresh, k = path.with_name(f"{path.name}-{stamp}"), 1
+    while fresh.exists():
+        k += 1
+        fresh = path.with_name(f"{path.name}-{stamp}-{k}")
+    return fresh
+
+
 def set_aside(path: Path, label: str = "damaged") -> Path:
     """Rename a file or directory that failed its checks to `NAME.LABEL-YYYYmmdd-HHMMSS[-k]` beside it (kept for
     inspection, never deleted); returns the new path."""
-    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    aside, k = path.with_name(f"{path.name}.{label}-{stamp}"), 1
-    while aside.exists():
-        k += 1
-        aside = path.with_name(f"{path.name}.{label}-{stamp}-{k}")
+    aside = stamped(path.with_name(f"{path.name}.{label}"))
     path.rename(aside)
     return aside
 

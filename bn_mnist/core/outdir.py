@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from bn_mnist.core import files
 from bn_mnist.core.errors import OutputError
 
 LOCK_FILE = ".bn-mnist.lock"  # holds the holder's description; removed when the holder is done
@@ -26,12 +27,7 @@ LOCK_ATTEMPTS = 20  # x 10 ms
 
 def new_run_dir(root: Path, name: str) -> Path:
     """A fresh directory `root/name-YYYYmmdd-HHMMSS[-k]`: never one that already exists."""
-    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    candidate, k = root / f"{name}-{stamp}", 1
-    while candidate.exists():
-        k += 1
-        candidate = root / f"{name}-{stamp}-{k}"
-    return candidate
+    return files.stamped(root / name)
 
 
 def holder_of(path: Path) -> str:

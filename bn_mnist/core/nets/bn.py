@@ -11,6 +11,7 @@ Both honour momentum, epsilon, center, scale and Batch Renormalization, with the
 from __future__ import annotations
 
 import dataclasses
+import inspect
 
 import keras
 import tensorflow as tf
@@ -233,25 +234,9 @@ class NnBatchNorm(keras.layers.Layer):
             _ema(self.moving_variance, variance, self.momentum)
 
     def get_config(self) -> dict:
-        return {
-            **super().get_config(),
-            "momentum": self.momentum,
-            "epsilon": self.epsilon,
-            "center": self.center,
-            "scale": self.scale,
-            "renorm": self.renorm,
-            "renorm_clipping": self.renorm_clipping,
-            "renorm_momentum": self.renorm_momentum,
-            "zero_debias": self.zero_debias,
-            "weighted": self.weighted,
-            "update_moving_stats": self.update_moving_stats,
-            "synchronized": self.synchronized,
-            "renorm_warmup": self.renorm_warmup,
-            "bessel": self.bessel,
-            "noise": self.noise,
-            "noise_seed": self.noise_seed,
-            "statistics_dtype": self.statistics_dtype,
-        }
+        """Every constructor argument (each is stored under its own name), so that a saved model loads."""
+        arguments = [name for name in inspect.signature(NnBatchNorm).parameters if name != "kwargs"]
+        return {**super().get_config(), **{name: getattr(self, name) for name in arguments}}
 
 
 def synchronized_moments(x: tf.Tensor, axes: list[int], context: tf.distribute.ReplicaContext):

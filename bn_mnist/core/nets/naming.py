@@ -41,19 +41,9 @@ def activation_of(model: keras.Model, layer: str) -> keras.layers.Layer | None:
     return named(model, activation_name(layer))
 
 
-def bn_of(model: keras.Model, layer: str) -> keras.layers.Layer | None:
-    """A weighted layer's BN (None without BN)."""
-    return named(model, bn_name(layer))
-
-
-def bn_layers(model: keras.Model) -> dict[str, keras.layers.Layer]:
-    """Weighted layer name -> its BN layer."""
-    return {layer.name.removeprefix(BN_PREFIX): layer for layer in model.layers if layer.name.startswith(BN_PREFIX)}
-
-
 def normalization_of(model: keras.Model, layer: str) -> keras.layers.Layer | None:
     """A weighted layer's BN or other normalization (None without)."""
-    return bn_of(model, layer) or named(model, norm_name(layer))
+    return named(model, bn_name(layer)) or named(model, norm_name(layer))
 
 
 def normalization_layers(model: keras.Model) -> dict[str, keras.layers.Layer]:
