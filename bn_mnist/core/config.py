@@ -50,6 +50,7 @@ NN_ONLY = {  # option -> its value that only the `nn` implementation can honour
     "batch_weights": "inverse_class_frequency",
     "bessel": True,
 }
+KERAS_CANNOT = "keras.layers.BatchNormalization cannot do this; use bn.impl: nn"
 SHIPPED_DIR = Path(__file__).parent / "configs"  # package data: there after any kind of install
 
 
@@ -135,9 +136,7 @@ class RenormWarmup:
 @dataclass(frozen=True)
 class BNConfig:
     enabled: bool = True  # conv and dense layers gain BN (and, by default, lose their bias)
-    kind: str = (
-        "batch"  # batch, or a normalization that needs no batch: layer, group, instance, ws_group (nets/norms.py)
-    )
+    kind: str = "batch"  # or a normalization that needs no batch: layer, group, instance, ws_group (nets/norms.py)
     groups: int = 4  # group, ws_group: channel groups (4 divides every layer here: 4i filters, dense 100)
     impl: str = "keras"  # keras: keras.layers.BatchNormalization; nn: this project's tf.nn layer (nets/bn.py)
     momentum: float = 0.99  # moving-average decay of the population statistics (TF1 `decay`)
@@ -208,13 +207,9 @@ class BNConfig:
     def _check_keras_can_do_it(self) -> None:
         for key, value in NN_ONLY.items():
             if getattr(self, key) == value:
-                raise ConfigError(
-                    f"bn.{key} = {value!r}: keras.layers.BatchNormalization cannot do this; use bn.impl: nn"
-                )
+                raise ConfigError(f"bn.{key} = {value!r}: {KERAS_CANNOT}")
         if self.noise > 0:
-            raise ConfigError(
-                f"bn.noise = {self.noise}: keras.layers.BatchNormalization cannot do this; use bn.impl: nn"
-            )
+            raise ConfigError(f"bn.noise = {self.noise}: {KERAS_CANNOT}")
         if self.renorm_warmup.on:
             raise ConfigError(
                 "bn.renorm_warmup: keras.layers.BatchNormalization takes fixed clipping limits; use bn.impl: nn"

@@ -53,10 +53,7 @@ def seed_matrix(curves: list[Curve], steps: list[int] | None = None) -> tuple[np
     """A (seeds, steps) array over `steps` (default: the longest curve's); a run that stopped early (diverged) is
     held at its last value, which is how it scores from then on."""
     steps = steps or max((c.step for c in curves), key=len)
-    rows = []
-    for c in curves:
-        values = curve_values(c)
-        rows.append(values + values[-1:] * (len(steps) - len(values)))
+    rows = [values + values[-1:] * (len(steps) - len(values)) for values in map(curve_values, curves)]
     return np.asarray(steps), np.asarray(rows, dtype=float)
 
 

@@ -1,5 +1,4 @@
-"""Every TensorBoard tag bn-mnist writes beyond the run's scalars (those are in `bn_mnist/core/runfiles.py`), defined
-once.
+"""Every TensorBoard tag bn-mnist writes beyond the run's scalars (those are in `core/runfiles.py`), defined once.
 
 Layer names in tags have their number padded to two digits (`conv01` .. `conv19`, `dense20`), so TensorBoard's
 alphabetical order is the network's order; `logits` is the output layer.
@@ -51,9 +50,7 @@ BATCH_OF_ONE_ACCURACY = "pitfall/batch_of_one_accuracy"  # training mode, one va
 ALONE_INFERENCE_ACCURACY = "pitfall/alone_inference_accuracy"  # the same images one at a time, inference mode
 VARIANCE_SHIFT = "variance_shift"  # per BN layer: the variance received in training mode / at inference
 NEW_DOMAIN_ACCURACY = "pitfall/new_domain_accuracy"  # the pretrained model on low-contrast digits, before fine-tuning
-RECOMPUTED_WITHOUT_DROPOUT_ACCURACY = (
-    "pitfall/recomputed_without_dropout_accuracy"  # statistics recomputed, dropout off
-)
+RECOMPUTED_WITHOUT_DROPOUT_ACCURACY = "pitfall/recomputed_without_dropout_accuracy"
 CLASS_BATCH_TRAINING_ACCURACY = "pitfall/class_batch_training_accuracy"  # training mode, batches of k classes
 CLASS_BATCH_INFERENCE_ACCURACY = "pitfall/class_batch_inference_accuracy"  # the same images, inference mode
 

@@ -30,9 +30,7 @@ def make_strategy(distribute: DistributeConfig) -> Any:
             raise DistributeError("distribute.strategy multi_worker: TensorFlow was started without it in this process")
         strategy = tf_startup.multi_worker
     else:
-        devices = [d.name for d in tf.config.list_logical_devices("GPU")] or [
-            d.name for d in tf.config.list_logical_devices("CPU")
-        ]
+        devices = [d.name for d in tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")]
         if len(devices) < distribute.replicas:
             raise DistributeError(
                 f"distribute.replicas = {distribute.replicas}: this process has {len(devices)} device(s) "

@@ -72,8 +72,7 @@ def make_runner(name: str, config: Config, mnist: Mnist, chunk: int) -> Callable
 def make_runners(mnist: Mnist, repeats: int, chunks: dict[str, int], log) -> dict[tuple, dict]:
     """Every (network in `chunks`, bn, engine) with its runner, warmed up once, and the FLOPs of one step."""
     runners = {}
-    for network in chunks:
-        chunk = chunks[network]
+    for network, chunk in chunks.items():
         for bn in (True, False):
             config = with_bn(load_config(network, (f"train.steps={(repeats + 1) * chunk}",)), bn)
             flops = step_flops(build_model(config.model, config.bn, config.seed), config.train.batch_size)
@@ -122,7 +121,7 @@ def benchmark(mnist: Mnist, repeats: int, chunks: dict[str, int] = CHUNK_STEPS, 
     roofline_samples = []
     for repeat in range(repeats):
         roofline_samples.append(matmul_gflops())
-        for _key, entry in runners.items():
+        for entry in runners.values():
             entry["samples"].append(timed(entry["run"]))
         log(f"repeat {repeat + 1}/{repeats} done")
     roofline = statistics.median(roofline_samples)

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import zipfile
 from pathlib import Path
@@ -37,10 +38,8 @@ def load_model(path: Path) -> keras.Model:
         raise DiagnoseError(f"{path}: no such file")
     if not zipfile.is_zipfile(path):
         raise DiagnoseError(f"{path}: not a Keras model (.keras archive)")
-    try:
+    with contextlib.suppress(Exception):  # a loss or metric it cannot rebuild: the layers are what diagnose needs
         return keras.saving.load_model(path, compile=True)
-    except Exception:  # a loss or metric it cannot rebuild: the layers are what diagnose needs
-        pass
     try:
         return keras.saving.load_model(path, compile=False)
     except Exception as error:
