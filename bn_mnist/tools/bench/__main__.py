@@ -16,23 +16,20 @@ from bn_mnist.core.data import load_mnist
 from bn_mnist.core.tf_startup import start_tensorflow
 from bn_mnist.tools.bench import commands, engines, norms, replicas
 
+MODES = {  # what to measure instead of the engine against model.fit
+    "--end-to-end": "whole commands instead: compare vs model.fit, Ray's overhead",
+    "--inspection": "whole compares with log.histograms on and off: its cost",
+    "--replicas": "the engine on 1, 2 and 4 replicas, synchronized and per-replica BN",
+    "--norms": "the engine per normalization and BN-free init, as ratios to Keras BN",
+}
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Training speed of bn-mnist, as ratios measured in one run.")
     parser.add_argument("--repeats", type=int, default=3, help="timed rounds per engine (default 3)")
     parser.add_argument("--out", type=Path, default=Path("runs/bench.json"), help="JSON results file")
-    parser.add_argument(
-        "--end-to-end", action="store_true", help="whole commands instead: compare vs model.fit, Ray's overhead"
-    )
-    parser.add_argument(
-        "--inspection", action="store_true", help="whole compares with log.histograms on and off: its cost"
-    )
-    parser.add_argument(
-        "--replicas", action="store_true", help="the engine on 1, 2 and 4 replicas, synchronized and per-replica BN"
-    )
-    parser.add_argument(
-        "--norms", action="store_true", help="the engine per normalization and BN-free init, as ratios to Keras BN"
-    )
+    for flag, measures in MODES.items():
+        parser.add_argument(flag, action="store_true", help=measures)
     parser.add_argument(
         "--threads",
         type=int,
