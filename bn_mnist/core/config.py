@@ -507,11 +507,8 @@ def key_paths(raw: Any, prefix: str = "") -> set[str]:
 
 
 def load_saved_config(path: Path) -> Config:
-    """A run's config.yaml, which `save_config` wrote with every key.
-
-    Raises:
-        ConfigError: the file cannot be read, is no valid config, or lacks a key (a damaged or truncated file).
-    """
+    """A run's config.yaml, which `save_config` wrote with every key; a ConfigError when the file cannot be read,
+    is no valid config, or lacks a key (a damaged or truncated file)."""
     raw = _read_yaml(path)
     missing = sorted(key_paths(to_dict(Config())) - key_paths(raw))  # before building: a cut can leave a section empty
     if missing:

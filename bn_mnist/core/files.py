@@ -36,11 +36,8 @@ def write_error(path: Path, error: OSError | str) -> WriteError:
 @contextlib.contextmanager
 def written(path: Path) -> Iterator[Path]:
     """A temporary path beside `path` for the block to write; renamed to `path` when the block succeeds, removed
-    when it fails.
-
-    Raises:
-        WriteError: an OSError while writing or renaming (the disk is full, the directory is read-only).
-    """
+    when it fails. An OSError while writing or renaming (the disk is full, the directory is read-only) is a
+    WriteError."""
     partial = partial_name(path)
     try:
         yield partial

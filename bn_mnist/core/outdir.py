@@ -103,11 +103,8 @@ def try_lock(lock_path: Path) -> int | None:
 
 @contextlib.contextmanager
 def locked(path: Path) -> Iterator[Path]:
-    """Create `path` if needed and hold its lock while the block runs.
-
-    Raises:
-        OutputError: another process holds it (the message names the holder); nothing was changed.
-    """
+    """Create `path` if needed and hold its lock while the block runs; an OutputError naming the holder when
+    another process holds it (nothing was changed)."""
     path.mkdir(parents=True, exist_ok=True)
     lock_path = path / LOCK_FILE
     fd = try_lock(lock_path)

@@ -38,22 +38,16 @@ class Record:
 
 
 def present(value: T | None, what: str) -> T:
-    """An optional part of a record that this reader needs.
-
-    Raises:
-        ResultsError: it is missing (a results file of other studies or experiments).
-    """
+    """An optional part of a record that this reader needs: a ResultsError when it is missing (a results file of
+    other studies or experiments)."""
     if value is None:
         raise ResultsError(f"the results hold no {what}")
     return value
 
 
 def present_figure(name: str | None, figures: typing.Mapping[str, str]) -> str:
-    """`name` (None: the first figure), when a results record has that figure.
-
-    Raises:
-        ResultsError: it has not (the message lists the ones it has).
-    """
+    """`name` (None: the first figure), when a results record has that figure; else a ResultsError listing the
+    ones it has."""
     if name is None and figures:
         return next(iter(figures))
     if name not in figures:
@@ -134,11 +128,8 @@ def read_json(path: Path) -> Any:
 
 
 def read_object(path: Path, what: str) -> dict[str, Any]:
-    """A JSON file that holds an object (`what`: a run summary, results).
-
-    Raises:
-        ResultsError: it cannot be read, is no JSON (a file cut short), or holds something else.
-    """
+    """A JSON file that holds an object (`what`: a run summary, results); a ResultsError when it cannot be read, is
+    no JSON (a file cut short), or holds something else."""
     try:
         raw = read_json(path)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:

@@ -92,11 +92,8 @@ def finite_or_none(value: float) -> float | None:
 
 
 def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
-    """The logging points of a run, as written to metrics.jsonl.
-
-    Raises:
-        ResultsError: the file cannot be read, or a line is no logging point (a file cut in the middle of a line).
-    """
+    """The logging points of a run, as written to metrics.jsonl; a ResultsError when the file cannot be read, or a
+    line is no logging point (a file cut in the middle of a line)."""
     path = run_dir / METRICS_FILE
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -118,11 +115,8 @@ def logging_point(line: str, path: Path, number: int) -> dict[str, Any]:
 
 def check_finished(run_dir: Path, summary: RunSummary) -> None:
     """That a run whose summary says finished has whole files: metrics.jsonl up to its last step, and a model.keras
-    whose archive and every member's checksum are intact (checked without TensorFlow, which loading would need).
-
-    Raises:
-        ResultsError: naming the damaged file.
-    """
+    whose archive and every member's checksum are intact (checked without TensorFlow, which loading would need);
+    else a ResultsError naming the damaged file."""
     records = read_metrics(run_dir)
     last = records[-1]["step"] if records else None
     if last != summary.steps:

@@ -30,11 +30,8 @@ def normalizes(bn: BNConfig, pixels: int) -> bool:
 
 
 def groups_of(bn: BNConfig, layer: str, channels: int) -> int:
-    """The groups a batch-independent kind splits `channels` into.
-
-    Raises:
-        ConfigError: bn.groups does not divide the layer's channels.
-    """
+    """The groups a batch-independent kind splits `channels` into; a ConfigError when bn.groups does not divide
+    them."""
     groups = {"layer": 1, "instance": channels}.get(bn.kind, bn.groups)
     if channels % groups:
         raise ConfigError(

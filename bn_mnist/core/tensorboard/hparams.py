@@ -85,20 +85,16 @@ def write_outcome(log_file: writer.RunLog, summary: runfiles.RunSummary) -> None
         log_file.write_to_tensorboard(summary.steps, outcome(summary, runfiles.read_metrics(log_file.run_dir)))
 
 
-def experiment(configs: Iterable[Config]) -> tuple[list[hp.HParam], list[hp.Metric]]:
-    """Every setting with the values these runs take (its domain), and the outcome metrics."""
+def experiment_summary(configs: Iterable[Config]) -> summary_pb2.Summary:
+    """Every setting with the values these runs take (its domain), and the outcome metrics, as the summary
+    `hp.hparams_config` writes, with each setting that takes several values marked `differs`: the dashboard lists
+    (and first shows) those, the ones to filter by, before the ones held fixed."""
     values: dict[str, set] = {name: set() for name in HPARAMS}
     for config in configs:
         for name, value in session(config).items():
             values[name].add(value)
     hparams = [hp.HParam(name, hp.Discrete(sorted(found))) for name, found in values.items()]
-    return hparams, [hp.Metric(tag, display_name=name) for tag, name in METRICS]
-
-
-def experiment_summary(configs: Iterable[Config]) -> summary_pb2.Summary:
-    """`experiment` as the summary `hp.hparams_config` writes, with each setting that takes several values marked
-    `differs`: the dashboard lists (and first shows) those, the ones to filter by, before the ones held fixed."""
-    hparams, metrics = experiment(configs)
+    metrics = [hp.Metric(tag, display_name=name) for tag, name in METRICS]
     summary = hp.hparams_config_pb(hparams=hparams, metrics=metrics)
     value = summary.value[0]
     written = metadata.parse_experiment_plugin_data(value.metadata.plugin_data.content)
