@@ -6,6 +6,7 @@ a wrong type or an out-of-range value is a ConfigError naming the file and the k
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
 import typing
@@ -343,26 +344,17 @@ class Config:
 
 def _type_ok(value: Any, annotation: Any) -> bool:
     """Strict YAML type check: bools are not ints, ints are accepted as floats."""
-    options = typing.get_args(annotation) if typing.get_origin(annotation) is not None else (annotation,)
-    for option in options:
-        if option is type(None) and value is None:
-            return True
-        if option is float and isinstance(value, (int, float)) and not isinstance(value, bool):
-            return True
-        if option is int and isinstance(value, int) and not isinstance(value, bool):
-            return True
-        if option in (str, bool) and isinstance(value, option):
-            return True
-    return False
+    options = typing.get_args(annotation) or (annotation,)
+    if isinstance(value, bool):
+        return bool in options
+    return isinstance(value, options) or (float in options and isinstance(value, int))
 
 
 def _yaml11_float(value: Any) -> Any:
     """YAML 1.1 reads `1e-3` (no dot) as a string; accept it where a number is expected."""
     if isinstance(value, str):
-        try:
+        with contextlib.suppress(ValueError):
             return float(value)
-        except ValueError:
-            return value
     return value
 
 

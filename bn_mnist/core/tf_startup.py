@@ -4,11 +4,8 @@ TensorFlow's C++ runtime logs through absl before its own log level (`TF_CPP_MIN
 level 3 leaves lines such as "Could not find cuda drivers on your machine" and, at the first op, an error-level
 "failed call to cuInit" on every machine without a GPU. Here stderr's file descriptor is captured while TensorFlow
 imports and finds its devices, and every captured line is written back except the informational ones and a cuInit
-failure on a machine that has no CUDA driver at all (where it is expected, not an error).
-
-What must be set before the runtime starts is set here too: the thread counts, the logical CPU devices of
-mirrored runs, and a multi-worker run's strategy (`multi_worker`, made once per process; `training/distribution.py`
-hands it out).
+failure on a machine that has no CUDA driver at all (where it is expected, not an error). What must be set
+before the runtime starts is set here too (`start_tensorflow`).
 """
 
 from __future__ import annotations
@@ -157,11 +154,9 @@ def start_tensorflow(
 ) -> int | None:
     """Import TensorFlow and initialise its runtime quietly, with `threads` intra- and inter-op threads when given,
     `logical_cpus` CPU devices (for mirrored runs on a machine without GPUs) and, when `distribute` asks for it, the
-    multi-worker strategy (`training/distribution.py` uses it).
-
-    These can only be set before the runtime starts: a later call with other values changes nothing.
-    Returns the intra-op thread count the runtime has (0: TensorFlow's default).
-    """
+    multi-worker strategy (made once per process; `training/distribution.py` hands it out). These can only be set
+    before the runtime starts: a later call with other values changes nothing. Returns the intra-op thread count the
+    runtime has (0: TensorFlow's default)."""
     global _started
     if not _started:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's own warnings and infos, once started

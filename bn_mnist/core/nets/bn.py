@@ -20,14 +20,11 @@ from bn_mnist.core.config import BNConfig
 
 
 def batch_norm(bn: BNConfig, name: str, seed: int = 0) -> keras.layers.Layer:
-    """The BN layer `bn.impl` names, configured from the `bn:` section.
-
-    Renorm's arguments reach the layer only when renorm is on. The Keras layer honours
-    `update_moving_stats: false` through momentum 1, which keeps its moving statistics exactly where they start.
-    `bn.sync` takes the batch statistics over all replicas of a tf.distribute strategy (`nets/models.py` turns it
-    off on one device, where Keras' synchronized path would change the numbers: it computes E[x^2] - E[x]^2).
-    `seed` seeds the noise of `bn.noise` (the run's seed and the layer's index).
-    """
+    """The BN layer `bn.impl` names, configured from the `bn:` section (`seed`, from the run's seed and the layer's
+    index, seeds the noise of `bn.noise`). The Keras layer honours `update_moving_stats: false` through momentum 1,
+    which keeps its moving statistics exactly where they start. `bn.sync` takes the batch statistics over all
+    replicas of a tf.distribute strategy (`nets/models.py` turns it off on one device, where Keras' synchronized
+    path would change the numbers: it computes E[x^2] - E[x]^2)."""
     options = dict(momentum=bn.momentum, epsilon=bn.epsilon, center=bn.center, scale=bn.scale, name=name)
     if bn.renorm:
         clipping = {key: value for key, value in dataclasses.asdict(bn.renorm_clipping).items() if value is not None}

@@ -89,9 +89,8 @@ class RunLog:
             tensor = tensor_util.make_tensor_proto(np.float32(value))
             summary.value.add(tag=tag, tensor=tensor, metadata=SCALAR_METADATA)
         for tag, values in (histograms or {}).items():
-            summary.value.add(
-                tag=tag, tensor=tensor_util.make_tensor_proto(histogram(values)), metadata=HISTOGRAM_METADATA
-            )
+            tensor = tensor_util.make_tensor_proto(histogram(values))
+            summary.value.add(tag=tag, tensor=tensor, metadata=HISTOGRAM_METADATA)
         with self.writing():
             tf.summary.experimental.write_raw_pb(summary.SerializeToString(), step=step)
 

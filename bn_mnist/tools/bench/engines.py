@@ -112,10 +112,8 @@ def rows(runners: dict[tuple, dict], roofline: float) -> list[dict]:
 
 
 def benchmark(mnist: Mnist, repeats: int, chunks: dict[str, int] = CHUNK_STEPS, log=print) -> dict:
-    """Run every engine on the networks `chunks` names, `repeats` times round-robin after a warm-up.
-
-    Returns the JSON-ready results: per (network, bn, engine) the median steps/s, spread and ratios.
-    """
+    """Run every engine on the networks `chunks` names, `repeats` times round-robin after a warm-up; the JSON-ready
+    results: per (network, bn, engine) the median steps/s, spread and ratios."""
     keras.utils.set_random_seed(0)  # no op determinism: Keras refuses XLA under it, and fit_tuned should have XLA
     runners = make_runners(mnist, repeats, chunks, log)
     roofline_samples = []
