@@ -88,11 +88,9 @@ class NnBatchNorm(keras.layers.Layer):
         self.momentum, self.epsilon, self.center, self.scale = momentum, epsilon, center, scale
         self.renorm, self.renorm_clipping, self.renorm_momentum = renorm, dict(renorm_clipping or {}), renorm_momentum
         self.zero_debias, self.weighted, self.update_moving_stats = zero_debias, weighted, update_moving_stats
-        self.synchronized = synchronized
+        self.synchronized, self.bessel, self.statistics_dtype = synchronized, bessel, statistics_dtype
         self.renorm_warmup = None if renorm_warmup is None else tuple(renorm_warmup)  # (hold, relaxed) steps
-        self.bessel = bessel
         self.noise, self.noise_seed = noise, noise_seed
-        self.statistics_dtype = statistics_dtype
         if zero_debias and renorm:
             raise ValueError("zero_debias and renorm cannot be combined")
 

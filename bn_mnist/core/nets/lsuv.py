@@ -19,21 +19,13 @@ TOLERANCE = 0.05  # |output variance - 1| at which a layer is done (the paper us
 MAX_ITERATIONS = 10  # the paper's T_max
 
 
-def layer_outputs(model: keras.Model) -> keras.Model:
-    """A model from the inputs to every weighted layer's output (pre-normalization, pre-activation)."""
-    return keras.Model(model.inputs, [layer.output for layer in naming.weighted_layers(model)])
-
-
-def model_inputs(model: keras.Model, images: np.ndarray) -> list[np.ndarray]:
-    """The calibration batch as the model takes it (with unit example weights for weighted batch norm)."""
-    return [images, np.ones(len(images), np.float32)][: len(model.inputs)]
-
-
 def initialize(model: keras.Model, images: np.ndarray) -> dict[str, float]:
     """Scale each weighted layer to unit output variance on `images`; returns each layer's final variance."""
-    probe, inputs = layer_outputs(model), model_inputs(model, images)
+    layers = naming.weighted_layers(model)
+    probe = keras.Model(model.inputs, [layer.output for layer in layers])  # pre-normalization, pre-activation
+    inputs = [images, np.ones(len(images), np.float32)][: len(model.inputs)]  # unit weights for weighted batch norm
     variances = {}
-    for index, layer in enumerate(naming.weighted_layers(model)):
+    for index, layer in enumerate(layers):
         for _ in range(MAX_ITERATIONS):
             variance = float(np.var(np.asarray(probe(inputs, training=False)[index])))
             if abs(variance - 1) < TOLERANCE or variance == 0:  # done, or a dead layer no scale can help

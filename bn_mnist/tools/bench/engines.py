@@ -30,8 +30,9 @@ BASELINE = "fit_default"
 CHUNK_STEPS = {"fc": 1000, "conv": 30}  # steps per timed call: about a second or more per engine
 
 
-def forward_flops(model: keras.Model) -> int:
-    """Multiply-adds x 2 of one example's forward pass through the dense and conv layers (BN, activations ignored)."""
+def step_flops(model: keras.Model, batch_size: int) -> int:
+    """Model FLOPs of one training step: forward plus the two backward products, 3x the forward pass, whose
+    multiply-adds x 2 per example are counted in the dense and conv layers (BN, activations ignored)."""
     total = 0
     for layer in model.layers:
         if isinstance(layer, keras.layers.Dense):
@@ -39,12 +40,7 @@ def forward_flops(model: keras.Model) -> int:
         elif isinstance(layer, keras.layers.Conv2D):
             height, width = layer.output.shape[1:3]
             total += 2 * height * width * int(np.prod(layer.kernel.shape))
-    return total
-
-
-def step_flops(model: keras.Model, batch_size: int) -> int:
-    """Model FLOPs of one training step: forward plus the two backward products, 3x the forward pass."""
-    return 3 * forward_flops(model) * batch_size
+    return 3 * total * batch_size
 
 
 def fit_runner(config: Config, mnist: Mnist, chunk: int, tuned: bool) -> Callable[[], int]:

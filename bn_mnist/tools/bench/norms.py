@@ -26,11 +26,10 @@ def norm_speed(mnist: Mnist, repeats: int, chunks: dict[str, int] = NORM_CHUNKS,
 def ratios(samples: dict[str, list[float]]) -> dict:
     """Median steps/s per `<network>_<arm>` and its ratio to `<network>_bn`."""
     median = {name: statistics.median(values) for name, values in samples.items()}
-    network = {name: name.split("_", 1)[0] for name in samples}
     return {
         "samples": samples,
         "steps_per_second": median,
-        "vs_bn": {name: value / median[f"{network[name]}_{BN.key}"] for name, value in median.items()},
+        "vs_bn": {name: value / median[f"{name.split('_')[0]}_{BN.key}"] for name, value in median.items()},
     }
 
 
