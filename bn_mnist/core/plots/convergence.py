@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 
 from bn_mnist.core import runfiles
 from bn_mnist.core.plots import laid_out, subplots
-from bn_mnist.core.plots.seed_curves import SEEDS_NOTE, Curve, Series, draw_seeds
+from bn_mnist.core.plots.seed_curves import SEEDS_NOTE, Curve, Series, accuracy_axis, draw_seeds
 
 MARKED_THRESHOLDS = (0.5, 0.9)
 
@@ -40,9 +40,7 @@ def convergence_figure(accuracy: list[Series], loss: list[Series], title: str) -
     for series in accuracy:
         if len(series.curves) == 1:
             mark_thresholds(acc_axis, series.curves[0], series.colour)
-    acc_axis.set(
-        title="Validation Accuracy During Training", xlabel="training step", ylabel="validation accuracy", ylim=(0, 1)
-    )
+    accuracy_axis(acc_axis, "Validation Accuracy During Training")
     loss_axis.set(title="Training Loss", xlabel="training step", ylabel="training loss (log scale)", yscale="log")
     for axis in (acc_axis, loss_axis):
         axis.grid(True, alpha=0.4)

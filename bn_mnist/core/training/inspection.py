@@ -3,10 +3,10 @@
 Per layer: histograms of the activation's input on a fixed validation batch (the BN paper's percentile plot,
 generalised to every layer), of the kernel, and of BN's gamma, beta, moving mean and moving variance; scalars of the
 kernel's norm, its gradient's norm, the mean and standard deviation of the layer's output and the fraction of dead
-ReLUs among the units that receive a signal. These show why the 19-layer conv net without BN
-does not learn in 800 steps. Everything comes from one training-mode forward and backward pass on the fixed batch
-(what a training step computes: BN normalises with the batch's statistics), taken through `stateless_call`, so
-measuring never changes training: no BN statistic, weight or optimizer slot moves.
+ReLUs among the units that receive a signal. These show why the 19-layer conv net without BN does not learn in 800
+steps. Everything comes from one training-mode forward and backward pass on the fixed batch (what a training step
+computes: BN normalises with the batch's statistics), taken through `stateless_call`, so measuring never changes
+training: no BN statistic, weight or optimizer slot moves.
 """
 
 from __future__ import annotations

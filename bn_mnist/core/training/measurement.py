@@ -1,11 +1,9 @@
 """The one protocol of every measurement taken at a run's evaluation points (inside the network, the BN paper's
 probe, `explain`'s landscape probe): a callable that gets a narrow `Context` of the run and returns `Measured`.
 
-The context is what a measurement needs and nothing of the trainer: the model (its variables as they stand at each
-evaluation) and the step it stands at, the loss, the run's learning rate, its training batches and the validation
-set. A measurement that also needs the test accuracy at every evaluation says so (`wants_test_accuracy`) and the
-trainer logs it. No measurement may change training: each is tested to leave every variable and every logged number
-as it was.
+The context is what a measurement needs and nothing of the trainer. A measurement that also needs the test accuracy
+at every evaluation says so (`wants_test_accuracy`) and the trainer logs it. No measurement may change training: each
+is tested to leave every variable and every logged number as it was.
 """
 
 from __future__ import annotations

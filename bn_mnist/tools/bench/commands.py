@@ -98,16 +98,15 @@ def end_to_end(repeats: int, log=print) -> dict:
     small, large = PLAN_SIZES
     local_per_run = (median[f"plan{large}"] - median[f"plan{small}"]) / (large - small)
     ray_per_run = (median[f"plan{large}_ray_local"] - median[f"plan{small}_ray_local"]) / (large - small)
+    ray_cost = ray_per_run - local_per_run  # what Ray adds to each run
     return {
         "repeats": repeats,
         "samples": samples,
         "median_seconds": median,
         "compare_vs_fit": median["compare"] / median["fit"],
         "compare_ray_local_vs_fit": median["compare_ray_local"] / median["fit"],
-        "ray_start_seconds": median[f"plan{small}_ray_local"]
-        - median[f"plan{small}"]
-        - small * (ray_per_run - local_per_run),
-        "ray_seconds_per_run": ray_per_run - local_per_run,
+        "ray_start_seconds": median[f"plan{small}_ray_local"] - median[f"plan{small}"] - small * ray_cost,
+        "ray_seconds_per_run": ray_cost,
     }
 
 
