@@ -38,20 +38,16 @@ def main() -> None:
     args = parser.parse_args()
     start_tensorflow(args.threads, logical_cpus=max(replicas.REPLICA_COUNTS) if args.replicas else 1)
     if args.replicas:
-        results = replicas.replica_speed(load_mnist(), args.repeats)
-        print(replicas.replica_table(results))
+        results, table = replicas.replica_speed(load_mnist(), args.repeats), replicas.replica_table
     elif args.norms:
-        results = norms.norm_speed(load_mnist(), args.repeats)
-        print(norms.norm_table(results))
+        results, table = norms.norm_speed(load_mnist(), args.repeats), norms.norm_table
     elif args.end_to_end:
-        results = commands.end_to_end(args.repeats)
-        print(commands.end_to_end_table(results))
+        results, table = commands.end_to_end(args.repeats), commands.end_to_end_table
     elif args.inspection:
-        results = commands.inspection_cost(args.repeats)
-        print(commands.inspection_table(results))
+        results, table = commands.inspection_cost(args.repeats), commands.inspection_table
     else:
-        results = engines.benchmark(load_mnist(), args.repeats)
-        print(engines.console_table(results))
+        results, table = engines.benchmark(load_mnist(), args.repeats), engines.console_table
+    print(table(results))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     files.write_text(args.out, json.dumps(results, indent=2) + "\n")
     print(f"wrote {args.out}")
