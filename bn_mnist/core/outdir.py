@@ -93,11 +93,9 @@ def try_lock(lock_path: Path) -> int | None:
                 return None
             time.sleep(0.01)
             continue
-        try:
+        with contextlib.suppress(FileNotFoundError):
             if os.stat(lock_path).st_ino == os.fstat(fd).st_ino:
                 return fd
-        except FileNotFoundError:
-            pass
         os.close(fd)  # removed by its previous holder between our open and our lock: take the new file
 
 

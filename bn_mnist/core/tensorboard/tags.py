@@ -37,8 +37,7 @@ LOSS = "landscape/loss"
 LANDSCAPE, HELD_OUT, RELATIVE = "landscape", "landscape_held_out", "landscape_relative"
 LOSS_RANGE, GRADIENT_CHANGE, BETA = "loss_range", "gradient_change", "beta_smoothness"
 LOSS_GRADIENT_NORM = "gradient_norm"  # ‖g‖ of the whole loss, where the landscape is measured
-ICS_L2 = "ics_l2"  # per layer: ics_l2/dense01 ...
-ICS_COSINE = "ics_cosine"
+ICS_L2, ICS_COSINE = "ics_l2", "ics_cosine"  # per layer: ics_l2/dense01 ...
 
 
 # `pitfalls` (pitfalls/probes.py): what each pitfall's probe measures.

@@ -92,10 +92,9 @@ def dead_fraction(preactivation: tf.Tensor, relu_output: tf.Tensor) -> tf.Tensor
 def bn_histograms(model: keras.Model) -> dict[str, np.ndarray]:
     """gamma, beta, moving mean and moving variance of every BN layer that has them (gamma and beta of the other
     normalizations, under the same tags)."""
-    histograms = {}
-    for name, layer in naming.normalization_layers(model).items():
-        for statistic in tags.BN_STATISTICS:
-            variable = getattr(layer, statistic, None)
-            if variable is not None:
-                histograms[tags.bn_tag(statistic, name)] = np.asarray(variable)
-    return histograms
+    return {
+        tags.bn_tag(statistic, name): np.asarray(getattr(layer, statistic))
+        for name, layer in naming.normalization_layers(model).items()
+        for statistic in tags.BN_STATISTICS
+        if getattr(layer, statistic, None) is not None
+    }

@@ -13,10 +13,7 @@ from pathlib import Path
 
 from bn_mnist.core.runfiles import SUMMARY_FILE
 
-
-def script() -> str:
-    """The installed bn-mnist console script of this interpreter's environment."""
-    return str(Path(sys.executable).with_name("bn-mnist"))
+SCRIPT = str(Path(sys.executable).with_name("bn-mnist"))  # the installed console script of this environment
 
 
 def wall_seconds(args: list[str], inspected: list[float] | None = None) -> float:
@@ -24,7 +21,7 @@ def wall_seconds(args: list[str], inspected: list[float] | None = None) -> float
     each run's `inspect_seconds` (summary.json) to `inspected` when given."""
     with tempfile.TemporaryDirectory(prefix="bn-mnist-bench-") as temporary:
         started = time.perf_counter()
-        subprocess.run([script(), *args, "--out", f"{temporary}/out"], check=True, capture_output=True)
+        subprocess.run([SCRIPT, *args, "--out", f"{temporary}/out"], check=True, capture_output=True)
         seconds = time.perf_counter() - started
         if inspected is not None:
             summaries = sorted(Path(temporary, "out").glob(f"*/{SUMMARY_FILE}"))
