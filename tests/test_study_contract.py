@@ -51,7 +51,7 @@ def plan(chosen: tuple[str, ...], budget: Budget) -> Plan:
     return planned
 
 
-def analyse(done: Finished) -> list[float | None]:
+def analyse(done: Finished[Budget]) -> list[float | None]:
     return [done.runs[key].summary.final_val_accuracy for key in done.plan.seeds("fc", "bn")]
 
 

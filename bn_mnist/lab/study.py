@@ -13,7 +13,7 @@ import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, NamedTuple, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
 from bn_mnist.core.provenance import CodeVersion
 from bn_mnist.core.records import Record, optional, present_figure
@@ -68,13 +68,17 @@ class Making(Record):
     rules_changed: list[RuleChange] = field(default_factory=list)  # after seeing results (the report lists them)
 
 
-class Finished(NamedTuple):
+B = TypeVar("B", bound=Budget)
+
+
+@dataclass(frozen=True)
+class Finished(Generic[B]):
     """What a study's analysis reads: its chosen parts, their plan and finished runs, the budget, and where they are."""
 
     chosen: tuple[str, ...]
     plan: Plan
     runs: dict[str, RunFiles]
-    budget: Any  # the study's own Budget
+    budget: B
     out_dir: Path
     mnist: Mnist
 
@@ -93,7 +97,6 @@ class Results(Protocol):
     def to_dict(self) -> dict[str, Any]: ...
 
 
-B = TypeVar("B", bound=Budget)
 A = TypeVar("A")  # a study's analysis: its numbers
 V = TypeVar("V")  # its verdicts
 R = TypeVar("R", bound=Results)
@@ -107,9 +110,9 @@ class Study(Generic[B, A, V, R]):
     names: Names
     budgets: tuple[B, B]  # full, quick
     plan: Callable[[tuple[str, ...], B], Plan]
-    analyse: Callable[[Finished], A]
+    analyse: Callable[[Finished[B]], A]
     judge: Callable[[A], V]
-    assemble: Callable[[Making, Finished, A, V], R]  # the typed results (figures still empty)
+    assemble: Callable[[Making, Finished[B], A, V], R]  # the typed results (figures still empty)
     read: Callable[[dict[str, Any]], R]  # results.json, older schemas included
     markdown: Callable[[R], str]
     drawings: Callable[[R], Drawings]

@@ -33,7 +33,7 @@ def plan(chosen: tuple[str, ...], budget: Budget) -> Plan:
     return planned
 
 
-def analyse(done: Finished) -> Studies:
+def analyse(done: Finished[Budget]) -> Studies:
     """The chosen studies' numbers from their finished runs."""
     return Studies(**{name: PARTS[name].analyse(done.plan, done.runs, done.budget) for name in done.chosen})
 
@@ -68,8 +68,8 @@ def results_of(raw: dict[str, Any]) -> Results:
 BATCH_SIZES = {"fc": from_dict(Config, FC_BASE).train.batch_size, "conv": from_dict(Config, CONV_BASE).train.batch_size}
 
 
-def assemble(making: Making, done: Finished, found: Studies, verdicts: Verdicts) -> Results:
-    budget: Budget = done.budget
+def assemble(making: Making, done: Finished[Budget], found: Studies, verdicts: Verdicts) -> Results:
+    budget = done.budget
     meta = Meta(
         **vars(making),
         studies=list(done.chosen),

@@ -15,7 +15,7 @@ from bn_mnist.lab.stats import PairedEffect
 from bn_mnist.lab.study import Finished
 from bn_mnist.lab.verdicts import Share, Verdict
 from bn_mnist.studies.pitfalls import claims
-from bn_mnist.studies.pitfalls.experiments import BY_NAME, RECOMPUTE_BATCHES, REGIMES
+from bn_mnist.studies.pitfalls.experiments import BY_NAME, RECOMPUTE_BATCHES, REGIMES, Budget
 from bn_mnist.studies.pitfalls.results import ArmResult
 
 Runs = dict[str, RunFiles]
@@ -117,7 +117,7 @@ def measured(name: str, plan: Plan, runs: Runs) -> Measured:
     return Measured(arms, effects, shares)
 
 
-def analyse(done: Finished) -> dict[str, Measured]:
+def analyse(done: Finished[Budget]) -> dict[str, Measured]:
     return {name: measured(name, done.plan, done.runs) for name in done.chosen}
 
 

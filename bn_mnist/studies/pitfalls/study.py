@@ -15,7 +15,9 @@ from bn_mnist.studies.pitfalls.report import markdown
 from bn_mnist.studies.pitfalls.results import Meta, PitfallResult, Results
 
 
-def assemble(making: Making, done: Finished, measured: dict[str, Measured], verdicts: dict[str, Verdict]) -> Results:
+def assemble(
+    making: Making, done: Finished[Budget], measured: dict[str, Measured], verdicts: dict[str, Verdict]
+) -> Results:
     budget = done.budget
     meta = Meta(**vars(making), pitfalls=list(done.chosen), steps=budget.steps, evaluations=budget.evaluations)
     found = {

@@ -182,7 +182,7 @@ class Analysis(NamedTuple):
     curves: dict[str, dict[str, Curve]]  # run key -> metric -> its curve
 
 
-def analyse(done: Finished) -> Analysis:
+def analyse(done: Finished[Budget]) -> Analysis:
     """The chosen experiments' records, statistics and curves, from their finished runs."""
     scopes = collect(done.chosen, done.plan, done.budget, done.runs, done.out_dir, done.mnist)
     spreads = {scope: scope_statistics(seed_records) for scope, seed_records in scopes.items()}

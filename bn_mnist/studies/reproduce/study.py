@@ -29,8 +29,8 @@ def judge(found: Analysis) -> Judgement:
     return Judgement(judged, judging.null_rates(found.records), judging.count_verdicts(judged))
 
 
-def assemble(making: Making, done: Finished, found: Analysis, judgement: Judgement) -> Results:
-    budget: Budget = done.budget
+def assemble(making: Making, done: Finished[Budget], found: Analysis, judgement: Judgement) -> Results:
+    budget = done.budget
     steps = budget.lesson_steps if budget.quick else None
     meta = Meta(**vars(making), experiments=list(done.chosen), quick_lesson_steps=steps)
     judged, rates, counts = judgement
