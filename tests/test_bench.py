@@ -10,7 +10,7 @@ import pytest
 
 from bn_mnist.core.config import load_config
 from bn_mnist.core.nets.models import build_model
-from bn_mnist.tools.bench import engines, norms, replicas
+from bn_mnist.tools.bench import engines, norms, overhead, replicas
 
 
 def test_fc_step_flops_by_hand():
@@ -78,3 +78,12 @@ def test_norm_ratios_are_to_bn_on_the_same_network():
     found = norms.ratios(samples)
     assert found["vs_bn"] == {"fc_bn": 1.0, "fc_layer": 0.5, "conv_bn": 1.0, "conv_group": 0.5}
     assert "conv_group" in norms.norm_table({**found, "samples": samples})
+
+
+@pytest.mark.slow  # eight short runs, half of them built and compiled anew
+def test_a_kept_network_spares_a_short_run_its_build(tiny_mnist):
+    short = ("train.steps=40", "train.eval_every=20", "log.histograms=false")
+    results = overhead.run_overhead(tiny_mnist, repeats=2, overrides=short, log=lambda line: None)
+    assert all(len(results["samples"][way][kind]) == 2 for way in overhead.WAYS for kind in ("wall", "train"))
+    assert results["overhead"]["kept"] < results["overhead"]["new"] and results["wall_new_over_kept"] > 1
+    assert "run overhead" in overhead.overhead_table(results)

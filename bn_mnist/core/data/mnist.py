@@ -10,6 +10,7 @@ import dataclasses
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -17,6 +18,9 @@ from bn_mnist.core import files
 from bn_mnist.core.console import Log, stderr_log
 from bn_mnist.core.data import sources
 from bn_mnist.core.errors import DataError
+
+if TYPE_CHECKING:
+    from bn_mnist.core.config import DataConfig
 
 SHAPES = {"x_train": (60000, 28, 28), "y_train": (60000,), "x_test": (10000, 28, 28), "y_test": (10000,)}
 # SHA-256 of the four canonical uint8 arrays, in ARRAY_NAMES order: the standard MNIST, whatever the source.
@@ -144,6 +148,12 @@ def binarized(mnist: Mnist) -> Mnist:
 def scaled(mnist: Mnist, pixel_max: float) -> Mnist:
     """Pixels in [0, pixel_max] instead of [0, 1] (255: the raw bytes, as a pipeline that forgot to scale them)."""
     return dataclasses.replace(mnist, **{name: getattr(mnist, name) * np.float32(pixel_max) for name in IMAGE_FIELDS})
+
+
+def prepared(mnist: Mnist, data: DataConfig) -> Mnist:
+    """The images as a run takes them: binarized and scaled as its config says."""
+    mnist = binarized(mnist) if data.binarize else mnist
+    return scaled(mnist, data.pixel_max) if data.pixel_max != 1 else mnist
 
 
 def load_mnist(data_dir: str | Path | None = None, log: Log = stderr_log) -> Mnist:

@@ -15,6 +15,7 @@ import dataclasses
 from collections.abc import Iterator
 
 import keras
+import numpy as np
 
 from bn_mnist.core.config import BNConfig, ModelConfig
 from bn_mnist.core.nets import naming, norms
@@ -23,6 +24,7 @@ IMAGE_SHAPE = (28, 28, 1)  # MNIST, NHWC
 FC_UNITS = (100, 100, 100)  # the BN paper's MNIST net
 CONV_LAYERS = 19  # the Solutions code builds 19 (its text says 20)
 CONV_DENSE_UNITS = 100
+LOGITS_INDEX = 99  # the output layer's index in its seed
 
 
 def layer_seed(seed: int, index: int) -> int:
@@ -48,6 +50,32 @@ def kernel_initializer(
     if init == "lsuv":  # orthogonal here; nets/lsuv.py scales each layer on a batch before step 0
         return keras.initializers.Orthogonal(seed=own)
     return keras.initializers.GlorotUniform(seed=own)
+
+
+def layer_index(name: str) -> int:
+    """The index in a weighted layer's name (`naming.py`): dense3 -> 3, conv7 -> 7, logits -> LOGITS_INDEX."""
+    return LOGITS_INDEX if name == "logits" else int(name.removeprefix("dense").removeprefix("conv"))
+
+
+def reinitialize(net: keras.Model, model: ModelConfig, seed: int) -> None:
+    """Give a built network the kernels and random states a new build for `seed` and `model`'s initializers would
+    have, by assignment (its traced functions stay valid); its other variables are the caller's to restore."""
+    for layer in naming.weighted_layers(net):
+        init = kernel_initializer(model, seed, layer_index(layer.name), dense=isinstance(layer, keras.layers.Dense))
+        layer.kernel_initializer = init  # what model.keras records
+        layer.kernel.assign(init(layer.kernel.shape, dtype=layer.kernel.dtype))
+    for layer in net.layers:
+        if isinstance(layer, keras.layers.Dropout):
+            attribute = "seed"
+        elif hasattr(layer, "noise_seed"):  # this project's BN (nets/bn.py), which records it without noise too
+            attribute = "noise_seed"
+        else:
+            continue
+        own = layer_seed(seed, layer_index(layer.name.split("_", 1)[1]))  # drop_dense2, bn_conv5: their layer's
+        setattr(layer, attribute, own)  # what model.keras records
+        generator = getattr(layer, "seed_generator", None) or getattr(layer, "noise_generator", None)
+        if generator is not None:
+            generator.state.assign(np.array([own, 0], generator.state.dtype))
 
 
 def has_bias(bn: BNConfig, pixels: int) -> bool:
@@ -151,7 +179,7 @@ def network(model: ModelConfig, bn: BNConfig, seed: int, distributed: bool) -> k
         x = keras.layers.Flatten(name="flatten")(x)  # (B, 4 * 4 * 76)
         x = hidden_dense(x, CONV_DENSE_UNITS, model, bn, seed, CONV_LAYERS + 1, weights)
         x = dropped(x, model, seed, f"dense{CONV_LAYERS + 1}", CONV_LAYERS + 1, last=True)
-    init = kernel_initializer(model, seed, 99, dense=True)
+    init = kernel_initializer(model, seed, LOGITS_INDEX, dense=True)
     logits_dtype = None if model.precision == "float32" else "float32"  # a mixed policy's output stays float32
     logits = keras.layers.Dense(10, kernel_initializer=init, name="logits", dtype=logits_dtype)(x)
     name = f"{model.arch}_{(bn.kind if bn.kind != 'batch' else 'bn') if bn.enabled else 'no_bn'}"

@@ -21,6 +21,7 @@ from bn_mnist.core.nets.models import build_model, uses_example_weights
 from bn_mnist.core.training import distribution
 
 EVAL_BATCH = 1000  # divides 5,000 and 10,000, so evaluation traces one shape
+ORDER_ROWS = 1024  # the smallest bucket of training steps (`padded`)
 
 
 def batch_order(num_examples: int, batch_size: int, steps: int, seed: int) -> np.ndarray:
@@ -111,6 +112,42 @@ def training_order(config: Config, labels: np.ndarray) -> np.ndarray:
     return batch_order(len(labels), train.batch_size, train.steps, config.seed)
 
 
+def padded(order: np.ndarray) -> np.ndarray:
+    """The batches with rows of zeros up to the next power of two (at least ORDER_ROWS): the training call compiles
+    once per bucket of step counts, not once per count (rows past the run's steps are never read)."""
+    rows = max(ORDER_ROWS, 1 << (len(order) - 1).bit_length())
+    return np.concatenate([order, np.zeros((rows - len(order), order.shape[1]), order.dtype)])
+
+
+@dataclass(frozen=True)
+class DeviceData:
+    """MNIST as device tensors (copied there once, shared by every run that trains on it)."""
+
+    source: Mnist  # the arrays it was copied from (held, so that `is` identifies them)
+    images: tf.Tensor  # (N, 28, 28, 1)
+    labels: tf.Tensor  # (N,)
+    eval_images: tf.Tensor  # validation then test in one tensor: both evaluate in one compiled shape (one compile)
+    eval_labels: tf.Tensor
+    eval_spans: dict[str, tuple[int, int]]  # "val" and "test": (start, size) in eval_*
+
+    @property
+    def train_labels(self) -> np.ndarray:
+        return self.source.train_y
+
+    @classmethod
+    def of(cls, mnist: Mnist | DeviceData) -> DeviceData:
+        if isinstance(mnist, DeviceData):
+            return mnist
+        return cls(
+            mnist,
+            tf.constant(mnist.train_x),
+            tf.constant(mnist.train_y),
+            tf.constant(np.concatenate([mnist.val_x, mnist.test_x])),
+            tf.constant(np.concatenate([mnist.val_y, mnist.test_y])),
+            {"val": (0, len(mnist.val_y)), "test": (len(mnist.val_y), len(mnist.test_y))},
+        )
+
+
 class Engine:
     """Compiled training and evaluation of one model on MNIST held in device tensors (copied there once).
 
@@ -120,25 +157,31 @@ class Engine:
     """
 
     def __init__(
-        self, model: keras.Model, config: Config, mnist: Mnist, strategy: tf.distribute.Strategy | None = None
+        self,
+        model: keras.Model,
+        config: Config,
+        mnist: Mnist | DeviceData,
+        strategy: tf.distribute.Strategy | None = None,
     ):
         self.model = model
         self.strategy = strategy
         self.loss = make_loss(config.train.loss)
         self.optimizer = make_optimizer(config)
         self.optimizer.build(model.trainable_variables)
-        self.images = tf.constant(mnist.train_x)  # (N, 28, 28, 1)
-        self.labels = tf.constant(mnist.train_y)  # (N,)
-        # validation then test in one tensor, so that both evaluate in one compiled shape (one XLA compile, not two)
-        self.eval_images = tf.constant(np.concatenate([mnist.val_x, mnist.test_x]))
-        self.eval_labels = tf.constant(np.concatenate([mnist.val_y, mnist.test_y]))
-        self.eval_spans = {"val": (0, len(mnist.val_y)), "test": (len(mnist.val_y), len(mnist.test_y))}
-        self.order = tf.constant(training_order(config, mnist.train_y))  # (steps, B)
         self.weighted = uses_example_weights(config.bn)
         jit = config.xla
         self._train_chunk = tf.function(self._train_chunk_fn, jit_compile=jit)
         self._evaluate = tf.function(self._evaluate_fn, jit_compile=jit)
         self._evaluate_without_xla = tf.function(self._evaluate_fn, jit_compile=False)
+        self.start(config, DeviceData.of(mnist))
+
+    def start(self, config: Config, data: DeviceData) -> None:
+        """A run's data and batches: arguments of the compiled calls, so that another run's need no new trace."""
+        self.images, self.labels = data.images, data.labels
+        self.eval_images, self.eval_labels, self.eval_spans = data.eval_images, data.eval_labels, data.eval_spans
+        order = training_order(config, data.train_labels)
+        self.steps = len(order)
+        self.order = tf.constant(padded(order))  # (rows, B): a bucket of rows, so that most runs share one shape
 
     def model_inputs(self, images: tf.Tensor, labels: tf.Tensor):
         """The images, and each example's weight when BN uses weighted batch statistics."""
@@ -244,11 +287,12 @@ class Engine:
         return float(loss_sum) / count, float(correct_sum) / count
 
 
-def build_engine(config: Config, mnist: Mnist, strategy: tf.distribute.Strategy | None = None) -> Engine:
+def build_engine(config: Config, mnist: Mnist | DeviceData, strategy: tf.distribute.Strategy | None = None) -> Engine:
     """The config's network and its Engine: on one device, or made in `strategy`'s scope (variables mirrored on every
     replica) for data-parallel training."""
+    data = DeviceData.of(mnist)
     with distribution.scope(strategy):
         model = build_model(config.model, config.bn, config.seed, distributed=strategy is not None)
         if config.model.weight_init == "lsuv":
-            lsuv.initialize(model, mnist.train_x[: lsuv.BATCH])
-        return Engine(model, config, mnist, strategy)
+            lsuv.initialize(model, data.source.train_x[: lsuv.BATCH])
+        return Engine(model, config, data, strategy)

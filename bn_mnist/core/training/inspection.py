@@ -21,8 +21,9 @@ from bn_mnist.core.training.measurement import Context, Measured
 
 
 class Inspector:
-    """Measures one model at each evaluation point (a `Measurement`); built on its first call (the traced function
-    is reused) on the fixed batch of the first `tags.INSPECT_BATCH` validation images."""
+    """Measures one model at each evaluation point (a `Measurement`) on the fixed batch of the first
+    `tags.INSPECT_BATCH` validation images; built on its first call, its traced function serves every later run of
+    the same network (`warm.Entry`)."""
 
     wants_test_accuracy = False
 
@@ -39,7 +40,6 @@ class Inspector:
             model.inputs, [model.output, [act.input for act in activations], [act.output for act in activations]]
         )
         self.relu = context.activation == "relu"
-        self.batch = context.validation_batch(tags.INSPECT_BATCH)
         trainable = self.inside.trainable_variables
         self.kernel_index = [next(i for i, v in enumerate(trainable) if v is layer.kernel) for layer in self.layers]
         self._measure = tf.function(self._measure_fn)
@@ -62,7 +62,8 @@ class Inspector:
     def __call__(self, context: Context) -> Measured:
         if self._measure is None:
             self._build(context)
-        preactivations, dead, gradient_norms, moments = self._measure(self.batch.inputs, self.batch.labels)
+        batch = context.validation_batch(tags.INSPECT_BATCH)  # this run's: its data may be prepared otherwise
+        preactivations, dead, gradient_norms, moments = self._measure(batch.inputs, batch.labels)
         scalars, histograms = {}, {}
         for name, (mean, variance) in zip([*self.activated, "logits"], moments):
             scalars[tags.per_layer(tags.ACTIVATION_MEAN, name)] = float(mean)

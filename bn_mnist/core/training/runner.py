@@ -33,7 +33,7 @@ from bn_mnist.core.errors import (
 )
 from bn_mnist.core.tensorboard import hparams
 from bn_mnist.core.training import trainer, worker
-from bn_mnist.core.training.runspec import RunSpec
+from bn_mnist.core.training.runspec import RunSpec, trace_key
 
 POLL_SECONDS = 0.25  # how often a back-end's wait for runs looks at the Ctrl-C flag
 # XLA keeps the machine code of every function it compiles for the life of its process: ~300 runs in one worker
@@ -209,7 +209,7 @@ def run_all(
     refuse_multi_worker(specs)
     summaries = {spec.key: finished_summary(out_dir / spec.key, spec.config, log, reuse_other_code) for spec in specs}
     hparams.write_experiment(out_dir, {spec.key: spec.config for spec in specs})
-    todo = [spec for spec in specs if summaries[spec.key] is None]
+    todo = by_trace_key([spec for spec in specs if summaries[spec.key] is None])
     reused = len(specs) - len(todo)
     log(f"{reused} of {len(specs)} runs already finished in {out_dir}")
     started = time.perf_counter()
@@ -250,6 +250,15 @@ def finished_on_disk(specs: list[RunSpec], out_dir: Path) -> str:
     a write failed elsewhere train to their end)."""
     count = sum(all_finished([spec], out_dir) for spec in specs)
     return f"{count} of {len(specs)} runs are finished in {out_dir}"
+
+
+def by_trace_key(todo: list[RunSpec]) -> list[RunSpec]:
+    """The runs of one trace key together, keys in the order they first come and runs in the given order within
+    each: a worker's kept network (`warm.Engines`) then serves its next runs."""
+    groups: dict[str, list[RunSpec]] = {}
+    for spec in todo:
+        groups.setdefault(trace_key(spec.config), []).append(spec)
+    return [spec for group in groups.values() for spec in group]
 
 
 def resume_hint(out_dir: Path) -> str:

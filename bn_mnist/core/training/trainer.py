@@ -28,14 +28,13 @@ from bn_mnist.core import files, outdir, provenance, runfiles
 from bn_mnist.core.config import Config, save_config
 from bn_mnist.core.console import Log, stderr_log
 from bn_mnist.core.data import Mnist, load_mnist
-from bn_mnist.core.data.mnist import binarized, scaled
 from bn_mnist.core.errors import Interrupted, WriteError
 from bn_mnist.core.tensorboard import hparams, writer
 from bn_mnist.core.tf_startup import start_tensorflow
-from bn_mnist.core.training import distribution, execution
-from bn_mnist.core.training.engine import Engine, build_engine
-from bn_mnist.core.training.inspection import Inspector
+from bn_mnist.core.training import distribution, execution, warm
+from bn_mnist.core.training.engine import Engine
 from bn_mnist.core.training.measurement import Batch, Context, Measurement
+from bn_mnist.core.training.warm import Engines, Entry
 
 SINGLE_SAMPLES = 100  # the Solutions' "accuracy on 100 samples": test images 0..99, one at a time
 
@@ -70,7 +69,7 @@ def measurement_context(engine: Engine, config: Config) -> Context:
     """What a measurement sees of this run (`measurement.Context`), at step 0."""
 
     def training_batch(step: int) -> Batch:
-        indices = engine.order[min(step, len(engine.order) - 1)]  # (B,): past the last step, the last batch
+        indices = engine.order[min(step, engine.steps - 1)]  # (B,): past the last step, the last batch
         labels = tf.gather(engine.labels, indices)
         return Batch(engine.model_inputs(tf.gather(engine.images, indices), labels), labels)
 
@@ -227,11 +226,16 @@ def run_summary(config: Config, engine: Engine, progress: Progress, compile_seco
 
 
 def run(
-    config: Config, out_dir: Path, mnist: Mnist | None = None, log: Log = stderr_log, probe: Measurement | None = None
+    config: Config,
+    out_dir: Path,
+    mnist: Mnist | None = None,
+    log: Log = stderr_log,
+    probe: Measurement | None = None,
+    engines: Engines | None = None,
 ) -> runfiles.RunSummary:
     """Train one network as configured, writing config.yaml, event files, metrics.jsonl, model.keras and
     summary.json; `probe` adds its measurements at every evaluation point (after the inside of the network's, when
-    log.histograms is on).
+    log.histograms is on); `engines` keeps the compiled network for the next run of its key (a worker's).
 
     Raises:
         Interrupted: on Ctrl-C, after writing a summary of the steps that were finished.
@@ -242,8 +246,7 @@ def run(
     if chief:
         outdir.refuse_used_out_dir(Path(out_dir))
     mnist = mnist or load_mnist(config.data.dir, log)  # bad input fails here, before anything is written
-    mnist = binarized(mnist) if config.data.binarize else mnist
-    mnist = scaled(mnist, config.data.pixel_max) if config.data.pixel_max != 1 else mnist
+    engines = engines if engines is not None else Engines(kept=0)
     if threads != config.train.threads:
         log(
             f"TensorFlow already runs with {threads or 'its default'} threads here (train.threads is "
@@ -251,9 +254,9 @@ def run(
         )
     if not chief:  # a multi-worker run's other workers train the same steps; only the chief's output is kept
         with tempfile.TemporaryDirectory(prefix="bn-mnist-worker-") as scratch:
-            return train_into(config, Path(scratch), mnist, log, probe, strategy)
+            return train_into(config, Path(scratch), mnist, log, probe, strategy, engines)
     with outdir.claimed(Path(out_dir)) as out_dir, saying_what_is_kept(out_dir):
-        summary = train_into(config, out_dir, mnist, log, probe, strategy)
+        summary = train_into(config, out_dir, mnist, log, probe, strategy, engines)
     if summary.interrupted:
         raise Interrupted(f"interrupted at step {summary.steps}: results so far are in {out_dir}")
     return summary
@@ -279,11 +282,27 @@ def train_into(
     log: Log,
     probe: Measurement | None,
     strategy: tf.distribute.Strategy | None,
+    engines: Engines,
 ) -> runfiles.RunSummary:
-    """`run`'s training, into a claimed out_dir, on one device or under `strategy`."""
+    """`run`'s training, into a claimed out_dir, on one device or under `strategy`; a run that fails leaves no
+    compiled network behind in `engines`."""
     save_config(config, out_dir / runfiles.CONFIG_FILE)
     make_deterministic(config.seed)
-    engine = build_engine(config, mnist, strategy)
+    entry = engines.entry(config, mnist, strategy)
+    try:
+        return train_entry(config, out_dir, entry, log, probe)
+    except BaseException:
+        engines.discard(config)
+        raise
+
+
+def train_entry(
+    config: Config, out_dir: Path, entry: Entry, log: Log, probe: Measurement | None
+) -> runfiles.RunSummary:
+    """`train_into` on a network at its starting values."""
+    engine = entry.engine
+    if entry.runs > 1:
+        log(f"{warm.REUSED} (run {entry.runs} on it): restarted by assignment, no new build or compile")
     label = "BN" if config.bn.enabled else "no BN"
     if config.distributed:
         label += f", {config.distribute.replicas} {config.distribute.strategy} replicas"
@@ -302,7 +321,7 @@ def train_into(
             "UPDATE_OPS); watch single_sample_accuracy and test accuracy"
         )
     compile_seconds = engine.compile_training()
-    measurements: list[Measurement] = [Inspector()] if config.log.histograms else []
+    measurements: list[Measurement] = [entry.inspector] if config.log.histograms else []
     measuring = Measuring(measurements + ([probe] if probe else []), measurement_context(engine, config), config)
     log_file = writer.RunLog(out_dir)
     try:

@@ -1,5 +1,5 @@
-"""`python -m bn_mnist.tools.bench [--end-to-end | --inspection | --replicas | --norms] [--repeats N] [--threads N]
-[--out FILE]`."""
+"""`python -m bn_mnist.tools.bench [--end-to-end | --inspection | --replicas | --norms | --overhead] [--repeats N]
+[--threads N] [--out FILE]`."""
 
 from __future__ import annotations
 
@@ -14,13 +14,14 @@ from pathlib import Path
 from bn_mnist.core import files
 from bn_mnist.core.data import load_mnist
 from bn_mnist.core.tf_startup import start_tensorflow
-from bn_mnist.tools.bench import commands, engines, norms, replicas
+from bn_mnist.tools.bench import commands, engines, norms, overhead, replicas
 
 MODES = {  # what to measure instead of the engine against model.fit
     "--end-to-end": "whole commands instead: compare vs model.fit, Ray's overhead",
     "--inspection": "whole compares with log.histograms on and off: its cost",
     "--replicas": "the engine on 1, 2 and 4 replicas, synchronized and per-replica BN",
     "--norms": "the engine per normalization and BN-free init, as ratios to Keras BN",
+    "--overhead": "a short run's wall time over its training time, its network kept or built anew",
 }
 
 
@@ -41,6 +42,8 @@ def main() -> None:
         results, table = replicas.replica_speed(load_mnist(), args.repeats), replicas.replica_table
     elif args.norms:
         results, table = norms.norm_speed(load_mnist(), args.repeats), norms.norm_table
+    elif args.overhead:
+        results, table = overhead.run_overhead(load_mnist(), args.repeats), overhead.overhead_table
     elif args.end_to_end:
         results, table = commands.end_to_end(args.repeats), commands.end_to_end_table
     elif args.inspection:
