@@ -4,7 +4,9 @@ benchmark reports, measured in one run)."""
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import pytest
 
@@ -87,3 +89,9 @@ def test_a_kept_network_spares_a_short_run_its_build(tiny_mnist):
     assert all(len(results["samples"][way][kind]) == 2 for way in overhead.WAYS for kind in ("wall", "train"))
     assert results["overhead"]["kept"] < results["overhead"]["new"] and results["wall_new_over_kept"] > 1
     assert "run overhead" in overhead.overhead_table(results)
+
+
+def test_speed_md_shows_the_committed_overhead_figures():
+    docs = Path(__file__).parent.parent / "docs"
+    results = json.loads((docs / "speed-overhead.json").read_text())
+    assert overhead.overhead_table(results) in (docs / "speed.md").read_text()
