@@ -66,7 +66,8 @@ class Engines:
     def __init__(self, kept: int = KEPT) -> None:
         self.kept = kept
         self.entries: OrderedDict[str, Entry] = OrderedDict()
-        self.data: tuple[tuple[Mnist, bool, float], DeviceData] | None = None  # (its source and preparation, it)
+        self.data: DeviceData | None = None  # the last run's, with the arrays and the preparation it came from:
+        self.source: tuple[Mnist | None, bool, float] = (None, False, 1.0)  # (raw MNIST, binarize, pixel_max)
         self.builds = 0
 
     def entry(self, config: Config, mnist: Mnist, strategy: tf.distribute.Strategy | None) -> Entry:
@@ -96,6 +97,6 @@ class Engines:
         """MNIST as the run takes it (binarized, scaled), on the device: copied once for as long as the runs train on
         the same arrays, prepared the same way."""
         source = (mnist, config.data.binarize, config.data.pixel_max)
-        if self.data is None or self.data[0][0] is not mnist or self.data[0][1:] != source[1:]:
-            self.data = source, DeviceData.of(prepared(mnist, config.data))
-        return self.data[1]
+        if self.data is None or self.source[0] is not mnist or self.source[1:] != source[1:]:
+            self.data, self.source = DeviceData.of(prepared(mnist, config.data)), source
+        return self.data
