@@ -12,7 +12,7 @@ import pytest
 
 from bn_mnist.core.config import load_config
 from bn_mnist.core.nets.models import build_model
-from bn_mnist.tools.bench import engines, norms, overhead, replicas
+from bn_mnist.tools.bench import engines, norms, overhead, profile, replicas
 
 
 def test_fc_step_flops_by_hand():
@@ -80,6 +80,57 @@ def test_norm_ratios_are_to_bn_on_the_same_network():
     found = norms.ratios(samples)
     assert found["vs_bn"] == {"fc_bn": 1.0, "fc_layer": 0.5, "conv_bn": 1.0, "conv_group": 0.5}
     assert "conv_group" in norms.norm_table({**found, "samples": samples})
+
+
+def test_useful_flops_count_only_the_taps_that_meet_a_pixel():
+    """On a side-s map a 3x3 'same' conv's taps that meet a pixel are min(3, s)^2 of 9; summed as computed, the
+    layers give the step's FLOPs the engine benchmark counts."""
+    config = load_config("conv")
+    table = profile.layer_table(build_model(config.model, config.bn, 0), 64)
+    for row in table.values():
+        taps = min(3, row["map"]) ** 2 if row["map"] else 9
+        assert row["useful_forward_mflop"] == pytest.approx(row["forward_mflop"] * taps / 9)
+    assert [row["map"] for row in table.values()][14:19] == [1] * 5
+    total = 3 * sum(row["forward_mflop"] for row in table.values()) * 1e6
+    assert total == pytest.approx(engines.step_flops(build_model(config.model, config.bn, 0), 64))
+
+
+@pytest.mark.parametrize(
+    "name, charged",
+    [
+        ("while/body/_1/while/conv_bn_1/conv5_1/convolution:_MklNativeConv2D", ("conv5", "weights", "forward")),
+        (
+            "while/body/_1/gradient_tape/while/conv_bn_1/conv2_1/convolution/Conv2DBackpropInput:"
+            "_MklNativeConv2DBackpropInput",
+            ("conv2", "weights", "backward"),
+        ),
+        ("while/body/_1/while/conv_no_bn_1/act_conv5_1/Relu:_MklNativeFusedConv2D", ("conv5", "weights", "forward")),
+        (
+            "while/body/_1/while/conv_bn_1/bn_conv12_1/moments/SquaredDifference:SquaredDifference",
+            ("conv12", "bn", "forward"),
+        ),
+        (
+            "while/body/_1/gradient_tape/while/conv_bn_1/act_conv10_1/ReluGrad:ReluGrad",
+            ("conv10", "activation", "backward"),
+        ),
+        ("while/body/_1/while/adam_1/Sqrt_109:Sqrt", ("optimizer", "", "forward")),
+        ("while/body/_1/while/AddN_38:AddN", ("other", "", "forward")),
+    ],
+)
+def test_an_op_is_charged_to_the_layer_its_name_carries(name, charged):
+    assert profile.charge(name) == charged
+
+
+@pytest.mark.slow  # builds, compiles and profiles two conv nets
+def test_the_profile_charges_nearly_every_op_to_a_layer(tiny_mnist):
+    results = profile.conv_profile(tiny_mnist, repeats=1, log=lambda line: None)
+    for setting in ("bn", "no_bn"):
+        ms = results["profiles"][setting]["op_ms"]
+        for layer in results["profiles"][setting]["layers"]:
+            assert ms[f"{layer}/weights/forward"] > 0 and ms[f"{layer}/weights/backward"] > 0, (setting, layer)
+        assert ms["optimizer//forward"] > 0
+        assert sum(v for k, v in ms.items() if k.startswith("other/")) < 0.1 * sum(ms.values())
+    assert "conv19" in profile.profile_table(results)
 
 
 @pytest.mark.slow  # eight short runs, half of them built and compiled anew
