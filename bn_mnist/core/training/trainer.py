@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
+import random
 import signal
 import tempfile
 import threading
@@ -36,6 +38,7 @@ from bn_mnist.core.training.engine import Engine
 from bn_mnist.core.training.measurement import Batch, Context, Measurement
 from bn_mnist.core.training.warm import Engines, Entry
 
+PROCESS_SEED = 0  # TensorFlow's and Keras' global seed in every process that trains (see `seeded_process`)
 SINGLE_SAMPLES = 100  # the Solutions' "accuracy on 100 samples": test images 0..99, one at a time
 
 
@@ -46,8 +49,19 @@ def logging_points(steps: int, log_every: int, eval_every: int) -> list[int]:
 
 
 def make_deterministic(seed: int) -> None:
-    """Same config and seed -> same numbers on the same machine."""
-    keras.utils.set_random_seed(seed)
+    """Same config and seed -> same numbers on the same machine: Python's and NumPy's global generators seeded with
+    the run's seed, TensorFlow's and Keras' once per process (`seeded_process`)."""
+    seeded_process()
+    random.seed(seed)
+    np.random.seed(seed)
+
+
+@functools.cache
+def seeded_process() -> None:
+    """Deterministic ops, and a fixed global seed for TensorFlow and Keras, set once: setting TensorFlow's clears
+    every compiled function's instantiation (2 s of the conv net's next call), and no number of a run reads it,
+    as every random op has a seed of its own (kernels, dropout masks, BN noise: nets/models.py)."""
+    keras.utils.set_random_seed(PROCESS_SEED)
     tf.config.experimental.enable_op_determinism()
 
 
