@@ -4,6 +4,8 @@ the run it measures."""
 from __future__ import annotations
 
 import dataclasses
+import gc
+import weakref
 
 import keras
 import numpy as np
@@ -55,6 +57,30 @@ def test_recomputed_statistics_are_a_numpy_pass_over_the_same_batches(trained, t
     for path, (mean, variance) in expected.items():
         np.testing.assert_allclose(found[path][0], mean, rtol=1e-4, atol=1e-5)
         np.testing.assert_allclose(found[path][1], variance, rtol=1e-4, atol=1e-5)
+
+
+def test_compiled_training_mode_gives_the_eager_outputs_bit_for_bit_and_changes_no_statistic(trained, tiny_mnist):
+    """One compiled call over many batches against `training_mode` batch by batch (eager, as diagnose's checks run);
+    batches of one too, where BN's batch statistics are the example's own."""
+    model, images = trained.model, tiny_mnist.val_x
+    moving = [variable.numpy() for variable in model.non_trainable_variables]
+    for batches in (images[:180].reshape(3, 60, 28, 28, 1), images[:7, None]):
+        eager = np.concatenate([probe.training_mode(model, batch) for batch in batches])
+        np.testing.assert_array_equal(probe.training_outputs(model, batches), eager)
+    for before, variable in zip(moving, model.non_trainable_variables, strict=True):
+        np.testing.assert_array_equal(variable.numpy(), before)
+    inference = probe.inference(model, images[:60])
+    assert np.abs(probe.training_outputs(model, images[None, :60]) - inference).max() > 1e-3  # modes differ
+
+
+def test_the_compiled_training_mode_does_not_keep_its_model_alive(tiny_mnist):
+    config = load_config("fc")
+    model = build_engine(config, tiny_mnist).model
+    probe.training_outputs(model, tiny_mnist.val_x[:120].reshape(2, 60, 28, 28, 1))
+    alive = weakref.ref(model)
+    del model
+    gc.collect()
+    assert alive() is None
 
 
 def test_statistics_set_for_a_measurement_come_back(trained):

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import weakref
 from collections.abc import Iterator
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 BATCH = 500  # examples per inference call while recording
 TRAINING_BATCH = 128  # examples per training-mode batch: a common training batch; the gap grows as it shrinks
@@ -110,12 +112,34 @@ def training_mode(layer: keras.Layer, inputs) -> np.ndarray:
     return np.asarray(layer.stateless_call(trainable, non_trainable, inputs, training=True)[0])
 
 
+_compiled_training: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> its `training_outputs` call
+
+
+def training_outputs(model: keras.Model, batches: np.ndarray) -> np.ndarray:
+    """`training_mode` on each of `batches` (K, B, ...), their outputs concatenated, in one compiled call: traced
+    once per model and shape and kept while the model lives (eagerly, a batch of a small network costs ms)."""
+    if model not in _compiled_training:
+        of = weakref.ref(model)  # not the model itself: the cache must not keep it alive
+
+        def each_in_training_mode(batches: tf.Tensor) -> tf.Tensor:
+            net = of()
+            trainable = [variable.value for variable in net.trainable_variables]
+            non_trainable = [variable.value for variable in net.non_trainable_variables]
+            call = lambda batch: net.stateless_call(trainable, non_trainable, batch, training=True)[0]  # noqa: E731
+            dtype = net.compute_output_spec(keras.KerasTensor(batches.shape[1:], batches.dtype)).dtype
+            return tf.map_fn(call, batches, fn_output_signature=dtype)
+
+        _compiled_training[model] = tf.function(each_in_training_mode)
+    outputs = np.asarray(_compiled_training[model](tf.constant(batches)))
+    return outputs.reshape(-1, *outputs.shape[2:])
+
+
 def accuracies(model: keras.Model, x: np.ndarray, y: np.ndarray, batch: int = TRAINING_BATCH) -> tuple[float, float]:
     """Training- and inference-mode accuracy on the same examples: whole batches of `batch`, drawn in a fixed
     shuffled order (so a file sorted by class does not make one-class batches)."""
     order = np.random.default_rng(0).permutation(len(x))[: len(x) // batch * batch]
     batches = order.reshape(-1, batch)
-    training = np.concatenate([training_mode(model, x[batch]) for batch in batches])
+    training = training_outputs(model, x[batches])
     inference_outputs = inference(model, x[order])
     training_accuracy, inference_accuracy = (
         np.mean(out.argmax(-1) == y[order]) for out in (training, inference_outputs)

@@ -134,16 +134,16 @@ class BatchProbe(AtLast):
         count = min(COMPANION_BATCHES, (len(images) - 1) // (size - 1))  # as many as the validation set holds
         others = images[1:][: count * (size - 1)].reshape(count, size - 1, *images.shape[1:])
         together = [np.concatenate([example, batch]) for batch in others]
-        training = np.stack([probe.training_mode(model, batch)[0] for batch in together])  # (K, 10)
+        training = probe.training_outputs(model, np.stack(together))[::size]  # each batch's first: (K, 10)
         inference = np.stack([probe.inference(model, batch)[0] for batch in together])
         alone = probe.inference(model, example)[0]
-        single = [probe.training_mode(model, images[i : i + 1])[0].argmax() for i in range(SINGLE_EXAMPLES)]
+        single = probe.training_outputs(model, images[:SINGLE_EXAMPLES, None]).argmax(-1)  # batches of one
         alone_classes = [probe.inference(model, images[i : i + 1])[0].argmax() for i in range(SINGLE_EXAMPLES)]
         return {
             tags.BATCH_CHANGE: float(np.abs(training - training.mean(0)).max() / np.abs(training).max()),
             tags.PREDICTION_FLIPS: float(np.mean(training.argmax(-1) != alone.argmax())),
             tags.INFERENCE_BATCH_CHANGE: float(np.abs(inference - inference[0]).max()),
-            tags.BATCH_OF_ONE_ACCURACY: float(np.mean(np.array(single) == labels[:SINGLE_EXAMPLES])),
+            tags.BATCH_OF_ONE_ACCURACY: float(np.mean(single == labels[:SINGLE_EXAMPLES])),
             tags.ALONE_INFERENCE_ACCURACY: float(np.mean(np.array(alone_classes) == labels[:SINGLE_EXAMPLES])),
         }
 
@@ -204,7 +204,7 @@ class ClassBatchProbe(AtLast):
             order = class_batch_order(labels, self.classes, size, CLASS_BATCHES, seed=0)
         else:
             order = batch_order(len(labels), size, CLASS_BATCHES, seed=0)
-        training = np.concatenate([probe.training_mode(model, images[batch]) for batch in order])
+        training = probe.training_outputs(model, images[order])
         inference = probe.inference(model, images[order.ravel()])
         truth = labels[order.ravel()]
         return {
