@@ -12,7 +12,8 @@ import tensorflow as tf
 from bn_mnist.core import runfiles
 from bn_mnist.core.nets.models import build_model
 from bn_mnist.core.training import trainer
-from bn_mnist.studies.explain import measures
+from bn_mnist.core.training.engine import build_engine
+from bn_mnist.studies.explain import measures, probes
 from bn_mnist.studies.explain.probes import SmoothnessProbe, layer_parameters
 
 
@@ -165,3 +166,22 @@ def test_the_smoothness_probe_leaves_training_unchanged(tiny_mnist, tiny_fc_conf
     assert without.final_val_accuracy == probed.final_val_accuracy
     a, b = (keras.models.load_model(tmp_path / d / runfiles.MODEL_FILE) for d in ("without", "with"))
     assert all(np.array_equal(x, y) for x, y in zip(a.get_weights(), b.get_weights()))  # moving statistics included
+
+
+def test_the_probe_traces_once_per_model_and_takes_the_rate_at_each_call(tiny_mnist, tiny_fc_config):
+    """Two runs' probes on one (kept) network at two rates: one trace; the second rate's values equal those of a
+    new network's own trace, and the covariate shift moves with the rate (an argument, not a traced constant)."""
+
+    def measured(engine, rate: float) -> dict[str, float]:
+        context = trainer.measurement_context(engine, tiny_fc_config)
+        return SmoothnessProbe()(dataclasses.replace(context, step=0, learning_rate=rate)).scalars
+
+    kept = build_engine(tiny_fc_config, tiny_mnist)
+    first, second = measured(kept, 0.1), measured(kept, 0.5)
+    assert (
+        probes.traced_measures(trainer.measurement_context(kept, tiny_fc_config))[0].experimental_get_tracing_count()
+        == 1
+    )
+    assert measured(build_engine(tiny_fc_config, tiny_mnist), 0.5) == second
+    shift = [tag for tag in first if tag.startswith("ics_l2/")]
+    assert shift and all(first[tag] != second[tag] for tag in shift[1:])  # the first layer has no earlier ones

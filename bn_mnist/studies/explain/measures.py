@@ -106,7 +106,7 @@ def covariate_shift(
     parameters: Tensors,
     layers: Sequence[Sequence[int]],
     kernels: Sequence[int],
-    learning_rate: float,
+    learning_rate: float | tf.Tensor,
 ) -> CovariateShift:
     """`layers[i]`: the indices of layer i's parameters (input side first); `kernels[i]`: the index of the one whose
     gradient is compared. The update of the earlier layers is gradient descent's, θ - learning_rate · g."""

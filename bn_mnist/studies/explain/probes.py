@@ -10,14 +10,19 @@ slot is assigned, so the run trains exactly as without it (tested).
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Callable
+
 import keras
 import tensorflow as tf
 
 from bn_mnist.core.nets import naming
 from bn_mnist.core.tensorboard import tags
-from bn_mnist.core.training.measurement import Context, Measured
+from bn_mnist.core.training.measurement import Batch, Context, Measured
 from bn_mnist.studies.explain import measures
 from bn_mnist.studies.explain.smoothness import KERNEL_FRACTIONS, LANDSCAPE_DISTANCES
+
+_traced: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> (its traced measures, layer names)
 
 
 def layer_parameters(model: keras.Model) -> tuple[list[list[int]], list[int], list[str]]:
@@ -34,6 +39,41 @@ def layer_parameters(model: keras.Model) -> tuple[list[list[int]], list[int], li
     return groups, kernels, names
 
 
+def traced_measures(context: Context) -> tuple[Callable, list[str]]:
+    """The model's four measures as one traced function of the batch, the held-out batch and the learning rate, and
+    its weighted layers' names; traced once per model and kept while it lives (a worker's kept network reuses it)."""
+    model = context.model
+    if model not in _traced:
+        of, loss = weakref.ref(model), context.loss  # not the model itself: the cache must not keep it alive
+        groups, kernels, names = layer_parameters(model)
+
+        def loss_and_gradients_on(net: keras.Model, inputs, labels) -> measures.LossAndGradients:
+            def loss_and_gradients(trainable: measures.Tensors) -> tuple[tf.Tensor, measures.Tensors]:
+                non_trainable = [variable.value for variable in net.non_trainable_variables]
+                with tf.GradientTape() as tape:
+                    tape.watch(trainable)
+                    logits, _ = net.stateless_call(trainable, non_trainable, inputs, training=True)  # updates dropped
+                    loss_value = loss(labels, logits)
+                return loss_value, tape.gradient(loss_value, trainable)
+
+            return loss_and_gradients
+
+        def measure(inputs, labels, held_inputs, held_labels, learning_rate):
+            net = of()
+            parameters = [variable.value for variable in net.trainable_variables]
+            on_batch = loss_and_gradients_on(net, inputs, labels)
+            on_held_out = loss_and_gradients_on(net, held_inputs, held_labels)
+            return (
+                measures.landscape(on_batch, parameters, LANDSCAPE_DISTANCES),
+                measures.relative_landscape(on_batch, parameters, kernels, KERNEL_FRACTIONS),
+                measures.landscape(on_held_out, parameters, LANDSCAPE_DISTANCES),
+                measures.covariate_shift(on_batch, parameters, groups, kernels, learning_rate),
+            )
+
+        _traced[model] = (tf.function(measure), names)
+    return _traced[model]
+
+
 class SmoothnessProbe:
     """Santurkar et al.'s landscape measures and internal covariate shift, per evaluation point (a `Measurement`;
     see the module)."""
@@ -41,41 +81,14 @@ class SmoothnessProbe:
     wants_test_accuracy = False
 
     def __init__(self) -> None:
-        self._measure = None
-
-    def _build(self, context: Context) -> None:
-        model, learning_rate = context.model, context.learning_rate
-        groups, kernels, self.names = layer_parameters(model)
-        self.held_out = context.validation_batch(int(context.training_batch(0).labels.shape[0]))
-
-        def loss_and_gradients_on(inputs, labels) -> measures.LossAndGradients:
-            def loss_and_gradients(trainable: measures.Tensors) -> tuple[tf.Tensor, measures.Tensors]:
-                non_trainable = [variable.value for variable in model.non_trainable_variables]
-                with tf.GradientTape() as tape:
-                    tape.watch(trainable)
-                    logits, _ = model.stateless_call(trainable, non_trainable, inputs, training=True)  # updates dropped
-                    loss = context.loss(labels, logits)
-                return loss, tape.gradient(loss, trainable)
-
-            return loss_and_gradients
-
-        def measure(inputs, labels, held_inputs, held_labels):
-            parameters = [variable.value for variable in model.trainable_variables]
-            on_batch = loss_and_gradients_on(inputs, labels)
-            return (
-                measures.landscape(on_batch, parameters, LANDSCAPE_DISTANCES),
-                measures.relative_landscape(on_batch, parameters, kernels, KERNEL_FRACTIONS),
-                measures.landscape(loss_and_gradients_on(held_inputs, held_labels), parameters, LANDSCAPE_DISTANCES),
-                measures.covariate_shift(on_batch, parameters, groups, kernels, learning_rate),
-            )
-
-        self._measure = tf.function(measure)
+        self.held_out: Batch | None = None  # this run's: its data may be prepared otherwise
 
     def __call__(self, context: Context) -> Measured:
-        if self._measure is None:
-            self._build(context)
-        batch, held = context.training_batch(context.step), self.held_out
-        found, relative, held_out, shift = self._measure(batch.inputs, batch.labels, held.inputs, held.labels)
+        if self.held_out is None:
+            self.held_out = context.validation_batch(int(context.training_batch(0).labels.shape[0]))
+        measure, names = traced_measures(context)
+        batch, held, rate = context.training_batch(context.step), self.held_out, tf.constant(context.learning_rate)
+        found, relative, held_out, shift = measure(batch.inputs, batch.labels, held.inputs, held.labels, rate)
         values = {tags.LOSS: float(found.loss)}
         for variant, landscape in ((tags.LANDSCAPE, found), (tags.HELD_OUT, held_out)):
             values |= {
@@ -86,7 +99,7 @@ class SmoothnessProbe:
             }
         values[tags.landscape_tag(tags.RELATIVE, tags.LOSS_RANGE)] = float(relative.loss_range)
         values[tags.landscape_tag(tags.RELATIVE, tags.GRADIENT_CHANGE)] = float(relative.gradient_change)
-        for name, l2, cosine in zip(self.names, shift.l2, shift.cosine):
+        for name, l2, cosine in zip(names, shift.l2, shift.cosine):
             values[tags.per_layer(tags.ICS_L2, name)] = float(l2)
             values[tags.per_layer(tags.ICS_COSINE, name)] = float(cosine)
         return Measured(values)
