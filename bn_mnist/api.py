@@ -174,12 +174,10 @@ def compare(
             them); by default they are set aside and trained again.
         log: where progress lines go (default: stderr).
     """
-    from bn_mnist.core.tf_startup import start_tensorflow
+    from bn_mnist.core.training import runner  # the runs train in workers: this process starts no TensorFlow
+    from bn_mnist.studies import compare as comparison
 
     resolved = resolve(config, overrides, seed, None, replicas, data_dir)
-    start_tensorflow(resolved.train.threads, resolved.distribute)  # before anything imports TensorFlow: quietly
-    from bn_mnist.core.training import runner
-    from bn_mnist.studies import compare as comparison
 
     chosen = comparison.arms_for(arms, resolved)
     out_dir = Path(out) if out else compare_out(resolved, arms)

@@ -160,6 +160,14 @@ PURE_LOGIC = (  # the claims, rules, plans, records and reports: read and tested
     "bn_mnist.studies.explain.study",
     "bn_mnist.studies.pitfalls.claims",
     "bn_mnist.studies.pitfalls.experiments",
+    # what a multi-run command's main process runs: its runs train in workers, and TensorFlow's import would cost
+    # seconds before the first worker starts
+    "bn_mnist.core.training.runner",
+    "bn_mnist.core.training.worker",
+    "bn_mnist.core.tensorboard.hparams",
+    "bn_mnist.core.tensorboard.images",
+    "bn_mnist.studies.compare",
+    "bn_mnist.lab.pipeline",
 )
 
 

@@ -10,17 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import tensorflow as tf
 from tensorboard.compat.proto import summary_pb2
-from tensorboard.plugins.hparams import api as hp
 from tensorboard.plugins.hparams import metadata, plugin_data_pb2
+from tensorboard.plugins.hparams import summary_v2 as hp  # the summaries as protos: no TensorFlow needed
 
 from bn_mnist.core import files, runfiles
 from bn_mnist.core.config import GROUPED, Config, load_config
 from bn_mnist.core.errors import ConfigError
-from bn_mnist.core.tensorboard import tags, writer
+from bn_mnist.core.tensorboard import events, tags
+
+if TYPE_CHECKING:
+    from bn_mnist.core.tensorboard.writer import RunLog
 
 EXPERIMENT_SUFFIX = ".hparams"  # the root's experiment event file: replaced, never added to, when written again
 HPARAMS: dict[str, Callable[[Config], Any]] = {  # the settings that define a run, as the dashboard names them
@@ -62,9 +64,8 @@ def session(config: Config) -> dict[str, Any]:
     return {name: value(config) for name, value in HPARAMS.items()}
 
 
-def write_session(log_file: writer.RunLog, config: Config) -> None:
-    with log_file.writing():
-        hp.hparams(session(config))
+def write_session(log_file: RunLog, config: Config) -> None:
+    log_file.write_summary(0, hp.hparams_pb(session(config)))
 
 
 def outcome(summary: runfiles.RunSummary, records: list[dict[str, Any]]) -> dict[str, float]:
@@ -79,7 +80,7 @@ def outcome(summary: runfiles.RunSummary, records: list[dict[str, Any]]) -> dict
     return {tag: float(value) for tag, value in values.items() if value is not None}
 
 
-def write_outcome(log_file: writer.RunLog, summary: runfiles.RunSummary) -> None:
+def write_outcome(log_file: RunLog, summary: runfiles.RunSummary) -> None:
     """At the run's last step, when it finished (an interrupted run has no outcome)."""
     if not summary.interrupted:
         log_file.write_to_tensorboard(summary.steps, outcome(summary, runfiles.read_metrics(log_file.run_dir)))
@@ -110,9 +111,8 @@ def write_experiment(out_dir: Path, planned: dict[str, Config]) -> None:
     experiment file is replaced. A planned run's saved config is its plan's (the runner refuses any other)."""
     saved = sorted(path for path in out_dir.glob(f"**/{runfiles.CONFIG_FILE}") if not files.is_set_aside(path))
     others = [readable_config(path) for path in saved if path.parent.relative_to(out_dir).as_posix() not in planned]
-    with writer.replacing_writer(out_dir, EXPERIMENT_SUFFIX):
-        found = [*planned.values(), *(config for config in others if config is not None)]
-        tf.summary.experimental.write_raw_pb(experiment_summary(found).SerializeToString())
+    found = [*planned.values(), *(config for config in others if config is not None)]
+    events.replace_event_file(out_dir, EXPERIMENT_SUFFIX, [experiment_summary(found)])
 
 
 def readable_config(path: Path) -> Config | None:

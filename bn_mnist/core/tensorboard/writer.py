@@ -91,12 +91,12 @@ class RunLog:
         for tag, values in (histograms or {}).items():
             tensor = tensor_util.make_tensor_proto(histogram(values))
             summary.value.add(tag=tag, tensor=tensor, metadata=HISTOGRAM_METADATA)
-        with self.writing():
-            tf.summary.experimental.write_raw_pb(summary.SerializeToString(), step=step)
+        self.write_summary(step, summary)
 
-    def writing(self) -> contextlib.AbstractContextManager[None]:
-        """Summaries written in the block go to this run's event file, flushed at its end (`writing`)."""
-        return writing(self.writer, self.run_dir)
+    def write_summary(self, step: int, summary: summary_pb2.Summary) -> None:
+        """One summary event in this run's event file, flushed."""
+        with writing(self.writer, self.run_dir):
+            tf.summary.experimental.write_raw_pb(summary.SerializeToString(), step=step)
 
     def close(self) -> None:
         """Close both files. Every write was flushed and its failure raised by `write`: closing has nothing left to
@@ -106,10 +106,10 @@ class RunLog:
             self.jsonl.close()
 
 
-def created_writer(directory: Path, suffix: str | None = None) -> Any:
+def created_writer(directory: Path) -> Any:
     """A summary writer whose event file is created now in directory; a failure is a WriteError."""
     try:
-        return tf.summary.create_file_writer(str(directory), filename_suffix=suffix)
+        return tf.summary.create_file_writer(str(directory))
     except tf.errors.OpError as error:
         raise write_failure(directory, error) from None
 
@@ -117,19 +117,3 @@ def created_writer(directory: Path, suffix: str | None = None) -> Any:
 def closed(summary_writer: Any) -> None:
     with contextlib.suppress(tf.errors.OpError):
         summary_writer.close()
-
-
-@contextlib.contextmanager
-def replacing_writer(directory: Path, suffix: str) -> Iterator[Any]:
-    """A summary writer, set as default, whose event file (named `*suffix`) replaces the directory's earlier one:
-    what a rerun writes at the root of an output is there once, not once per run of the command. The earlier file
-    is removed once the new one is written."""
-    earlier = list(directory.glob(f"*{suffix}"))
-    writer = created_writer(directory, suffix)
-    try:
-        with writing(writer, directory), writer.as_default(step=0):
-            yield writer
-    finally:
-        closed(writer)
-    for old in earlier:
-        old.unlink()

@@ -23,11 +23,11 @@ from bn_mnist.core.console import Log
 from bn_mnist.core.data import Mnist
 from bn_mnist.core.errors import BnMnistError, ClusterError
 from bn_mnist.core.files import write_error
+from bn_mnist.core.interrupts import ctrl_c_requests_stop
 from bn_mnist.core.runfiles import RunSummary
 from bn_mnist.core.tf_startup import filtered_stderr, start_tensorflow
 from bn_mnist.core.training import worker
 from bn_mnist.core.training.runner import POLL_SECONDS, Finished, RunSpec
-from bn_mnist.core.training.trainer import ctrl_c_requests_stop
 
 INSTALL_HINT = "pip install 'bn-mnist[ray]'"
 RETRIES = 3  # Ray's own default for a task whose worker or node died

@@ -31,8 +31,9 @@ from bn_mnist.core.errors import (
     RunFailed,
     WriteError,
 )
+from bn_mnist.core.interrupts import ctrl_c_requests_stop
 from bn_mnist.core.tensorboard import hparams
-from bn_mnist.core.training import trainer, worker
+from bn_mnist.core.training import worker
 from bn_mnist.core.training.runspec import RunSpec, trace_key
 
 POLL_SECONDS = 0.25  # how often a back-end's wait for runs looks at the Ctrl-C flag
@@ -306,7 +307,7 @@ class LocalBackend:
             initializer=worker.start,
             initargs=(mnist, threads, stop, devices, provenance.current()),
         )
-        with trainer.ctrl_c_requests_stop() as request:
+        with ctrl_c_requests_stop() as request:
             try:
                 futures = {
                     pool.submit(worker.train_one, spec.config, spec.probe, out_dir / spec.key): spec for spec in todo

@@ -14,9 +14,7 @@ import contextlib
 import dataclasses
 import functools
 import random
-import signal
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -31,6 +29,7 @@ from bn_mnist.core.config import Config, save_config
 from bn_mnist.core.console import Log, stderr_log
 from bn_mnist.core.data import Mnist, load_mnist
 from bn_mnist.core.errors import Interrupted, WriteError
+from bn_mnist.core.interrupts import ctrl_c_requests_stop
 from bn_mnist.core.tensorboard import hparams, writer
 from bn_mnist.core.tf_startup import start_tensorflow
 from bn_mnist.core.training import distribution, execution, warm
@@ -107,21 +106,6 @@ def progress_line(step: int, total: int, values: dict[str, float], steps_per_sec
             parts.append(f"{name} {values[name]:.4f}")
     parts.append(f"{steps_per_second:,.0f} steps/s")
     return "  ".join(parts)
-
-
-@contextlib.contextmanager
-def ctrl_c_requests_stop():
-    """Ctrl-C sets a flag the driver checks between compiled calls: a KeyboardInterrupt raised at a random point
-    can land in a destructor, where Python ignores it, and the run would go on (seen once in CI rehearsal)."""
-    request = {"stop": False}
-    if threading.current_thread() is not threading.main_thread():
-        yield request
-        return
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: request.update(stop=True))
-    try:
-        yield request
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 @dataclass
