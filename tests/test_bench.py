@@ -130,7 +130,8 @@ def test_the_profile_charges_nearly_every_op_to_a_layer(tiny_mnist):
             assert ms[f"{layer}/weights/forward"] > 0 and ms[f"{layer}/weights/backward"] > 0, (setting, layer)
         assert ms["optimizer//forward"] > 0
         assert sum(v for k, v in ms.items() if k.startswith("other/")) < 0.1 * sum(ms.values())
-    assert "conv19" in profile.profile_table(results)
+    table = profile.profile_table(results)
+    assert "conv19" in table and table.count("shares of the ops' time: weights") == 2
 
 
 @pytest.mark.slow  # eight short runs, half of them built and compiled anew
@@ -142,7 +143,31 @@ def test_a_kept_network_spares_a_short_run_its_build(tiny_mnist):
     assert "run overhead" in overhead.overhead_table(results)
 
 
-def test_speed_md_shows_the_committed_overhead_figures():
+@pytest.mark.parametrize(
+    "results_file, table",
+    [
+        ("speed-overhead.json", overhead.overhead_table),
+        ("speed-profile.json", profile.profile_table),
+        ("speed-conv-fit.json", engines.console_table),
+    ],
+)
+def test_speed_md_shows_the_committed_figures(results_file, table):
     docs = Path(__file__).parent.parent / "docs"
-    results = json.loads((docs / "speed-overhead.json").read_text())
-    assert overhead.overhead_table(results) in (docs / "speed.md").read_text()
+    assert table(json.loads((docs / results_file).read_text())) in (docs / "speed.md").read_text()
+
+
+def test_the_bn_free_bound_scales_the_engine_by_the_steps_time_without_bn():
+    profiled = {"profiles": {"bn": {"step_ms": 40.0}, "no_bn": {"step_ms": 30.0}}}
+    rows = [
+        {"bn": True, "engine": "engine_jit_off", "steps_per_second": 24.0},
+        {"bn": True, "engine": "fit_default", "steps_per_second": 20.0},
+    ]
+    assert profile.bn_free_bound(profiled, {"results": rows}).endswith(
+        "30.0 ms instead of 40.0 ms: 32.0 steps/s, 1.60x `fit` default"
+    )
+
+
+def test_speed_md_states_the_committed_bn_free_bound():
+    docs = Path(__file__).parent.parent / "docs"
+    profiled, fitted = (json.loads((docs / name).read_text()) for name in ("speed-profile.json", "speed-conv-fit.json"))
+    assert profile.bn_free_bound(profiled, fitted) in (docs / "speed.md").read_text()

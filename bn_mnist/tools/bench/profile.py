@@ -156,6 +156,35 @@ def profile_table(results: dict) -> str:
                 f"{row['useful_forward_mflop']:>7.1f} {conv[0]:>5.2f}/{conv[1]:<6.2f} {rate:>8.1f} "
                 f"{bn[0]:>4.2f}/{bn[1]:<5.2f} {act:>7.2f}"
             )
-        rest = {part: sum(v for k, v in ms.items() if k.startswith(part + "/")) for part in UNLAYERED}
-        lines.append("  ".join(f"{part} {value:.2f} ms" for part, value in rest.items()))
+        lines.append(shares_line(profile))
     return "\n".join(lines)
+
+
+def shares_line(profile: dict) -> str:
+    """Each part's share of the ops' time (weights: the layers' products and biases), and the share of the layers
+    on maps of 2x2 or less in the ops' time and in the useful FLOPs."""
+    ms, total = profile["op_ms"], sum(profile["op_ms"].values())
+    parts: dict[str, float] = collections.Counter()
+    for key, value in ms.items():
+        layer, part, _ = key.split("/")
+        parts[part or layer] += value
+    small = [layer for layer, row in profile["layers"].items() if row["map"] and row["map"] <= 2]
+    small_ms = sum(value for key, value in ms.items() if key.split("/")[0] in small)
+    flops = {layer: row["useful_forward_mflop"] for layer, row in profile["layers"].items()}
+    shown = ", ".join(f"{part} {value / total:.0%}" for part, value in sorted(parts.items(), key=lambda kv: -kv[1]))
+    return (
+        f"shares of the ops' time: {shown}; layers on maps of 2x2 or less: {small_ms / total:.0%} of the time for "
+        f"{sum(flops[layer] for layer in small) / sum(flops.values()):.1%} of the useful FLOPs"
+    )
+
+
+def bn_free_bound(results: dict, engines_results: dict) -> str:
+    """What the conv+BN engine would reach against `fit` if BN's work cost nothing: the no-BN step's time, from a
+    profile and an engine benchmark (`engines.benchmark`, network conv) of the same day."""
+    rates = {(row["bn"], row["engine"]): row["steps_per_second"] for row in engines_results["results"]}
+    steps = {setting: profile["step_ms"] for setting, profile in results["profiles"].items()}
+    bound = rates[(True, "engine_jit_off")] * steps["bn"] / steps["no_bn"]
+    return (
+        f"if BN cost nothing, a conv+BN step would take the no-BN step's {steps['no_bn']:.1f} ms instead of "
+        f"{steps['bn']:.1f} ms: {bound:.1f} steps/s, {bound / rates[(True, 'fit_default')]:.2f}x `fit` default"
+    )
