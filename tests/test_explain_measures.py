@@ -168,6 +168,7 @@ def test_the_smoothness_probe_leaves_training_unchanged(tiny_mnist, tiny_fc_conf
     assert all(np.array_equal(x, y) for x, y in zip(a.get_weights(), b.get_weights()))  # moving statistics included
 
 
+@pytest.mark.slow  # traces the probe twice, on two networks
 def test_the_probe_traces_once_per_model_and_takes_the_rate_at_each_call(tiny_mnist, tiny_fc_config):
     """Two runs' probes on one (kept) network at two rates: one trace; the second rate's values equal those of a
     new network's own trace, and the covariate shift moves with the rate (an argument, not a traced constant)."""
