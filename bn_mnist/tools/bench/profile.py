@@ -27,7 +27,6 @@ LAYER = re.compile(r"/(bn_|act_)?(conv\d+|dense\d+|logits)(?:_\d+)?/")
 PARTS = {None: "weights", "bn_": "bn", "act_": "activation"}
 OPTIMIZER = re.compile(r"/(adam|sgd)(?:_\d+)?/")  # Keras numbers a process's later optimizers: adam_1, ...
 PRODUCTS = ("Conv2D", "MatMul")  # op types of a layer's product; Grappler fuses conv+bias+ReLU under the ReLU's name
-UNLAYERED = ("optimizer", "other")  # an op no layer's name carries: Adam's update, or the rest
 
 
 def layer_flops(layer: keras.layers.Layer, batch_size: int) -> tuple[int, int]:
