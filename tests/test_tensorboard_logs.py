@@ -133,6 +133,8 @@ def test_a_run_is_an_hparams_session_and_a_multi_run_output_an_experiment(tmp_pa
     assert domains["seed"] == [0, 1, 7] and domains["bn"] == [False, True] and domains["arch"] == ["conv", "fc"]
     assert domains["bn.impl"] == ["keras", "none"]
     assert [m.name.tag for m in tb_events.experiment(tmp_path).metric_infos] == [tag for tag, _ in hparams.METRICS]
+    hparams.write_experiment(tmp_path / "new" / "out", planned)  # into an output not made yet, as the runner may
+    assert tb_events.domains(tmp_path / "new" / "out")["seed"] == [0, 1]
 
 
 def test_plots_become_images_at_the_root(tmp_path):

@@ -30,9 +30,9 @@ def event_file_name(suffix: str) -> str:
 
 
 def replace_event_file(directory: Path, suffix: str, summaries: list[summary_pb2.Summary]) -> None:
-    """`summaries` at step 0 in a new event file of `directory` (named `*suffix`), which replaces the earlier ones
-    of that suffix: what a rerun writes at the root of an output is there once, not once per run of the command.
-    An OSError is a WriteError."""
+    """`summaries` at step 0 in a new event file of `directory` (made if missing), named `*suffix`, which replaces
+    the earlier ones of that suffix: what a rerun writes at the root of an output is there once, not once per run
+    of the command. An OSError is a WriteError."""
     earlier = list(directory.glob(f"*{suffix}"))
     records = io.BytesIO()
     writer = RecordWriter(records)
@@ -41,6 +41,7 @@ def replace_event_file(directory: Path, suffix: str, summaries: list[summary_pb2
         writer.write(event_pb2.Event(wall_time=time.time(), step=0, summary=summary).SerializeToString())
     path = directory / event_file_name(suffix)
     with files.written(path) as partial:
+        directory.mkdir(parents=True, exist_ok=True)  # as TensorFlow's writer does
         partial.write_bytes(records.getvalue())
     for old in earlier:
         old.unlink(missing_ok=True)
