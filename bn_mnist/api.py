@@ -202,14 +202,6 @@ def chosen_names(asked: str | Sequence[str], known: tuple[str, ...], what: str) 
     return tuple(name for name in known if name in names)
 
 
-def start_plans() -> None:
-    """TensorFlow for the main process of a study, at the runs' thread count, before anything imports it."""
-    from bn_mnist.core.config import TrainConfig
-    from bn_mnist.core.tf_startup import start_tensorflow
-
-    start_tensorflow(TrainConfig.threads)
-
-
 class StudyCommand(Generic[R]):
     """A study's command as a Python function (`bn_mnist.reproduce`, `explain`, `pitfalls`): train (or reuse) its
     runs in `out`, judge them, write results.json, report.md and the figures, and return the typed results."""
@@ -233,8 +225,7 @@ class StudyCommand(Generic[R]):
         log: Log = stderr_log,
     ) -> R:
         picked = chosen_names(chosen, self.names.parts, self.names.part)
-        start_plans()  # the main process reads runs and draws (reproduce evaluates models) as the workers train
-        from bn_mnist.core.training import runner
+        from bn_mnist.core.training import runner  # the runs train in workers: this process starts no TensorFlow
         from bn_mnist.lab import pipeline
 
         study = studies.load(self.names.command)

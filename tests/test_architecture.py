@@ -168,6 +168,9 @@ PURE_LOGIC = (  # the claims, rules, plans, records and reports: read and tested
     "bn_mnist.core.tensorboard.images",
     "bn_mnist.studies.compare",
     "bn_mnist.lab.pipeline",
+    "bn_mnist.lab.meta",
+    "bn_mnist.studies.reproduce.study",
+    "bn_mnist.studies.pitfalls.study",
 )
 
 

@@ -16,22 +16,16 @@ def command_line(command: str, selected: str, seeds: int | None, out_dir: Path, 
 
 
 def software() -> dict[str, str]:
-    """The versions that made a result (the run's own execution settings are in each summary.json)."""
-    from importlib.metadata import version
+    """The versions that made a result (the run's own execution settings are in each summary.json), read from the
+    installed distributions: the main process of a command need not import TensorFlow for them."""
+    from importlib.metadata import packages_distributions, version
 
-    import click
-    import keras
-    import matplotlib
-    import numpy as np
-    import tensorflow as tf
+    def of(package: str) -> str:  # e.g. tensorflow comes as the tensorflow or the tensorflow-cpu distribution
+        return version(packages_distributions()[package][0])
 
     return {
         "bn-mnist": version("bn-mnist"),
         "python": platform.python_version(),
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-        "numpy": np.__version__,
-        "matplotlib": matplotlib.__version__,
-        "click": click.__version__,
+        **{name: of(name) for name in ("tensorflow", "keras", "numpy", "matplotlib", "click")},
         "platform": platform.platform(),
     }

@@ -9,10 +9,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import keras
 import numpy as np
 
 from bn_mnist.core import runfiles
+from bn_mnist.core.config import TrainConfig
 from bn_mnist.core.data import Mnist
 from bn_mnist.core.plots.seed_curves import Curve
 from bn_mnist.core.tensorboard import tags
@@ -92,6 +92,11 @@ def lesson_records(plan: Plan, runs: dict[str, RunFiles], budget: Budget) -> dic
 def pitfall_record(model_path: Path, mnist: Mnist, training: bool) -> dict[str, Any]:
     """A trained BN net on single test examples and on the full test set, with batch statistics (`training`) or
     the moving averages."""
+    from bn_mnist.core.tf_startup import start_tensorflow
+
+    start_tensorflow(TrainConfig.threads)  # this process's first TensorFlow (quietly), at the runs' thread count
+    import keras
+
     model = keras.models.load_model(model_path)
     images, labels = mnist.test_x[:PITFALL_IMAGES], mnist.test_y[:PITFALL_IMAGES]
     single = np.array([int(np.argmax(model(image[None], training=training))) for image in images])
