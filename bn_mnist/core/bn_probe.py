@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import keras
 import numpy as np
 import tensorflow as tf
+
+from bn_mnist.core import traced
 
 BATCH = 500  # examples per inference call while recording
 TRAINING_BATCH = 128  # examples per training-mode batch: a common training batch; the gap grows as it shrinks
@@ -112,15 +113,11 @@ def training_mode(layer: keras.Layer, inputs) -> np.ndarray:
     return np.asarray(layer.stateless_call(trainable, non_trainable, inputs, training=True)[0])
 
 
-_compiled_training: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> its `training_outputs` call
-
-
 def training_outputs(model: keras.Model, batches: np.ndarray) -> np.ndarray:
     """`training_mode` on each of `batches` (K, B, ...), their outputs concatenated, in one compiled call: traced
     once per model and shape and kept while the model lives (eagerly, a batch of a small network costs ms)."""
-    if model not in _compiled_training:
-        of = weakref.ref(model)  # not the model itself: the cache must not keep it alive
 
+    def make(of: Callable[[], keras.Model]) -> Callable:
         def each_in_training_mode(batches: tf.Tensor) -> tf.Tensor:
             net = of()
             trainable = [variable.value for variable in net.trainable_variables]
@@ -129,8 +126,9 @@ def training_outputs(model: keras.Model, batches: np.ndarray) -> np.ndarray:
             dtype = net.compute_output_spec(keras.KerasTensor(batches.shape[1:], batches.dtype)).dtype
             return tf.map_fn(call, batches, fn_output_signature=dtype)
 
-        _compiled_training[model] = tf.function(each_in_training_mode)
-    outputs = np.asarray(_compiled_training[model](tf.constant(batches)))
+        return tf.function(each_in_training_mode)
+
+    outputs = np.asarray(traced.for_model(model, "training_outputs", make)(tf.constant(batches)))
     return outputs.reshape(-1, *outputs.shape[2:])
 
 

@@ -10,19 +10,17 @@ slot is assigned, so the run trains exactly as without it (tested).
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable
 
 import keras
 import tensorflow as tf
 
+from bn_mnist.core import traced
 from bn_mnist.core.nets import naming
 from bn_mnist.core.tensorboard import tags
 from bn_mnist.core.training.measurement import Batch, Context, Measured
 from bn_mnist.studies.explain import measures
 from bn_mnist.studies.explain.smoothness import KERNEL_FRACTIONS, LANDSCAPE_DISTANCES
-
-_traced: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> (its traced measures, layer names)
 
 
 def layer_parameters(model: keras.Model) -> tuple[list[list[int]], list[int], list[str]]:
@@ -42,10 +40,10 @@ def layer_parameters(model: keras.Model) -> tuple[list[list[int]], list[int], li
 def traced_measures(context: Context) -> tuple[Callable, list[str]]:
     """The model's four measures as one traced function of the batch, the held-out batch and the learning rate, and
     its weighted layers' names; traced once per model and kept while it lives (a worker's kept network reuses it)."""
-    model = context.model
-    if model not in _traced:
-        of, loss = weakref.ref(model), context.loss  # not the model itself: the cache must not keep it alive
-        groups, kernels, names = layer_parameters(model)
+    loss = context.loss
+
+    def make(of: Callable[[], keras.Model]) -> tuple[Callable, list[str]]:
+        groups, kernels, names = layer_parameters(of())
 
         def loss_and_gradients_on(net: keras.Model, inputs, labels) -> measures.LossAndGradients:
             def loss_and_gradients(trainable: measures.Tensors) -> tuple[tf.Tensor, measures.Tensors]:
@@ -70,8 +68,9 @@ def traced_measures(context: Context) -> tuple[Callable, list[str]]:
                 measures.covariate_shift(on_batch, parameters, groups, kernels, learning_rate),
             )
 
-        _traced[model] = (tf.function(measure), names)
-    return _traced[model]
+        return tf.function(measure), names
+
+    return traced.for_model(context.model, "smoothness", make)
 
 
 class SmoothnessProbe:
