@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 @contextlib.contextmanager
 def ctrl_c_requests_stop() -> Iterator[dict[str, bool]]:
-    """Ctrl-C sets a flag the driver checks between compiled calls: a KeyboardInterrupt raised at a random point
+    """Ctrl-C sets a flag the loop checks between its units of work: a KeyboardInterrupt raised at a random point
     can land in a destructor, where Python ignores it, and the run would go on (seen once in CI rehearsal)."""
     request = {"stop": False}
     if threading.current_thread() is not threading.main_thread():
