@@ -34,6 +34,7 @@ from bn_mnist.core.errors import (
 from bn_mnist.core.interrupts import ctrl_c_requests_stop
 from bn_mnist.core.tensorboard import hparams
 from bn_mnist.core.training import worker
+from bn_mnist.core.training.dispatch import RunQueue
 from bn_mnist.core.training.runspec import RunSpec, trace_key
 
 POLL_SECONDS = 0.25  # how often a back-end's wait for runs looks at the Ctrl-C flag
@@ -255,7 +256,8 @@ def finished_on_disk(specs: list[RunSpec], out_dir: Path) -> str:
 
 def by_trace_key(todo: list[RunSpec]) -> list[RunSpec]:
     """The runs of one trace key together, keys in the order they first come and runs in the given order within
-    each: a worker's kept network (`warm.Engines`) then serves its next runs."""
+    each: a Ray worker's kept network (`warm.Engines`) then serves its next runs, and the slices that renewed local
+    pools take cut few keys."""
     groups: dict[str, list[RunSpec]] = {}
     for spec in todo:
         groups.setdefault(trace_key(spec.config), []).append(spec)
@@ -298,7 +300,8 @@ class LocalBackend:
     def train_in_workers(
         todo: list[RunSpec], workers: int, threads: int, devices: int, out_dir: Path, mnist: Mnist, finished: Finished
     ) -> None:
-        """Train `todo` in one pool of `workers` new processes."""
+        """Train `todo` in one pool of `workers` new processes, one run per worker at a time, each handed the run
+        that reuses its kept network if one waits (`dispatch.RunQueue`)."""
         context = multiprocessing.get_context("spawn")  # a fresh TensorFlow per worker; fork copies a live runtime
         stop = context.Event()
         pool = concurrent.futures.ProcessPoolExecutor(
@@ -307,18 +310,26 @@ class LocalBackend:
             initializer=worker.start,
             initargs=(mnist, threads, stop, devices, provenance.current()),
         )
+        queue = RunQueue(todo)
+        futures: dict[concurrent.futures.Future, RunSpec] = {}
+
+        def hand_out(after: RunSpec | None) -> None:  # to the worker that is free: the others are busy
+            spec = queue.take(after)
+            if spec is not None:
+                futures[pool.submit(worker.train_one, spec.config, spec.probe, out_dir / spec.key)] = spec
+
         with ctrl_c_requests_stop() as request:
             try:
-                futures = {
-                    pool.submit(worker.train_one, spec.config, spec.probe, out_dir / spec.key): spec for spec in todo
-                }
-                running = set(futures)
-                while running:
+                for _ in range(workers):
+                    hand_out(None)
+                while futures:
                     if request["stop"]:
                         raise KeyboardInterrupt
-                    done, running = concurrent.futures.wait(running, POLL_SECONDS, FIRST_COMPLETED)
+                    done, _ = concurrent.futures.wait(futures, POLL_SECONDS, FIRST_COMPLETED)
                     for future in done:
-                        finished(futures[future], result_of(future, out_dir / futures[future].key))
+                        spec = futures.pop(future)
+                        finished(spec, result_of(future, out_dir / spec.key))
+                        hand_out(spec)
             except BaseException:
                 stop.set()
                 pool.shutdown(wait=True, cancel_futures=True)  # running runs stop at their next chunk
