@@ -12,8 +12,7 @@ import math
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-
-from scipy import stats as scipy_stats
+from typing import Any
 
 from bn_mnist.core.records import Record
 
@@ -56,6 +55,14 @@ class PairedEffect(Record):
     p: float | None
 
 
+def scipy_stats() -> Any:
+    """scipy.stats, imported when first needed: the import takes about a second, and `spread` (all that `compare`
+    uses) needs none of it."""
+    from scipy import stats
+
+    return stats
+
+
 def numbers(values: Iterable[object]) -> list[float]:
     """The finite numbers among values (a diverged run's None and a flag's bool are not numbers)."""
     return [float(v) for v in values if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)]
@@ -71,7 +78,7 @@ def spread(values: Iterable[object]) -> Spread | None:
 
 def wilson_interval(k: int, n: int, level: float = WILSON_LEVEL) -> tuple[float, float]:
     """The Wilson score interval for a proportion k/n."""
-    result = scipy_stats.binomtest(k, n).proportion_ci(confidence_level=level, method="wilson")
+    result = scipy_stats().binomtest(k, n).proportion_ci(confidence_level=level, method="wilson")
     return float(result.low), float(result.high)
 
 
@@ -93,6 +100,7 @@ def paired_effect(a: Sequence[object], b: Sequence[object]) -> PairedEffect:
     sd = statistics.stdev(differences) if n > 1 else 0.0
     if mean is None or sd == 0:
         return PairedEffect(n, mean, None, None)
-    half = scipy_stats.t.ppf(0.5 + PAIRED_LEVEL / 2, n - 1) * sd / math.sqrt(n)
-    p = 2 * scipy_stats.t.sf(abs(mean) / (sd / math.sqrt(n)), n - 1)
+    t = scipy_stats().t
+    half = t.ppf(0.5 + PAIRED_LEVEL / 2, n - 1) * sd / math.sqrt(n)
+    p = 2 * t.sf(abs(mean) / (sd / math.sqrt(n)), n - 1)
     return PairedEffect(n, mean, (mean - half, mean + half), float(p))
