@@ -42,7 +42,7 @@ class Inspector:
         self.relu = context.activation == "relu"
         trainable = self.inside.trainable_variables
         self.kernel_index = [next(i for i, v in enumerate(trainable) if v is layer.kernel) for layer in self.layers]
-        self._measure = tf.function(self._measure_fn)
+        self._measure = tf.function(self._measure_fn, autograph=False)  # no Python control flow on tensors
 
     def _measure_fn(self, inputs, labels):
         trainable = [variable.value for variable in self.inside.trainable_variables]
@@ -57,26 +57,38 @@ class Inspector:
         gradients = tape.gradient(loss, [trainable[i] for i in self.kernel_index])
         dead = [dead_fraction(*pair) for pair in zip(preactivations, activations)] if self.relu else []
         moments = [tf.nn.moments(output, axes=list(range(output.shape.rank))) for output in [*activations, logits]]
-        return preactivations, dead, [tf.norm(gradient) for gradient in gradients], moments
+        kernels = [tf.convert_to_tensor(layer.kernel) for layer in self.layers]
+        return {
+            "preactivations": preactivations,
+            "dead": dead,
+            "gradient_norms": [tf.norm(gradient) for gradient in gradients],
+            "means": [mean for mean, _ in moments],
+            "stds": [tf.sqrt(variance) for _, variance in moments],
+            "kernels": kernels,
+            "kernel_norms": [tf.norm(kernel) for kernel in kernels],
+            "statistics": {tag: tf.convert_to_tensor(value) for tag, value in bn_statistics(self.model).items()},
+        }
 
     def __call__(self, context: Context) -> Measured:
         if self._measure is None:
             self._build(context)
         batch = context.validation_batch(tags.INSPECT_BATCH)  # this run's: its data may be prepared otherwise
-        preactivations, dead, gradient_norms, moments = self._measure(batch.inputs, batch.labels)
+        out = tf.nest.map_structure(np.asarray, self._measure(batch.inputs, batch.labels))  # one call, one copy each
         scalars, histograms = {}, {}
-        for name, (mean, variance) in zip([*self.activated, "logits"], moments):
+        for name, mean, std in zip([*self.activated, "logits"], out["means"], out["stds"]):
             scalars[tags.per_layer(tags.ACTIVATION_MEAN, name)] = float(mean)
-            scalars[tags.per_layer(tags.ACTIVATION_STD, name)] = float(tf.sqrt(variance))
-        for layer, gradient_norm in zip(self.layers, gradient_norms):
-            scalars[tags.per_layer(tags.WEIGHT_NORM, layer.name)] = float(tf.norm(layer.kernel))
+            scalars[tags.per_layer(tags.ACTIVATION_STD, name)] = float(std)
+        for layer, kernel, norm, gradient_norm in zip(
+            self.layers, out["kernels"], out["kernel_norms"], out["gradient_norms"]
+        ):
+            scalars[tags.per_layer(tags.WEIGHT_NORM, layer.name)] = float(norm)
             scalars[tags.per_layer(tags.GRADIENT_NORM, layer.name)] = float(gradient_norm)
-            histograms[tags.per_layer(tags.WEIGHTS, layer.name)] = np.asarray(layer.kernel)
-        for name, values in zip(self.activated, preactivations):
-            histograms[tags.per_layer(tags.PREACTIVATION, name)] = np.asarray(values)
-        for name, fraction in zip(self.activated, dead):  # none unless the activation is ReLU
+            histograms[tags.per_layer(tags.WEIGHTS, layer.name)] = kernel
+        for name, values in zip(self.activated, out["preactivations"]):
+            histograms[tags.per_layer(tags.PREACTIVATION, name)] = values
+        for name, fraction in zip(self.activated, out["dead"]):  # none unless the activation is ReLU
             scalars[tags.per_layer(tags.DEAD_RELU, name)] = float(fraction)
-        histograms.update(bn_histograms(self.model))
+        histograms.update(out["statistics"])
         return Measured(scalars, histograms)
 
 
@@ -90,11 +102,11 @@ def dead_fraction(preactivation: tf.Tensor, relu_output: tf.Tensor) -> tf.Tensor
     return tf.reduce_sum(tf.cast(dead, tf.float32)) / tf.maximum(receiving, 1.0)
 
 
-def bn_histograms(model: keras.Model) -> dict[str, np.ndarray]:
+def bn_statistics(model: keras.Model) -> dict[str, keras.Variable]:
     """gamma, beta, moving mean and moving variance of every BN layer that has them (gamma and beta of the other
-    normalizations, under the same tags)."""
+    normalizations), by their histogram tags."""
     return {
-        tags.bn_tag(statistic, name): np.asarray(getattr(layer, statistic))
+        tags.bn_tag(statistic, name): getattr(layer, statistic)
         for name, layer in naming.normalization_layers(model).items()
         for statistic in tags.BN_STATISTICS
         if getattr(layer, statistic, None) is not None
