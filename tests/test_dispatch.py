@@ -1,13 +1,19 @@
 """The run queue hands each free worker a run of the network it keeps while any wait, and spreads workers over keys:
-every run once, in order within its key, and no worker building a key another worker could have trained alone."""
+every run once, in order within its key, and no worker building a key another worker could have trained alone. The
+local back-end's pools take turns, each with its workers busy and never more runs at a time."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import random
+import threading
+import time
+from typing import ClassVar
 
 import pytest
 
 from bn_mnist.core.config import load_config
+from bn_mnist.core.training import runner
 from bn_mnist.core.training.dispatch import RunQueue
 from bn_mnist.core.training.runspec import RunSpec, trace_key
 
@@ -27,8 +33,8 @@ def simulate(todo: list[RunSpec], workers: int, order: random.Random) -> tuple[l
     queue, handed, built = RunQueue(todo), [], [set() for _ in range(workers)]
     running: dict[int, RunSpec] = {}
 
-    def hand_out(worker: int, after: RunSpec | None) -> None:
-        spec = queue.take(after)
+    def hand_out(worker: int, warm: RunSpec | None) -> None:
+        spec = queue.take(warm)
         if spec is not None:
             running[worker] = spec
             handed.append(spec.key)
@@ -38,7 +44,9 @@ def simulate(todo: list[RunSpec], workers: int, order: random.Random) -> tuple[l
         hand_out(worker, None)
     while running:
         worker = order.choice(sorted(running))
-        hand_out(worker, running.pop(worker))
+        finished = running.pop(worker)
+        queue.done(finished)
+        hand_out(worker, finished)
     return handed, built
 
 
@@ -75,18 +83,71 @@ def test_a_worker_builds_a_second_key_only_when_its_first_ran_out(seed):
     assert sum(map(len, built)) <= 3 and built[0] != built[1]
 
 
-def test_a_free_worker_takes_its_own_key_else_the_key_with_most_waiting_runs_per_worker():
+def test_a_free_worker_takes_its_own_key_else_an_idle_key_in_order_else_most_waiting_runs_per_worker():
     queue = RunQueue(specs({"100": 1, "50": 2, "20": 6}))
-    first = queue.take()
-    assert first is not None and first.key == "20-seed0"  # the most waiting runs
-    assert queue.take().key == "20-seed1"  # 5 waiting for 2 workers beat 50's 2 for 1
-    assert queue.take(first).key == "20-seed2"  # its own key while one waits
-    third = queue.take()
-    assert third is not None and third.key == "50-seed0"  # 20's 3 waiting for 3 workers < 50's 2 for 1
-    assert queue.take(third).key == "50-seed1"
+    first, second, third = queue.take(), queue.take(), queue.take()
+    assert [first.key, second.key, third.key] == ["100-seed0", "50-seed0", "20-seed0"]  # keys no one is on, in order
+    fourth = queue.take()
+    assert fourth.key == "20-seed1"  # every key has a worker: 20's 5 waiting for 1 beat 50's 1 for 1
+    queue.done(second)
+    assert queue.take(second).key == "50-seed1"  # its own key while one waits
+    queue.done(first)
+    assert queue.take(first).key == "20-seed2"  # 100 has none left; 20's 4 waiting for 2 workers beat nothing
 
 
 def test_an_empty_queue_hands_out_nothing():
     queue = RunQueue(specs({"100": 1}))
     only = queue.take()
-    assert only is not None and queue.take(only) is None and queue.take() is None
+    assert only is not None and not queue and queue.take(only) is None and queue.take() is None
+
+
+class ThreadsAsProcesses(concurrent.futures.ThreadPoolExecutor):
+    """The pool's executor with threads for processes, so that the schedule shows without TensorFlow."""
+
+    made: ClassVar[list[int]] = []
+
+    def __init__(self, workers, mp_context, initializer, initargs):
+        super().__init__(workers)
+        self.made.append(initargs[1])  # the thread count its workers would start TensorFlow with
+
+
+@pytest.fixture
+def schedule(monkeypatch):
+    """Runs through LocalBackend on two cores, each a short sleep recorded as (key, threads, start, end)."""
+    monkeypatch.setattr(runner.concurrent.futures, "ProcessPoolExecutor", ThreadsAsProcesses)
+    monkeypatch.setattr(runner, "cores", lambda: 2)
+    monkeypatch.setattr(ThreadsAsProcesses, "made", [])
+    spans, lock = [], threading.Lock()
+
+    def train_one(config, probe, run_dir):
+        start = time.perf_counter()
+        time.sleep(0.2 if config.train.threads > 1 else 0.05)
+        with lock:
+            spans.append((run_dir.name, config.train.threads, start, time.perf_counter()))
+
+    monkeypatch.setattr(runner.worker, "train_one", train_one)
+    return spans
+
+
+def overlapping(spans) -> int:
+    """The most runs running at one time."""
+    return max(sum(s <= start < e for _, _, s, e in spans) for _, _, start, _ in spans)
+
+
+def test_pools_train_one_after_another_never_more_runs_than_their_workers(schedule, tmp_path):
+    todo = [*specs({"100": 3, "50": 3}), RunSpec("threads2", load_config("fc", ("train.threads=2",)))]
+    done = []
+    runner.LocalBackend().train(todo, tmp_path, None, lambda _: None, lambda spec, _: done.append(spec.key))
+    assert sorted(done) == sorted(spec.key for spec in todo)
+    assert ThreadsAsProcesses.made == [1, 2]  # a pool of 1-thread workers, then one of a 2-thread worker
+    (two,) = [span for span in schedule if span[1] == 2]
+    assert all(end <= two[2] for _, threads, _, end in schedule if threads == 1)  # TensorFlow's threads are fixed
+    assert overlapping([span for span in schedule if span[1] == 1]) == 2  # its two workers busy, never more
+
+
+def test_a_pool_renews_its_processes_after_runs_per_worker_runs_each(schedule, monkeypatch, tmp_path):
+    monkeypatch.setattr(runner, "RUNS_PER_WORKER", 2)
+    todo = specs({"100": 5})
+    runner.LocalBackend().train(todo, tmp_path, None, lambda _: None, lambda spec, _: None)
+    assert ThreadsAsProcesses.made == [1, 1]  # 2 workers x 2 runs, then fresh ones for the fifth
+    assert len(schedule) == 5

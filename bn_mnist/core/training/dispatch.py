@@ -1,6 +1,7 @@
 """Which waiting run a free worker trains next. A worker keeps the networks it built (`warm.Engines`), so its next
-run is one of the trace key it just trained while any wait; otherwise the key with the most waiting runs per worker
-already on it, so that workers spread over the keys instead of each building every key."""
+run is one of the trace key it just trained while any wait; otherwise one of a key no worker is on, in the plan's
+order (which lists long runs first), so that workers spread over the keys instead of each building every key; when
+every key has a worker, the key with the most waiting runs per worker on it."""
 
 from __future__ import annotations
 
@@ -18,18 +19,24 @@ class RunQueue:
             self.waiting.setdefault(trace_key(spec.config), deque()).append(spec)
         self.training: Counter[str] = Counter()  # workers on each key now
 
-    def take(self, after: RunSpec | None = None) -> RunSpec | None:
-        """The next run for a worker that just finished `after` (None: a worker with no run yet), or None when no
-        run waits."""
-        warm = None if after is None else trace_key(after.config)
-        if warm is not None:
-            self.training[warm] -= 1
+    def __bool__(self) -> bool:
+        return bool(self.waiting)
+
+    def take(self, warm: RunSpec | None = None) -> RunSpec | None:
+        """The next run for a free worker that keeps the network of `warm` (None: a worker with none), or None when
+        no run waits."""
         if not self.waiting:
             return None
-        if warm not in self.waiting:
-            warm = max(self.waiting, key=lambda key: len(self.waiting[key]) / (1 + self.training[key]))
-        spec = self.waiting[warm].popleft()
-        if not self.waiting[warm]:
-            del self.waiting[warm]
-        self.training[warm] += 1
+        key = None if warm is None else trace_key(warm.config)
+        if key not in self.waiting:
+            idle = [key for key in self.waiting if not self.training[key]]
+            key = idle[0] if idle else max(self.waiting, key=lambda k: len(self.waiting[k]) / (1 + self.training[k]))
+        spec = self.waiting[key].popleft()
+        if not self.waiting[key]:
+            del self.waiting[key]
+        self.training[key] += 1
         return spec
+
+    def done(self, spec: RunSpec) -> None:
+        """A worker finished `spec` (or stopped it): it is no longer on its key."""
+        self.training[trace_key(spec.config)] -= 1

@@ -12,10 +12,11 @@ import multiprocessing
 import os
 import shutil
 import time
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from bn_mnist.core import files, provenance, runfiles, tf_startup
 from bn_mnist.core.config import Config, load_saved_config, to_dict
@@ -256,8 +257,8 @@ def finished_on_disk(specs: list[RunSpec], out_dir: Path) -> str:
 
 def by_trace_key(todo: list[RunSpec]) -> list[RunSpec]:
     """The runs of one trace key together, keys in the order they first come and runs in the given order within
-    each: a Ray worker's kept network (`warm.Engines`) then serves its next runs, and the slices that renewed local
-    pools take cut few keys."""
+    each: a Ray worker's kept network (`warm.Engines`) then serves its next runs (a local pool's free worker picks
+    its own: `dispatch.RunQueue`)."""
     groups: dict[str, list[RunSpec]] = {}
     for spec in todo:
         groups.setdefault(trace_key(spec.config), []).append(spec)
@@ -268,70 +269,116 @@ def resume_hint(out_dir: Path) -> str:
     return f"run the same command with --out {out_dir} to resume"
 
 
+MakeExecutor = Callable[[int, int, int], concurrent.futures.Executor]  # (workers, threads, devices) -> processes
+
+
+class Pool:
+    """Worker processes of one thread count and logical CPU count (TensorFlow fixes both when it starts), handed one
+    run per free worker from the pool's queue (`dispatch.RunQueue`); renewed (fresh processes) after
+    RUNS_PER_WORKER runs each, and closed as soon as no run waits for it."""
+
+    def __init__(self, todo: list[RunSpec], threads: int, devices: int, workers: int, make: MakeExecutor) -> None:
+        self.queue, self.threads, self.devices, self.workers, self.make = (
+            RunQueue(todo),
+            threads,
+            devices,
+            workers,
+            make,
+        )
+        self.executor: concurrent.futures.Executor | None = None
+        self.handed = self.running = 0  # runs handed to the current processes, and running now
+
+    def take(self, warm: RunSpec | None = None) -> RunSpec | None:
+        """The next run for a free worker of this pool (`warm`: the run it just finished), or None when every
+        worker is busy, the processes are due for renewal, or no run waits."""
+        if self.running >= self.workers or self.handed >= self.workers * RUNS_PER_WORKER:
+            return None
+        return self.queue.take(warm)
+
+    def submit(self, spec: RunSpec, out_dir: Path) -> concurrent.futures.Future:
+        if self.executor is None:
+            self.executor = self.make(self.workers, self.threads, self.devices)
+        self.handed, self.running = self.handed + 1, self.running + 1
+        return self.executor.submit(worker.train_one, spec.config, spec.probe, out_dir / spec.key)
+
+    def finished(self, spec: RunSpec) -> None:
+        """`spec` ended; with none running, processes due for renewal or left with nothing to do end."""
+        self.running -= 1
+        self.queue.done(spec)
+        if not self.running and (self.handed >= self.workers * RUNS_PER_WORKER or not self.queue):
+            self.close()
+
+    def close(self, cancel: bool = False) -> None:
+        if self.executor is not None:
+            self.executor.shutdown(wait=True, cancel_futures=cancel)  # running runs stop at their next chunk
+            self.executor, self.handed = None, 0
+
+
 @dataclass(frozen=True)
 class LocalBackend:
-    """Worker processes on this machine: as many as the cores hold runs of their thread count, unless `workers`."""
+    """Worker processes on this machine: one pool per thread count at a time, each of as many workers as the cores
+    hold runs of its thread count, unless `workers`."""
 
     workers: int | None = None
 
-    def train(self, todo: list[RunSpec], out_dir: Path, mnist: Mnist, log: Log, finished: Finished) -> None:
-        groups: dict[tuple[int, int], list[RunSpec]] = {}  # TensorFlow's threads and devices are fixed when it
-        for spec in todo:  # starts: one pool per thread count and logical CPU count
+    def pools(self, todo: list[RunSpec], make: MakeExecutor, log: Log) -> list[Pool]:
+        """One pool per thread count and logical CPU count, in the order they first come."""
+        groups: dict[tuple[int, int], list[RunSpec]] = {}
+        for spec in todo:
             key = (spec.config.train.threads, tf_startup.logical_cpus(spec.config.distribute))
             groups.setdefault(key, []).append(spec)
+        pools = []
         for (threads, devices), group in groups.items():
-            self.train_in_pool(group, threads, devices, out_dir, mnist, log, finished)
+            workers = min(self.workers or max(1, cores() // threads), len(group))  # default: the cores, fully used
+            log(
+                f"training {len(group)} runs in {workers} worker process(es) of {threads} thread(s); each run's "
+                f"progress is in its {worker.LOG_FILE}"
+            )
+            pools.append(Pool(group, threads, devices, workers, make))
+        return pools
 
-    def train_in_pool(
-        self, todo: list[RunSpec], threads: int, devices: int, out_dir: Path, mnist: Mnist, log: Log, finished: Finished
-    ) -> None:
-        """Train `todo` (runs of one thread count and logical CPU count) in worker processes, fresh ones for every
-        RUNS_PER_WORKER runs each."""
-        workers = min(self.workers or max(1, cores() // threads), len(todo))  # default: the cores, fully used
-        log(
-            f"training {len(todo)} runs in {workers} worker process(es) of {threads} thread(s); each run's "
-            f"progress is in its {worker.LOG_FILE}"
-        )
-        chunk = workers * RUNS_PER_WORKER
-        for start in range(0, len(todo), chunk):
-            self.train_in_workers(todo[start : start + chunk], workers, threads, devices, out_dir, mnist, finished)
-
-    @staticmethod
-    def train_in_workers(
-        todo: list[RunSpec], workers: int, threads: int, devices: int, out_dir: Path, mnist: Mnist, finished: Finished
-    ) -> None:
-        """Train `todo` in one pool of `workers` new processes, one run per worker at a time, each handed the run
-        that reuses its kept network if one waits (`dispatch.RunQueue`)."""
+    def train(self, todo: list[RunSpec], out_dir: Path, mnist: Mnist, log: Log, finished: Finished) -> None:
         context = multiprocessing.get_context("spawn")  # a fresh TensorFlow per worker; fork copies a live runtime
         stop = context.Event()
-        pool = concurrent.futures.ProcessPoolExecutor(
-            workers,
-            mp_context=context,
-            initializer=worker.start,
-            initargs=(mnist, threads, stop, devices, provenance.current()),
-        )
-        queue = RunQueue(todo)
-        futures: dict[concurrent.futures.Future, RunSpec] = {}
 
-        def hand_out(after: RunSpec | None) -> None:  # to the worker that is free: the others are busy
-            spec = queue.take(after)
-            if spec is not None:
-                futures[pool.submit(worker.train_one, spec.config, spec.probe, out_dir / spec.key)] = spec
+        def make(workers: int, threads: int, devices: int) -> concurrent.futures.Executor:
+            return concurrent.futures.ProcessPoolExecutor(
+                workers,
+                mp_context=context,
+                initializer=worker.start,
+                initargs=(mnist, threads, stop, devices, provenance.current()),
+            )
 
-        with ctrl_c_requests_stop() as request:
-            try:
-                for _ in range(workers):
-                    hand_out(None)
-                while futures:
-                    if request["stop"]:
-                        raise KeyboardInterrupt
-                    done, _ = concurrent.futures.wait(futures, POLL_SECONDS, FIRST_COMPLETED)
-                    for future in done:
-                        spec = futures.pop(future)
-                        finished(spec, result_of(future, out_dir / spec.key))
-                        hand_out(spec)
-            except BaseException:
-                stop.set()
-                pool.shutdown(wait=True, cancel_futures=True)  # running runs stop at their next chunk
-                raise
-        pool.shutdown()
+        for pool in self.pools(todo, make, log):
+            train_in(pool, out_dir, finished, stop)
+
+
+def train_in(pool: Pool, out_dir: Path, finished: Finished, stop: Any) -> None:
+    """Train every run of `pool`, each free worker handed the run that reuses its kept network if one waits."""
+    futures: dict[concurrent.futures.Future, RunSpec] = {}
+
+    def hand_out(warm: RunSpec | None = None) -> bool:
+        spec = pool.take(warm)
+        if spec is not None:  # to the pool's free worker: the others are busy
+            futures[pool.submit(spec, out_dir)] = spec
+        return spec is not None
+
+    with ctrl_c_requests_stop() as request:
+        try:
+            while hand_out():
+                pass
+            while futures:
+                if request["stop"]:
+                    raise KeyboardInterrupt
+                done, _ = concurrent.futures.wait(futures, POLL_SECONDS, FIRST_COMPLETED)
+                for future in done:
+                    spec = futures.pop(future)
+                    pool.finished(spec)
+                    finished(spec, result_of(future, out_dir / spec.key))
+                    hand_out(spec)
+                while hand_out():  # fresh processes after a renewal
+                    pass
+        except BaseException:
+            stop.set()
+            pool.close(cancel=True)
+            raise
