@@ -154,7 +154,6 @@ def test_the_smoothness_probe_leaves_training_unchanged(tiny_mnist, tiny_fc_conf
     config = dataclasses.replace(
         tiny_fc_config,
         bn=dataclasses.replace(tiny_fc_config.bn, momentum=0.5),  # fast-moving statistics: a probe's update would show
-        train=dataclasses.replace(tiny_fc_config.train, jit="off"),  # the probe does not use it; seconds saved
     )
     without = trainer.run(config, tmp_path / "without", tiny_mnist)
     probed = trainer.run(config, tmp_path / "with", tiny_mnist, probe=SmoothnessProbe())

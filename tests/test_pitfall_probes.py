@@ -19,11 +19,13 @@ from bn_mnist.core.training import trainer
 from bn_mnist.core.training.engine import build_engine
 from bn_mnist.studies.pitfalls import experiments, probes
 
+NO_XLA = "train.jit=off"  # the probes are functions of their own: XLA's compile of the training step is seconds lost
+
 
 @pytest.fixture(scope="module")
 def trained(tiny_mnist):
     """An FC BN net after 40 steps of SGD on tiny_mnist (statistics away from their start), and its engine."""
-    config = load_config("fc", ("train.steps=40", "train.learning_rate=0.1", "bn.momentum=0.9"))
+    config = load_config("fc", ("train.steps=40", "train.learning_rate=0.1", "bn.momentum=0.9", NO_XLA))
     engine = build_engine(config, tiny_mnist)
     engine.train_steps(0, 40)
     engine.measured = trainer.measurement_context(engine, config)  # what a probe of this run sees, at step 0
@@ -108,8 +110,8 @@ def test_the_variance_shift_of_the_first_layer_is_a_numpy_ratio(trained):
 
 def test_dropout_before_bn_shifts_the_variance_and_switching_it_off_removes_that(tiny_mnist):
     """The same weights with and without dropout 0.5 before dense2 and dense3 (dropout has none of its own)."""
-    plain = load_config("fc", ("train.steps=40", "train.learning_rate=0.1"))
-    dropped = load_config("fc", ("train.steps=40", "train.learning_rate=0.1", "model.dropout=0.5"))
+    plain = load_config("fc", ("train.steps=40", "train.learning_rate=0.1", NO_XLA))
+    dropped = load_config("fc", ("train.steps=40", "train.learning_rate=0.1", "model.dropout=0.5", NO_XLA))
     engines = {name: build_engine(config, tiny_mnist) for name, config in (("plain", plain), ("dropped", dropped))}
     engines["dropped"].model.set_weights(engines["plain"].model.get_weights())
     found = {}
@@ -132,7 +134,7 @@ def test_class_batches_change_a_bn_nets_answers_and_not_a_net_without_bn(trained
     bn = probes.ClassBatchProbe(2)(context(trained, 40)).scalars
     assert set(bn) == {tags.CLASS_BATCH_TRAINING_ACCURACY, tags.CLASS_BATCH_INFERENCE_ACCURACY}
     assert bn[tags.CLASS_BATCH_TRAINING_ACCURACY] != bn[tags.CLASS_BATCH_INFERENCE_ACCURACY]
-    config = load_config("fc", ("train.steps=40", "bn.enabled=false"))
+    config = load_config("fc", ("train.steps=40", "bn.enabled=false", NO_XLA))
     engine = build_engine(config, tiny_mnist)
     engine.measured = trainer.measurement_context(engine, config)
     none = probes.ClassBatchProbe(2)(context(engine, 40)).scalars

@@ -99,8 +99,7 @@ def test_inspection_measures_what_numpy_and_a_plain_tape_measure_and_changes_not
 
 
 def test_inspection_never_changes_the_numbers(tiny_mnist, tiny_fc_config, tmp_path):
-    no_xla = dataclasses.replace(tiny_fc_config.train, jit="off")  # the inspection does not use it; saves seconds
-    config = dataclasses.replace(tiny_fc_config, bn=dataclasses.replace(tiny_fc_config.bn, impl="nn"), train=no_xla)
+    config = dataclasses.replace(tiny_fc_config, bn=dataclasses.replace(tiny_fc_config.bn, impl="nn"))
     quiet = train.run(config, tmp_path / "off", tiny_mnist, log=lambda _: None)
     inspected = train.run(dataclasses.replace(config, log=LogConfig()), tmp_path / "on", tiny_mnist, lambda _: None)
     off, on = runfiles.read_metrics(tmp_path / "off"), runfiles.read_metrics(tmp_path / "on")

@@ -218,7 +218,7 @@ def test_the_forgotten_update_trains_identically_but_infers_with_the_initial_sta
     import keras
 
     def trained(update: bool, name: str):
-        config = load_config("fc", ("train.steps=40", "train.eval_every=20", f"bn.impl={impl}"))
+        config = dataclasses.replace(tiny_fc_config, bn=dataclasses.replace(tiny_fc_config.bn, impl=impl))
         config = dataclasses.replace(config, bn=dataclasses.replace(config.bn, update_moving_stats=update))
         lines = []
         summary = train.run(config, tmp_path / name, tiny_mnist, log=lines.append)
