@@ -98,7 +98,8 @@ def test_a_free_worker_takes_its_own_key_else_an_idle_key_in_order_else_most_wai
 def test_an_empty_queue_hands_out_nothing():
     queue = RunQueue(specs({"100": 1}))
     only = queue.take()
-    assert only is not None and not queue and queue.take(only) is None and queue.take() is None
+    assert only is not None and len(queue) == 0 and queue.take(only) is None and queue.take() is None
+    assert len(RunQueue(specs({"100": 2, "50": 1}))) == 3
 
 
 class ThreadsAsProcesses(concurrent.futures.ThreadPoolExecutor):

@@ -19,8 +19,8 @@ class RunQueue:
             self.waiting.setdefault(trace_key(spec.config), deque()).append(spec)
         self.training: Counter[str] = Counter()  # workers on each key now
 
-    def __bool__(self) -> bool:
-        return bool(self.waiting)
+    def __len__(self) -> int:
+        return sum(map(len, self.waiting.values()))
 
     def take(self, warm: RunSpec | None = None) -> RunSpec | None:
         """The next run for a free worker that keeps the network of `warm` (None: a worker with none), or None when

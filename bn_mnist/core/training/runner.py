@@ -278,13 +278,8 @@ class Pool:
     RUNS_PER_WORKER runs each, and closed as soon as no run waits for it."""
 
     def __init__(self, todo: list[RunSpec], threads: int, devices: int, workers: int, make: MakeExecutor) -> None:
-        self.queue, self.threads, self.devices, self.workers, self.make = (
-            RunQueue(todo),
-            threads,
-            devices,
-            workers,
-            make,
-        )
+        self.queue, self.make = RunQueue(todo), make
+        self.threads, self.devices, self.workers = threads, devices, workers
         self.executor: concurrent.futures.Executor | None = None
         self.handed = self.running = 0  # runs handed to the current processes, and running now
 
@@ -321,21 +316,16 @@ class LocalBackend:
 
     workers: int | None = None
 
-    def pools(self, todo: list[RunSpec], make: MakeExecutor, log: Log) -> list[Pool]:
+    def pools(self, todo: list[RunSpec], make: MakeExecutor) -> list[Pool]:
         """One pool per thread count and logical CPU count, in the order they first come."""
         groups: dict[tuple[int, int], list[RunSpec]] = {}
         for spec in todo:
             key = (spec.config.train.threads, tf_startup.logical_cpus(spec.config.distribute))
             groups.setdefault(key, []).append(spec)
-        pools = []
-        for (threads, devices), group in groups.items():
-            workers = min(self.workers or max(1, cores() // threads), len(group))  # default: the cores, fully used
-            log(
-                f"training {len(group)} runs in {workers} worker process(es) of {threads} thread(s); each run's "
-                f"progress is in its {worker.LOG_FILE}"
-            )
-            pools.append(Pool(group, threads, devices, workers, make))
-        return pools
+        return [
+            Pool(group, threads, devices, min(self.workers or max(1, cores() // threads), len(group)), make)
+            for (threads, devices), group in groups.items()  # default workers: the cores, fully used
+        ]
 
     def train(self, todo: list[RunSpec], out_dir: Path, mnist: Mnist, log: Log, finished: Finished) -> None:
         context = multiprocessing.get_context("spawn")  # a fresh TensorFlow per worker; fork copies a live runtime
@@ -349,7 +339,11 @@ class LocalBackend:
                 initargs=(mnist, threads, stop, devices, provenance.current()),
             )
 
-        for pool in self.pools(todo, make, log):
+        for pool in self.pools(todo, make):
+            log(
+                f"training {len(pool.queue)} runs in {pool.workers} worker process(es) of {pool.threads} thread(s); "
+                f"each run's progress is in its {worker.LOG_FILE}"
+            )
             train_in(pool, out_dir, finished, stop)
 
 
