@@ -20,12 +20,11 @@ def software() -> dict[str, str]:
     installed distributions: the main process of a command need not import TensorFlow for them."""
     from importlib.metadata import packages_distributions, version
 
-    def of(package: str) -> str:  # e.g. tensorflow comes as the tensorflow or the tensorflow-cpu distribution
-        return version(packages_distributions()[package][0])
+    distributions = packages_distributions()  # e.g. tensorflow comes as tensorflow or tensorflow-cpu
 
     return {
         "bn-mnist": version("bn-mnist"),
         "python": platform.python_version(),
-        **{name: of(name) for name in ("tensorflow", "keras", "numpy", "matplotlib", "click")},
+        **{name: version(distributions[name][0]) for name in ("tensorflow", "keras", "numpy", "matplotlib", "click")},
         "platform": platform.platform(),
     }

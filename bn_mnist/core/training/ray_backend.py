@@ -27,7 +27,7 @@ from bn_mnist.core.interrupts import ctrl_c_requests_stop
 from bn_mnist.core.runfiles import RunSummary
 from bn_mnist.core.tf_startup import filtered_stderr, start_tensorflow
 from bn_mnist.core.training import worker
-from bn_mnist.core.training.runner import POLL_SECONDS, Finished, RunSpec
+from bn_mnist.core.training.runner import POLL_SECONDS, Finished, RunSpec, by_trace_key
 
 INSTALL_HINT = "pip install 'bn-mnist[ray]'"
 RETRIES = 3  # Ray's own default for a task whose worker or node died
@@ -167,7 +167,7 @@ class RayBackend:
             f"({ray.cluster_resources().get('CPU', 0):.0f} CPUs on {nodes} node(s))"
         )
         mnist_ref = ray.put(mnist)  # once; every task reads it from the object store
-        pending = {self.submit(spec, mnist_ref): spec for spec in todo}
+        pending = {self.submit(spec, mnist_ref): spec for spec in by_trace_key(todo)}
         lost: list[str] = []
         with ctrl_c_requests_stop() as request:  # a KeyboardInterrupt could land in one of Ray's destructors
             try:

@@ -212,7 +212,7 @@ def run_all(
     refuse_multi_worker(specs)
     summaries = {spec.key: finished_summary(out_dir / spec.key, spec.config, log, reuse_other_code) for spec in specs}
     hparams.write_experiment(out_dir, {spec.key: spec.config for spec in specs})
-    todo = by_trace_key([spec for spec in specs if summaries[spec.key] is None])
+    todo = [spec for spec in specs if summaries[spec.key] is None]
     reused = len(specs) - len(todo)
     log(f"{reused} of {len(specs)} runs already finished in {out_dir}")
     started = time.perf_counter()
@@ -257,8 +257,8 @@ def finished_on_disk(specs: list[RunSpec], out_dir: Path) -> str:
 
 def by_trace_key(todo: list[RunSpec]) -> list[RunSpec]:
     """The runs of one trace key together, keys in the order they first come and runs in the given order within
-    each: a Ray worker's kept network (`warm.Engines`) then serves its next runs (a local pool's free worker picks
-    its own: `dispatch.RunQueue`)."""
+    each, the order the Ray back-end submits them in: a Ray worker's kept network (`warm.Engines`) then serves its
+    next runs (a local pool's free worker picks its own: `dispatch.RunQueue`)."""
     groups: dict[str, list[RunSpec]] = {}
     for spec in todo:
         groups.setdefault(trace_key(spec.config), []).append(spec)
@@ -286,9 +286,13 @@ class Pool:
     def take(self, warm: RunSpec | None = None) -> RunSpec | None:
         """The next run for a free worker of this pool (`warm`: the run it just finished), or None when every
         worker is busy, the processes are due for renewal, or no run waits."""
-        if self.running >= self.workers or self.handed >= self.workers * RUNS_PER_WORKER:
+        if self.running >= self.workers or self.due_for_renewal:
             return None
         return self.queue.take(warm)
+
+    @property
+    def due_for_renewal(self) -> bool:
+        return self.handed >= self.workers * RUNS_PER_WORKER
 
     def submit(self, spec: RunSpec, out_dir: Path) -> concurrent.futures.Future:
         if self.executor is None:
@@ -300,7 +304,7 @@ class Pool:
         """`spec` ended; with none running, processes due for renewal or left with nothing to do end."""
         self.running -= 1
         self.queue.done(spec)
-        if not self.running and (self.handed >= self.workers * RUNS_PER_WORKER or not self.queue):
+        if not self.running and (self.due_for_renewal or not self.queue):
             self.close()
 
     def close(self, cancel: bool = False) -> None:
