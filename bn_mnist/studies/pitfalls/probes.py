@@ -37,15 +37,10 @@ def population_statistics(model: keras.Model, batches: list) -> Statistics:
     """Per BN layer, the mean over `batches` of its batch means and of its (biased) batch variances, each batch run
     in training mode as a training step runs it: what a moving average converges to, without its lag. The model's
     BN layers must be trainable (Keras runs a frozen one in inference mode whatever `training` says)."""
-    layers = probe.bn_layers(model)
-    totals = {path: [0.0, 0.0] for path in layers}
-    for inputs in batches:
-        with probe.recording(layers) as received:
-            probe.training_mode(model, inputs)
-        for path, got in received.items():
-            totals[path][0] += got.mean
-            totals[path][1] += got.variance
-    return {path: (mean / len(batches), variance / len(batches)) for path, (mean, variance) in totals.items()}
+    found = probe.training_statistics(model, np.stack([np.asarray(batch) for batch in batches]))
+    return {
+        path: (sum(means) / len(batches), sum(variances) / len(batches)) for path, (means, variances) in found.items()
+    }
 
 
 def moving_statistics(model: keras.Model) -> Statistics:
