@@ -148,8 +148,7 @@ def training_outputs(model: keras.Model, batches: np.ndarray) -> np.ndarray:
     def signature(net: keras.Model, batch: keras.KerasTensor) -> tf.DType:
         return tf.as_dtype(net.compute_output_spec(batch).dtype)
 
-    outputs = in_training_mode(model, "training_outputs", lambda _, call, batch: call(batch), signature, batches)
-    outputs = np.asarray(outputs)
+    outputs = np.asarray(in_training_mode(model, "training_outputs", lambda _, call, b: call(b), signature, batches))
     return outputs.reshape(-1, *outputs.shape[2:])
 
 

@@ -27,12 +27,23 @@ from bn_mnist.core.interrupts import ctrl_c_requests_stop
 from bn_mnist.core.runfiles import RunSummary
 from bn_mnist.core.tf_startup import filtered_stderr, start_tensorflow
 from bn_mnist.core.training import worker
-from bn_mnist.core.training.runner import POLL_SECONDS, Finished, RunSpec, by_trace_key
+from bn_mnist.core.training.runner import POLL_SECONDS, Finished, RunSpec
+from bn_mnist.core.training.runspec import trace_key
 
 INSTALL_HINT = "pip install 'bn-mnist[ray]'"
 RETRIES = 3  # Ray's own default for a task whose worker or node died
 CANCEL_SECONDS = 60  # after Ctrl-C, how long running tasks get to stop at their next chunk
 CONNECT_SECONDS = 5
+
+
+def by_trace_key(todo: list[RunSpec]) -> list[RunSpec]:
+    """The runs of one trace key together, keys in the order they first come and runs in the given order within
+    each, the order they are submitted in: a Ray worker's kept network (`warm.Engines`) then serves its
+    next runs (a local pool's free worker picks its own: `dispatch.RunQueue`)."""
+    groups: dict[str, list[RunSpec]] = {}
+    for spec in todo:
+        groups.setdefault(trace_key(spec.config), []).append(spec)
+    return [spec for group in groups.values() for spec in group]
 
 
 def import_ray() -> Any:

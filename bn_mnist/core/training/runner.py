@@ -36,7 +36,7 @@ from bn_mnist.core.interrupts import ctrl_c_requests_stop
 from bn_mnist.core.tensorboard import hparams
 from bn_mnist.core.training import worker
 from bn_mnist.core.training.dispatch import RunQueue
-from bn_mnist.core.training.runspec import RunSpec, trace_key
+from bn_mnist.core.training.runspec import RunSpec
 
 POLL_SECONDS = 0.25  # how often a back-end's wait for runs looks at the Ctrl-C flag
 # XLA keeps the machine code of every function it compiles for the life of its process: ~300 runs in one worker
@@ -253,16 +253,6 @@ def finished_on_disk(specs: list[RunSpec], out_dir: Path) -> str:
     a write failed elsewhere train to their end)."""
     count = sum(all_finished([spec], out_dir) for spec in specs)
     return f"{count} of {len(specs)} runs are finished in {out_dir}"
-
-
-def by_trace_key(todo: list[RunSpec]) -> list[RunSpec]:
-    """The runs of one trace key together, keys in the order they first come and runs in the given order within
-    each, the order the Ray back-end submits them in: a Ray worker's kept network (`warm.Engines`) then serves its
-    next runs (a local pool's free worker picks its own: `dispatch.RunQueue`)."""
-    groups: dict[str, list[RunSpec]] = {}
-    for spec in todo:
-        groups.setdefault(trace_key(spec.config), []).append(spec)
-    return [spec for group in groups.values() for spec in group]
 
 
 def resume_hint(out_dir: Path) -> str:
